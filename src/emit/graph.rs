@@ -1,0 +1,171 @@
+//! The module hierarchy of a generated design, as a petgraph graph: it
+//! orders emission and the filelists, and prints as Graphviz DOT.
+
+use petgraph::algo::toposort;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+/// Whether a module is part of the synthesizable design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleKind {
+    /// Goes to synthesis: listed in `filelist.f`.
+    Rtl,
+    /// Simulation only (crossbar model, harness): listed in `sim_filelist.f`.
+    Sim,
+}
+
+/// One module template of the generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModuleDef {
+    /// Module name suffix: the module is `<spec name>_<suffix>`.
+    pub suffix: &'static str,
+    /// Template file in `templates/`.
+    pub template: &'static str,
+    pub kind: ModuleKind,
+    /// One-line description (also the file header's).
+    pub summary: &'static str,
+    /// Suffixes of the modules it instantiates.
+    pub children: &'static [&'static str],
+}
+
+/// Every module the generator emits.
+pub const MODULES: &[ModuleDef] = &[
+    ModuleDef {
+        suffix: "tb_harness",
+        template: "tb_harness.v.hbs",
+        kind: ModuleKind::Sim,
+        summary: "simulation harness: the top plus the behavioral crossbar",
+        children: &["top", "xbar_model"],
+    },
+    ModuleDef {
+        suffix: "xbar_model",
+        template: "xbar_model.v.hbs",
+        kind: ModuleKind::Sim,
+        summary: "behavioral ReRAM crossbar (simulation only)",
+        children: &[],
+    },
+    ModuleDef {
+        suffix: "top",
+        template: "top.v.hbs",
+        kind: ModuleKind::Rtl,
+        summary: "accelerator top level",
+        children: &["controller", "engine", "buffer"],
+    },
+    ModuleDef {
+        suffix: "controller",
+        template: "controller.v.hbs",
+        kind: ModuleKind::Rtl,
+        summary: "per-query sequencing, keep/fetch/reuse sets, CSRs",
+        children: &[],
+    },
+    ModuleDef {
+        suffix: "engine",
+        template: "engine.v.hbs",
+        kind: ModuleKind::Rtl,
+        summary: "recompute engine",
+        children: &["exp2", "recip"],
+    },
+    ModuleDef {
+        suffix: "exp2",
+        template: "exp2.v.hbs",
+        kind: ModuleKind::Rtl,
+        summary: "softmax weight 2^x",
+        children: &[],
+    },
+    ModuleDef {
+        suffix: "recip",
+        template: "recip.v.hbs",
+        kind: ModuleKind::Rtl,
+        summary: "reciprocal of the softmax sum",
+        children: &[],
+    },
+    ModuleDef {
+        suffix: "buffer",
+        template: "buffer.v.hbs",
+        kind: ModuleKind::Rtl,
+        summary: "on-chip K/V buffer",
+        children: &[],
+    },
+];
+
+/// Instantiation graph: an edge parent → child per instance.
+pub struct Hierarchy {
+    graph: DiGraph<ModuleDef, ()>,
+}
+
+impl Hierarchy {
+    /// The hierarchy of [`MODULES`].
+    pub fn new() -> Hierarchy {
+        let mut graph = DiGraph::new();
+        let nodes: Vec<NodeIndex> = MODULES.iter().map(|m| graph.add_node(*m)).collect();
+        let find = |suffix: &str| {
+            MODULES
+                .iter()
+                .position(|m| m.suffix == suffix)
+                .unwrap_or_else(|| panic!("unknown child module {suffix}"))
+        };
+        for (i, m) in MODULES.iter().enumerate() {
+            for child in m.children {
+                graph.add_edge(nodes[i], nodes[find(child)], ());
+            }
+        }
+        Hierarchy { graph }
+    }
+
+    /// Modules with every child before its parent (the order a filelist
+    /// needs); ties keep [`MODULES`] order reversed, so it is deterministic.
+    pub fn dependency_order(&self) -> Vec<ModuleDef> {
+        let order = toposort(&self.graph, None).expect("module hierarchy is acyclic");
+        order.into_iter().rev().map(|n| self.graph[n]).collect()
+    }
+
+    /// Graphviz DOT of the hierarchy, module names prefixed with `name`.
+    pub fn to_dot(&self, name: &str) -> String {
+        let mut out = format!(
+            "digraph {name} {{\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n"
+        );
+        for n in self.graph.node_indices() {
+            let m = &self.graph[n];
+            let style = match m.kind {
+                ModuleKind::Rtl => "solid",
+                ModuleKind::Sim => "dashed",
+            };
+            out += &format!(
+                "  {name}_{} [style={style}, tooltip=\"{}\"];\n",
+                m.suffix, m.summary
+            );
+        }
+        for e in self.graph.edge_indices() {
+            let (a, b) = self.graph.edge_endpoints(e).expect("edge has endpoints");
+            out += &format!(
+                "  {name}_{} -> {name}_{};\n",
+                self.graph[a].suffix, self.graph[b].suffix
+            );
+        }
+        out + "}\n"
+    }
+}
+
+impl Default for Hierarchy {
+    fn default() -> Self {
+        Hierarchy::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_come_before_parents() {
+        let order: Vec<&str> = Hierarchy::new()
+            .dependency_order()
+            .iter()
+            .map(|m| m.suffix)
+            .collect();
+        let pos = |s| order.iter().position(|&x| x == s).unwrap();
+        assert!(pos("exp2") < pos("engine"));
+        assert!(pos("engine") < pos("top"));
+        assert!(pos("top") < pos("tb_harness"));
+        assert_eq!(order.len(), MODULES.len());
+    }
+}

@@ -1,0 +1,167 @@
+//! Emission: renders the Verilog templates for a spec, orders them by the
+//! module hierarchy, and writes the design folder atomically.
+//!
+//! Layout of a design folder:
+//! - `rtl/<name>_<module>.v`: synthesizable modules, one per file;
+//! - `sim/<name>_<module>.v`: the behavioral crossbar and the test harness;
+//! - `filelist.f`: RTL files in dependency order; `sim_filelist.f`: all files;
+//! - `manifest.json`: generator version, spec hash, the spec, file hashes.
+
+pub mod graph;
+mod write;
+
+use handlebars::{Handlebars, handlebars_helper, no_escape};
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::csr;
+use crate::spec::{Derived, Spec, hex};
+pub use graph::{Hierarchy, ModuleDef, ModuleKind};
+pub use write::write_atomically;
+
+/// Template sources, embedded so the binary works from any directory.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("header", include_str!("../../templates/header.hbs")),
+    ("top.v.hbs", include_str!("../../templates/top.v.hbs")),
+    (
+        "controller.v.hbs",
+        include_str!("../../templates/controller.v.hbs"),
+    ),
+    ("engine.v.hbs", include_str!("../../templates/engine.v.hbs")),
+    ("exp2.v.hbs", include_str!("../../templates/exp2.v.hbs")),
+    ("recip.v.hbs", include_str!("../../templates/recip.v.hbs")),
+    ("buffer.v.hbs", include_str!("../../templates/buffer.v.hbs")),
+    (
+        "xbar_model.v.hbs",
+        include_str!("../../templates/xbar_model.v.hbs"),
+    ),
+    (
+        "tb_harness.v.hbs",
+        include_str!("../../templates/tb_harness.v.hbs"),
+    ),
+];
+
+/// One emitted file: its path relative to the design folder and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmittedFile {
+    pub path: String,
+    pub contents: String,
+}
+
+/// A rendered design, not yet written.
+#[derive(Debug, Clone)]
+pub struct Design {
+    pub name: String,
+    pub files: Vec<EmittedFile>,
+}
+
+handlebars_helper!(msb: |n: u64| n - 1);
+handlebars_helper!(inc: |n: u64| n + 1);
+handlebars_helper!(dec: |n: u64| n - 1);
+handlebars_helper!(hex_helper: |n: u64| format!("{n:X}"));
+// `{ {pad}'d0, sig }`, or `sig` when the widths agree.
+handlebars_helper!(zext: |sig: str, from: u64, to: u64| {
+    assert!(to >= from, "zext of {sig} from {from} to {to} bits");
+    if to == from { sig.to_string() } else { format!("{{ {}'d0, {sig} }}", to - from) }
+});
+
+fn registry() -> Handlebars<'static> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(no_escape);
+    hb.register_helper("msb", Box::new(msb));
+    hb.register_helper("inc", Box::new(inc));
+    hb.register_helper("dec", Box::new(dec));
+    hb.register_helper("hex", Box::new(hex_helper));
+    hb.register_helper("zext", Box::new(zext));
+    for (name, source) in TEMPLATES {
+        if *name == "header" {
+            hb.register_partial(name, *source)
+                .expect("header partial parses");
+        } else {
+            hb.register_template_string(name, *source)
+                .unwrap_or_else(|e| panic!("template {name}: {e}"));
+        }
+    }
+    hb
+}
+
+#[derive(Serialize)]
+struct Context<'a> {
+    d: &'a Derived,
+    csrs: &'a [csr::Csr],
+}
+
+/// Renders every module of a validated spec, plus filelists and manifest.
+pub fn render(spec: &Spec) -> Design {
+    let d = Derived::from_spec(spec);
+    let hb = registry();
+    let ctx = Context {
+        d: &d,
+        csrs: csr::ALL,
+    };
+    let mut files = Vec::new();
+    for m in Hierarchy::new().dependency_order() {
+        let contents = hb
+            .render(m.template, &ctx)
+            .unwrap_or_else(|e| panic!("template {}: {e}", m.template));
+        files.push(EmittedFile {
+            path: module_path(&d.name, &m),
+            contents,
+        });
+    }
+    let list = |kinds: &[ModuleKind]| -> String {
+        files
+            .iter()
+            .zip(Hierarchy::new().dependency_order())
+            .filter(|(_, m)| kinds.contains(&m.kind))
+            .map(|(f, _)| format!("{}\n", f.path))
+            .collect()
+    };
+    let filelist = list(&[ModuleKind::Rtl]);
+    let sim_filelist = list(&[ModuleKind::Rtl, ModuleKind::Sim]);
+    files.push(EmittedFile {
+        path: "filelist.f".into(),
+        contents: filelist,
+    });
+    files.push(EmittedFile {
+        path: "sim_filelist.f".into(),
+        contents: sim_filelist,
+    });
+    let manifest = manifest(spec, &d, &files);
+    files.push(EmittedFile {
+        path: "manifest.json".into(),
+        contents: manifest,
+    });
+    Design {
+        name: d.name.clone(),
+        files,
+    }
+}
+
+/// Path of a module's file inside the design folder.
+pub fn module_path(name: &str, m: &ModuleDef) -> String {
+    let dir = match m.kind {
+        ModuleKind::Rtl => "rtl",
+        ModuleKind::Sim => "sim",
+    };
+    format!("{dir}/{name}_{}.v", m.suffix)
+}
+
+fn manifest(spec: &Spec, d: &Derived, files: &[EmittedFile]) -> String {
+    let entries: Vec<_> = files
+        .iter()
+        .map(|f| json!({ "path": f.path, "sha256": hex(&Sha256::digest(f.contents.as_bytes())) }))
+        .collect();
+    let value = json!({
+        "generator": "sprint-rtl",
+        "generator_version": d.generator_version,
+        "spec_name": spec.name,
+        "spec_hash": d.spec_hash,
+        "spec": spec,
+        "top": format!("{}_top", d.name),
+        "files": entries,
+    });
+    serde_json::to_string_pretty(&value).expect("manifest serialises") + "\n"
+}

@@ -1,0 +1,217 @@
+//! The golden model: the definition of what the generated hardware
+//! computes, bit for bit, and of its fetch/hit/evict counters.
+//!
+//! Library use: build a [`Derived`] from a spec, a [`HeadInput`] (Q, K, V as
+//! signed integers) and a [`RunConfig`] (mode, threshold, scale), then
+//! [`run_head`] returns per-query outputs, keep vectors and counters.
+//!
+//! Per query t (absolute index i = query_base + t) the controller:
+//! 1. keeps every key j < n_keys (baseline, or reuse-only), or asks the
+//!    crossbar ([`crossbar`]) for the keep vector (pruning modes);
+//! 2. masks keys j > i when the spec is causal;
+//! 3. without reuse, empties the buffer; with reuse, keeps its rows;
+//! 4. processes the kept keys already in the buffer (hits) in ascending key
+//!    order, then fetches and processes the others (misses) in ascending
+//!    key order, each fill choosing its slot by [`buffer`]'s policy;
+//! 5. emits the output row ([`engine`]).
+//!
+//! Every head starts with an empty buffer.
+
+pub mod buffer;
+pub mod crossbar;
+pub mod engine;
+pub mod numerics;
+pub mod reference;
+
+use serde::Serialize;
+
+use crate::spec::Derived;
+use buffer::BufferTags;
+use crossbar::Crossbar;
+
+/// Runtime mode: the MODE CSR's two bits, `{reuse, prune}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// No pruning, no reuse: every key is fetched for every query.
+    Baseline,
+    /// Crossbar pruning; the buffer is emptied for every query.
+    PruneOnly,
+    /// No pruning; rows stay in the buffer across queries.
+    ReuseOnly,
+    /// Full SPRINT: pruning and reuse.
+    Sprint,
+}
+
+impl Mode {
+    /// The three modes the paper compares, in report order.
+    pub const COMPARED: [Mode; 3] = [Mode::Baseline, Mode::PruneOnly, Mode::Sprint];
+
+    /// MODE CSR value: bit 0 prune, bit 1 reuse.
+    pub fn bits(self) -> u32 {
+        match self {
+            Mode::Baseline => 0b00,
+            Mode::PruneOnly => 0b01,
+            Mode::ReuseOnly => 0b10,
+            Mode::Sprint => 0b11,
+        }
+    }
+
+    pub fn prune(self) -> bool {
+        self.bits() & 1 != 0
+    }
+
+    pub fn reuse(self) -> bool {
+        self.bits() & 2 != 0
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Baseline => "baseline",
+            Mode::PruneOnly => "prune-only",
+            Mode::ReuseOnly => "reuse-only",
+            Mode::Sprint => "sprint",
+        }
+    }
+}
+
+/// One head's data: signed `data_bits` integers, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadInput {
+    /// Queries to run: n_queries × head_dim.
+    pub q: Vec<Vec<i32>>,
+    /// Keys: n_keys × head_dim, n_keys <= seq_len.
+    pub k: Vec<Vec<i32>>,
+    /// Values: n_keys × head_dim.
+    pub v: Vec<Vec<i32>>,
+    /// Absolute index of the first query (causal mask, read id).
+    pub query_base: u32,
+    /// Head id, sent in the crossbar's read id (16 bits used).
+    pub head_id: u32,
+}
+
+/// Runtime configuration (the CSRs other than the head's shape).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RunConfig {
+    pub mode: Mode,
+    /// Crossbar threshold, in 2^-G units of a qmsb × kmsb product; must fit
+    /// `threshold_bits` signed.
+    pub threshold: i64,
+    /// Score scale, [`numerics::SCALE_FRAC_BITS`] fractional bits.
+    pub scale: u32,
+}
+
+/// What one query did and produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueryResult {
+    /// Absolute query index.
+    pub index: u32,
+    /// Keys kept after pruning and masking (ascending).
+    pub kept: Vec<u32>,
+    /// Keys in the order the engine processed them: hits, then misses.
+    pub order: Vec<u32>,
+    pub hits: u32,
+    pub fetches: u32,
+    pub evicts: u32,
+    /// Output row: head_dim signed `out_bits` integers.
+    pub out: Vec<i32>,
+}
+
+/// Performance counters, as the CSRs count them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    pub kept: u64,
+    pub fetches: u64,
+    pub hits: u64,
+    pub evicts: u64,
+    pub xbar_reads: u64,
+}
+
+/// Results of one head.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HeadResult {
+    pub queries: Vec<QueryResult>,
+    pub counters: Counters,
+}
+
+/// Runs one head through the golden model.
+///
+/// # Panics
+/// If the input's shape does not fit the spec (more keys than seq_len, rows
+/// of the wrong length).
+pub fn run_head(d: &Derived, input: &HeadInput, cfg: &RunConfig) -> HeadResult {
+    check_shape(d, input);
+    let xbar = cfg.mode.prune().then(|| Crossbar::program(d, &input.k));
+    let threshold = crossbar::sign_extend(cfg.threshold, d.threshold_bits);
+    let mut tags = BufferTags::new(d.slots as usize);
+    let mut counters = Counters::default();
+    let mut queries = Vec::with_capacity(input.q.len());
+    for (t, q) in input.q.iter().enumerate() {
+        let index = input.query_base + t as u32;
+        let keep = match &xbar {
+            Some(x) => {
+                counters.xbar_reads += 1;
+                x.keep(q, crossbar::read_id(input.head_id, index), threshold)
+            }
+            None => vec![true; input.k.len()],
+        };
+        let kept: Vec<u32> = (0..input.k.len() as u32)
+            .filter(|&j| keep[j as usize] && !(d.causal && j > index))
+            .collect();
+        if !cfg.mode.reuse() {
+            tags.invalidate();
+        }
+        let result = process_query(d, &mut tags, input, q, index, kept, cfg.scale);
+        counters.kept += result.kept.len() as u64;
+        counters.hits += u64::from(result.hits);
+        counters.fetches += u64::from(result.fetches);
+        counters.evicts += u64::from(result.evicts);
+        queries.push(result);
+    }
+    HeadResult { queries, counters }
+}
+
+fn process_query(
+    d: &Derived,
+    tags: &mut BufferTags,
+    input: &HeadInput,
+    q: &[i32],
+    index: u32,
+    kept: Vec<u32>,
+    scale: u32,
+) -> QueryResult {
+    tags.start_query();
+    let (resident, missing): (Vec<u32>, Vec<u32>) =
+        kept.iter().partition(|&&j| tags.lookup(j).is_some());
+    for &j in &resident {
+        tags.consume(tags.lookup(j).expect("resident"));
+    }
+    let evicts = missing
+        .iter()
+        .filter(|&&j| tags.fill(j).evicted.is_some())
+        .count() as u32;
+    let order: Vec<u32> = resident.iter().chain(&missing).copied().collect();
+    let out = engine::attend(d, q, &input.k, &input.v, &order, scale);
+    QueryResult {
+        index,
+        hits: resident.len() as u32,
+        fetches: missing.len() as u32,
+        evicts,
+        kept,
+        order,
+        out,
+    }
+}
+
+fn check_shape(d: &Derived, input: &HeadInput) {
+    let dim = d.head_dim as usize;
+    assert!(
+        input.k.len() <= d.seq_len as usize,
+        "more keys than seq_len"
+    );
+    assert_eq!(input.k.len(), input.v.len(), "K and V differ in rows");
+    assert!(!input.k.is_empty(), "a head needs at least one key");
+    for row in input.q.iter().chain(&input.k).chain(&input.v) {
+        assert_eq!(row.len(), dim, "row length differs from head_dim");
+    }
+}

@@ -1,0 +1,356 @@
+//! Every width, depth and count the design needs, computed once from a
+//! validated spec. The templates print these; they compute nothing.
+
+use serde::Serialize;
+
+use super::{ResetStyle, Spec};
+use crate::golden::crossbar;
+use crate::golden::numerics as nx;
+
+/// Bytes of one buffer slot: one K row and one V row, each `head_dim`
+/// elements of `data_bits` packed and rounded up to whole bytes.
+pub fn slot_bytes(head_dim: u32, data_bits: u32) -> u32 {
+    2 * (head_dim * data_bits).div_ceil(8)
+}
+
+/// Bits needed to index `n` things (at least 1, so a 1-entry memory still
+/// has a 1-bit address).
+pub fn index_bits(n: u32) -> u32 {
+    (u32::BITS - (n.max(2) - 1).leading_zeros()).max(1)
+}
+
+/// Bits needed to hold the count 0..=n.
+pub fn count_bits(n: u32) -> u32 {
+    u32::BITS - n.leading_zeros()
+}
+
+/// Parameters derived from a [`Spec`]. All widths are in bits.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Derived {
+    /// Module prefix.
+    pub name: String,
+    /// Generator version that derived these (Cargo package version).
+    pub generator_version: String,
+    /// SHA-256 of the canonical spec.
+    pub spec_hash: String,
+
+    // Shape.
+    pub seq_len: u32,
+    pub head_dim: u32,
+    pub causal: bool,
+    /// Bits of a key or query index, clog2(seq_len).
+    pub key_index_bits: u32,
+    /// Bits of a count 0..=seq_len.
+    pub key_count_bits: u32,
+
+    // Data.
+    pub data_bits: u32,
+    pub out_bits: u32,
+    /// Fractional bits of an output element: out_bits - data_bits.
+    pub out_frac_bits: u32,
+    /// One q, k or v row: head_dim × data_bits.
+    pub row_bits: u32,
+    /// One output row: head_dim × out_bits.
+    pub out_row_bits: u32,
+
+    // Recompute engine.
+    pub lanes: u32,
+    /// Row chunks processed per pass: head_dim / lanes.
+    pub chunks: u32,
+    pub chunk_index_bits: u32,
+    /// One buffer word and one memory beat: lanes × data_bits.
+    pub chunk_bits: u32,
+    /// Exact q·k: 2·data_bits + clog2(head_dim), signed.
+    pub score_bits: u32,
+    /// Unsigned score-scale CSR width.
+    pub scale_bits: u32,
+    /// Fractional bits of the scale and of the log2-domain score z.
+    pub scale_frac_bits: u32,
+    /// z = score × scale: score_bits + scale_bits + 1, signed.
+    pub z_bits: u32,
+    /// Integer running max ceil(z): z_bits - scale_frac_bits + 1, signed.
+    pub max_bits: u32,
+    /// Exponent argument x = z - m·2^F: z_bits + 2, signed.
+    pub x_bits: u32,
+    /// Integer part of x: x_bits - scale_frac_bits, signed.
+    pub x_int_bits: u32,
+    /// Lowest fraction bit of x the exponent polynomial reads.
+    pub exp_frac_lsb: u32,
+    /// Products inside the exponent polynomial: exp_frac_bits + exp_index_bits.
+    pub poly_bits: u32,
+    /// Shift amount of a rescale, clamped to acc_bits: count_bits(acc_bits).
+    pub rescale_bits: u32,
+    /// Fraction bits the exponent polynomial reads.
+    pub exp_index_bits: u32,
+    /// Fractional bits of a softmax weight p (p = 1.0 is 2^exp_frac_bits).
+    pub exp_frac_bits: u32,
+    /// Width of p: exp_frac_bits + 1, unsigned.
+    pub p_bits: u32,
+    /// Shift-amount width for p and the rescales.
+    pub shift_bits: u32,
+    /// Running sum l: p_bits + clog2(seq_len + 1), unsigned.
+    pub sum_bits: u32,
+    /// Value accumulator: exp_frac_bits + data_bits + clog2(seq_len + 1) + 1, signed.
+    pub acc_bits: u32,
+    /// Bits of a leading-zero count of l.
+    pub lz_bits: u32,
+    /// Reciprocal precision RB; the reciprocal has RB + 1 bits.
+    pub recip_frac_bits: u32,
+    pub recip_bits: u32,
+    /// Exponent polynomial coefficients (see golden::numerics::pow2_frac).
+    pub exp_coef_a: u32,
+    pub exp_coef_b: u32,
+
+    // Buffer.
+    pub buffer_bytes: u32,
+    pub slot_bytes: u32,
+    /// Slots: buffer_bytes / slot_bytes (bytes beyond the last whole slot are unused).
+    pub slots: u32,
+    pub slot_index_bits: u32,
+    /// Buffer words: slots × 2 × chunks, each chunk_bits wide.
+    pub buffer_words: u32,
+    pub buffer_addr_bits: u32,
+
+    // Crossbar.
+    pub xbar_rows: u32,
+    pub xbar_cols: u32,
+    pub bits_per_cell: u32,
+    pub key_msb_bits: u32,
+    pub query_msb_bits: u32,
+    /// Cells per key element: ceil(key_msb_bits / bits_per_cell).
+    pub cells_per_element: u32,
+    /// Word lines one key occupies: head_dim × cells_per_element.
+    pub word_lines_per_key: u32,
+    /// Arrays needed to hold K: ceil(word lines / rows) × ceil(seq_len / cols).
+    pub xbar_arrays: u32,
+    /// Query MSB vector driven on the word lines: head_dim × query_msb_bits.
+    pub qmsb_bits: u32,
+    pub threshold_bits: u32,
+    pub xbar_latency: u32,
+    /// Fractional bits of a conductance (programming error resolution).
+    pub conductance_frac_bits: u32,
+    pub noise_seed: u64,
+    /// Noise multipliers: sample = (irwin_hall_8 × mult) >>> 16.
+    pub prog_noise_mult: u32,
+    pub read_noise_mult: u32,
+
+    // Memory.
+    pub mem_latency: u32,
+    pub mem_bytes_per_cycle: u32,
+    /// Beats per fetched key: 2 × chunks (K chunks, then V chunks).
+    pub beats_per_key: u32,
+
+    // Widths and pads of intermediate RTL signals (so templates only print).
+    /// One lane's q·k product: 2 × data_bits.
+    pub qk_bits: u32,
+    /// One lane's p·v product: p_bits + 1 + data_bits.
+    pub pv_bits: u32,
+    pub score_pad_bits: u32,
+    pub pv_pad_bits: u32,
+    pub sum_pad_bits: u32,
+    /// `ceil` bias: 2^scale_frac_bits − 1.
+    pub ceil_bias: u64,
+    pub rescale_pad_bits: u32,
+    pub x_max_pad_bits: u32,
+    /// acc × recip: acc_bits + recip_bits + 1, signed.
+    pub norm_bits: u32,
+    pub sat_pad_bits: u32,
+    /// Output shift before the leading zeros: sum_bits − 1 + RB − OF.
+    pub out_shift_base: u32,
+    pub out_shift_bits: u32,
+    pub lz_pad_bits: u32,
+    /// Counts 0..=chunks.
+    pub chunk_count_bits: u32,
+    /// One output chunk: lanes × out_bits.
+    pub chunk_out_bits: u32,
+    pub beat_count_bits: u32,
+    pub recip_count_bits: u32,
+    /// Lowest q bit the crossbar sees: data_bits − query_msb_bits.
+    pub qmsb_lsb: u32,
+    /// Key bits below the MSBs: data_bits − key_msb_bits.
+    pub key_shift: u32,
+    pub level_pad_bits: u32,
+    pub qmsb_ext_bits: u32,
+    pub threshold_ext_bits: u32,
+    pub threshold_pad_bits: u32,
+    pub scale_pad_bits: u32,
+    /// CSR write-data bits some register stores: max(16, threshold_bits).
+    pub csr_wdata_used_bits: u32,
+    /// Conductance cells of the behavioral model: seq_len × head_dim.
+    pub xbar_cells: u32,
+    pub stream_program_hex: String,
+    pub stream_read_hex: String,
+
+    // RTL.
+    pub reset_port: String,
+    /// `always` sensitivity list for flip-flops.
+    pub reset_sensitivity: String,
+    /// Expression true while reset is asserted.
+    pub reset_active: String,
+    pub reset_active_low: bool,
+    pub reset_style: String,
+}
+
+impl Derived {
+    /// Derives every parameter of a validated spec.
+    pub fn from_spec(spec: &Spec) -> Derived {
+        let a = &spec.attention;
+        let n = &spec.numerics;
+        let x = &spec.crossbar;
+        let lanes = spec.recompute.lanes;
+        let chunks = a.head_dim / lanes;
+        let score_bits = 2 * n.data_bits + index_bits(a.head_dim);
+        let z_bits = score_bits + nx::SCALE_BITS + 1;
+        let seq_count = count_bits(a.seq_len);
+        let p_bits = nx::EXP_FRAC_BITS + 1;
+        let sum_bits = p_bits + seq_count;
+        let acc_bits = nx::EXP_FRAC_BITS + n.data_bits + seq_count + 1;
+        let slot_bytes = slot_bytes(a.head_dim, n.data_bits);
+        let slots = spec.buffer.bytes / slot_bytes;
+        let cells_per_element = x.key_msb_bits.div_ceil(x.bits_per_cell);
+        let word_lines_per_key = a.head_dim * cells_per_element;
+        let (reset_port, sensitivity, active, low) = reset_forms(spec.rtl.reset);
+        let recip_frac_bits = n.out_bits + 2;
+        let max_bits = z_bits - nx::SCALE_FRAC_BITS + 1;
+        let rescale_bits = count_bits(acc_bits);
+        let pv_bits = p_bits + 1 + n.data_bits;
+        let norm_bits = acc_bits + recip_frac_bits + 2;
+        let lz_bits = index_bits(sum_bits);
+        let out_shift_base = sum_bits - 1 + recip_frac_bits - (n.out_bits - n.data_bits);
+        let out_shift_bits = count_bits(out_shift_base).max(lz_bits + 1);
+        Derived {
+            name: spec.name.clone(),
+            generator_version: env!("CARGO_PKG_VERSION").into(),
+            spec_hash: spec.hash(),
+            seq_len: a.seq_len,
+            head_dim: a.head_dim,
+            causal: a.causal,
+            key_index_bits: index_bits(a.seq_len),
+            key_count_bits: seq_count,
+            data_bits: n.data_bits,
+            out_bits: n.out_bits,
+            out_frac_bits: n.out_bits - n.data_bits,
+            row_bits: a.head_dim * n.data_bits,
+            out_row_bits: a.head_dim * n.out_bits,
+            lanes,
+            chunks,
+            chunk_index_bits: index_bits(chunks),
+            chunk_bits: lanes * n.data_bits,
+            score_bits,
+            scale_bits: nx::SCALE_BITS,
+            scale_frac_bits: nx::SCALE_FRAC_BITS,
+            z_bits,
+            max_bits,
+            x_bits: z_bits + 2,
+            x_int_bits: z_bits + 2 - nx::SCALE_FRAC_BITS,
+            exp_frac_lsb: nx::SCALE_FRAC_BITS - nx::EXP_INDEX_BITS,
+            poly_bits: nx::EXP_FRAC_BITS + nx::EXP_INDEX_BITS,
+            rescale_bits,
+            exp_index_bits: nx::EXP_INDEX_BITS,
+            exp_frac_bits: nx::EXP_FRAC_BITS,
+            p_bits,
+            shift_bits: index_bits(p_bits + 1),
+            sum_bits,
+            acc_bits,
+            lz_bits,
+            recip_frac_bits,
+            recip_bits: recip_frac_bits + 1,
+            exp_coef_a: nx::EXP_COEF_A,
+            exp_coef_b: nx::EXP_COEF_B,
+            buffer_bytes: spec.buffer.bytes,
+            slot_bytes,
+            slots,
+            slot_index_bits: index_bits(slots),
+            buffer_words: slots * 2 * chunks,
+            buffer_addr_bits: index_bits(slots * 2 * chunks),
+            xbar_rows: x.rows,
+            xbar_cols: x.cols,
+            bits_per_cell: x.bits_per_cell,
+            key_msb_bits: x.key_msb_bits,
+            query_msb_bits: x.query_msb_bits,
+            cells_per_element,
+            word_lines_per_key,
+            xbar_arrays: word_lines_per_key.div_ceil(x.rows) * a.seq_len.div_ceil(x.cols),
+            qmsb_bits: a.head_dim * x.query_msb_bits,
+            threshold_bits: x.threshold_bits,
+            xbar_latency: x.latency_cycles,
+            conductance_frac_bits: nx::CONDUCTANCE_FRAC_BITS,
+            noise_seed: x.noise.seed,
+            prog_noise_mult: nx::noise_multiplier(x.noise.programming_sigma),
+            read_noise_mult: nx::noise_multiplier(x.noise.read_sigma),
+            mem_latency: spec.memory.latency_cycles,
+            mem_bytes_per_cycle: spec.memory.bytes_per_cycle,
+            beats_per_key: 2 * chunks,
+            qk_bits: 2 * n.data_bits,
+            pv_bits,
+            score_pad_bits: score_bits - 2 * n.data_bits,
+            pv_pad_bits: acc_bits - pv_bits,
+            sum_pad_bits: sum_bits - p_bits,
+            ceil_bias: (1u64 << nx::SCALE_FRAC_BITS) - 1,
+            rescale_pad_bits: max_bits + 1 - rescale_bits,
+            x_max_pad_bits: z_bits + 2 - max_bits - nx::SCALE_FRAC_BITS,
+            norm_bits,
+            sat_pad_bits: norm_bits - n.out_bits,
+            out_shift_base,
+            out_shift_bits,
+            lz_pad_bits: out_shift_bits - lz_bits,
+            chunk_count_bits: count_bits(chunks),
+            chunk_out_bits: lanes * n.out_bits,
+            beat_count_bits: index_bits(2 * chunks),
+            recip_count_bits: count_bits(recip_frac_bits + 1),
+            qmsb_lsb: n.data_bits - x.query_msb_bits,
+            key_shift: n.data_bits - x.key_msb_bits,
+            level_pad_bits: 64 - x.key_msb_bits,
+            qmsb_ext_bits: 64 - x.query_msb_bits,
+            threshold_ext_bits: 64 - x.threshold_bits,
+            threshold_pad_bits: 32 - x.threshold_bits,
+            scale_pad_bits: 32 - nx::SCALE_BITS,
+            csr_wdata_used_bits: x.threshold_bits.max(16),
+            xbar_cells: a.seq_len * a.head_dim,
+            stream_program_hex: format!("{:016X}", crossbar::STREAM_PROGRAM),
+            stream_read_hex: format!("{:016X}", crossbar::STREAM_READ),
+            reset_port: reset_port.into(),
+            reset_sensitivity: sensitivity.into(),
+            reset_active: active.into(),
+            reset_active_low: low,
+            reset_style: format!("{:?}", spec.rtl.reset),
+        }
+    }
+}
+
+/// (port, sensitivity list, asserted expression, active low) of a reset style.
+fn reset_forms(style: ResetStyle) -> (&'static str, &'static str, &'static str, bool) {
+    match style {
+        ResetStyle::AsyncLow => ("rst_n", "posedge clk or negedge rst_n", "!rst_n", true),
+        ResetStyle::AsyncHigh => ("rst", "posedge clk or posedge rst", "rst", false),
+        ResetStyle::SyncLow => ("rst_n", "posedge clk", "!rst_n", true),
+        ResetStyle::SyncHigh => ("rst", "posedge clk", "rst", false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_bits_gives_at_least_one_bit() {
+        assert_eq!(index_bits(1), 1);
+        assert_eq!(index_bits(2), 1);
+        assert_eq!(index_bits(3), 2);
+        assert_eq!(index_bits(512), 9);
+        assert_eq!(index_bits(513), 10);
+        assert_eq!(count_bits(512), 10);
+        assert_eq!(count_bits(511), 9);
+    }
+
+    #[test]
+    fn default_spec_has_the_papers_buffer() {
+        let d = Derived::from_spec(&Spec::default_spec());
+        assert_eq!(d.slot_bytes, 128);
+        assert_eq!(d.slots, 128);
+        assert_eq!(d.chunks, 8);
+        assert_eq!(d.score_bits, 22);
+        assert_eq!(d.cells_per_element, 2);
+        assert_eq!(d.xbar_arrays, 4);
+    }
+}

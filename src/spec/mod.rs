@@ -1,0 +1,467 @@
+//! The accelerator spec: the YAML a user writes, its validation, and the
+//! parameters derived from it.
+//!
+//! Phases: [`Spec::parse`] reads YAML with serde (unknown fields are errors),
+//! [`Spec::validate`] checks every range and cross-field rule, and
+//! [`Derived::from_spec`] computes every width, depth and count once so that
+//! the golden model and the templates only read them.
+
+mod derived;
+mod error;
+mod locate;
+
+pub use derived::Derived;
+pub use error::{SpecError, SpecErrorKind};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The paper's S configuration (16 KB buffer, d = 64, N = 512, 8-bit Q/K/V,
+/// 4-bit key MSBs), used when no spec is given.
+pub const DEFAULT_SPEC_YAML: &str = include_str!("../../specs/sprint_s.yaml");
+/// File name the default spec is reported under.
+pub const DEFAULT_SPEC_NAME: &str = "specs/sprint_s.yaml (embedded)";
+
+/// A complete accelerator spec, as written in YAML.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Prefix of every emitted module and the name of the output folder; a
+    /// legal Verilog identifier.
+    pub name: String,
+    /// Shape of one attention head.
+    pub attention: Attention,
+    /// Widths of the data the recompute engine sees.
+    pub numerics: Numerics,
+    /// The ReRAM crossbar that holds the key MSBs.
+    pub crossbar: Crossbar,
+    /// The digital recompute engine.
+    pub recompute: Recompute,
+    /// The on-chip K/V buffer.
+    pub buffer: Buffer,
+    /// The external memory that holds the full-precision K and V rows.
+    pub memory: Memory,
+    /// RTL conventions.
+    #[serde(default)]
+    pub rtl: Rtl,
+}
+
+/// Shape of one attention head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attention {
+    /// Largest number of keys (and queries) per head, N. Range 2..=4096.
+    pub seq_len: u32,
+    /// Head dimension d: elements per q, k and v row. Range 2..=256.
+    pub head_dim: u32,
+    /// Decoder masking: key j is never kept for query i when j > i.
+    #[serde(default)]
+    pub causal: bool,
+}
+
+/// Widths of the data the recompute engine sees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Numerics {
+    /// Width of the signed integer elements of Q, K and V, in bits. Range 4..=16.
+    pub data_bits: u32,
+    /// Width of the signed output elements, in bits; the bits above
+    /// `data_bits` are fractional bits. Range data_bits..=32.
+    pub out_bits: u32,
+}
+
+/// The ReRAM crossbar (paper Section 4: in-memory approximate scoring).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Crossbar {
+    /// Word lines per array. Range 8..=4096.
+    pub rows: u32,
+    /// Bit lines per array. Range 8..=4096.
+    pub cols: u32,
+    /// Bits stored per multi-level cell. Range 1..=4.
+    pub bits_per_cell: u32,
+    /// Most significant bits of each key element stored in the array.
+    /// Range 1..=data_bits.
+    pub key_msb_bits: u32,
+    /// Most significant bits of each query element driven on the word lines.
+    /// Range 1..=data_bits.
+    pub query_msb_bits: u32,
+    /// Width of the signed threshold register. Range 4..=31.
+    pub threshold_bits: u32,
+    /// Cycles from a query's request to its keep vector. Range 1..=1024.
+    pub latency_cycles: u32,
+    /// Seeded non-idealities.
+    #[serde(default)]
+    pub noise: Noise,
+}
+
+/// Crossbar non-idealities. Both are Gaussian-like (Irwin–Hall of 8 bytes)
+/// and reproducible from `seed`; see [`crate::golden::crossbar`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Noise {
+    /// Seed of every noise draw.
+    pub seed: u64,
+    /// Standard deviation of the per-cell programming error, in key-MSB
+    /// levels. Range 0.0..=8.0.
+    pub programming_sigma: f64,
+    /// Standard deviation of the per-read, per-bit-line noise, in units of
+    /// one query-MSB × key-MSB product. Range 0.0..=64.0.
+    pub read_sigma: f64,
+}
+
+impl Default for Noise {
+    fn default() -> Self {
+        Noise {
+            seed: 1,
+            programming_sigma: 0.0,
+            read_sigma: 0.0,
+        }
+    }
+}
+
+/// The digital recompute engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recompute {
+    /// Signed MAC lanes; must divide head_dim. Range 1..=head_dim.
+    pub lanes: u32,
+}
+
+/// The on-chip K/V buffer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Buffer {
+    /// Capacity in bytes; one slot holds one K row and one V row.
+    /// Range: one slot ..= 1 MiB.
+    pub bytes: u32,
+    /// Replacement policy.
+    #[serde(default)]
+    pub replacement: Replacement,
+}
+
+/// Which slot a fetched row replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Replacement {
+    /// A free slot first, then a slot the current query does not need, then
+    /// a slot the current query has already consumed; lowest slot index
+    /// first within each class. A row the current query still needs is
+    /// never evicted.
+    #[default]
+    UnneededFirst,
+}
+
+/// The external memory that holds full-precision K and V.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Memory {
+    /// Cycles from a request to its first response beat. Range 1..=10000.
+    pub latency_cycles: u32,
+    /// Sustained bandwidth in bytes per cycle. Range 1..=1024.
+    pub bytes_per_cycle: u32,
+}
+
+/// RTL conventions.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rtl {
+    /// Reset style of every register (memories are never reset).
+    #[serde(default)]
+    pub reset: ResetStyle,
+}
+
+/// Reset style, applied to every flip-flop of the design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetStyle {
+    /// Asynchronous assertion, active-low `rst_n`.
+    #[default]
+    AsyncLow,
+    /// Asynchronous assertion, active-high `rst`.
+    AsyncHigh,
+    /// Synchronous, active-low `rst_n`.
+    SyncLow,
+    /// Synchronous, active-high `rst`.
+    SyncHigh,
+}
+
+impl Spec {
+    /// Parses and validates a spec. `file` names the source in errors.
+    ///
+    /// # Errors
+    /// A [`SpecError`] with the file, line, column and field of the first
+    /// problem: malformed YAML, an unknown field, a wrong type, a value out of
+    /// range or contradictory fields.
+    pub fn parse(file: &str, yaml: &str) -> Result<Spec, SpecError> {
+        let spec: Spec = serde_yaml::from_str(yaml).map_err(|e| SpecError::from_serde(file, e))?;
+        spec.validate()
+            .map_err(|kind| SpecError::locate(file, yaml, kind))?;
+        Ok(spec)
+    }
+
+    /// The embedded default spec (the paper's S configuration).
+    pub fn default_spec() -> Spec {
+        Spec::parse(DEFAULT_SPEC_NAME, DEFAULT_SPEC_YAML).expect("embedded default spec is valid")
+    }
+
+    /// Checks every range and cross-field rule.
+    ///
+    /// # Errors
+    /// The first rule broken, with the dotted path of the field it names.
+    pub fn validate(&self) -> Result<(), SpecErrorKind> {
+        check_identifier("name", &self.name)?;
+        let a = &self.attention;
+        range("attention.seq_len", a.seq_len, 2, 4096)?;
+        range("attention.head_dim", a.head_dim, 2, 256)?;
+        let n = &self.numerics;
+        range("numerics.data_bits", n.data_bits, 4, 16)?;
+        range("numerics.out_bits", n.out_bits, n.data_bits, 32)?;
+        let x = &self.crossbar;
+        range("crossbar.rows", x.rows, 8, 4096)?;
+        range("crossbar.cols", x.cols, 8, 4096)?;
+        range("crossbar.bits_per_cell", x.bits_per_cell, 1, 4)?;
+        range("crossbar.key_msb_bits", x.key_msb_bits, 1, n.data_bits)?;
+        range("crossbar.query_msb_bits", x.query_msb_bits, 1, n.data_bits)?;
+        range("crossbar.threshold_bits", x.threshold_bits, 4, 31)?;
+        range("crossbar.latency_cycles", x.latency_cycles, 1, 1024)?;
+        range_f64(
+            "crossbar.noise.programming_sigma",
+            x.noise.programming_sigma,
+            8.0,
+        )?;
+        range_f64("crossbar.noise.read_sigma", x.noise.read_sigma, 64.0)?;
+        let lanes = self.recompute.lanes;
+        range("recompute.lanes", lanes, 1, a.head_dim)?;
+        if a.head_dim % lanes != 0 {
+            return Err(SpecErrorKind::Contradiction {
+                field: "recompute.lanes".into(),
+                message: format!(
+                    "{lanes} lanes do not divide attention.head_dim = {}",
+                    a.head_dim
+                ),
+                help: format!("use a divisor of {}", a.head_dim),
+            });
+        }
+        let slot_bytes = derived::slot_bytes(a.head_dim, n.data_bits);
+        range("buffer.bytes", self.buffer.bytes, slot_bytes, 1 << 20).map_err(|e| {
+            e.with_help(format!(
+                "one slot holds a K row and a V row: 2 x {} x {} bits = {slot_bytes} bytes",
+                a.head_dim, n.data_bits
+            ))
+        })?;
+        range(
+            "memory.latency_cycles",
+            self.memory.latency_cycles,
+            1,
+            10_000,
+        )?;
+        range(
+            "memory.bytes_per_cycle",
+            self.memory.bytes_per_cycle,
+            1,
+            1024,
+        )?;
+        Ok(())
+    }
+
+    /// Hex SHA-256 of the spec's canonical form (re-serialised YAML), so that
+    /// comments and layout do not change it.
+    pub fn hash(&self) -> String {
+        let canonical = serde_yaml::to_string(self).expect("spec serialises");
+        hex(&Sha256::digest(canonical.as_bytes()))
+    }
+}
+
+/// Lower-case hex of a byte string.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn range(field: &str, value: u32, lo: u32, hi: u32) -> Result<(), SpecErrorKind> {
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(SpecErrorKind::OutOfRange {
+            field: field.into(),
+            value: value.to_string(),
+            allowed: format!("{lo}..={hi}"),
+            help: None,
+        })
+    }
+}
+
+fn range_f64(field: &str, value: f64, hi: f64) -> Result<(), SpecErrorKind> {
+    if value.is_finite() && (0.0..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(SpecErrorKind::OutOfRange {
+            field: field.into(),
+            value: value.to_string(),
+            allowed: format!("0.0..={hi:.1}"),
+            help: None,
+        })
+    }
+}
+
+/// Verilog-2005 keywords (IEEE 1364-2005 Annex B) and SystemVerilog words a
+/// downstream tool may reserve.
+const VERILOG_KEYWORDS: &[&str] = &[
+    "always",
+    "and",
+    "assign",
+    "automatic",
+    "begin",
+    "buf",
+    "bufif0",
+    "bufif1",
+    "case",
+    "casex",
+    "casez",
+    "cell",
+    "cmos",
+    "config",
+    "deassign",
+    "default",
+    "defparam",
+    "design",
+    "disable",
+    "edge",
+    "else",
+    "end",
+    "endcase",
+    "endconfig",
+    "endfunction",
+    "endgenerate",
+    "endmodule",
+    "endprimitive",
+    "endspecify",
+    "endtable",
+    "endtask",
+    "event",
+    "for",
+    "force",
+    "forever",
+    "fork",
+    "function",
+    "generate",
+    "genvar",
+    "highz0",
+    "highz1",
+    "if",
+    "ifnone",
+    "incdir",
+    "include",
+    "initial",
+    "inout",
+    "input",
+    "instance",
+    "integer",
+    "join",
+    "large",
+    "liblist",
+    "library",
+    "localparam",
+    "macromodule",
+    "medium",
+    "module",
+    "nand",
+    "negedge",
+    "nmos",
+    "nor",
+    "noshowcancelled",
+    "not",
+    "notif0",
+    "notif1",
+    "or",
+    "output",
+    "parameter",
+    "pmos",
+    "posedge",
+    "primitive",
+    "pull0",
+    "pull1",
+    "pulldown",
+    "pullup",
+    "pulsestyle_ondetect",
+    "pulsestyle_onevent",
+    "rcmos",
+    "real",
+    "realtime",
+    "reg",
+    "release",
+    "repeat",
+    "rnmos",
+    "rpmos",
+    "rtran",
+    "rtranif0",
+    "rtranif1",
+    "scalared",
+    "showcancelled",
+    "signed",
+    "small",
+    "specify",
+    "specparam",
+    "strong0",
+    "strong1",
+    "supply0",
+    "supply1",
+    "table",
+    "task",
+    "time",
+    "tran",
+    "tranif0",
+    "tranif1",
+    "tri",
+    "tri0",
+    "tri1",
+    "triand",
+    "trior",
+    "trireg",
+    "unsigned",
+    "use",
+    "uwire",
+    "vectored",
+    "wait",
+    "wand",
+    "weak0",
+    "weak1",
+    "while",
+    "wire",
+    "wor",
+    "xnor",
+    "xor",
+    "logic",
+    "bit",
+    "byte",
+    "int",
+    "interface",
+    "package",
+    "class",
+    "string",
+];
+
+fn check_identifier(field: &str, name: &str) -> Result<(), SpecErrorKind> {
+    let mut chars = name.chars();
+    let legal_start = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let legal_rest = chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let problem = if !legal_start || !legal_rest {
+        Some("is not a legal Verilog identifier")
+    } else if name.len() > 48 {
+        Some("is longer than 48 characters")
+    } else if VERILOG_KEYWORDS.contains(&name) {
+        Some("is a Verilog keyword")
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some(what) => Err(SpecErrorKind::BadIdentifier {
+            field: field.into(),
+            value: name.into(),
+            what: what.into(),
+        }),
+    }
+}
