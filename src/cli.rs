@@ -1,0 +1,367 @@
+//! Command-line interface: `check`, `generate`, `verify`, `graph`, `lint`.
+//!
+//! Exit status: 0 success, 1 a verification or lint failure, 2 a bad spec,
+//! bad arguments or a missing tool.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use sprint_rtl::emit::{self, Hierarchy};
+use sprint_rtl::golden::Mode;
+use sprint_rtl::sim::tools;
+use sprint_rtl::sim::verify::{self, VerifyOptions, VerifyReport};
+use sprint_rtl::spec::{DEFAULT_SPEC_NAME, DEFAULT_SPEC_YAML, Derived, Spec};
+
+#[derive(Parser)]
+#[command(
+    name = "sprint-rtl",
+    version,
+    about = "Generate and verify SPRINT sparse-attention accelerators"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a spec and print its derived parameters.
+    Check {
+        /// Spec file (YAML); the embedded S configuration when omitted.
+        spec: Option<PathBuf>,
+    },
+    /// Write the Verilog, filelists and manifest of a spec.
+    Generate {
+        spec: Option<PathBuf>,
+        /// Output folder (default: generated/<spec name>).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Co-simulate the design in Verilator against the golden model.
+    Verify {
+        spec: Option<PathBuf>,
+        /// Workload and testbench seed; repeat for several simulations.
+        #[arg(long = "seed", default_values_t = [1u64])]
+        seeds: Vec<u64>,
+        /// Queries per head (default: min(seq_len, 32)).
+        #[arg(long)]
+        queries: Option<u32>,
+        /// Fraction of (query, key) pairs the calibrated threshold keeps.
+        #[arg(long, default_value_t = 0.15)]
+        keep_fraction: f64,
+        /// Skip the reset, busy-start, no-kept-key and back-to-back runs.
+        #[arg(long)]
+        no_robustness: bool,
+        /// Folder for the design, the build and the stimulus files.
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+    },
+    /// Print the module hierarchy as Graphviz DOT.
+    Graph { spec: Option<PathBuf> },
+    /// Run `verilator --lint-only -Wall` and Yosys synthesis checks.
+    Lint { spec: Option<PathBuf> },
+}
+
+/// Runs the command line; see the module docs for exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let spec_arg = match &cli.command {
+        Command::Check { spec }
+        | Command::Generate { spec, .. }
+        | Command::Verify { spec, .. }
+        | Command::Graph { spec }
+        | Command::Lint { spec } => spec.clone(),
+    };
+    let spec = match load_spec(spec_arg.as_deref()) {
+        Ok(s) => s,
+        Err(message) => {
+            eprint!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Check { .. } => {
+            print_derived(&Derived::from_spec(&spec));
+            ExitCode::SUCCESS
+        }
+        Command::Generate { output, .. } => generate(&spec, output),
+        Command::Verify {
+            seeds,
+            queries,
+            keep_fraction,
+            no_robustness,
+            work_dir,
+            ..
+        } => {
+            let mut opts = VerifyOptions::for_spec(&spec);
+            opts.seeds = seeds;
+            opts.queries = queries;
+            opts.keep_fraction = keep_fraction;
+            opts.robustness = !no_robustness;
+            if let Some(w) = work_dir {
+                opts.work_dir = w;
+            }
+            run_verify(&spec, &opts)
+        }
+        Command::Graph { .. } => {
+            print!("{}", Hierarchy::new().to_dot(&spec.name));
+            ExitCode::SUCCESS
+        }
+        Command::Lint { .. } => lint(&spec),
+    }
+}
+
+fn load_spec(path: Option<&Path>) -> Result<Spec, String> {
+    let (name, text) = match path {
+        None => (DEFAULT_SPEC_NAME.to_string(), DEFAULT_SPEC_YAML.to_string()),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("error: cannot read spec {}: {e}\n", p.display()))?;
+            (p.display().to_string(), text)
+        }
+    };
+    Spec::parse(&name, &text).map_err(|e| e.to_string())
+}
+
+fn generate(spec: &Spec, output: Option<PathBuf>) -> ExitCode {
+    let dir = output.unwrap_or_else(|| Path::new("generated").join(&spec.name));
+    let design = emit::render(spec);
+    match emit::write_atomically(&dir, &design.files) {
+        Ok(()) => {
+            println!("wrote {} files to {}", design.files.len(), dir.display());
+            for f in &design.files {
+                println!("  {}", f.path);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: writing {}: {e}", dir.display());
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_verify(spec: &Spec, opts: &VerifyOptions) -> ExitCode {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed}] {msg}").expect("valid template"),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let result = verify::verify(spec, opts, &|step| {
+        bar.set_message(step.to_string());
+        bar.println(format!("  {step}"));
+    });
+    bar.finish_and_clear();
+    match result {
+        Ok(report) => {
+            print_report(spec, &report);
+            if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn print_report(spec: &Spec, report: &VerifyReport) {
+    println!("{} verified with {}", spec.name, report.verilator_version);
+    println!(
+        "{:<28} {:>7} {:>8} {:>9} {:>8} {:>9} {:>10} {:>12}",
+        "run", "result", "outputs", "words", "fetches", "counters", "cycles", "cycles/query"
+    );
+    for r in &report.runs {
+        let per_query = r.cycles as f64 / f64::from(r.queries.max(1));
+        println!(
+            "{:<28} {:>7} {:>8} {:>9} {:>8} {:>9} {:>10} {:>12.1}",
+            r.label,
+            "pass",
+            r.outputs,
+            r.words,
+            r.fetches_checked,
+            r.counters_checked,
+            r.cycles,
+            per_query
+        );
+    }
+    let cycles_of = |mode: Mode| {
+        report
+            .runs
+            .iter()
+            .find(|r| r.mode == mode && r.label.ends_with(mode.label()))
+            .map(|r| r.cycles)
+    };
+    if let (Some(base), Some(prune), Some(sprint)) = (
+        cycles_of(Mode::Baseline),
+        cycles_of(Mode::PruneOnly),
+        cycles_of(Mode::Sprint),
+    ) {
+        println!(
+            "speedup over baseline (first seed, cycles): prune-only {:.2}x, sprint {:.2}x",
+            base as f64 / prune.max(1) as f64,
+            base as f64 / sprint.max(1) as f64
+        );
+    }
+    match &report.failure {
+        None => println!("PASS: every output word, fetch and counter matched the golden model"),
+        Some(f) => println!("FAIL: {f}"),
+    }
+}
+
+fn lint(spec: &Spec) -> ExitCode {
+    let design = emit::render(spec);
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = emit::write_atomically(dir.path(), &design.files) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let top = format!("{}_top", spec.name);
+    let harness = format!("{}_tb_harness", spec.name);
+    let mut clean = true;
+    let lint_runs = [
+        ("filelist.f", top.as_str()),
+        ("sim_filelist.f", harness.as_str()),
+    ];
+    for (list, module) in lint_runs {
+        match tools::verilator_lint(dir.path(), list, module) {
+            Ok(findings) => {
+                println!(
+                    "verilator --lint-only -Wall {module}: {} findings",
+                    findings.len()
+                );
+                for f in &findings {
+                    println!("  {}: {}", f.code, f.message);
+                }
+                clean &= findings.is_empty();
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    println!("yosys synth {top} (this can take minutes for large buffers)...");
+    match tools::yosys_synth(dir.path(), "filelist.f", &top) {
+        Ok(report) => {
+            println!("yosys: {} findings", report.findings.len());
+            for f in &report.findings {
+                println!("  {}: {}", f.code, f.message);
+            }
+            clean &= report.findings.is_empty();
+            println!("{}", report.stat);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn print_derived(d: &Derived) {
+    println!("spec {} (sha256 {})", d.name, d.spec_hash);
+    let rows: &[(&str, String)] = &[
+        (
+            "attention",
+            format!(
+                "seq_len {}, head_dim {}, causal {}",
+                d.seq_len, d.head_dim, d.causal
+            ),
+        ),
+        (
+            "data",
+            format!(
+                "Q/K/V {} bits signed, outputs {} bits ({} fractional)",
+                d.data_bits, d.out_bits, d.out_frac_bits
+            ),
+        ),
+        (
+            "crossbar",
+            format!(
+                "{} arrays of {} x {}, {} bits/cell, {} cells per key element, {} word lines per key",
+                d.xbar_arrays,
+                d.xbar_rows,
+                d.xbar_cols,
+                d.bits_per_cell,
+                d.cells_per_element,
+                d.word_lines_per_key
+            ),
+        ),
+        (
+            "crossbar data",
+            format!(
+                "key MSBs {} bits, query MSBs {} bits, threshold {} bits signed, latency {} cycles",
+                d.key_msb_bits, d.query_msb_bits, d.threshold_bits, d.xbar_latency
+            ),
+        ),
+        (
+            "noise",
+            format!(
+                "seed {}, multipliers: programming {}, read {}",
+                d.noise_seed, d.prog_noise_mult, d.read_noise_mult
+            ),
+        ),
+        (
+            "recompute",
+            format!(
+                "{} MAC lanes, {} chunks of {} bits per row",
+                d.lanes, d.chunks, d.chunk_bits
+            ),
+        ),
+        (
+            "datapath widths",
+            format!(
+                "score {}, z {}, max {}, weight {}, sum {}, accumulator {}, reciprocal {}",
+                d.score_bits, d.z_bits, d.max_bits, d.p_bits, d.sum_bits, d.acc_bits, d.recip_bits
+            ),
+        ),
+        (
+            "buffer",
+            format!(
+                "{} bytes -> {} slots of {} bytes, {} words x {} bits, {}-bit address",
+                d.buffer_bytes,
+                d.slots,
+                d.slot_bytes,
+                d.buffer_words,
+                d.chunk_bits,
+                d.buffer_addr_bits
+            ),
+        ),
+        (
+            "memory",
+            format!(
+                "latency {} cycles, {} bytes/cycle, {} beats per key",
+                d.mem_latency, d.mem_bytes_per_cycle, d.beats_per_key
+            ),
+        ),
+        (
+            "latencies",
+            format!(
+                "per key {} engine cycles, reciprocal {} cycles",
+                2 * d.chunks + 5,
+                d.recip_bits
+            ),
+        ),
+        ("reset", format!("{} on `{}`", d.reset_style, d.reset_port)),
+    ];
+    for (k, v) in rows {
+        println!("  {k:<16} {v}");
+    }
+}

@@ -1,0 +1,255 @@
+//! Verilator and Yosys, wrapped as typed results: what ran, which version,
+//! and every finding parsed out of the log.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use thiserror::Error;
+
+/// Set to 1 to turn a missing Verilator or Yosys from a skipped test into a
+/// failed one (CI sets it).
+pub const REQUIRE_TOOLS_ENV: &str = "SPRINT_RTL_REQUIRE_TOOLS";
+
+/// A tool that could not be run, or that failed.
+#[derive(Debug, Error)]
+pub enum ToolError {
+    #[error(
+        "{tool} is not installed or not on PATH; install it with `apt-get install -y {package}`"
+    )]
+    Missing { tool: String, package: String },
+    #[error("{tool} failed ({status}):\n{log}")]
+    Failed {
+        tool: String,
+        status: String,
+        log: String,
+    },
+    #[error("could not run {tool}: {source}")]
+    Io {
+        tool: String,
+        source: std::io::Error,
+    },
+}
+
+/// One warning or error a tool reported about the design.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Verilator's code (WIDTH, UNUSEDSIGNAL, ...) or a Yosys class
+    /// (LATCH, UNDRIVEN, CHECK, WARNING).
+    pub code: String,
+    pub message: String,
+}
+
+/// The first line of `tool --version`, or `None` when the tool is missing.
+pub fn version(tool: &str) -> Option<String> {
+    let out = Command::new(tool).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().next().map(|l| l.trim().to_string())
+}
+
+/// Errors with [`ToolError::Missing`] when `tool` is not on PATH.
+pub fn require(tool: &str, package: &str) -> Result<String, ToolError> {
+    version(tool).ok_or_else(|| ToolError::Missing {
+        tool: tool.into(),
+        package: package.into(),
+    })
+}
+
+fn run(tool: &str, cmd: &mut Command) -> Result<Output, ToolError> {
+    cmd.output().map_err(|source| ToolError::Io {
+        tool: tool.into(),
+        source,
+    })
+}
+
+fn log_of(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `verilator --lint-only -Wall` of the files in `filelist` (relative to
+/// `design_dir`) with `top` as the top module. Returns every warning.
+pub fn verilator_lint(
+    design_dir: &Path,
+    filelist: &str,
+    top: &str,
+) -> Result<Vec<Finding>, ToolError> {
+    require("verilator", "verilator")?;
+    let out = run(
+        "verilator",
+        Command::new("verilator").current_dir(design_dir).args([
+            "--lint-only",
+            "-Wall",
+            "--top-module",
+            top,
+            "-f",
+            filelist,
+        ]),
+    )?;
+    let log = log_of(&out);
+    let findings = parse_verilator(&log);
+    if !out.status.success() && findings.is_empty() {
+        return Err(ToolError::Failed {
+            tool: "verilator".into(),
+            status: out.status.to_string(),
+            log,
+        });
+    }
+    Ok(findings)
+}
+
+/// Parses `%Warning-CODE: file:line:col: message` and `%Error: ...` lines.
+pub fn parse_verilator(log: &str) -> Vec<Finding> {
+    log.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix('%')?;
+            let (head, message) = rest.split_once(": ")?;
+            if head == "Error" && message.starts_with("Exiting due to") {
+                return None;
+            }
+            let code = head
+                .strip_prefix("Warning-")
+                .or_else(|| head.strip_prefix("Error-"))
+                .unwrap_or(head);
+            Some(Finding {
+                code: code.to_string(),
+                message: message.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// What `yosys` reported for a design.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YosysReport {
+    pub findings: Vec<Finding>,
+    /// The `stat` section of the log (cell counts of the top).
+    pub stat: String,
+}
+
+/// Runs `hierarchy -check; proc; check -assert; synth; check -assert; stat`
+/// on the RTL of `filelist`. Latches, undriven nets and every warning are
+/// findings.
+pub fn yosys_synth(design_dir: &Path, filelist: &str, top: &str) -> Result<YosysReport, ToolError> {
+    require("yosys", "yosys")?;
+    let files =
+        std::fs::read_to_string(design_dir.join(filelist)).map_err(|source| ToolError::Io {
+            tool: "yosys".into(),
+            source,
+        })?;
+    let files: Vec<&str> = files.lines().filter(|l| !l.trim().is_empty()).collect();
+    let script = format!(
+        "read_verilog {}; hierarchy -check -top {top}; proc; check -assert; synth -top {top}; check -assert; stat",
+        files.join(" ")
+    );
+    let out = run(
+        "yosys",
+        Command::new("yosys")
+            .current_dir(design_dir)
+            .args(["-p", &script]),
+    )?;
+    let log = log_of(&out);
+    let findings = parse_yosys(&log);
+    if !out.status.success() && findings.is_empty() {
+        return Err(ToolError::Failed {
+            tool: "yosys".into(),
+            status: out.status.to_string(),
+            log: log.lines().rev().take(30).collect::<Vec<_>>().join("\n"),
+        });
+    }
+    let stat = log
+        .rfind("Printing statistics.")
+        .map(|i| {
+            log[i..]
+                .lines()
+                .take_while(|l| !l.starts_with("End of script"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    Ok(YosysReport { findings, stat })
+}
+
+/// Latches, undriven nets, `check` problems and warnings from a Yosys log.
+pub fn parse_yosys(log: &str) -> Vec<Finding> {
+    log.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let code = if l.starts_with("Latch inferred") {
+                "LATCH"
+            } else if l.contains("is used but has no driver") || l.contains("undriven") {
+                "UNDRIVEN"
+            } else if l.starts_with("ERROR:") {
+                "ERROR"
+            } else if l.starts_with("Warning:") {
+                "WARNING"
+            } else {
+                return None;
+            };
+            Some(Finding {
+                code: code.into(),
+                message: l.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Builds the Verilator testbench: `harness` top, the files of
+/// `sim_filelist` (relative to `design_dir`) and `tb_cpp`, into `obj_dir`.
+/// Returns the executable. Built with `--x-assign unique --x-initial unique`
+/// so that a register the reset misses shows up as a mismatch.
+pub fn verilator_build(
+    design_dir: &Path,
+    sim_filelist: &str,
+    harness: &str,
+    tb_cpp: &Path,
+    obj_dir: &Path,
+) -> Result<PathBuf, ToolError> {
+    require("verilator", "verilator")?;
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let out = run(
+        "verilator",
+        Command::new("verilator").current_dir(design_dir).args([
+            "--cc",
+            "--exe",
+            "--build",
+            "-j",
+            &jobs.to_string(),
+            "-O2",
+            "--x-assign",
+            "unique",
+            "--x-initial",
+            "unique",
+            "--prefix",
+            "Vharness",
+            "--top-module",
+            harness,
+            "-CFLAGS",
+            "-O1 -std=c++17",
+            "-Mdir",
+            &obj_dir.to_string_lossy(),
+            "-f",
+            sim_filelist,
+            &tb_cpp.to_string_lossy(),
+        ]),
+    )?;
+    if !out.status.success() {
+        let log = log_of(&out);
+        return Err(ToolError::Failed {
+            tool: "verilator".into(),
+            status: out.status.to_string(),
+            log: log
+                .lines()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n"),
+        });
+    }
+    Ok(obj_dir.join("Vharness"))
+}

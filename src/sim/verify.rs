@@ -1,0 +1,407 @@
+//! Co-simulation: the golden model writes stimulus and expectations, the
+//! Verilator testbench runs the generated design on them, and the results
+//! come back as a typed report.
+//!
+//! Per seed, one stimulus file runs: the three compared modes on one
+//! synthetic head; then, with robustness on, a run whose threshold keeps no
+//! key, a start and a configuration write while busy (both ignored), a
+//! reset in the middle of a query followed by a fresh run, and a second
+//! head back to back with the first.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use thiserror::Error;
+
+use super::stimulus::{Stimulus, TbParams};
+use super::tools::{self, ToolError};
+use super::workload::{self, HeadShape};
+use crate::emit::{self, EmittedFile};
+use crate::golden::{self, HeadInput, HeadResult, Mode, RunConfig};
+use crate::spec::{Derived, Spec};
+
+/// The testbench source, embedded so `verify` works from any directory.
+pub const TB_MAIN_CPP: &str = include_str!("../../hw_tests/tb_main.cpp");
+
+/// Options of one verification.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Workload and testbench seeds; one simulation per seed.
+    pub seeds: Vec<u64>,
+    /// Queries per head (default: min(seq_len, 32)).
+    pub queries: Option<u32>,
+    /// Fraction of (query, key) pairs the calibrated threshold keeps.
+    pub keep_fraction: f64,
+    /// Also run the robustness scenarios.
+    pub robustness: bool,
+    /// Folder for the design, the build and the stimulus files.
+    pub work_dir: PathBuf,
+    pub idle_percent: u32,
+    pub stall_percent: u32,
+}
+
+impl VerifyOptions {
+    /// Defaults for `spec`: seed 1, robustness on, work folder
+    /// `target/sprint-rtl/<name>`.
+    pub fn for_spec(spec: &Spec) -> VerifyOptions {
+        VerifyOptions {
+            seeds: vec![1],
+            queries: None,
+            keep_fraction: 0.15,
+            robustness: true,
+            work_dir: Path::new("target").join("sprint-rtl").join(&spec.name),
+            idle_percent: 25,
+            stall_percent: 25,
+        }
+    }
+}
+
+/// Why a verification could not finish.
+#[derive(Debug, Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    #[error("the testbench output could not be read: {0}")]
+    Protocol(String),
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> VerifyError {
+    let context = context.into();
+    move |source| VerifyError::Io { context, source }
+}
+
+/// One checked run of the design.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// `seed<N>/<scenario>`.
+    pub label: String,
+    pub mode: Mode,
+    pub queries: u32,
+    /// Output rows and elements compared bit for bit.
+    pub outputs: u64,
+    pub words: u64,
+    /// Expected fetches (keys, in order) checked at the memory port.
+    pub fetches_checked: u64,
+    /// Counter CSRs compared.
+    pub counters_checked: u32,
+    /// CYCLES CSR: start to done.
+    pub cycles: u64,
+    /// MAC_CYCLES CSR.
+    pub mac_cycles: u64,
+    /// The golden model's counters, as checked.
+    pub expected: golden::Counters,
+}
+
+/// Result of a whole verification.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    pub verilator_version: String,
+    pub runs: Vec<RunOutcome>,
+    /// The first mismatch, timeout or testbench error; `None` when all passed.
+    pub failure: Option<String>,
+}
+
+impl VerifyReport {
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// A scenario: a labelled run with its golden result.
+struct Planned {
+    label: String,
+    mode: Mode,
+    input_queries: u32,
+    expected: HeadResult,
+}
+
+/// Generates, builds and simulates `spec`, checking every run against the
+/// golden model. `progress` is told each step.
+///
+/// # Errors
+/// When a tool is missing or fails, or files cannot be written. A design
+/// that simulates but mismatches is not an error: see
+/// [`VerifyReport::failure`].
+pub fn verify(
+    spec: &Spec,
+    opts: &VerifyOptions,
+    progress: &dyn Fn(&str),
+) -> Result<VerifyReport, VerifyError> {
+    let d = Derived::from_spec(spec);
+    let verilator_version = tools::require("verilator", "verilator")?;
+    fs::create_dir_all(&opts.work_dir)
+        .map_err(io(format!("creating {}", opts.work_dir.display())))?;
+    let work = fs::canonicalize(&opts.work_dir).map_err(io("resolving the work folder"))?;
+    progress("generating the design");
+    let design_dir = work.join("design");
+    let design = emit::render(spec);
+    let changed = write_if_changed(&design_dir, &design.files)?;
+    let tb_cpp = work.join("tb_main.cpp");
+    let tb_changed = fs::read_to_string(&tb_cpp).ok().as_deref() != Some(TB_MAIN_CPP);
+    if tb_changed {
+        fs::write(&tb_cpp, TB_MAIN_CPP).map_err(io("writing tb_main.cpp"))?;
+    }
+    let obj = work.join("obj");
+    let exe = obj.join("Vharness");
+    if changed || tb_changed || !exe.exists() {
+        progress("building the Verilator testbench");
+        tools::verilator_build(
+            &design_dir,
+            "sim_filelist.f",
+            &format!("{}_tb_harness", d.name),
+            &tb_cpp,
+            &obj,
+        )?;
+    }
+    let mut report = VerifyReport {
+        verilator_version,
+        runs: Vec::new(),
+        failure: None,
+    };
+    for &seed in &opts.seeds {
+        progress(&format!("simulating seed {seed}"));
+        let (text, planned) = plan_seed(&d, opts, seed);
+        let stim = work.join(format!("stim_seed{seed}.txt"));
+        fs::write(&stim, text).map_err(io("writing the stimulus"))?;
+        let out = Command::new(&exe)
+            .arg(&stim)
+            .arg(format!("+verilator+seed+{}", seed.max(1)))
+            .arg("+verilator+rand+reset+2")
+            .output()
+            .map_err(io("running the testbench"))?;
+        let log = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        let parsed = parse_log(&log, &planned)?;
+        report.runs.extend(parsed.runs);
+        if parsed.failure.is_some() || !out.status.success() {
+            report.failure = Some(parsed.failure.unwrap_or_else(|| {
+                format!("testbench exited with {}:\n{}", out.status, tail(&log, 20))
+            }));
+            break;
+        }
+    }
+    Ok(report)
+}
+
+fn tail(log: &str, n: usize) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Writes the design only where it differs, so an unchanged design is not
+/// rebuilt. Returns whether anything changed.
+fn write_if_changed(dir: &Path, files: &[EmittedFile]) -> Result<bool, VerifyError> {
+    let same = files.iter().all(|f| {
+        fs::read_to_string(dir.join(&f.path)).ok().as_deref() == Some(f.contents.as_str())
+    });
+    if !same {
+        emit::write_atomically(dir, files).map_err(io(format!("writing {}", dir.display())))?;
+    }
+    Ok(!same)
+}
+
+/// The default number of queries per head.
+pub fn default_queries(d: &Derived) -> u32 {
+    d.seq_len.min(32)
+}
+
+/// The stimulus of one seed and the runs it checks.
+fn plan_seed(d: &Derived, opts: &VerifyOptions, seed: u64) -> (String, Vec<Planned>) {
+    let n_queries = opts
+        .queries
+        .unwrap_or_else(|| default_queries(d))
+        .clamp(1, d.seq_len);
+    let tb = TbParams {
+        seed,
+        idle_percent: opts.idle_percent,
+        stall_percent: opts.stall_percent,
+        ..TbParams::default()
+    };
+    let mut s = Stimulus::new(d, &tb);
+    let mut planned = Vec::new();
+    let shape_a = HeadShape {
+        n_queries,
+        n_keys: d.seq_len,
+        query_base: 0,
+        head_id: 0,
+    };
+    let head_a = workload::synthetic_head(d, seed, shape_a);
+    let scale = workload::synthetic_scale(d);
+    let threshold = workload::calibrate_threshold(d, &head_a, opts.keep_fraction);
+    s.comment("head A: the three compared modes");
+    s.load_head(&head_a);
+    for mode in Mode::COMPARED {
+        let cfg = RunConfig {
+            mode,
+            threshold,
+            scale,
+        };
+        let label = format!("seed{seed}/{}", mode.label());
+        planned.push(checked_run(d, &mut s, &head_a, &cfg, &label, None));
+    }
+    if opts.robustness {
+        let sprint = RunConfig {
+            mode: Mode::Sprint,
+            threshold,
+            scale,
+        };
+        let max_threshold = (1i64 << (d.threshold_bits - 1)) - 1;
+        let none_kept = RunConfig {
+            threshold: max_threshold,
+            ..sprint
+        };
+        s.comment("a threshold that keeps no key: every output row is zero");
+        planned.push(checked_run(
+            d,
+            &mut s,
+            &head_a,
+            &none_kept,
+            &format!("seed{seed}/no-kept-key"),
+            None,
+        ));
+
+        s.comment("start and a MODE write while busy are ignored");
+        let busy = |s: &mut Stimulus| {
+            s.cycles(40);
+            s.csr(crate::csr::CTRL, 1);
+            s.csr(crate::csr::MODE, Mode::Baseline.bits());
+        };
+        planned.push(checked_run(
+            d,
+            &mut s,
+            &head_a,
+            &sprint,
+            &format!("seed{seed}/start-while-busy"),
+            Some(&busy),
+        ));
+
+        s.comment("reset in the middle of a query, then a fresh run");
+        let expected = golden::run_head(d, &head_a, &sprint);
+        s.configure_and_start(&head_a, &sprint);
+        s.queue(&head_a, &expected);
+        s.cycles(150 + 37 * (seed % 7));
+        s.reset(3);
+        planned.push(checked_run(
+            d,
+            &mut s,
+            &head_a,
+            &sprint,
+            &format!("seed{seed}/after-reset"),
+            None,
+        ));
+
+        s.comment("head B back to back with head A");
+        let shape_b = HeadShape {
+            query_base: d.seq_len - n_queries,
+            head_id: 1,
+            ..shape_a
+        };
+        let head_b = workload::synthetic_head(d, seed ^ 0x5eed, shape_b);
+        s.load_head(&head_b);
+        planned.push(checked_run(
+            d,
+            &mut s,
+            &head_b,
+            &sprint,
+            &format!("seed{seed}/head-b"),
+            None,
+        ));
+    }
+    (s.finish(), planned)
+}
+
+type Interrupt<'a> = Option<&'a dyn Fn(&mut Stimulus)>;
+
+fn checked_run(
+    d: &Derived,
+    s: &mut Stimulus,
+    input: &HeadInput,
+    cfg: &RunConfig,
+    label: &str,
+    interrupt: Interrupt,
+) -> Planned {
+    let expected = golden::run_head(d, input, cfg);
+    s.configure_and_start(input, cfg);
+    s.queue(input, &expected);
+    if let Some(f) = interrupt {
+        f(s);
+    }
+    s.run_and_check(label, &expected);
+    Planned {
+        label: label.to_string(),
+        mode: cfg.mode,
+        input_queries: input.q.len() as u32,
+        expected,
+    }
+}
+
+struct Parsed {
+    runs: Vec<RunOutcome>,
+    failure: Option<String>,
+}
+
+/// Reads `RUN`, `CSR`, `MISMATCH`, `TIMEOUT` and `ERROR` lines.
+fn parse_log(log: &str, planned: &[Planned]) -> Result<Parsed, VerifyError> {
+    let mut runs = Vec::new();
+    let mut failure = None;
+    for line in log.lines() {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("RUN") => {
+                let label = words.next().unwrap_or_default();
+                let plan = planned
+                    .iter()
+                    .find(|p| p.label == label)
+                    .ok_or_else(|| VerifyError::Protocol(format!("unknown run {label}")))?;
+                let field = |name: &str| -> u64 {
+                    line.split_whitespace()
+                        .find_map(|w| w.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+                        .unwrap_or(0)
+                };
+                runs.push(RunOutcome {
+                    label: label.to_string(),
+                    mode: plan.mode,
+                    queries: plan.input_queries,
+                    outputs: field("outputs"),
+                    words: field("words"),
+                    fetches_checked: plan.expected.counters.fetches,
+                    counters_checked: 0,
+                    cycles: 0,
+                    mac_cycles: 0,
+                    expected: plan.expected.counters,
+                });
+            }
+            Some("CSR") => {
+                let (name, value) = (
+                    words.next().unwrap_or_default(),
+                    words.next().unwrap_or_default(),
+                );
+                let checked = words.next() == Some("ok");
+                let Some((label, counter)) = name.rsplit_once('.') else {
+                    continue;
+                };
+                let Some(run) = runs.iter_mut().rev().find(|r| r.label == label) else {
+                    continue;
+                };
+                let value: u64 = value.parse().unwrap_or(0);
+                match counter {
+                    "cycles" => run.cycles = value,
+                    "mac_cycles" => run.mac_cycles = value,
+                    _ if checked => run.counters_checked += 1,
+                    _ => {}
+                }
+            }
+            Some("MISMATCH") | Some("TIMEOUT") | Some("ERROR") if failure.is_none() => {
+                failure = Some(line.to_string());
+            }
+            _ => {}
+        }
+    }
+    Ok(Parsed { runs, failure })
+}
