@@ -39,11 +39,20 @@ pub struct Finding {
     pub message: String,
 }
 
-/// The first line of `tool --version`, or `None` when the tool is missing.
+/// The first line of `tool --version` (`-V` for Icarus Verilog, which has
+/// no `--version`), or `None` when the tool is missing.
 pub fn version(tool: &str) -> Option<String> {
-    let out = Command::new(tool).arg("--version").output().ok()?;
+    let flag = if tool == "iverilog" {
+        "-V"
+    } else {
+        "--version"
+    };
+    let out = Command::new(tool).arg(flag).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines().next().map(|l| l.trim().to_string())
+    text.lines()
+        .next()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
 }
 
 /// Errors with [`ToolError::Missing`] when `tool` is not on PATH.

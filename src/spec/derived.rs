@@ -146,6 +146,8 @@ pub struct Derived {
     /// One lane's p·v product: p_bits + 1 + data_bits.
     pub pv_bits: u32,
     pub score_pad_bits: u32,
+    /// The lanes' q·k products side by side: lanes × score_bits.
+    pub lane_scores_bits: u32,
     pub pv_pad_bits: u32,
     pub sum_pad_bits: u32,
     /// `ceil` bias: 2^scale_frac_bits − 1.
@@ -284,6 +286,7 @@ impl Derived {
             qk_bits: 2 * n.data_bits,
             pv_bits,
             score_pad_bits: score_bits - 2 * n.data_bits,
+            lane_scores_bits: lanes * score_bits,
             pv_pad_bits: acc_bits - pv_bits,
             sum_pad_bits: sum_bits - p_bits,
             ceil_bias: (1u64 << nx::SCALE_FRAC_BITS) - 1,
@@ -313,7 +316,10 @@ impl Derived {
             reset_sensitivity: sensitivity.into(),
             reset_active: active.into(),
             reset_active_low: low,
-            reset_style: format!("{:?}", spec.rtl.reset),
+            reset_style: serde_yaml::to_string(&spec.rtl.reset)
+                .expect("reset style serialises")
+                .trim()
+                .to_string(),
         }
     }
 }

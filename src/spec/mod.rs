@@ -133,7 +133,7 @@ pub struct Recompute {
 #[serde(deny_unknown_fields)]
 pub struct Buffer {
     /// Capacity in bytes; one slot holds one K row and one V row.
-    /// Range: one slot ..= 1 MiB.
+    /// Range: two slots ..= 1 MiB.
     pub bytes: u32,
     /// Replacement policy.
     #[serde(default)]
@@ -244,9 +244,10 @@ impl Spec {
             });
         }
         let slot_bytes = derived::slot_bytes(a.head_dim, n.data_bits);
-        range("buffer.bytes", self.buffer.bytes, slot_bytes, 1 << 20).map_err(|e| {
+        range("buffer.bytes", self.buffer.bytes, 2 * slot_bytes, 1 << 20).map_err(|e| {
             e.with_help(format!(
-                "one slot holds a K row and a V row: 2 x {} x {} bits = {slot_bytes} bytes",
+                "the buffer needs at least two slots (one to fill while the engine reads \
+                 the other); a slot holds a K row and a V row: 2 x {} x {} bits = {slot_bytes} bytes",
                 a.head_dim, n.data_bits
             ))
         })?;

@@ -1,0 +1,6 @@
+rtl/minilm_controller.v
+rtl/minilm_exp2.v
+rtl/minilm_recip.v
+rtl/minilm_engine.v
+rtl/minilm_buffer.v
+rtl/minilm_top.v

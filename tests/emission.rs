@@ -1,0 +1,197 @@
+//! Emitted Verilog: snapshots, the committed generated/ tree, determinism
+//! and the file conventions every module keeps.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use sprint_rtl::emit::{self, Hierarchy};
+use sprint_rtl::spec::Spec;
+
+const SHIPPED: &[&str] = &["sprint_s", "minilm", "tiny", "causal"];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn spec(name: &str) -> Spec {
+    let path = root().join("specs").join(format!("{name}.yaml"));
+    Spec::parse(
+        &path.display().to_string(),
+        &std::fs::read_to_string(&path).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_embedded_default_is_the_shipped_s_spec() {
+    assert_eq!(Spec::default_spec(), spec("sprint_s"));
+}
+
+#[test]
+fn snapshots_of_every_shipped_design() {
+    for name in SHIPPED {
+        let design = emit::render(&spec(name));
+        for f in &design.files {
+            let snapshot = format!("{name}__{}", f.path.replace('/', "__"));
+            insta::assert_snapshot!(snapshot, &f.contents);
+        }
+    }
+}
+
+fn files_under(dir: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(dir)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// `generated/` must be exactly what `sprint-rtl generate` writes now for
+/// every shipped spec: regenerate with
+/// `for s in specs/*.yaml; do cargo run -- generate $s; done`.
+#[test]
+fn committed_generated_tree_is_current() {
+    let generated = root().join("generated");
+    let mut expected_dirs = BTreeSet::new();
+    for name in SHIPPED {
+        expected_dirs.insert(name.to_string());
+        let design = emit::render(&spec(name));
+        let dir = generated.join(name);
+        let want: BTreeSet<String> = design.files.iter().map(|f| f.path.clone()).collect();
+        assert_eq!(
+            files_under(&dir),
+            want,
+            "{name}: generated/ holds other files"
+        );
+        for f in &design.files {
+            let on_disk = std::fs::read_to_string(dir.join(&f.path)).unwrap();
+            assert!(
+                on_disk == f.contents,
+                "generated/{name}/{} is stale: regenerate it",
+                f.path
+            );
+        }
+    }
+    let dirs: BTreeSet<String> = std::fs::read_dir(&generated)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        dirs, expected_dirs,
+        "generated/ holds a design of no shipped spec"
+    );
+}
+
+#[test]
+fn emission_is_deterministic() {
+    for name in SHIPPED {
+        let a = emit::render(&spec(name));
+        let b = emit::render(&spec(name));
+        assert_eq!(a.files, b.files);
+    }
+}
+
+#[test]
+fn every_module_file_keeps_the_conventions() {
+    for name in SHIPPED {
+        let s = spec(name);
+        let design = emit::render(&s);
+        let hash = s.hash();
+        for m in Hierarchy::new().dependency_order() {
+            let path = emit::module_path(name, &m);
+            let text = &design
+                .files
+                .iter()
+                .find(|f| f.path == path)
+                .unwrap()
+                .contents;
+            let module = format!("{name}_{}", m.suffix);
+            assert!(
+                path.ends_with(&format!("/{module}.v")),
+                "file named as its module"
+            );
+            assert!(text.contains(&hash), "{path}: header names the spec hash");
+            assert!(
+                text.contains(&format!("sprint-rtl {}", env!("CARGO_PKG_VERSION"))),
+                "{path}: header names the version"
+            );
+            assert!(text.contains("`default_nettype none"), "{path}");
+            assert!(text.trim_end().ends_with("`default_nettype wire"), "{path}");
+            assert_eq!(
+                text.matches("\nmodule ").count(),
+                1,
+                "{path}: one module per file"
+            );
+            assert!(text.contains(&format!("\nmodule {module} (")), "{path}");
+            assert!(!text.contains("lint_off"), "{path}: no lint waivers");
+            for marker in ["{{d.", "{{#", "{{/", "{{>", "{{msb", "{{zext"] {
+                assert!(
+                    !text.contains(marker),
+                    "{path}: unrendered template text {marker}"
+                );
+            }
+            for (i, line) in text.lines().enumerate() {
+                assert!(
+                    !line.contains("generate")
+                        || !line.contains("begin")
+                        || line.contains("begin :")
+                        || line.trim_start().starts_with("//"),
+                    "{path}:{}: unnamed generate block",
+                    i + 1
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn filelists_list_children_before_parents() {
+    let design = emit::render(&spec("tiny"));
+    let list = &design
+        .files
+        .iter()
+        .find(|f| f.path == "filelist.f")
+        .unwrap()
+        .contents;
+    let lines: Vec<&str> = list.lines().collect();
+    let pos = |m: &str| {
+        lines
+            .iter()
+            .position(|l| l.ends_with(&format!("tiny_{m}.v")))
+            .unwrap()
+    };
+    assert!(pos("exp2") < pos("engine") && pos("engine") < pos("top"));
+    assert!(
+        !list.contains("xbar_model"),
+        "the behavioral crossbar is never synthesized"
+    );
+    let sim = &design
+        .files
+        .iter()
+        .find(|f| f.path == "sim_filelist.f")
+        .unwrap()
+        .contents;
+    assert!(sim.contains("sim/tiny_xbar_model.v") && sim.contains("sim/tiny_tb_harness.v"));
+}
+
+#[test]
+fn graph_is_dot_of_the_hierarchy() {
+    let dot = Hierarchy::new().to_dot("tiny");
+    assert!(dot.starts_with("digraph tiny {"));
+    assert!(dot.contains("tiny_top -> tiny_engine;"));
+    assert!(dot.contains("tiny_engine -> tiny_exp2;"));
+    assert!(dot.contains("tiny_tb_harness -> tiny_xbar_model;"));
+}

@@ -1,0 +1,271 @@
+//! The generated hardware itself: lint, synthesis, and co-simulation of
+//! every shipped spec against the golden model.
+//!
+//! These tests need Verilator and Yosys. Without them they are skipped,
+//! unless SPRINT_RTL_REQUIRE_TOOLS=1 (as CI sets), which turns a missing
+//! tool into a failure.
+
+use std::path::PathBuf;
+
+use sprint_rtl::emit;
+use sprint_rtl::golden::Mode;
+use sprint_rtl::sim::tools::{self, REQUIRE_TOOLS_ENV};
+use sprint_rtl::sim::verify::{self, VerifyOptions};
+use sprint_rtl::spec::Spec;
+
+fn spec(name: &str) -> Spec {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("specs")
+        .join(format!("{name}.yaml"));
+    Spec::parse(
+        &path.display().to_string(),
+        &std::fs::read_to_string(&path).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Whether `tool` can run; panics when it cannot and CI requires it.
+fn have(tool: &str) -> bool {
+    if tools::version(tool).is_some() {
+        return true;
+    }
+    let required = std::env::var(REQUIRE_TOOLS_ENV).is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "{tool} is required ({REQUIRE_TOOLS_ENV}=1) but not installed"
+    );
+    eprintln!("skipped: {tool} is not installed");
+    false
+}
+
+fn design_dir(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(name)
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let design = emit::render(&spec(name));
+    emit::write_atomically(dir.path(), &design.files).unwrap();
+    dir
+}
+
+fn lint_clean(name: &str) {
+    if !have("verilator") {
+        return;
+    }
+    let dir = design_dir(name);
+    for (list, top) in [("filelist.f", "top"), ("sim_filelist.f", "tb_harness")] {
+        let findings = tools::verilator_lint(dir.path(), list, &format!("{name}_{top}")).unwrap();
+        assert!(findings.is_empty(), "{name}_{top}: {findings:#?}");
+    }
+}
+
+/// Icarus Verilog in strict Verilog-2005 mode must accept the RTL and the
+/// simulation files without a warning.
+fn iverilog_clean(name: &str) {
+    if !have("iverilog") {
+        return;
+    }
+    let dir = design_dir(name);
+    for (list, top) in [("filelist.f", "top"), ("sim_filelist.f", "tb_harness")] {
+        let files = std::fs::read_to_string(dir.path().join(list)).unwrap();
+        let out = std::process::Command::new("iverilog")
+            .current_dir(dir.path())
+            .args([
+                "-g2005",
+                "-Wall",
+                "-o",
+                "/dev/null",
+                "-s",
+                &format!("{name}_{top}"),
+            ])
+            .args(files.lines())
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && log.trim().is_empty(),
+            "{name}_{top}: {log}"
+        );
+    }
+}
+
+#[test]
+fn iverilog_every_shipped_spec() {
+    for name in ["tiny", "causal", "minilm", "sprint_s"] {
+        iverilog_clean(name);
+    }
+}
+
+fn synth_clean(name: &str) {
+    if !have("yosys") {
+        return;
+    }
+    let dir = design_dir(name);
+    let report = tools::yosys_synth(dir.path(), "filelist.f", &format!("{name}_top")).unwrap();
+    assert!(report.findings.is_empty(), "{name}: {:#?}", report.findings);
+    assert!(
+        report.stat.contains("Number of cells"),
+        "{name}: no statistics"
+    );
+}
+
+/// Three seeds, the three compared modes, and the robustness runs (no kept
+/// key, start while busy, reset mid-query, back-to-back heads), bit-exact.
+fn cosim(name: &str, seeds: &[u64]) {
+    if !have("verilator") {
+        return;
+    }
+    let s = spec(name);
+    let mut opts = VerifyOptions::for_spec(&s);
+    opts.seeds = seeds.to_vec();
+    opts.work_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cosim")
+        .join(name);
+    let report = verify::verify(&s, &opts, &|_| {}).unwrap();
+    assert!(
+        report.passed(),
+        "{name}: {}",
+        report.failure.unwrap_or_default()
+    );
+    let per_seed = 3 + 4;
+    assert_eq!(
+        report.runs.len(),
+        seeds.len() * per_seed,
+        "{name}: every run reported"
+    );
+    for r in &report.runs {
+        assert_eq!(
+            r.outputs,
+            u64::from(r.queries),
+            "{}: every output row checked",
+            r.label
+        );
+        assert_eq!(r.counters_checked, 5, "{}: every counter checked", r.label);
+        assert!(r.cycles > 0, "{}", r.label);
+    }
+    let baseline = report
+        .runs
+        .iter()
+        .find(|r| r.mode == Mode::Baseline)
+        .unwrap();
+    let sprint = report
+        .runs
+        .iter()
+        .find(|r| r.label.ends_with("/sprint"))
+        .unwrap();
+    assert!(
+        sprint.cycles < baseline.cycles,
+        "{name}: pruning and reuse save cycles"
+    );
+    let none = report
+        .runs
+        .iter()
+        .find(|r| r.label.ends_with("no-kept-key"))
+        .unwrap();
+    assert_eq!(
+        none.expected.kept, 0,
+        "{name}: the no-kept-key run keeps nothing"
+    );
+}
+
+#[test]
+fn lint_tiny() {
+    lint_clean("tiny");
+}
+
+#[test]
+fn lint_causal() {
+    lint_clean("causal");
+}
+
+#[test]
+fn lint_minilm() {
+    lint_clean("minilm");
+}
+
+#[test]
+fn lint_sprint_s() {
+    lint_clean("sprint_s");
+}
+
+#[test]
+fn synth_tiny() {
+    synth_clean("tiny");
+}
+
+#[test]
+fn synth_causal() {
+    synth_clean("causal");
+}
+
+#[test]
+fn synth_minilm() {
+    synth_clean("minilm");
+}
+
+#[test]
+fn synth_sprint_s() {
+    synth_clean("sprint_s");
+}
+
+#[test]
+fn cosim_tiny() {
+    cosim("tiny", &[1, 2, 3]);
+}
+
+#[test]
+fn cosim_causal() {
+    cosim("causal", &[1, 2, 3]);
+}
+
+#[test]
+fn cosim_minilm() {
+    cosim("minilm", &[1, 2, 3]);
+}
+
+#[test]
+fn cosim_sprint_s() {
+    cosim("sprint_s", &[1, 2, 3]);
+}
+
+/// Every reset style simulates: the tiny design with each of the four.
+#[test]
+fn cosim_every_reset_style() {
+    if !have("verilator") {
+        return;
+    }
+    for style in ["async_low", "async_high", "sync_low"] {
+        let mut s = spec("tiny");
+        s.rtl.reset = serde_yaml::from_str(style).unwrap();
+        let mut opts = VerifyOptions::for_spec(&s);
+        opts.work_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("cosim")
+            .join(format!("tiny_{style}"));
+        let report = verify::verify(&s, &opts, &|_| {}).unwrap();
+        assert!(
+            report.passed(),
+            "{style}: {}",
+            report.failure.unwrap_or_default()
+        );
+    }
+}
+
+/// The smallest buffer (two slots) with one chunk per row: every kept set
+/// is tiled, and the address arithmetic has its narrowest widths.
+#[test]
+fn cosim_two_slot_buffer() {
+    if !have("verilator") {
+        return;
+    }
+    let mut s = spec("tiny");
+    s.name = "tiny_two_slots".into();
+    s.buffer.bytes = 32;
+    s.recompute.lanes = 8;
+    let mut opts = VerifyOptions::for_spec(&s);
+    opts.work_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cosim")
+        .join("tiny_two_slots");
+    let report = verify::verify(&s, &opts, &|_| {}).unwrap();
+    assert!(report.passed(), "{}", report.failure.unwrap_or_default());
+}
