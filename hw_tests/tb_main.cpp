@@ -144,7 +144,7 @@ std::vector<Cmd> parse_file(const char* path) {
     // Argument kinds per command: n number, v CSR value, h hex, s name.
     static const std::map<std::string, std::string> shapes = {
         {"param", "sn"}, {"reset", "n"}, {"seed", "h"}, {"program", "nh"}, {"mem", "nhh"},
-        {"csr", "nv"}, {"query", "h"}, {"expect", "nh"}, {"fetch", "nn"}, {"run", "s"},
+        {"csr", "nv"}, {"query", "h"}, {"expect", "nh"}, {"fetch", "nn"}, {"keep", "nnh"}, {"run", "s"},
         {"cycles", "n"}, {"expect_csr", "nvs"}, {"report_csr", "ns"}, {"end", ""}};
     std::vector<Cmd> cmds;
     std::string text;
@@ -191,6 +191,7 @@ std::vector<Cmd> parse_file(const char* path) {
 
 struct Expected { uint64_t query; Words row; unsigned bits; };
 struct Fetch { uint64_t query, key; };
+struct Keep { uint64_t query, n_keys; Words bits; };
 struct MemReq { uint64_t ready_at; std::vector<Words> beats; size_t next; };
 
 class Testbench {
@@ -248,6 +249,8 @@ public:
                 expected_.push_back({c.a, c.h1, c.bits1});
             } else if (c.op == "fetch") {
                 fetches_.push_back({c.a, c.b});
+            } else if (c.op == "keep") {
+                keeps_.push_back({c.a, c.b, c.h1});
             } else if (c.op == "run") {
                 run(c.name);
                 last_label = c.name;
@@ -267,6 +270,7 @@ public:
                 }
             } else if (c.op == "end") {
                 missing_fetch();
+                missing_keep();
                 if (!expected_.empty()) mismatch_output(expected_.front(), "none");
                 std::printf("PASS checks=%llu\n", (unsigned long long)checks_);
                 top_->final();
@@ -286,6 +290,7 @@ private:
     std::deque<Words> queries_;
     std::deque<Expected> expected_;
     std::deque<Fetch> fetches_;
+    std::deque<Keep> keeps_;
     std::deque<MemReq> mem_reqs_;
     std::map<uint64_t, std::pair<Words, Words>> mem_;  // key -> (K row, V row)
     bool q_valid_ = false, rsp_valid_ = false;          // a source holding valid until its handshake
@@ -340,6 +345,8 @@ private:
         const bool rsp_fire = rsp_valid_ && top_->s_mem_rsp_ready;
         const Words out = out_fire ? get_port(top_->m_out_data) : Words{};
         const uint64_t key = to_u64(get_port(top_->m_mem_req_key));
+        const bool keep_fire = top_->mon_keep_fire;
+        const Words keep = keep_fire ? get_port(top_->mon_keep_data) : Words{};
         top_->clk = 1;
         top_->eval();
         if (ctx_->gotFinish()) {
@@ -357,6 +364,7 @@ private:
         }
         if (out_fire) check_output(out);
         if (req_fire) accept_fetch(key, this_edge);
+        if (keep_fire) check_keep(keep);
     }
     void clock() { drive(); edge(); }
 
@@ -422,6 +430,32 @@ private:
         }
         mem_reqs_.push_back(r);
     }
+    // The crossbar's keep vector for one query: bits at and above n_keys are
+    // never used (unprogrammed bit lines), so only the first n_keys compare.
+    void check_keep(const Words& got) {
+        if (keeps_.empty()) {
+            std::printf("MISMATCH keep label=%s query=none unexpected keep vector\n", label_.c_str());
+            die(1);
+        }
+        const Keep k = keeps_.front();
+        keeps_.pop_front();
+        for (uint64_t j = 0; j < k.n_keys; ++j) {
+            if (bit(got, unsigned(j)) != bit(k.bits, unsigned(j))) {
+                std::printf("MISMATCH keep label=%s query=%llu key=%llu expected=%d got=%d\n", label_.c_str(),
+                            (unsigned long long)k.query, (unsigned long long)j, int(bit(k.bits, unsigned(j))),
+                            int(bit(got, unsigned(j))));
+                die(1);
+            }
+        }
+        ++checks_;
+    }
+    void missing_keep() {
+        if (keeps_.empty()) return;
+        std::printf("MISMATCH keep label=%s query=%llu expected a keep vector, got none\n", label_.c_str(),
+                    (unsigned long long)keeps_.front().query);
+        die(1);
+    }
+
     void missing_fetch() {
         if (fetches_.empty()) return;
         std::printf("MISMATCH fetch label=%s query=%llu expected key=%llu got key=none\n", label_.c_str(),
@@ -456,8 +490,10 @@ private:
             edge();
             ++cycles;
         }
-        // The design is done, so a fetch the golden model expected will never come.
+        // The design is done, so a fetch or keep vector the golden model
+        // expected will never come.
         missing_fetch();
+        missing_keep();
         // Outputs count from the previous run, so rows that arrived during an
         // interrupting `cycles` still belong to this run; cycles are this command's.
         std::printf("RUN %s outputs=%llu words=%llu cycles=%llu\n", label.c_str(), (unsigned long long)run_outputs_,
@@ -481,6 +517,7 @@ private:
         queries_.clear();
         expected_.clear();
         fetches_.clear();
+        keeps_.clear();
         mem_reqs_.clear();
         q_valid_ = rsp_valid_ = false;
         credits_ = run_outputs_ = run_words_ = 0;

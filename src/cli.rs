@@ -174,17 +174,30 @@ fn run_verify(spec: &Spec, opts: &VerifyOptions) -> ExitCode {
 fn print_report(spec: &Spec, report: &VerifyReport) {
     println!("{} verified with {}", spec.name, report.verilator_version);
     println!(
-        "{:<28} {:>7} {:>8} {:>9} {:>8} {:>9} {:>10} {:>12}",
-        "run", "result", "outputs", "words", "fetches", "counters", "cycles", "cycles/query"
+        "{:<26} {:>6} {:>7} {:>8} {:>6} {:>8} {:>8} {:>10} {:>12}",
+        "run",
+        "result",
+        "outputs",
+        "words",
+        "keeps",
+        "fetches",
+        "counters",
+        "cycles",
+        "cycles/query"
     );
     for r in &report.runs {
+        let failed = report
+            .failure
+            .as_deref()
+            .is_some_and(|f| f.contains(&format!("label={} ", r.label)));
         let per_query = r.cycles as f64 / f64::from(r.queries.max(1));
         println!(
-            "{:<28} {:>7} {:>8} {:>9} {:>8} {:>9} {:>10} {:>12.1}",
+            "{:<26} {:>6} {:>7} {:>8} {:>6} {:>8} {:>8} {:>10} {:>12.1}",
             r.label,
-            "pass",
+            if failed { "FAIL" } else { "pass" },
             r.outputs,
             r.words,
+            r.keeps_checked,
             r.fetches_checked,
             r.counters_checked,
             r.cycles,
@@ -210,7 +223,9 @@ fn print_report(spec: &Spec, report: &VerifyReport) {
         );
     }
     match &report.failure {
-        None => println!("PASS: every output word, fetch and counter matched the golden model"),
+        None => println!(
+            "PASS: every output word, keep vector, fetch and counter matched the golden model"
+        ),
         Some(f) => println!("FAIL: {f}"),
     }
 }

@@ -190,8 +190,8 @@ fn filelists_list_children_before_parents() {
 #[test]
 fn graph_is_dot_of_the_hierarchy() {
     let dot = Hierarchy::new().to_dot("tiny");
-    assert!(dot.starts_with("digraph tiny {"));
-    assert!(dot.contains("tiny_top -> tiny_engine;"));
-    assert!(dot.contains("tiny_engine -> tiny_exp2;"));
-    assert!(dot.contains("tiny_tb_harness -> tiny_xbar_model;"));
+    assert!(dot.starts_with("digraph \"tiny\" {"));
+    assert!(dot.contains("\"tiny_top\" -> \"tiny_engine\";"));
+    assert!(dot.contains("\"tiny_engine\" -> \"tiny_exp2\";"));
+    assert!(dot.contains("\"tiny_tb_harness\" -> \"tiny_xbar_model\";"));
 }

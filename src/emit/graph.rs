@@ -121,7 +121,7 @@ impl Hierarchy {
     /// Graphviz DOT of the hierarchy, module names prefixed with `name`.
     pub fn to_dot(&self, name: &str) -> String {
         let mut out = format!(
-            "digraph {name} {{\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n"
+            "digraph \"{name}\" {{\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n"
         );
         for n in self.graph.node_indices() {
             let m = &self.graph[n];
@@ -130,14 +130,14 @@ impl Hierarchy {
                 ModuleKind::Sim => "dashed",
             };
             out += &format!(
-                "  {name}_{} [style={style}, tooltip=\"{}\"];\n",
+                "  \"{name}_{}\" [style={style}, tooltip=\"{}\"];\n",
                 m.suffix, m.summary
             );
         }
         for e in self.graph.edge_indices() {
             let (a, b) = self.graph.edge_endpoints(e).expect("edge has endpoints");
             out += &format!(
-                "  {name}_{} -> {name}_{};\n",
+                "  \"{name}_{}\" -> \"{name}_{}\";\n",
                 self.graph[a].suffix, self.graph[b].suffix
             );
         }

@@ -106,6 +106,8 @@ pub struct RunConfig {
 pub struct QueryResult {
     /// Absolute query index.
     pub index: u32,
+    /// The crossbar's raw keep vector over the head's keys (pruning modes).
+    pub xbar_keep: Option<Vec<bool>>,
     /// Keys kept after pruning and masking (ascending).
     pub kept: Vec<u32>,
     /// Keys in the order the engine processed them: hits, then misses.
@@ -148,20 +150,19 @@ pub fn run_head(d: &Derived, input: &HeadInput, cfg: &RunConfig) -> HeadResult {
     let mut queries = Vec::with_capacity(input.q.len());
     for (t, q) in input.q.iter().enumerate() {
         let index = input.query_base + t as u32;
-        let keep = match &xbar {
-            Some(x) => {
-                counters.xbar_reads += 1;
-                x.keep(q, crossbar::read_id(input.head_id, index), threshold)
-            }
-            None => vec![true; input.k.len()],
-        };
+        let xbar_keep = xbar.as_ref().map(|x| {
+            counters.xbar_reads += 1;
+            x.keep(q, crossbar::read_id(input.head_id, index), threshold)
+        });
         let kept: Vec<u32> = (0..input.k.len() as u32)
-            .filter(|&j| keep[j as usize] && !(d.causal && j > index))
+            .filter(|&j| xbar_keep.as_ref().is_none_or(|k| k[j as usize]))
+            .filter(|&j| !(d.causal && j > index))
             .collect();
         if !cfg.mode.reuse() {
             tags.invalidate();
         }
-        let result = process_query(d, &mut tags, input, q, index, kept, cfg.scale);
+        let mut result = process_query(d, &mut tags, input, q, index, kept, cfg.scale);
+        result.xbar_keep = xbar_keep;
         counters.kept += result.kept.len() as u64;
         counters.hits += u64::from(result.hits);
         counters.fetches += u64::from(result.fetches);
@@ -194,6 +195,7 @@ fn process_query(
     let out = engine::attend(d, q, &input.k, &input.v, &order, scale);
     QueryResult {
         index,
+        xbar_keep: None,
         hits: resident.len() as u32,
         fetches: missing.len() as u32,
         evicts,

@@ -132,14 +132,19 @@ impl<'a> Stimulus<'a> {
         self.csr(csr::CTRL, 1);
     }
 
-    /// Queues the queries, the expected output rows and the expected
-    /// fetches (each query's misses, in order).
+    /// Queues the queries, the expected output rows, the expected crossbar
+    /// keep vectors and the expected fetches (each query's misses, in order).
     pub fn queue(&mut self, input: &HeadInput, expected: &HeadResult) {
         let (data_bits, out_bits) = (self.d.data_bits, self.d.out_bits);
         for q in &input.q {
             self.line(format_args!("query {}", pack_hex(q, data_bits)));
         }
         for r in &expected.queries {
+            if let Some(keep) = &r.xbar_keep {
+                let bits: Vec<i32> = keep.iter().map(|&k| i32::from(k)).collect();
+                let hex = pack_hex(&bits, 1);
+                self.line(format_args!("keep {} {} {hex}", r.index, keep.len()));
+            }
             self.line(format_args!(
                 "expect {} {}",
                 r.index,

@@ -88,6 +88,8 @@ pub struct RunOutcome {
     pub words: u64,
     /// Expected fetches (keys, in order) checked at the memory port.
     pub fetches_checked: u64,
+    /// Crossbar keep vectors checked bit for bit (one per pruned query).
+    pub keeps_checked: u64,
     /// Counter CSRs compared.
     pub counters_checked: u32,
     /// CYCLES CSR: start to done.
@@ -371,6 +373,7 @@ fn parse_log(log: &str, planned: &[Planned]) -> Result<Parsed, VerifyError> {
                     outputs: field("outputs"),
                     words: field("words"),
                     fetches_checked: plan.expected.counters.fetches,
+                    keeps_checked: plan.expected.counters.xbar_reads,
                     counters_checked: 0,
                     cycles: 0,
                     mac_cycles: 0,

@@ -194,7 +194,8 @@ impl Spec {
     /// problem: malformed YAML, an unknown field, a wrong type, a value out of
     /// range or contradictory fields.
     pub fn parse(file: &str, yaml: &str) -> Result<Spec, SpecError> {
-        let spec: Spec = serde_yaml::from_str(yaml).map_err(|e| SpecError::from_serde(file, e))?;
+        let spec: Spec =
+            serde_yaml::from_str(yaml).map_err(|e| SpecError::from_serde_in(file, yaml, e))?;
         spec.validate()
             .map_err(|kind| SpecError::locate(file, yaml, kind))?;
         Ok(spec)
@@ -216,13 +217,19 @@ impl Spec {
         range("attention.head_dim", a.head_dim, 2, 256)?;
         let n = &self.numerics;
         range("numerics.data_bits", n.data_bits, 4, 16)?;
-        range("numerics.out_bits", n.out_bits, n.data_bits, 32)?;
+        range("numerics.out_bits", n.out_bits, n.data_bits, 32).map_err(|e| {
+            e.with_help("outputs are at least as wide as numerics.data_bits".into())
+        })?;
         let x = &self.crossbar;
         range("crossbar.rows", x.rows, 8, 4096)?;
         range("crossbar.cols", x.cols, 8, 4096)?;
         range("crossbar.bits_per_cell", x.bits_per_cell, 1, 4)?;
-        range("crossbar.key_msb_bits", x.key_msb_bits, 1, n.data_bits)?;
-        range("crossbar.query_msb_bits", x.query_msb_bits, 1, n.data_bits)?;
+        let msbs =
+            || "the crossbar stores most significant bits of numerics.data_bits-bit elements";
+        range("crossbar.key_msb_bits", x.key_msb_bits, 1, n.data_bits)
+            .map_err(|e| e.with_help(msbs().into()))?;
+        range("crossbar.query_msb_bits", x.query_msb_bits, 1, n.data_bits)
+            .map_err(|e| e.with_help(msbs().into()))?;
         range("crossbar.threshold_bits", x.threshold_bits, 4, 31)?;
         range("crossbar.latency_cycles", x.latency_cycles, 1, 1024)?;
         range_f64(
@@ -232,15 +239,25 @@ impl Spec {
         )?;
         range_f64("crossbar.noise.read_sigma", x.noise.read_sigma, 64.0)?;
         let lanes = self.recompute.lanes;
-        range("recompute.lanes", lanes, 1, a.head_dim)?;
-        if a.head_dim % lanes != 0 {
+        range("recompute.lanes", lanes, 1, a.head_dim).map_err(|e| {
+            e.with_help("at most one lane per element of attention.head_dim".into())
+        })?;
+        if !a.head_dim.is_multiple_of(lanes) {
             return Err(SpecErrorKind::Contradiction {
                 field: "recompute.lanes".into(),
                 message: format!(
                     "{lanes} lanes do not divide attention.head_dim = {}",
                     a.head_dim
                 ),
-                help: format!("use a divisor of {}", a.head_dim),
+                help: format!(
+                    "use a divisor of {}: {}",
+                    a.head_dim,
+                    (1..=a.head_dim)
+                        .filter(|l| a.head_dim.is_multiple_of(*l))
+                        .map(|l| l.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             });
         }
         let slot_bytes = derived::slot_bytes(a.head_dim, n.data_bits);
@@ -298,7 +315,7 @@ fn range_f64(field: &str, value: f64, hi: f64) -> Result<(), SpecErrorKind> {
     } else {
         Err(SpecErrorKind::OutOfRange {
             field: field.into(),
-            value: value.to_string(),
+            value: format!("{value:?}"),
             allowed: format!("0.0..={hi:.1}"),
             help: None,
         })

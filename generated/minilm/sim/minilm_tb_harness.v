@@ -33,7 +33,10 @@ module minilm_tb_harness (
     output wire [8:0]        m_mem_req_key,
     input  wire                        s_mem_rsp_valid,
     output wire                        s_mem_rsp_ready,
-    input  wire [63:0]      s_mem_rsp_data
+    input  wire [63:0]      s_mem_rsp_data,
+    // Monitor of the internal crossbar keep port: high on each transfer.
+    output wire                        mon_keep_fire,
+    output wire [511:0]      mon_keep_data
 );
     wire rst_n = ~tb_rst;
 
@@ -42,6 +45,9 @@ module minilm_tb_harness (
     wire [19:0]  xbar_threshold;
     wire [31:0]             xbar_read_id;
     wire [511:0]  keep_data;
+
+    assign mon_keep_fire = keep_valid && keep_ready;
+    assign mon_keep_data = keep_data;
 
     minilm_top u_top (
         .clk                  (clk),
