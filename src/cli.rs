@@ -310,8 +310,9 @@ fn print_derived(d: &Derived) {
         (
             "crossbar",
             format!(
-                "{} arrays of {} x {}, {} bits/cell, {} cells per key element, {} word lines per key",
+                "{} array{} of {} x {} cells, {} bits/cell, {} cells per key element, {} word lines per key",
                 d.xbar_arrays,
+                if d.xbar_arrays == 1 { "" } else { "s" },
                 d.xbar_rows,
                 d.xbar_cols,
                 d.bits_per_cell,

@@ -6,10 +6,12 @@
 //! - [`spec`]: parse, validate and derive the accelerator spec;
 //! - [`golden`]: the numerics, crossbar, buffer and per-head model;
 //! - [`emit`]: templates, module graph, filelist and manifest;
+//! - [`model`]: the all-MiniLM-L6-v2 BERT forward pass, with per-head Q, K, V;
 //! - [`sim`]: workloads, stimulus files, Verilator and Yosys drivers.
 
 pub mod csr;
 pub mod emit;
 pub mod golden;
+pub mod model;
 pub mod sim;
 pub mod spec;

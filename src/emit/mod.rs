@@ -60,6 +60,8 @@ handlebars_helper!(msb: |n: u64| n - 1);
 handlebars_helper!(inc: |n: u64| n + 1);
 handlebars_helper!(dec: |n: u64| n - 1);
 handlebars_helper!(hex_helper: |n: u64| format!("{n:X}"));
+// A declaration's range, `[n-1:0]`, padded so that names line up.
+handlebars_helper!(bits: |n: u64| format!("{:<9}", format!("[{}:0]", n - 1)));
 // `{ {pad}'d0, sig }`, or `sig` when the widths agree.
 handlebars_helper!(zext: |sig: str, from: u64, to: u64| {
     assert!(to >= from, "zext of {sig} from {from} to {to} bits");
@@ -75,6 +77,7 @@ fn registry() -> Handlebars<'static> {
     hb.register_helper("dec", Box::new(dec));
     hb.register_helper("hex", Box::new(hex_helper));
     hb.register_helper("zext", Box::new(zext));
+    hb.register_helper("bits", Box::new(bits));
     for (name, source) in TEMPLATES {
         if *name == "header" {
             hb.register_partial(name, *source)

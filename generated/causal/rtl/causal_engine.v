@@ -18,31 +18,31 @@
 `default_nettype none
 
 module causal_engine (
-    input  wire                        clk,
-    input  wire                        rst,
+    input  wire           clk,
+    input  wire           rst,
     // Query: q_load (only while idle) latches q and clears the softmax state.
-    input  wire                        q_load,
-    input  wire [255:0]     q_data,       // head_dim x 8-bit signed, element 0 in the LSBs
-    output wire [255:0]     q_row,        // the latched query
-    input  wire [15:0]      scale,        // score scale, 20 fractional bits
+    input  wire           q_load,
+    input  wire [255:0]   q_data,       // head_dim x 8-bit signed, element 0 in the LSBs
+    output wire [255:0]   q_row,        // the latched query
+    input  wire [15:0]    scale,        // score scale, 20 fractional bits
     // Keys: one handshake per kept key, whose rows sit in buffer slot key_slot.
-    input  wire                        key_valid,
-    output wire                        key_ready,
-    input  wire [4:0]       key_slot,
+    input  wire           key_valid,
+    output wire           key_ready,
+    input  wire [4:0]     key_slot,
     // Finish: after the last key, normalise and emit the output row.
-    input  wire                        finish_valid,
-    output wire                        finish_ready,
+    input  wire           finish_valid,
+    output wire           finish_ready,
     // Buffer read port (one-cycle latency).
-    output wire                        buf_rd_en,
-    output wire [8:0]      buf_rd_addr,
-    input  wire [31:0]     buf_rd_data,
+    output wire           buf_rd_en,
+    output wire [8:0]     buf_rd_addr,
+    input  wire [31:0]    buf_rd_data,
     // Output rows: head_dim x 16-bit signed.
-    output wire                        m_out_valid,
-    input  wire                        m_out_ready,
-    output wire [511:0]    m_out_data,
+    output wire           m_out_valid,
+    input  wire           m_out_ready,
+    output wire [511:0]   m_out_data,
     // Status.
-    output wire                        idle,
-    output wire                        mac_active    // lanes consumed a chunk this cycle
+    output wire           idle,
+    output wire           mac_active    // lanes consumed a chunk this cycle
 );
     localparam [3:0] E_IDLE    = 4'd0,
                      E_SCORE   = 4'd1,
@@ -62,22 +62,22 @@ module causal_engine (
     localparam [5:0] RESCALE_LIMIT = 6'd32;
     localparam [5:0] OUT_SHIFT_BASE = 6'd33;
 
-    reg  [3:0]                        state_q;
-    reg  [255:0]           q_q;
-    reg  [4:0]             slot_q;
-    reg  [3:0]             issue_q;        // next chunk to read
+    reg  [3:0]     state_q;
+    reg  [255:0]   q_q;
+    reg  [4:0]     slot_q;
+    reg  [3:0]     issue_q;        // next chunk to read
     reg                               pending_q;      // a read was issued last cycle
-    reg  [2:0]             pending_chunk_q;
+    reg  [2:0]     pending_chunk_q;
     reg  signed [20:0]    score_q;
     reg  signed [37:0]    z_q;
     reg                               max_valid_q;
     reg  signed [18:0]    max_q;
     reg  signed [39:0]    x_q;
-    reg  [15:0]            p_q;
-    reg  [23:0]            sum_q;
+    reg  [15:0]    p_q;
+    reg  [23:0]    sum_q;
     wire signed [31:0]    acc [0:31];    // one accumulator per element (g_acc)
-    reg  [4:0]             lz_q;
-    reg  [511:0]          out_q;
+    reg  [4:0]     lz_q;
+    reg  [511:0]   out_q;
 
     // ------------------------------------------------------------------
     // Buffer reads: CHUNKS reads of the K row (score) or V row (accumulate).
@@ -85,35 +85,35 @@ module causal_engine (
     wire reading    = (state_q == E_SCORE) || (state_q == E_ACC);
     wire issue_read = reading && (issue_q != CHUNKS);
     wire last_data  = pending_q && (issue_q == CHUNKS);
-    wire [8:0] slot_base = { 4'd0, slot_q } * BEATS_PER_KEY;
-    wire [2:0] issue_chunk = issue_q[2:0];
-    wire [8:0] issue_offset = { 6'd0, issue_chunk };
+    wire [8:0]     slot_base = { 4'd0, slot_q } * BEATS_PER_KEY;
+    wire [2:0]     issue_chunk = issue_q[2:0];
+    wire [8:0]     issue_offset = { 6'd0, issue_chunk };
 
     assign buf_rd_en   = issue_read;
     assign buf_rd_addr = slot_base + issue_offset + ((state_q == E_ACC) ? V_OFFSET : 9'd0);
     assign mac_active  = pending_q;
 
     // Query elements of the chunk whose data arrives this cycle.
-    wire [31:0] q_chunk = q_q[pending_chunk_q * 32 +: 32];
+    wire [31:0]    q_chunk = q_q[pending_chunk_q * 32 +: 32];
 
     // ------------------------------------------------------------------
     // MAC lanes: q.k partial sums and p * v products.
     // ------------------------------------------------------------------
-    wire [83:0]  lane_scores;    // lanes x 21 bits, lane 0 in the LSBs
-    wire signed [31:0]   lane_pv    [0:3];
+    wire [83:0]    lane_scores;    // lanes x 21 bits, lane 0 in the LSBs
+    wire signed [31:0]    lane_pv    [0:3];
     genvar lane;
     generate
         for (lane = 0; lane < 4; lane = lane + 1) begin : g_lane
-            wire signed [7:0] q_elem = q_chunk[lane * 8 +: 8];
-            wire signed [7:0] b_elem = buf_rd_data[lane * 8 +: 8];
-            wire signed [15:0] qk = q_elem * b_elem;
-            wire signed [24:0] pv = $signed({1'b0, p_q}) * b_elem;
+            wire signed [7:0]     q_elem = q_chunk[lane * 8 +: 8];
+            wire signed [7:0]     b_elem = buf_rd_data[lane * 8 +: 8];
+            wire signed [15:0]    qk = q_elem * b_elem;
+            wire signed [24:0]    pv = $signed({1'b0, p_q}) * b_elem;
             assign lane_scores[lane * 21 +: 21] = { { 5{qk[15]} }, qk };
             assign lane_pv[lane]    = { { 7{pv[24]} }, pv };
         end
     endgenerate
 
-    reg signed [20:0] chunk_score;
+    reg signed [20:0]    chunk_score;
     always @* begin : sum_lanes
         integer l;
         chunk_score = 21'sd0;
@@ -124,19 +124,19 @@ module causal_engine (
     // ------------------------------------------------------------------
     // Weight: z = score * scale, running max, exponent.
     // ------------------------------------------------------------------
-    wire signed [37:0]   z_next   = score_q * $signed({1'b0, scale});
+    wire signed [37:0]    z_next   = score_q * $signed({1'b0, scale});
     wire signed [38:0]     z_up     = {z_q[37], z_q} + { 1'b0, CEIL_BIAS };
-    wire signed [18:0] max_cand = z_up[38:20];  // ceil(z / 2^F)
+    wire signed [18:0]    max_cand = z_up[38:20];  // ceil(z / 2^F)
     wire unused_z_up_frac = ^z_up[19:0];  // ceil drops the fraction
     wire                         grows    = max_valid_q && (max_cand > max_q);
-    wire signed [18:0] max_new  = (!max_valid_q || grows) ? max_cand : max_q;
+    wire signed [18:0]    max_new  = (!max_valid_q || grows) ? max_cand : max_q;
     wire signed [19:0]   delta    = {max_cand[18], max_cand} - {max_q[18], max_q};
-    wire [5:0]      rescale  = !grows ? 6'd0
+    wire [5:0]     rescale  = !grows ? 6'd0
                                        : (delta >= $signed({ 14'd0, RESCALE_LIMIT })) ? RESCALE_LIMIT
                                        : delta[5:0];
-    wire signed [39:0]   x_next   = { {2{z_q[37]}}, z_q }
+    wire signed [39:0]    x_next   = { {2{z_q[37]}}, z_q }
                                      - { { 1{max_new[18]} }, max_new, 20'd0 };
-    wire [15:0]           p_next;
+    wire [15:0]    p_next;
 
     causal_exp2 u_exp2 (
         .x (x_q),
@@ -146,7 +146,7 @@ module causal_engine (
     // ------------------------------------------------------------------
     // Normalisation: leading zeros of the sum, reciprocal, output elements.
     // ------------------------------------------------------------------
-    reg [4:0] lz_next;
+    reg [4:0]     lz_next;
     always @* begin : leading_zeros
         integer i;
         reg     found;
@@ -159,7 +159,7 @@ module causal_engine (
     end
 
     wire                       recip_done;
-    wire [18:0] recip;
+    wire [18:0]    recip;
     causal_recip u_recip (
         .clk      (clk),
         .rst (rst),
@@ -170,14 +170,14 @@ module causal_engine (
     );
 
     // shift = sum_bits - 1 + RB - lz - OF; rounding adds half an output LSB.
-    wire [5:0] out_shift = OUT_SHIFT_BASE - { 1'd0, lz_q };
-    wire signed [51:0] round_half = $signed({ 51'd0, 1'b1 } << (out_shift - 6'd1));
-    wire [63:0] out_chunk;
+    wire [5:0]     out_shift = OUT_SHIFT_BASE - { 1'd0, lz_q };
+    wire signed [51:0]    round_half = $signed({ 51'd0, 1'b1 } << (out_shift - 6'd1));
+    wire [63:0]    out_chunk;
     generate
         for (lane = 0; lane < 4; lane = lane + 1) begin : g_out_lane
-            wire signed [31:0]  acc_elem = acc[pending_chunk_q * 4 + lane];
-            wire signed [51:0] product  = acc_elem * $signed({1'b0, recip});
-            wire signed [51:0] rounded  = (product + round_half) >>> out_shift;
+            wire signed [31:0]    acc_elem = acc[pending_chunk_q * 4 + lane];
+            wire signed [51:0]    product  = acc_elem * $signed({1'b0, recip});
+            wire signed [51:0]    rounded  = (product + round_half) >>> out_shift;
             wire too_big   = (rounded > $signed({ { 36{1'b0} }, 1'b0, { 15{1'b1} } }));
             wire too_small = (rounded < $signed({ { 36{1'b1} }, 1'b1, { 15{1'b0} } }));
             assign out_chunk[lane * 16 +: 16] =
@@ -297,7 +297,7 @@ module causal_engine (
         for (elem = 0; elem < 32; elem = elem + 1) begin : g_acc
             localparam integer ELEM_CHUNK_INDEX = elem / 4;
             localparam [2:0] ELEM_CHUNK = ELEM_CHUNK_INDEX[2:0];
-            reg signed [31:0] acc_q;
+            reg signed [31:0]    acc_q;
             always @(posedge clk or posedge rst) begin
                 if (rst) begin
                     acc_q <= 32'sd0;

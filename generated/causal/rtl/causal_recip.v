@@ -11,19 +11,19 @@
 `default_nettype none
 
 module causal_recip (
-    input  wire                      clk,
-    input  wire                      rst,
-    input  wire                      start,     // latch divisor, begin
-    input  wire [23:0] divisor,   // normalised: bit 23 set
-    output wire                      done,      // high while idle after a division
-    output wire [18:0] quotient
+    input  wire           clk,
+    input  wire           rst,
+    input  wire           start,     // latch divisor, begin
+    input  wire [23:0]    divisor,   // normalised: bit 23 set
+    output wire           done,      // high while idle after a division
+    output wire [18:0]    quotient
 );
     localparam [4:0] STEPS = 5'd19;
 
     reg  [24:0] rem_q;      // partial remainder, < 2 * divisor
-    reg  [23:0] divisor_q;
-    reg  [18:0] quotient_q;
-    reg  [4:0] steps_left_q;
+    reg  [23:0]    divisor_q;
+    reg  [18:0]    quotient_q;
+    reg  [4:0]     steps_left_q;
 
     wire                    fits      = rem_q >= {1'b0, divisor_q};
     wire [24:0] rem_after = fits ? rem_q - {1'b0, divisor_q} : rem_q;

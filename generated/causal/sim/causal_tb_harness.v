@@ -10,41 +10,41 @@
 `default_nettype none
 
 module causal_tb_harness (
-    input  wire                        clk,
-    input  wire                        tb_rst,
-    input  wire [63:0]                 xbar_seed,
-    input  wire                        xbar_req_stall,
-    input  wire                        xbar_rsp_stall,
-    input  wire                        prog_valid,
-    input  wire [6:0]        prog_key,
-    input  wire [255:0]     prog_row,
-    input  wire                        csr_we,
-    input  wire [3:0]                  csr_addr,
-    input  wire [31:0]                 csr_wdata,
-    output wire [31:0]                 csr_rdata,
-    input  wire                        s_q_valid,
-    output wire                        s_q_ready,
-    input  wire [255:0]     s_q_data,
-    output wire                        m_out_valid,
-    input  wire                        m_out_ready,
-    output wire [511:0]    m_out_data,
-    output wire                        m_mem_req_valid,
-    input  wire                        m_mem_req_ready,
-    output wire [6:0]        m_mem_req_key,
-    input  wire                        s_mem_rsp_valid,
-    output wire                        s_mem_rsp_ready,
-    input  wire [31:0]      s_mem_rsp_data,
+    input  wire           clk,
+    input  wire           tb_rst,
+    input  wire [63:0]    xbar_seed,
+    input  wire           xbar_req_stall,
+    input  wire           xbar_rsp_stall,
+    input  wire           prog_valid,
+    input  wire [6:0]     prog_key,
+    input  wire [255:0]   prog_row,
+    input  wire           csr_we,
+    input  wire [3:0]     csr_addr,
+    input  wire [31:0]    csr_wdata,
+    output wire [31:0]    csr_rdata,
+    input  wire           s_q_valid,
+    output wire           s_q_ready,
+    input  wire [255:0]   s_q_data,
+    output wire           m_out_valid,
+    input  wire           m_out_ready,
+    output wire [511:0]   m_out_data,
+    output wire           m_mem_req_valid,
+    input  wire           m_mem_req_ready,
+    output wire [6:0]     m_mem_req_key,
+    input  wire           s_mem_rsp_valid,
+    output wire           s_mem_rsp_ready,
+    input  wire [31:0]    s_mem_rsp_data,
     // Monitor of the internal crossbar keep port: high on each transfer.
-    output wire                        mon_keep_fire,
-    output wire [127:0]      mon_keep_data
+    output wire           mon_keep_fire,
+    output wire [127:0]   mon_keep_data
 );
     wire rst = tb_rst;
 
     wire                   xbar_req_valid, xbar_req_ready, keep_valid, keep_ready;
-    wire [127:0]  xbar_qmsb;
-    wire [17:0]  xbar_threshold;
-    wire [31:0]             xbar_read_id;
-    wire [127:0]  keep_data;
+    wire [127:0]   xbar_qmsb;
+    wire [17:0]    xbar_threshold;
+    wire [31:0]    xbar_read_id;
+    wire [127:0]   keep_data;
 
     assign mon_keep_fire = keep_valid && keep_ready;
     assign mon_keep_data = keep_data;

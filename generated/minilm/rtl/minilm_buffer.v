@@ -18,43 +18,43 @@
 `default_nettype none
 
 module minilm_buffer (
-    input  wire                        clk,
-    input  wire                        rst_n,
-    input  wire                        clear,          // invalidate every slot
-    input  wire                        start_query,    // clear every consumed bit
+    input  wire           clk,
+    input  wire           rst_n,
+    input  wire           clear,          // invalidate every slot
+    input  wire           start_query,    // clear every consumed bit
     // Lookup.
-    output wire [511:0]      resident,       // bit j: key j is in some slot
-    input  wire [8:0]        lookup_key,
-    output wire [7:0]        lookup_slot,    // valid when resident[lookup_key]
+    output wire [511:0]   resident,       // bit j: key j is in some slot
+    input  wire [8:0]     lookup_key,
+    output wire [7:0]     lookup_slot,    // valid when resident[lookup_key]
     // Mark a hit's slot consumed.
-    input  wire                        consume_valid,
-    input  wire [7:0]        consume_slot,
+    input  wire           consume_valid,
+    input  wire [7:0]     consume_slot,
     // Allocate a slot for a key that is not resident.
-    input  wire                        alloc_valid,
-    input  wire [8:0]        alloc_key,
-    output wire [7:0]        alloc_slot,     // the victim, shown before alloc_valid
-    output wire                        alloc_evict,    // the victim holds a valid row
+    input  wire           alloc_valid,
+    input  wire [8:0]     alloc_key,
+    output wire [7:0]     alloc_slot,     // the victim, shown before alloc_valid
+    output wire           alloc_evict,    // the victim holds a valid row
     // Data RAM.
-    input  wire                        wr_en,
-    input  wire [10:0]       wr_addr,
-    input  wire [63:0]      wr_data,
-    input  wire                        rd_en,
-    input  wire [10:0]       rd_addr,
-    output wire [63:0]      rd_data
+    input  wire           wr_en,
+    input  wire [10:0]    wr_addr,
+    input  wire [63:0]    wr_data,
+    input  wire           rd_en,
+    input  wire [10:0]    rd_addr,
+    output wire [63:0]    rd_data
 );
-    reg  [63:0] data_mem [0:2047];
-    reg  [63:0] rd_data_q;
-    reg  [8:0]  tag_mem [0:255];
-    reg  [7:0]  slot_of_mem [0:511];
-    reg  [255:0]  valid_q;
-    reg  [255:0]  consumed_q;
-    reg  [511:0] resident_q;
+    reg  [63:0]    data_mem [0:2047];
+    reg  [63:0]    rd_data_q;
+    reg  [8:0]     tag_mem [0:255];
+    reg  [7:0]     slot_of_mem [0:511];
+    reg  [255:0]   valid_q;
+    reg  [255:0]   consumed_q;
+    reg  [511:0]   resident_q;
 
     // Victim: lowest free slot, else lowest unconsumed slot, else slot 0.
     reg                 free_found;
-    reg  [7:0] free_slot;
+    reg  [7:0]     free_slot;
     reg                 unconsumed_found;
-    reg  [7:0] unconsumed_slot;
+    reg  [7:0]     unconsumed_slot;
     always @* begin : victim_select
         integer s;
         free_found       = 1'b0;
@@ -75,7 +75,7 @@ module minilm_buffer (
 
     assign alloc_slot  = free_found ? free_slot : unconsumed_found ? unconsumed_slot : 8'd0;
     assign alloc_evict = valid_q[alloc_slot];
-    wire [8:0] evicted_key = tag_mem[alloc_slot];
+    wire [8:0]     evicted_key = tag_mem[alloc_slot];
 
     assign resident    = resident_q;
     assign lookup_slot = slot_of_mem[lookup_key];

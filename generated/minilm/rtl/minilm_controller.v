@@ -34,56 +34,56 @@
 `default_nettype none
 
 module minilm_controller (
-    input  wire                        clk,
-    input  wire                        rst_n,
+    input  wire           clk,
+    input  wire           rst_n,
     // CSR port: write at the clock edge with csr_we, combinational read.
-    input  wire                        csr_we,
-    input  wire [3:0]                  csr_addr,
-    input  wire [31:0]                 csr_wdata,
-    output reg  [31:0]                 csr_rdata,
+    input  wire           csr_we,
+    input  wire [3:0]     csr_addr,
+    input  wire [31:0]    csr_wdata,
+    output reg  [31:0]    csr_rdata,
     // Query stream handshake (the data goes straight to the engine).
-    input  wire                        s_q_valid,
-    output wire                        s_q_ready,
+    input  wire           s_q_valid,
+    output wire           s_q_ready,
     // Crossbar: query MSBs and threshold out, keep vector back.
-    output wire                        m_xbar_req_valid,
-    input  wire                        m_xbar_req_ready,
-    output wire [19:0]      m_xbar_req_threshold,
-    output wire [31:0]                 m_xbar_req_read_id,     // {head_id, query index}
-    input  wire                        s_xbar_keep_valid,
-    output wire                        s_xbar_keep_ready,
-    input  wire [511:0]      s_xbar_keep_data,       // bit j: keep key j
+    output wire           m_xbar_req_valid,
+    input  wire           m_xbar_req_ready,
+    output wire [19:0]    m_xbar_req_threshold,
+    output wire [31:0]    m_xbar_req_read_id,     // {head_id, query index}
+    input  wire           s_xbar_keep_valid,
+    output wire           s_xbar_keep_ready,
+    input  wire [511:0]   s_xbar_keep_data,       // bit j: keep key j
     // External memory: fetch key j's K and V rows.
-    output wire                        m_mem_req_valid,
-    input  wire                        m_mem_req_ready,
-    output wire [8:0]        m_mem_req_key,
-    input  wire                        s_mem_rsp_valid,
-    output wire                        s_mem_rsp_ready,
-    input  wire [63:0]      s_mem_rsp_data,
+    output wire           m_mem_req_valid,
+    input  wire           m_mem_req_ready,
+    output wire [8:0]     m_mem_req_key,
+    input  wire           s_mem_rsp_valid,
+    output wire           s_mem_rsp_ready,
+    input  wire [63:0]    s_mem_rsp_data,
     // Engine.
-    output wire                        eng_q_load,
-    output wire [15:0]      eng_scale,
-    output wire                        eng_key_valid,
-    input  wire                        eng_key_ready,
-    output wire [7:0]        eng_key_slot,
-    output wire                        eng_finish_valid,
-    input  wire                        eng_finish_ready,
-    input  wire                        eng_idle,
-    input  wire                        eng_mac_active,
+    output wire           eng_q_load,
+    output wire [15:0]    eng_scale,
+    output wire           eng_key_valid,
+    input  wire           eng_key_ready,
+    output wire [7:0]     eng_key_slot,
+    output wire           eng_finish_valid,
+    input  wire           eng_finish_ready,
+    input  wire           eng_idle,
+    input  wire           eng_mac_active,
     // Buffer.
-    output wire                        buf_clear,
-    output wire                        buf_start_query,
-    input  wire [511:0]      buf_resident,
-    output wire [8:0]        buf_lookup_key,
-    input  wire [7:0]        buf_lookup_slot,
-    output wire                        buf_consume_valid,
-    output wire [7:0]        buf_consume_slot,
-    output wire                        buf_alloc_valid,
-    output wire [8:0]        buf_alloc_key,
-    input  wire [7:0]        buf_alloc_slot,
-    input  wire                        buf_alloc_evict,
-    output wire                        buf_wr_en,
-    output wire [10:0]       buf_wr_addr,
-    output wire [63:0]      buf_wr_data
+    output wire           buf_clear,
+    output wire           buf_start_query,
+    input  wire [511:0]   buf_resident,
+    output wire [8:0]     buf_lookup_key,
+    input  wire [7:0]     buf_lookup_slot,
+    output wire           buf_consume_valid,
+    output wire [7:0]     buf_consume_slot,
+    output wire           buf_alloc_valid,
+    output wire [8:0]     buf_alloc_key,
+    input  wire [7:0]     buf_alloc_slot,
+    input  wire           buf_alloc_evict,
+    output wire           buf_wr_en,
+    output wire [10:0]    buf_wr_addr,
+    output wire [63:0]    buf_wr_data
 );
     localparam [3:0] CSR_CTRL = 4'd0;
     localparam [3:0] CSR_STATUS = 4'd1;
@@ -117,38 +117,38 @@ module minilm_controller (
     localparam [10:0] BEATS_PER_KEY = 11'd8;
     localparam [2:0] LAST_BEAT     = 3'd7;
 
-    reg  [3:0]                 state_q, state_d;
+    reg  [3:0]     state_q, state_d;
     // Configuration.
-    reg  [1:0]                 mode_q;
+    reg  [1:0]     mode_q;
     reg  [19:0]    threshold_q;
     reg  [15:0]    scale_q;
-    reg  [15:0]                n_keys_q;
-    reg  [15:0]                n_queries_q;
-    reg  [15:0]                query_base_q;
-    reg  [15:0]                head_id_q;
+    reg  [15:0]    n_keys_q;
+    reg  [15:0]    n_queries_q;
+    reg  [15:0]    query_base_q;
+    reg  [15:0]    head_id_q;
     // Run state.
     reg                        done_q;
-    reg  [15:0]                query_count_q;
-    reg  [511:0] keep_q;
-    reg  [511:0] todo_q;
-    reg  [8:0]      fetch_key_q;
-    reg  [7:0]      fetch_slot_q;
-    reg  [7:0]      engine_slot_q;  // slot the engine last took
-    reg  [2:0]      beat_q;
-    reg  [10:0]       fill_addr_q;    // buffer word of the next beat
+    reg  [15:0]    query_count_q;
+    reg  [511:0]   keep_q;
+    reg  [511:0]   todo_q;
+    reg  [8:0]     fetch_key_q;
+    reg  [7:0]     fetch_slot_q;
+    reg  [7:0]     engine_slot_q;  // slot the engine last took
+    reg  [2:0]     beat_q;
+    reg  [10:0]    fill_addr_q;    // buffer word of the next beat
     // Counters.
-    reg  [31:0]                cycles_q, kept_q, fetches_q, hits_q, evicts_q, xbar_reads_q, mac_cycles_q;
+    reg  [31:0]    cycles_q, kept_q, fetches_q, hits_q, evicts_q, xbar_reads_q, mac_cycles_q;
 
     wire prune = mode_q[0];
     wire reuse = mode_q[1];
     wire busy  = (state_q != C_IDLE);
     wire start = csr_we && (csr_addr == CSR_CTRL) && csr_wdata[0] && !busy;
-    wire [15:0] query_index = query_base_q + query_count_q;
+    wire [15:0]    query_index = query_base_q + query_count_q;
 
     // ------------------------------------------------------------------
     // Keys this query may keep: below n_keys.
     // ------------------------------------------------------------------
-    wire [511:0] key_allowed;
+    wire [511:0]   key_allowed;
     genvar key;
     generate
         for (key = 0; key < 512; key = key + 1) begin : g_allowed
@@ -159,7 +159,7 @@ module minilm_controller (
 
     // Lowest set key of the work list.
     reg                        todo_any;
-    reg  [8:0]      todo_key;
+    reg  [8:0]     todo_key;
     always @* begin : first_todo
         integer j;
         todo_any = 1'b0;

@@ -11,19 +11,19 @@
 `default_nettype none
 
 module sprint_s_recip (
-    input  wire                      clk,
-    input  wire                      rst_n,
-    input  wire                      start,     // latch divisor, begin
-    input  wire [25:0] divisor,   // normalised: bit 25 set
-    output wire                      done,      // high while idle after a division
-    output wire [18:0] quotient
+    input  wire           clk,
+    input  wire           rst_n,
+    input  wire           start,     // latch divisor, begin
+    input  wire [25:0]    divisor,   // normalised: bit 25 set
+    output wire           done,      // high while idle after a division
+    output wire [18:0]    quotient
 );
     localparam [4:0] STEPS = 5'd19;
 
     reg  [26:0] rem_q;      // partial remainder, < 2 * divisor
-    reg  [25:0] divisor_q;
-    reg  [18:0] quotient_q;
-    reg  [4:0] steps_left_q;
+    reg  [25:0]    divisor_q;
+    reg  [18:0]    quotient_q;
+    reg  [4:0]     steps_left_q;
 
     wire                    fits      = rem_q >= {1'b0, divisor_q};
     wire [26:0] rem_after = fits ? rem_q - {1'b0, divisor_q} : rem_q;

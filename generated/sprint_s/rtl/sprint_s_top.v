@@ -13,54 +13,54 @@
 `default_nettype none
 
 module sprint_s_top (
-    input  wire                        clk,
-    input  wire                        rst_n,
+    input  wire           clk,
+    input  wire           rst_n,
     // CSR port (see sprint_s_controller for the map).
-    input  wire                        csr_we,
-    input  wire [3:0]                  csr_addr,
-    input  wire [31:0]                 csr_wdata,
-    output wire [31:0]                 csr_rdata,
+    input  wire           csr_we,
+    input  wire [3:0]     csr_addr,
+    input  wire [31:0]    csr_wdata,
+    output wire [31:0]    csr_rdata,
     // Queries in: head_dim x 8-bit signed, element 0 in the LSBs.
-    input  wire                        s_q_valid,
-    output wire                        s_q_ready,
-    input  wire [511:0]     s_q_data,
+    input  wire           s_q_valid,
+    output wire           s_q_ready,
+    input  wire [511:0]   s_q_data,
     // Output rows: head_dim x 16-bit signed (8 fractional bits).
-    output wire                        m_out_valid,
-    input  wire                        m_out_ready,
-    output wire [1023:0]    m_out_data,
+    output wire           m_out_valid,
+    input  wire           m_out_ready,
+    output wire [1023:0]  m_out_data,
     // Memory read requests: key index whose K and V rows to fetch.
-    output wire                        m_mem_req_valid,
-    input  wire                        m_mem_req_ready,
-    output wire [8:0]        m_mem_req_key,
+    output wire           m_mem_req_valid,
+    input  wire           m_mem_req_ready,
+    output wire [8:0]     m_mem_req_key,
     // Memory read responses: 16 beats per request, K chunks then V chunks,
     // 8 elements each.
-    input  wire                        s_mem_rsp_valid,
-    output wire                        s_mem_rsp_ready,
-    input  wire [63:0]      s_mem_rsp_data,
+    input  wire           s_mem_rsp_valid,
+    output wire           s_mem_rsp_ready,
+    input  wire [63:0]    s_mem_rsp_data,
     // Crossbar requests: query MSBs (4 per element) on the word lines,
     // threshold, and read id {head_id, query index} for the read noise.
-    output wire                        m_xbar_req_valid,
-    input  wire                        m_xbar_req_ready,
-    output wire [255:0]      m_xbar_req_qmsb,
-    output wire [19:0]      m_xbar_req_threshold,
-    output wire [31:0]                 m_xbar_req_read_id,
+    output wire           m_xbar_req_valid,
+    input  wire           m_xbar_req_ready,
+    output wire [255:0]   m_xbar_req_qmsb,
+    output wire [19:0]    m_xbar_req_threshold,
+    output wire [31:0]    m_xbar_req_read_id,
     // Crossbar keep vectors: bit j keeps key j.
-    input  wire                        s_xbar_keep_valid,
-    output wire                        s_xbar_keep_ready,
-    input  wire [511:0]      s_xbar_keep_data
+    input  wire           s_xbar_keep_valid,
+    output wire           s_xbar_keep_ready,
+    input  wire [511:0]   s_xbar_keep_data
 );
     wire                          eng_q_load, eng_key_valid, eng_key_ready;
     wire                          eng_finish_valid, eng_finish_ready, eng_idle, eng_mac_active;
-    wire [15:0]          eng_scale;
-    wire [6:0]            eng_key_slot;
-    wire [511:0]         q_row;
+    wire [15:0]    eng_scale;
+    wire [6:0]     eng_key_slot;
+    wire [511:0]   q_row;
     wire                          buf_clear, buf_start_query, buf_consume_valid, buf_alloc_valid;
     wire                          buf_alloc_evict, buf_wr_en, buf_rd_en;
-    wire [511:0]          buf_resident;
-    wire [8:0]            buf_lookup_key, buf_alloc_key;
-    wire [6:0]            buf_lookup_slot, buf_consume_slot, buf_alloc_slot;
-    wire [10:0]           buf_wr_addr, buf_rd_addr;
-    wire [63:0]          buf_wr_data, buf_rd_data;
+    wire [511:0]   buf_resident;
+    wire [8:0]     buf_lookup_key, buf_alloc_key;
+    wire [6:0]     buf_lookup_slot, buf_consume_slot, buf_alloc_slot;
+    wire [10:0]    buf_wr_addr, buf_rd_addr;
+    wire [63:0]    buf_wr_data, buf_rd_data;
 
     // Query MSBs: the top 4 bits of each element of the latched query.
     genvar elem;

@@ -16,25 +16,25 @@
 `default_nettype none
 
 module sprint_s_xbar_model (
-    input  wire                        clk,
-    input  wire                        rst_n,
-    input  wire [63:0]                 seed,          // noise seed, constant during a run
-    input  wire                        stall_req,     // test back-pressure on requests
-    input  wire                        stall_rsp,     // test delay of keep vectors
+    input  wire           clk,
+    input  wire           rst_n,
+    input  wire [63:0]    seed,          // noise seed, constant during a run
+    input  wire           stall_req,     // test back-pressure on requests
+    input  wire           stall_rsp,     // test delay of keep vectors
     // Programming: write key prog_key (full-precision row; its MSBs are kept).
-    input  wire                        prog_valid,
-    input  wire [8:0]        prog_key,
-    input  wire [511:0]     prog_row,
+    input  wire           prog_valid,
+    input  wire [8:0]     prog_key,
+    input  wire [511:0]   prog_row,
     // Requests.
-    input  wire                        s_req_valid,
-    output wire                        s_req_ready,
-    input  wire [255:0]      s_req_qmsb,
-    input  wire [19:0]      s_req_threshold,
-    input  wire [31:0]                 s_req_read_id,
+    input  wire           s_req_valid,
+    output wire           s_req_ready,
+    input  wire [255:0]   s_req_qmsb,
+    input  wire [19:0]    s_req_threshold,
+    input  wire [31:0]    s_req_read_id,
     // Keep vectors.
-    output wire                        m_keep_valid,
-    input  wire                        m_keep_ready,
-    output wire [511:0]      m_keep_data
+    output wire           m_keep_valid,
+    input  wire           m_keep_ready,
+    output wire [511:0]   m_keep_data
 );
     localparam [63:0] STREAM_PROGRAM = 64'h0000000050524F47;
     localparam [63:0] STREAM_READ    = 64'h0000000052454144;
@@ -45,7 +45,7 @@ module sprint_s_xbar_model (
     // SplitMix64 output function (Steele, Lea, Flood 2014).
     function [63:0] mix;
         input [63:0] x;
-        reg   [63:0] z;
+        reg   [63:0]    z;
         begin
             z   = x + 64'h9E3779B97F4A7C15;
             z   = (z ^ (z >> 30)) * 64'hBF58476D1CE4E5B9;
@@ -65,8 +65,8 @@ module sprint_s_xbar_model (
     function signed [63:0] noise;
         input [63:0] h;
         input [31:0] mult;
-        reg signed [63:0] sample;
-        reg signed [63:0] scaled;
+        reg signed [63:0]    sample;
+        reg signed [63:0]    scaled;
         begin
             sample = $signed({56'd0, h[7:0]}   + {56'd0, h[15:8]}  + {56'd0, h[23:16]} + {56'd0, h[31:24]}
                            + {56'd0, h[39:32]} + {56'd0, h[47:40]} + {56'd0, h[55:48]} + {56'd0, h[63:56]})
@@ -76,7 +76,7 @@ module sprint_s_xbar_model (
         end
     endfunction
 
-    reg signed [63:0] conductance [0:32768-1];  // key j, element i at j * 64 + i
+    reg signed [63:0]    conductance [0:32768-1];  // key j, element i at j * 64 + i
 
     integer prog_elem;
     always @(posedge clk) begin
@@ -96,8 +96,8 @@ module sprint_s_xbar_model (
         input [255:0]  qmsb;
         input [19:0]  threshold_bits;
         input [31:0]             read_id;
-        reg signed [63:0]        threshold;
-        reg signed [63:0]        bit_line;
+        reg signed [63:0]    threshold;
+        reg signed [63:0]    bit_line;
         integer                  key, elem;
         begin
             threshold = $signed({ { 44{threshold_bits[19]} }, threshold_bits });
@@ -118,8 +118,8 @@ module sprint_s_xbar_model (
     // count the latency down, then present it.
     reg                         busy_q;
     reg                         valid_q;
-    reg  [31:0]                 wait_q;
-    reg  [511:0]  keep_q;
+    reg  [31:0]    wait_q;
+    reg  [511:0]   keep_q;
 
     assign s_req_ready  = !busy_q && !stall_req;
     assign m_keep_valid = valid_q;

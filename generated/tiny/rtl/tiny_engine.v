@@ -18,31 +18,31 @@
 `default_nettype none
 
 module tiny_engine (
-    input  wire                        clk,
-    input  wire                        rst,
+    input  wire           clk,
+    input  wire           rst,
     // Query: q_load (only while idle) latches q and clears the softmax state.
-    input  wire                        q_load,
-    input  wire [63:0]     q_data,       // head_dim x 8-bit signed, element 0 in the LSBs
-    output wire [63:0]     q_row,        // the latched query
-    input  wire [15:0]      scale,        // score scale, 20 fractional bits
+    input  wire           q_load,
+    input  wire [63:0]    q_data,       // head_dim x 8-bit signed, element 0 in the LSBs
+    output wire [63:0]    q_row,        // the latched query
+    input  wire [15:0]    scale,        // score scale, 20 fractional bits
     // Keys: one handshake per kept key, whose rows sit in buffer slot key_slot.
-    input  wire                        key_valid,
-    output wire                        key_ready,
-    input  wire [1:0]       key_slot,
+    input  wire           key_valid,
+    output wire           key_ready,
+    input  wire [1:0]     key_slot,
     // Finish: after the last key, normalise and emit the output row.
-    input  wire                        finish_valid,
-    output wire                        finish_ready,
+    input  wire           finish_valid,
+    output wire           finish_ready,
     // Buffer read port (one-cycle latency).
-    output wire                        buf_rd_en,
-    output wire [4:0]      buf_rd_addr,
-    input  wire [15:0]     buf_rd_data,
+    output wire           buf_rd_en,
+    output wire [4:0]     buf_rd_addr,
+    input  wire [15:0]    buf_rd_data,
     // Output rows: head_dim x 16-bit signed.
-    output wire                        m_out_valid,
-    input  wire                        m_out_ready,
-    output wire [127:0]    m_out_data,
+    output wire           m_out_valid,
+    input  wire           m_out_ready,
+    output wire [127:0]   m_out_data,
     // Status.
-    output wire                        idle,
-    output wire                        mac_active    // lanes consumed a chunk this cycle
+    output wire           idle,
+    output wire           mac_active    // lanes consumed a chunk this cycle
 );
     localparam [3:0] E_IDLE    = 4'd0,
                      E_SCORE   = 4'd1,
@@ -62,22 +62,22 @@ module tiny_engine (
     localparam [4:0] RESCALE_LIMIT = 5'd30;
     localparam [5:0] OUT_SHIFT_BASE = 6'd31;
 
-    reg  [3:0]                        state_q;
-    reg  [63:0]           q_q;
-    reg  [1:0]             slot_q;
-    reg  [2:0]             issue_q;        // next chunk to read
+    reg  [3:0]     state_q;
+    reg  [63:0]    q_q;
+    reg  [1:0]     slot_q;
+    reg  [2:0]     issue_q;        // next chunk to read
     reg                               pending_q;      // a read was issued last cycle
-    reg  [1:0]             pending_chunk_q;
+    reg  [1:0]     pending_chunk_q;
     reg  signed [18:0]    score_q;
     reg  signed [35:0]    z_q;
     reg                               max_valid_q;
     reg  signed [16:0]    max_q;
     reg  signed [37:0]    x_q;
-    reg  [15:0]            p_q;
-    reg  [21:0]            sum_q;
+    reg  [15:0]    p_q;
+    reg  [21:0]    sum_q;
     wire signed [29:0]    acc [0:7];    // one accumulator per element (g_acc)
-    reg  [4:0]             lz_q;
-    reg  [127:0]          out_q;
+    reg  [4:0]     lz_q;
+    reg  [127:0]   out_q;
 
     // ------------------------------------------------------------------
     // Buffer reads: CHUNKS reads of the K row (score) or V row (accumulate).
@@ -85,35 +85,35 @@ module tiny_engine (
     wire reading    = (state_q == E_SCORE) || (state_q == E_ACC);
     wire issue_read = reading && (issue_q != CHUNKS);
     wire last_data  = pending_q && (issue_q == CHUNKS);
-    wire [4:0] slot_base = { 3'd0, slot_q } * BEATS_PER_KEY;
-    wire [1:0] issue_chunk = issue_q[1:0];
-    wire [4:0] issue_offset = { 3'd0, issue_chunk };
+    wire [4:0]     slot_base = { 3'd0, slot_q } * BEATS_PER_KEY;
+    wire [1:0]     issue_chunk = issue_q[1:0];
+    wire [4:0]     issue_offset = { 3'd0, issue_chunk };
 
     assign buf_rd_en   = issue_read;
     assign buf_rd_addr = slot_base + issue_offset + ((state_q == E_ACC) ? V_OFFSET : 5'd0);
     assign mac_active  = pending_q;
 
     // Query elements of the chunk whose data arrives this cycle.
-    wire [15:0] q_chunk = q_q[pending_chunk_q * 16 +: 16];
+    wire [15:0]    q_chunk = q_q[pending_chunk_q * 16 +: 16];
 
     // ------------------------------------------------------------------
     // MAC lanes: q.k partial sums and p * v products.
     // ------------------------------------------------------------------
-    wire [37:0]  lane_scores;    // lanes x 19 bits, lane 0 in the LSBs
-    wire signed [29:0]   lane_pv    [0:1];
+    wire [37:0]    lane_scores;    // lanes x 19 bits, lane 0 in the LSBs
+    wire signed [29:0]    lane_pv    [0:1];
     genvar lane;
     generate
         for (lane = 0; lane < 2; lane = lane + 1) begin : g_lane
-            wire signed [7:0] q_elem = q_chunk[lane * 8 +: 8];
-            wire signed [7:0] b_elem = buf_rd_data[lane * 8 +: 8];
-            wire signed [15:0] qk = q_elem * b_elem;
-            wire signed [24:0] pv = $signed({1'b0, p_q}) * b_elem;
+            wire signed [7:0]     q_elem = q_chunk[lane * 8 +: 8];
+            wire signed [7:0]     b_elem = buf_rd_data[lane * 8 +: 8];
+            wire signed [15:0]    qk = q_elem * b_elem;
+            wire signed [24:0]    pv = $signed({1'b0, p_q}) * b_elem;
             assign lane_scores[lane * 19 +: 19] = { { 3{qk[15]} }, qk };
             assign lane_pv[lane]    = { { 5{pv[24]} }, pv };
         end
     endgenerate
 
-    reg signed [18:0] chunk_score;
+    reg signed [18:0]    chunk_score;
     always @* begin : sum_lanes
         integer l;
         chunk_score = 19'sd0;
@@ -124,19 +124,19 @@ module tiny_engine (
     // ------------------------------------------------------------------
     // Weight: z = score * scale, running max, exponent.
     // ------------------------------------------------------------------
-    wire signed [35:0]   z_next   = score_q * $signed({1'b0, scale});
+    wire signed [35:0]    z_next   = score_q * $signed({1'b0, scale});
     wire signed [36:0]     z_up     = {z_q[35], z_q} + { 1'b0, CEIL_BIAS };
-    wire signed [16:0] max_cand = z_up[36:20];  // ceil(z / 2^F)
+    wire signed [16:0]    max_cand = z_up[36:20];  // ceil(z / 2^F)
     wire unused_z_up_frac = ^z_up[19:0];  // ceil drops the fraction
     wire                         grows    = max_valid_q && (max_cand > max_q);
-    wire signed [16:0] max_new  = (!max_valid_q || grows) ? max_cand : max_q;
+    wire signed [16:0]    max_new  = (!max_valid_q || grows) ? max_cand : max_q;
     wire signed [17:0]   delta    = {max_cand[16], max_cand} - {max_q[16], max_q};
-    wire [4:0]      rescale  = !grows ? 5'd0
+    wire [4:0]     rescale  = !grows ? 5'd0
                                        : (delta >= $signed({ 13'd0, RESCALE_LIMIT })) ? RESCALE_LIMIT
                                        : delta[4:0];
-    wire signed [37:0]   x_next   = { {2{z_q[35]}}, z_q }
+    wire signed [37:0]    x_next   = { {2{z_q[35]}}, z_q }
                                      - { { 1{max_new[16]} }, max_new, 20'd0 };
-    wire [15:0]           p_next;
+    wire [15:0]    p_next;
 
     tiny_exp2 u_exp2 (
         .x (x_q),
@@ -146,7 +146,7 @@ module tiny_engine (
     // ------------------------------------------------------------------
     // Normalisation: leading zeros of the sum, reciprocal, output elements.
     // ------------------------------------------------------------------
-    reg [4:0] lz_next;
+    reg [4:0]     lz_next;
     always @* begin : leading_zeros
         integer i;
         reg     found;
@@ -159,7 +159,7 @@ module tiny_engine (
     end
 
     wire                       recip_done;
-    wire [18:0] recip;
+    wire [18:0]    recip;
     tiny_recip u_recip (
         .clk      (clk),
         .rst (rst),
@@ -170,14 +170,14 @@ module tiny_engine (
     );
 
     // shift = sum_bits - 1 + RB - lz - OF; rounding adds half an output LSB.
-    wire [5:0] out_shift = OUT_SHIFT_BASE - { 1'd0, lz_q };
-    wire signed [49:0] round_half = $signed({ 49'd0, 1'b1 } << (out_shift - 6'd1));
-    wire [31:0] out_chunk;
+    wire [5:0]     out_shift = OUT_SHIFT_BASE - { 1'd0, lz_q };
+    wire signed [49:0]    round_half = $signed({ 49'd0, 1'b1 } << (out_shift - 6'd1));
+    wire [31:0]    out_chunk;
     generate
         for (lane = 0; lane < 2; lane = lane + 1) begin : g_out_lane
-            wire signed [29:0]  acc_elem = acc[pending_chunk_q * 2 + lane];
-            wire signed [49:0] product  = acc_elem * $signed({1'b0, recip});
-            wire signed [49:0] rounded  = (product + round_half) >>> out_shift;
+            wire signed [29:0]    acc_elem = acc[pending_chunk_q * 2 + lane];
+            wire signed [49:0]    product  = acc_elem * $signed({1'b0, recip});
+            wire signed [49:0]    rounded  = (product + round_half) >>> out_shift;
             wire too_big   = (rounded > $signed({ { 34{1'b0} }, 1'b0, { 15{1'b1} } }));
             wire too_small = (rounded < $signed({ { 34{1'b1} }, 1'b1, { 15{1'b0} } }));
             assign out_chunk[lane * 16 +: 16] =
@@ -297,7 +297,7 @@ module tiny_engine (
         for (elem = 0; elem < 8; elem = elem + 1) begin : g_acc
             localparam integer ELEM_CHUNK_INDEX = elem / 2;
             localparam [1:0] ELEM_CHUNK = ELEM_CHUNK_INDEX[1:0];
-            reg signed [29:0] acc_q;
+            reg signed [29:0]    acc_q;
             always @(posedge clk) begin
                 if (rst) begin
                     acc_q <= 30'sd0;

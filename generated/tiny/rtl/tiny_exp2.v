@@ -12,22 +12,22 @@
 `default_nettype none
 
 module tiny_exp2 (
-    input  wire signed [37:0] x,  // exponent, <= 0, 20 fractional bits
-    output wire        [15:0] p   // 2^x, 15 fractional bits
+    input  wire signed [37:0]    x,  // exponent, <= 0, 20 fractional bits
+    output wire [15:0]    p   // 2^x, 15 fractional bits
 );
     localparam [14:0] COEF_A = 15'd21512;
     localparam [14:0] COEF_B = 15'd11256;
     localparam [17:0] SHIFT_LIMIT = 18'd15;
 
-    wire signed [17:0] int_part = x[37:20];
-    wire        [17:0] shift    = -int_part;
-    wire        [7:0] frac = x[19:12];
+    wire signed [17:0]    int_part = x[37:20];
+    wire        [17:0]    shift    = -int_part;
+    wire        [7:0]     frac = x[19:12];
 
     // 2^(f/256) = 1 + (f * (a + (b * f >> 8))) >> 8
-    wire [22:0] b_f      = COEF_B * frac;
-    wire [14:0] inner    = COEF_A + b_f[22:8];
-    wire [22:0] f_inner  = inner * frac;
-    wire [15:0] pow2     = {1'b1, f_inner[22:8]};
+    wire [22:0]    b_f      = COEF_B * frac;
+    wire [14:0]    inner    = COEF_A + b_f[22:8];
+    wire [22:0]    f_inner  = inner * frac;
+    wire [15:0]    pow2     = {1'b1, f_inner[22:8]};
 
     // The fraction below the polynomial's index and the low product bits are
     // truncated by design.

