@@ -43,14 +43,15 @@ enum Command {
     /// Co-simulate the design in Verilator against the golden model.
     Verify {
         spec: Option<PathBuf>,
-        /// Workload and testbench seed; repeat for several simulations.
-        #[arg(long = "seed", default_values_t = [1u64])]
+        /// Workload and testbench seed (1..=2147483647); repeat for several simulations.
+        #[arg(long = "seed", default_values_t = [1u64],
+              value_parser = clap::value_parser!(u64).range(1..=2_147_483_647))]
         seeds: Vec<u64>,
-        /// Queries per head (default: min(seq_len, 32)).
-        #[arg(long)]
+        /// Queries per head, 1..=seq_len (default: min(seq_len, 32)).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         queries: Option<u32>,
-        /// Fraction of (query, key) pairs the calibrated threshold keeps.
-        #[arg(long, default_value_t = 0.15)]
+        /// Fraction of (query, key) pairs the calibrated threshold keeps, 0..=1.
+        #[arg(long, default_value_t = 0.15, value_parser = fraction)]
         keep_fraction: f64,
         /// Skip the reset, busy-start, no-kept-key and back-to-back runs.
         #[arg(long)]
@@ -58,6 +59,12 @@ enum Command {
         /// Folder for the design, the build and the stimulus files.
         #[arg(long)]
         work_dir: Option<PathBuf>,
+        /// Chance (%) per cycle that a testbench source stays idle.
+        #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(0..=90))]
+        idle_percent: u32,
+        /// Chance (%) per cycle that a testbench sink applies back-pressure.
+        #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(0..=90))]
+        stall_percent: u32,
     },
     /// Print the module hierarchy as Graphviz DOT.
     Graph { spec: Option<PathBuf> },
@@ -94,6 +101,8 @@ pub fn main() -> ExitCode {
             keep_fraction,
             no_robustness,
             work_dir,
+            idle_percent,
+            stall_percent,
             ..
         } => {
             let mut opts = VerifyOptions::for_spec(&spec);
@@ -101,6 +110,8 @@ pub fn main() -> ExitCode {
             opts.queries = queries;
             opts.keep_fraction = keep_fraction;
             opts.robustness = !no_robustness;
+            opts.idle_percent = idle_percent;
+            opts.stall_percent = stall_percent;
             if let Some(w) = work_dir {
                 opts.work_dir = w;
             }
@@ -111,6 +122,15 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Lint { .. } => lint(&spec),
+    }
+}
+
+fn fraction(text: &str) -> Result<f64, String> {
+    let v: f64 = text.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{text} is not in 0..=1"))
     }
 }
 
@@ -192,7 +212,7 @@ fn print_report(spec: &Spec, report: &VerifyReport) {
             .is_some_and(|f| f.contains(&format!("label={} ", r.label)));
         let per_query = r.cycles as f64 / f64::from(r.queries.max(1));
         println!(
-            "{:<26} {:>6} {:>7} {:>8} {:>6} {:>8} {:>8} {:>10} {:>12.1}",
+            "{:<26} {:>6} {:>7} {:>8} {:>6} {:>8} {:>8} {:>10} {:>12.1} {:>+9.1}%",
             r.label,
             if failed { "FAIL" } else { "pass" },
             r.outputs,
@@ -201,7 +221,8 @@ fn print_report(spec: &Spec, report: &VerifyReport) {
             r.fetches_checked,
             r.counters_checked,
             r.cycles,
-            per_query
+            per_query,
+            100.0 * (r.model_cycles as f64 - r.cycles as f64) / r.cycles.max(1) as f64
         );
     }
     let cycles_of = |mode: Mode| {

@@ -15,3 +15,4 @@ pub mod golden;
 pub mod model;
 pub mod sim;
 pub mod spec;
+pub mod trace;

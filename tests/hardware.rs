@@ -110,7 +110,7 @@ fn synth_clean(name: &str) {
     );
 }
 
-/// Three seeds, the three compared modes, and the robustness runs (no kept
+/// Three seeds, all four modes, and the robustness runs (no kept
 /// key, start while busy, reset mid-query, back-to-back heads), bit-exact.
 fn cosim(name: &str, seeds: &[u64]) {
     if !have("verilator") {
@@ -128,7 +128,7 @@ fn cosim(name: &str, seeds: &[u64]) {
         "{name}: {}",
         report.failure.unwrap_or_default()
     );
-    let per_seed = 3 + 4;
+    let per_seed = 4 + 4;
     assert_eq!(
         report.runs.len(),
         seeds.len() * per_seed,

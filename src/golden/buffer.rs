@@ -4,9 +4,12 @@
 //!
 //! Policy ([`crate::spec::Replacement::UnneededFirst`]): a fill takes the
 //! lowest free slot, else the lowest slot the current query does not need,
-//! else the lowest slot the current query has already consumed. Rows the
-//! current query still needs are never evicted, because the controller
-//! consumes every resident kept row (the hits) before its first fill.
+//! else a slot the current query has already consumed, in round-robin order
+//! (a pointer that starts at slot 0 for every head and moves past each slot
+//! it gives), so that consecutive fills of a tiled query never wait for the
+//! slot the engine is reading. Rows the current query still needs are
+//! never evicted, because the controller consumes every resident kept row
+//! (the hits) before its first fill.
 
 /// Tag state of the buffer.
 #[derive(Debug, Clone)]
@@ -15,6 +18,8 @@ pub struct BufferTags {
     tag: Vec<Option<u32>>,
     /// Whether the current query has consumed each slot's row.
     consumed: Vec<bool>,
+    /// Next slot to take when every slot is consumed.
+    round_robin: usize,
 }
 
 /// Result of one fill.
@@ -31,6 +36,7 @@ impl BufferTags {
         BufferTags {
             tag: vec![None; slots],
             consumed: vec![false; slots],
+            round_robin: 0,
         }
     }
 
@@ -38,6 +44,7 @@ impl BufferTags {
     pub fn invalidate(&mut self) {
         self.tag.fill(None);
         self.consumed.fill(false);
+        self.round_robin = 0;
     }
 
     /// Marks every row as not yet consumed by the query that starts now.
@@ -63,10 +70,14 @@ impl BufferTags {
         Fill { slot, evicted }
     }
 
-    fn victim(&self) -> usize {
+    fn victim(&mut self) -> usize {
         let free = self.tag.iter().position(Option::is_none);
         let unneeded = || (0..self.tag.len()).find(|&s| !self.consumed[s]);
-        free.or_else(unneeded).unwrap_or(0)
+        free.or_else(unneeded).unwrap_or_else(|| {
+            let slot = self.round_robin;
+            self.round_robin = (slot + 1) % self.tag.len();
+            slot
+        })
     }
 }
 

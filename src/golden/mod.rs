@@ -19,6 +19,7 @@
 
 pub mod buffer;
 pub mod crossbar;
+pub mod cycles;
 pub mod engine;
 pub mod numerics;
 pub mod reference;

@@ -169,10 +169,12 @@ mod tests {
         assert_eq!(softmax_weight(3 << SCALE_FRAC_BITS, 3), one);
         assert_eq!(softmax_weight(2 << SCALE_FRAC_BITS, 3), one / 2);
         assert_eq!(softmax_weight(-20 << SCALE_FRAC_BITS, 3), 0);
-        // z = 2.5: ceil gives m = 3; 2^-0.5 = 0.7071.
+        // z = 2.5: ceil gives m = 3; 2^-0.5 · 2^15 = 23170.5, and the
+        // quadratic gives 2^(1/2) ≈ 46338 / 2^15 before the shift by one.
         let z = 5 << (SCALE_FRAC_BITS - 1);
         assert_eq!(ceil_int(z), 3);
-        assert_eq!(softmax_weight(z, 3), 23170);
+        assert_eq!(pow2_frac(128), 46338);
+        assert_eq!(softmax_weight(z, 3), 23169);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! Verilator testbench runs the generated design on them, and the results
 //! come back as a typed report.
 //!
-//! Per seed, one stimulus file runs: the three compared modes on one
-//! synthetic head; then, with robustness on, a run whose threshold keeps no
+//! Per seed, one stimulus file runs: the three compared modes and the
+//! reuse-only mode on one synthetic head; then, with robustness on, a run whose threshold keeps no
 //! key, a start and a configuration write while busy (both ignored), a
 //! reset in the middle of a query followed by a fresh run, and a second
 //! head back to back with the first.
@@ -96,6 +96,8 @@ pub struct RunOutcome {
     pub cycles: u64,
     /// MAC_CYCLES CSR.
     pub mac_cycles: u64,
+    /// The analytical model's cycles for the same run ([`golden::cycles`]).
+    pub model_cycles: u64,
     /// The golden model's counters, as checked.
     pub expected: golden::Counters,
 }
@@ -120,6 +122,7 @@ struct Planned {
     label: String,
     mode: Mode,
     input_queries: u32,
+    model_cycles: u64,
     expected: HeadResult,
 }
 
@@ -236,9 +239,14 @@ fn plan_seed(d: &Derived, opts: &VerifyOptions, seed: u64) -> (String, Vec<Plann
     let head_a = workload::synthetic_head(d, seed, shape_a);
     let scale = workload::synthetic_scale(d);
     let threshold = workload::calibrate_threshold(d, &head_a, opts.keep_fraction);
-    s.comment("head A: the three compared modes");
+    s.comment("head A: the three compared modes, then reuse without pruning");
     s.load_head(&head_a);
-    for mode in Mode::COMPARED {
+    for mode in [
+        Mode::Baseline,
+        Mode::PruneOnly,
+        Mode::Sprint,
+        Mode::ReuseOnly,
+    ] {
         let cfg = RunConfig {
             mode,
             threshold,
@@ -339,6 +347,7 @@ fn checked_run(
         label: label.to_string(),
         mode: cfg.mode,
         input_queries: input.q.len() as u32,
+        model_cycles: golden::cycles::run_cycles(d, cfg.mode, &expected.queries),
         expected,
     }
 }
@@ -377,6 +386,7 @@ fn parse_log(log: &str, planned: &[Planned]) -> Result<Parsed, VerifyError> {
                     counters_checked: 0,
                     cycles: 0,
                     mac_cycles: 0,
+                    model_cycles: plan.model_cycles,
                     expected: plan.expected.counters,
                 });
             }

@@ -178,8 +178,8 @@ pub struct Derived {
     pub scale_pad_bits: u32,
     /// CSR write-data bits some register stores: max(16, threshold_bits).
     pub csr_wdata_used_bits: u32,
-    /// Conductance cells of the behavioral model: seq_len × head_dim.
-    pub xbar_cells: u32,
+    /// One key's conductances in the behavioral model: head_dim × 64.
+    pub xbar_row_bits: u32,
     pub stream_program_hex: String,
     pub stream_read_hex: String,
 
@@ -309,7 +309,7 @@ impl Derived {
             threshold_pad_bits: 32 - x.threshold_bits,
             scale_pad_bits: 32 - nx::SCALE_BITS,
             csr_wdata_used_bits: x.threshold_bits.max(16),
-            xbar_cells: a.seq_len * a.head_dim,
+            xbar_row_bits: a.head_dim * 64,
             stream_program_hex: format!("{:016X}", crossbar::STREAM_PROGRAM),
             stream_read_hex: format!("{:016X}", crossbar::STREAM_READ),
             reset_port: reset_port.into(),

@@ -50,7 +50,7 @@ pub struct Spec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Attention {
-    /// Largest number of keys (and queries) per head, N. Range 2..=4096.
+    /// Largest number of keys (and queries) per head, N. Range 2..=2048.
     pub seq_len: u32,
     /// Head dimension d: elements per q, k and v row. Range 2..=256.
     pub head_dim: u32,
@@ -213,7 +213,7 @@ impl Spec {
     pub fn validate(&self) -> Result<(), SpecErrorKind> {
         check_identifier("name", &self.name)?;
         let a = &self.attention;
-        range("attention.seq_len", a.seq_len, 2, 4096)?;
+        range("attention.seq_len", a.seq_len, 2, 2048)?;
         range("attention.head_dim", a.head_dim, 2, 256)?;
         let n = &self.numerics;
         range("numerics.data_bits", n.data_bits, 4, 16)?;
@@ -268,6 +268,17 @@ impl Spec {
                 a.head_dim, n.data_bits
             ))
         })?;
+        let slots = self.buffer.bytes / slot_bytes;
+        if slots > MAX_SLOTS {
+            return Err(SpecErrorKind::Contradiction {
+                field: "buffer.bytes".into(),
+                message: format!(
+                    "{} bytes make {slots} slots of {slot_bytes} bytes; at most {MAX_SLOTS} are supported",
+                    self.buffer.bytes
+                ),
+                help: format!("use at most {} bytes", MAX_SLOTS * slot_bytes),
+            });
+        }
         range(
             "memory.latency_cycles",
             self.memory.latency_cycles,
@@ -290,6 +301,10 @@ impl Spec {
         hex(&Sha256::digest(canonical.as_bytes()))
     }
 }
+
+/// Most buffer slots: the replacement logic compares every slot's state
+/// in one cycle.
+pub const MAX_SLOTS: u32 = 4096;
 
 /// Lower-case hex of a byte string.
 pub fn hex(bytes: &[u8]) -> String {

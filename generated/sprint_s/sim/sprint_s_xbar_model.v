@@ -76,18 +76,27 @@ module sprint_s_xbar_model (
         end
     endfunction
 
-    reg signed [63:0]    conductance [0:32768-1];  // key j, element i at j * 64 + i
+    // Conductances of key j: element i in bits [64 i +: 64] of row j.
+    reg  [4095:0]  conductance [0:511];
 
-    integer prog_elem;
-    always @(posedge clk) begin
-        if (prog_valid) begin
-            for (prog_elem = 0; prog_elem < 64; prog_elem = prog_elem + 1) begin
-                conductance[{ 23'd0, prog_key } * 64 + prog_elem] <=
-                    ($signed({ { 60{prog_row[prog_elem * 8 + 7]} },
-                               prog_row[prog_elem * 8 + 4 +: 4] }) <<< 4)
-                    + noise(draw(seed, STREAM_PROGRAM, { 55'd0, prog_key }, {32'd0, prog_elem}), PROG_MULT);
+    // Every conductance of one key as it is programmed.
+    function [4095:0]  program_row;
+        input [511:0]   row;
+        input [8:0]     key;
+        integer elem;
+        reg signed [63:0] level;
+        begin
+            for (elem = 0; elem < 64; elem = elem + 1) begin
+                level = $signed({ { 60{row[elem * 8 + 7]} },
+                                  row[elem * 8 + 4 +: 4] });
+                program_row[elem * 64 +: 64] = (level <<< 4)
+                    + noise(draw(seed, STREAM_PROGRAM, { 55'd0, key }, {32'd0, elem}), PROG_MULT);
             end
         end
+    endfunction
+
+    always @(posedge clk) begin
+        if (prog_valid) conductance[prog_key] <= program_row(prog_row, prog_key);
     end
 
     // The keep vector of one request: every bit line's sum, plus read noise,
@@ -107,7 +116,7 @@ module sprint_s_xbar_model (
                     bit_line = bit_line
                         + $signed({ { 60{qmsb[elem * 4 + 3]} },
                                     qmsb[elem * 4 +: 4] })
-                        * conductance[key * 64 + elem];
+                        * $signed(conductance[key][elem * 64 +: 64]);
                 end
                 keep_vector[key] = (bit_line >= threshold);
             end

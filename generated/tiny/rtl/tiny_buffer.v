@@ -14,7 +14,9 @@
 // has used its row); `resident` and `slot_of` answer "where is key j" in one
 // cycle. Replacement (golden::buffer): the lowest free slot, else the lowest
 // slot the current query has not consumed (after the hit pass these are rows
-// it does not need), else slot 0.
+// it does not need), else the round-robin pointer's slot (the pointer starts
+// at 0 on clear and moves past each slot it gives), so that back-to-back
+// fills of a tiled query avoid the slot the engine is reading.
 `default_nettype none
 
 module tiny_buffer (
@@ -50,7 +52,9 @@ module tiny_buffer (
     reg  [3:0]     consumed_q;
     reg  [31:0]    resident_q;
 
-    // Victim: lowest free slot, else lowest unconsumed slot, else slot 0.
+    reg  [1:0]     round_robin_q;
+
+    // Victim: lowest free slot, else lowest unconsumed slot, else round robin.
     reg                 free_found;
     reg  [1:0]     free_slot;
     reg                 unconsumed_found;
@@ -73,7 +77,10 @@ module tiny_buffer (
         end
     end
 
-    assign alloc_slot  = free_found ? free_slot : unconsumed_found ? unconsumed_slot : 2'd0;
+    wire   use_round_robin = !free_found && !unconsumed_found;
+    assign alloc_slot  = free_found ? free_slot : unconsumed_found ? unconsumed_slot : round_robin_q;
+    wire [1:0]     round_robin_next = (round_robin_q == 2'd3)
+                                     ? 2'd0 : round_robin_q + 2'd1;
     assign alloc_evict = valid_q[alloc_slot];
     wire [4:0]     evicted_key = tag_mem[alloc_slot];
 
@@ -83,13 +90,15 @@ module tiny_buffer (
 
     always @(posedge clk) begin
         if (rst) begin
-            valid_q    <= 4'd0;
-            consumed_q <= 4'd0;
-            resident_q <= 32'd0;
+            valid_q       <= 4'd0;
+            consumed_q    <= 4'd0;
+            resident_q    <= 32'd0;
+            round_robin_q <= 2'd0;
         end else if (clear) begin
-            valid_q    <= 4'd0;
-            consumed_q <= 4'd0;
-            resident_q <= 32'd0;
+            valid_q       <= 4'd0;
+            consumed_q    <= 4'd0;
+            resident_q    <= 32'd0;
+            round_robin_q <= 2'd0;
         end else begin
             if (start_query) consumed_q <= 4'd0;
             if (consume_valid) consumed_q[consume_slot] <= 1'b1;
@@ -98,6 +107,7 @@ module tiny_buffer (
                 consumed_q[alloc_slot] <= 1'b1;
                 if (alloc_evict) resident_q[evicted_key] <= 1'b0;
                 resident_q[alloc_key] <= 1'b1;
+                if (use_round_robin) round_robin_q <= round_robin_next;
             end
         end
     end
