@@ -13,6 +13,7 @@ pub mod csr;
 pub mod emit;
 pub mod golden;
 pub mod model;
+pub mod reports;
 pub mod sim;
 pub mod spec;
 pub mod trace;

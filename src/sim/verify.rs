@@ -39,6 +39,18 @@ pub struct VerifyOptions {
     pub work_dir: PathBuf,
     pub idle_percent: u32,
     pub stall_percent: u32,
+    /// Real heads to run instead of the synthetic one (no robustness runs).
+    pub trace_runs: Vec<TraceRun>,
+}
+
+/// A real head to co-simulate: its integer input and CSR values.
+#[derive(Debug, Clone)]
+pub struct TraceRun {
+    /// Run label prefix, e.g. `l0h3`.
+    pub label: String,
+    pub input: HeadInput,
+    pub scale: u32,
+    pub threshold: i64,
 }
 
 impl VerifyOptions {
@@ -53,6 +65,7 @@ impl VerifyOptions {
             work_dir: Path::new("target").join("sprint-rtl").join(&spec.name),
             idle_percent: 25,
             stall_percent: 25,
+            trace_runs: Vec::new(),
         }
     }
 }
@@ -230,6 +243,31 @@ fn plan_seed(d: &Derived, opts: &VerifyOptions, seed: u64) -> (String, Vec<Plann
     };
     let mut s = Stimulus::new(d, &tb);
     let mut planned = Vec::new();
+    if !opts.trace_runs.is_empty() {
+        for run in &opts.trace_runs {
+            let mut input = run.input.clone();
+            if let Some(q) = opts.queries {
+                input.q.truncate(q as usize);
+            }
+            s.comment(&format!("real head {}", run.label));
+            s.load_head(&input);
+            for mode in [
+                Mode::Baseline,
+                Mode::PruneOnly,
+                Mode::Sprint,
+                Mode::ReuseOnly,
+            ] {
+                let cfg = RunConfig {
+                    mode,
+                    threshold: run.threshold,
+                    scale: run.scale,
+                };
+                let label = format!("seed{seed}/{}/{}", run.label, mode.label());
+                planned.push(checked_run(d, &mut s, &input, &cfg, &label, None));
+            }
+        }
+        return (s.finish(), planned);
+    }
     let shape_a = HeadShape {
         n_queries,
         n_keys: d.seq_len,

@@ -1,10 +1,13 @@
-//! Command-line interface: `check`, `generate`, `verify`, `graph`, `lint`.
+//! Command-line interface: `check`, `generate`, `verify`, `graph`, `lint`,
+//! and on real input `trace`, `calibrate`, `simulate` (see [`real`]).
 //!
 //! Exit status: 0 success, 1 a verification or lint failure, 2 a bad spec,
 //! bad arguments or a missing tool.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+mod real;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -65,22 +68,33 @@ enum Command {
         /// Chance (%) per cycle that a testbench sink applies back-pressure.
         #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(0..=90))]
         stall_percent: u32,
+        #[command(flatten)]
+        real: real::TraceSelect,
     },
     /// Print the module hierarchy as Graphviz DOT.
     Graph { spec: Option<PathBuf> },
     /// Run `verilator --lint-only -Wall` and Yosys synthesis checks.
     Lint { spec: Option<PathBuf> },
+    /// Run all-MiniLM-L6-v2 on a text and write its per-head Q, K, V (.npz).
+    Trace(real::TraceArgs),
+    /// Pick a crossbar threshold per head from calibration text.
+    Calibrate(real::CalibrateArgs),
+    /// Run the golden model on a trace and report pruning, fetches, cycles, error.
+    Simulate(real::SimulateArgs),
 }
 
 /// Runs the command line; see the module docs for exit codes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let spec_arg = match &cli.command {
+        Command::Trace(args) => return real::trace(args),
         Command::Check { spec }
         | Command::Generate { spec, .. }
         | Command::Verify { spec, .. }
         | Command::Graph { spec }
         | Command::Lint { spec } => spec.clone(),
+        Command::Calibrate(args) => Some(args.spec.clone()),
+        Command::Simulate(args) => Some(args.spec.clone()),
     };
     let spec = match load_spec(spec_arg.as_deref()) {
         Ok(s) => s,
@@ -103,6 +117,7 @@ pub fn main() -> ExitCode {
             work_dir,
             idle_percent,
             stall_percent,
+            real,
             ..
         } => {
             let mut opts = VerifyOptions::for_spec(&spec);
@@ -115,6 +130,15 @@ pub fn main() -> ExitCode {
             if let Some(w) = work_dir {
                 opts.work_dir = w;
             }
+            if real.trace.is_some() {
+                match real::trace_runs(&spec, &real) {
+                    Ok(runs) => opts.trace_runs = runs,
+                    Err(message) => {
+                        eprintln!("error: {message}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
             run_verify(&spec, &opts)
         }
         Command::Graph { .. } => {
@@ -122,6 +146,9 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Lint { .. } => lint(&spec),
+        Command::Calibrate(args) => real::calibrate(&spec, &args),
+        Command::Simulate(args) => real::simulate(&spec, &args),
+        Command::Trace(_) => unreachable!("handled before the spec is loaded"),
     }
 }
 
@@ -134,7 +161,7 @@ fn fraction(text: &str) -> Result<f64, String> {
     }
 }
 
-fn load_spec(path: Option<&Path>) -> Result<Spec, String> {
+pub(crate) fn load_spec(path: Option<&Path>) -> Result<Spec, String> {
     let (name, text) = match path {
         None => (DEFAULT_SPEC_NAME.to_string(), DEFAULT_SPEC_YAML.to_string()),
         Some(p) => {
@@ -194,7 +221,7 @@ fn run_verify(spec: &Spec, opts: &VerifyOptions) -> ExitCode {
 fn print_report(spec: &Spec, report: &VerifyReport) {
     println!("{} verified with {}", spec.name, report.verilator_version);
     println!(
-        "{:<26} {:>6} {:>7} {:>8} {:>6} {:>8} {:>8} {:>10} {:>12}",
+        "{:<26} {:>6} {:>7} {:>8} {:>6} {:>8} {:>8} {:>10} {:>12} {:>10}",
         "run",
         "result",
         "outputs",
@@ -203,7 +230,8 @@ fn print_report(spec: &Spec, report: &VerifyReport) {
         "fetches",
         "counters",
         "cycles",
-        "cycles/query"
+        "cycles/query",
+        "model err"
     );
     for r in &report.runs {
         let failed = report

@@ -1,0 +1,188 @@
+//! Per-head crossbar thresholds from calibration text.
+//!
+//! For a threshold T, query i keeps key j when the crossbar's approximate
+//! score (noise included, exactly as [`crate::golden::crossbar`] computes
+//! it) is at least T. The kept attention mass of query i is the sum of the
+//! exact softmax probabilities `softmax_j(q_i·k_j / sqrt(d))` (float Q and K)
+//! of its kept keys. `--keep-mass M` picks, per head, the largest T whose
+//! mean kept mass over the queries is at least M; `--keep-fraction F` picks
+//! the T that keeps a fraction F of the (query, key) pairs.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::golden::crossbar::{self, Crossbar};
+use crate::sim::workload;
+use crate::spec::Derived;
+use crate::trace::TraceHead;
+
+/// What a threshold must achieve.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// Mean kept softmax mass per query, in (0, 1].
+    KeepMass(f64),
+    /// Fraction of (query, key) pairs kept, in [0, 1].
+    KeepFraction(f64),
+}
+
+/// The threshold of one head and what it achieves on the calibration text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeadThreshold {
+    pub layer: usize,
+    pub head: usize,
+    /// THRESHOLD CSR value (signed, threshold_bits).
+    pub threshold: i64,
+    /// Fraction of the allowed (query, key) pairs kept.
+    pub kept_fraction: f64,
+    /// Mean kept softmax mass per query.
+    pub kept_mass: f64,
+    /// Queries that keep no key (their output row is zero).
+    pub empty_queries: usize,
+}
+
+/// A thresholds file: what `calibrate` writes and `simulate`/`verify` read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    pub spec: String,
+    /// Thresholds depend on the crossbar's MSBs and noise: the spec they
+    /// were calibrated for.
+    pub spec_hash: String,
+    pub target: Target,
+    /// Tokens of the calibration text used (at most seq_len).
+    pub tokens: usize,
+    pub heads: Vec<HeadThreshold>,
+}
+
+impl Thresholds {
+    /// Where `calibrate` writes, and `simulate` and `verify` look, for a
+    /// trace: `<trace without extension>.thresholds.json`.
+    pub fn default_path(trace: &Path) -> PathBuf {
+        trace.with_extension("thresholds.json")
+    }
+
+    /// The threshold of (layer, head), if calibrated.
+    pub fn lookup(&self, layer: usize, head: usize) -> Option<&HeadThreshold> {
+        self.heads
+            .iter()
+            .find(|h| h.layer == layer && h.head == head)
+    }
+
+    /// Reads a thresholds file.
+    ///
+    /// # Errors
+    /// A message naming the file.
+    pub fn read(path: &Path) -> Result<Thresholds, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Writes a thresholds file (pretty JSON).
+    ///
+    /// # Errors
+    /// A message naming the file.
+    pub fn write(&self, path: &Path) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(self).expect("thresholds serialise") + "\n";
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// Exact attention probabilities of the first `n` tokens, row by row, with
+/// keys after the query masked when `causal`.
+pub fn probabilities(h: &TraceHead, n: usize, causal: bool) -> Vec<Vec<f64>> {
+    let q = TraceHead::float_rows(&h.q, n);
+    let k = TraceHead::float_rows(&h.k, n);
+    let scale = 1.0 / (h.q.ncols() as f64).sqrt();
+    q.iter()
+        .enumerate()
+        .map(|(i, qi)| {
+            let logits: Vec<f64> = k
+                .iter()
+                .enumerate()
+                .map(|(j, kj)| {
+                    if causal && j > i {
+                        f64::NEG_INFINITY
+                    } else {
+                        qi.iter().zip(kj).map(|(a, b)| a * b).sum::<f64>() * scale
+                    }
+                })
+                .collect();
+            let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let e: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
+            let total: f64 = e.iter().sum();
+            e.iter().map(|x| x / total).collect()
+        })
+        .collect()
+}
+
+/// The crossbar's approximate scores of the first `n` tokens, per query.
+pub fn approximate_scores(d: &Derived, h: &TraceHead, n: usize) -> Vec<Vec<i64>> {
+    let input = h.head_input(n);
+    let xbar = Crossbar::program(d, &input.k);
+    input
+        .q
+        .iter()
+        .enumerate()
+        .map(|(i, q)| xbar.approximate_scores(q, crossbar::read_id(input.head_id, i as u32)))
+        .collect()
+}
+
+/// Kept fraction, mean kept mass and empty queries at threshold `t`.
+fn evaluate(scores: &[Vec<i64>], probs: &[Vec<f64>], causal: bool, t: i64) -> (f64, f64, usize) {
+    let (mut kept, mut allowed, mut mass, mut empty) = (0usize, 0usize, 0.0, 0usize);
+    for (i, (s, p)) in scores.iter().zip(probs).enumerate() {
+        let mut any = false;
+        for (j, (&a, &pj)) in s.iter().zip(p).enumerate() {
+            if causal && j > i {
+                continue;
+            }
+            allowed += 1;
+            if a >= t {
+                kept += 1;
+                mass += pj;
+                any = true;
+            }
+        }
+        empty += usize::from(!any);
+    }
+    let n = scores.len().max(1) as f64;
+    (kept as f64 / allowed.max(1) as f64, mass / n, empty)
+}
+
+/// Calibrates one head on its first `n = min(tokens, seq_len)` tokens.
+pub fn calibrate_head(d: &Derived, h: &TraceHead, target: Target) -> HeadThreshold {
+    let n = h.tokens().min(d.seq_len as usize);
+    let scores = approximate_scores(d, h, n);
+    let probs = probabilities(h, n, d.causal);
+    let limit = (1i64 << (d.threshold_bits - 1)) - 1;
+    let threshold = match target {
+        Target::KeepFraction(f) => workload::calibrate_threshold(d, &h.head_input(n), f),
+        Target::KeepMass(m) => {
+            // mass(T) falls as T grows: the largest T with mass >= m.
+            let (mut lo, mut hi) = (-limit - 1, limit);
+            if evaluate(&scores, &probs, d.causal, lo).1 < m {
+                lo
+            } else {
+                while lo < hi {
+                    let mid = lo + (hi - lo + 1) / 2;
+                    if evaluate(&scores, &probs, d.causal, mid).1 >= m {
+                        lo = mid;
+                    } else {
+                        hi = mid - 1;
+                    }
+                }
+                lo
+            }
+        }
+    };
+    let (kept_fraction, kept_mass, empty_queries) = evaluate(&scores, &probs, d.causal, threshold);
+    HeadThreshold {
+        layer: h.layer,
+        head: h.head,
+        threshold,
+        kept_fraction,
+        kept_mass,
+        empty_queries,
+    }
+}
