@@ -379,8 +379,12 @@ fn print_derived(d: &Derived) {
         (
             "noise",
             format!(
-                "seed {}, multipliers: programming {}, read {}",
-                d.noise_seed, d.prog_noise_mult, d.read_noise_mult
+                "seed {}, programming sigma {} key-MSB levels, read sigma {} products (fixed-point multipliers {}, {})",
+                d.noise_seed,
+                d.programming_sigma,
+                d.read_sigma,
+                d.prog_noise_mult,
+                d.read_noise_mult
             ),
         ),
         (
@@ -412,15 +416,16 @@ fn print_derived(d: &Derived) {
         (
             "memory",
             format!(
-                "latency {} cycles, {} bytes/cycle, {} beats per key",
-                d.mem_latency, d.mem_bytes_per_cycle, d.beats_per_key
+                "latency {} cycles, {} bytes/cycle (testbench and cycle model); port beats of {} bits, {} per key",
+                d.mem_latency, d.mem_bytes_per_cycle, d.chunk_bits, d.beats_per_key
             ),
         ),
         (
             "latencies",
             format!(
-                "per key {} engine cycles, reciprocal {} cycles",
-                2 * d.chunks + 5,
+                "engine {} cycles per key, fetch {} cycles per key, reciprocal {} cycles (no stalls)",
+                sprint_rtl::golden::cycles::engine_key_cycles(d),
+                sprint_rtl::golden::cycles::fetch_cycles(d),
                 d.recip_bits
             ),
         ),

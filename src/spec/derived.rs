@@ -130,6 +130,10 @@ pub struct Derived {
     /// Fractional bits of a conductance (programming error resolution).
     pub conductance_frac_bits: u32,
     pub noise_seed: u64,
+    /// Standard deviation of the programming error, in key-MSB levels.
+    pub programming_sigma: f64,
+    /// Standard deviation of the read noise, in qmsb × kmsb products.
+    pub read_sigma: f64,
     /// Noise multipliers: sample = (irwin_hall_8 × mult) >>> 16.
     pub prog_noise_mult: u32,
     pub read_noise_mult: u32,
@@ -278,6 +282,8 @@ impl Derived {
             xbar_latency: x.latency_cycles,
             conductance_frac_bits: nx::CONDUCTANCE_FRAC_BITS,
             noise_seed: x.noise.seed,
+            programming_sigma: x.noise.programming_sigma,
+            read_sigma: x.noise.read_sigma,
             prog_noise_mult: nx::noise_multiplier(x.noise.programming_sigma),
             read_noise_mult: nx::noise_multiplier(x.noise.read_sigma),
             mem_latency: spec.memory.latency_cycles,
