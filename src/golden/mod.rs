@@ -16,6 +16,29 @@
 //! 5. emits the output row ([`engine`]).
 //!
 //! Every head starts with an empty buffer.
+//!
+//! ```
+//! use sprint_rtl::golden::{HeadInput, Mode, RunConfig, run_head};
+//! use sprint_rtl::spec::{Derived, Spec};
+//!
+//! let d = Derived::from_spec(&Spec::default_spec());
+//! let row = |x: i32| vec![x; d.head_dim as usize];
+//! let input = HeadInput {
+//!     q: vec![row(3)],
+//!     k: vec![row(1), row(-1)],
+//!     v: vec![row(10), row(-10)],
+//!     query_base: 0,
+//!     head_id: 0,
+//! };
+//! // Scores ±192; a scale of 13653 (20 fractional bits) puts them 5 apart
+//! // in the log2 domain, so the weights are 1 and 1/32.
+//! let cfg = RunConfig { mode: Mode::Baseline, threshold: 0, scale: 13_653 };
+//! let result = run_head(&d, &input, &cfg);
+//! assert_eq!(result.counters.kept, 2);
+//! assert_eq!(result.counters.fetches, 2);
+//! // (10 − 10/32) / (1 + 1/32) = 9.39, with 8 fractional bits.
+//! assert_eq!(result.queries[0].out[0] / 256, 9);
+//! ```
 
 pub mod buffer;
 pub mod crossbar;
