@@ -137,7 +137,7 @@ impl SpecError {
         }
     }
 
-    /// Like [`SpecError::from_serde`], but when `yaml` is not well-formed
+    /// Like `SpecError::from_serde` (for an error alone), but when `yaml` is not well-formed
     /// YAML the syntax error is reported rather than whatever serde stumbled
     /// on first in the events read before it.
     pub fn from_serde_in(file: &str, yaml: &str, err: serde_yaml::Error) -> SpecError {
