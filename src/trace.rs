@@ -22,6 +22,8 @@ use thiserror::Error;
 
 use crate::golden::HeadInput;
 use crate::model::{Forward, MiniLm};
+use crate::sim::workload;
+use crate::spec::Derived;
 
 /// Trace errors.
 #[derive(Debug, Error)]
@@ -260,6 +262,12 @@ impl TraceHead {
             query_base: 0,
             head_id: (self.layer * 16 + self.head) as u32,
         }
+    }
+
+    /// The SCALE CSR of this head: its quantisation scales s_q · s_k folded
+    /// with log2(e) / sqrt(head_dim) ([`workload::scale_csr`]).
+    pub fn scale_csr(&self, d: &Derived) -> u32 {
+        workload::scale_csr(d, f64::from(self.scales[0]) * f64::from(self.scales[1]))
     }
 
     /// Float rows of the first `n` tokens, as f64.

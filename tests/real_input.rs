@@ -13,7 +13,6 @@ use sprint_rtl::reports::calibrate::{self, Target, Thresholds};
 use sprint_rtl::reports::simulate;
 use sprint_rtl::sim::tools::{self, REQUIRE_TOOLS_ENV};
 use sprint_rtl::sim::verify::{self, TraceRun, VerifyOptions};
-use sprint_rtl::sim::workload;
 use sprint_rtl::spec::{Derived, Spec};
 use sprint_rtl::trace::Trace;
 
@@ -159,12 +158,7 @@ fn cosim_two_real_heads() {
         .heads
         .iter()
         .filter(|h| [(0, 0), (3, 9)].contains(&(h.layer, h.head)))
-        .map(|h| TraceRun {
-            label: format!("l{}h{}", h.layer, h.head),
-            input: h.head_input(h.tokens().min(d.seq_len as usize)),
-            scale: workload::scale_csr(&d, f64::from(h.scales[0]) * f64::from(h.scales[1])),
-            threshold: thresholds.lookup(h.layer, h.head).unwrap().threshold,
-        })
+        .map(|h| TraceRun::from_head(&d, h, thresholds.lookup(h.layer, h.head).unwrap().threshold))
         .collect();
     assert_eq!(runs.len(), 2);
     let mut opts = VerifyOptions::for_spec(&spec);

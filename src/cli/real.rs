@@ -11,7 +11,6 @@ use sprint_rtl::model::MiniLm;
 use sprint_rtl::reports::calibrate::{self, Target, Thresholds};
 use sprint_rtl::reports::simulate::{self, HeadStats};
 use sprint_rtl::sim::verify::TraceRun;
-use sprint_rtl::sim::workload;
 use sprint_rtl::spec::{Derived, Spec};
 use sprint_rtl::trace::{Trace, TraceHead};
 
@@ -386,14 +385,6 @@ pub fn trace_runs(spec: &Spec, sel: &TraceSelect) -> Result<Vec<TraceRun>, Strin
     Ok(heads
         .iter()
         .zip(thresholds)
-        .map(|(h, threshold)| {
-            let n = h.tokens().min(d.seq_len as usize);
-            TraceRun {
-                label: format!("l{}h{}", h.layer, h.head),
-                input: h.head_input(n),
-                scale: workload::scale_csr(&d, f64::from(h.scales[0]) * f64::from(h.scales[1])),
-                threshold,
-            }
-        })
+        .map(|(h, threshold)| TraceRun::from_head(&d, h, threshold))
         .collect())
 }

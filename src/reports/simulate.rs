@@ -6,7 +6,6 @@ use serde::Serialize;
 use super::calibrate::probabilities;
 use super::{mean, percentile};
 use crate::golden::{self, Mode, RunConfig, cycles};
-use crate::sim::workload;
 use crate::spec::Derived;
 use crate::trace::TraceHead;
 
@@ -68,8 +67,8 @@ fn error(d: &Derived, out: &[Vec<i32>], value_scale: f64, exact: &[Vec<f64>]) ->
 pub fn simulate_head(d: &Derived, h: &TraceHead, threshold: i64) -> HeadStats {
     let n = h.tokens().min(d.seq_len as usize);
     let input = h.head_input(n);
-    let [sq, sk, sv] = h.scales;
-    let scale = workload::scale_csr(d, f64::from(sq) * f64::from(sk));
+    let sv = h.scales[2];
+    let scale = h.scale_csr(d);
     let probs = probabilities(h, n, d.causal);
     let v = TraceHead::float_rows(&h.v, n);
     let exact: Vec<Vec<f64>> = probs

@@ -20,6 +20,7 @@ use super::workload::{self, HeadShape};
 use crate::emit::{self, EmittedFile};
 use crate::golden::{self, HeadInput, HeadResult, Mode, RunConfig};
 use crate::spec::{Derived, Spec};
+use crate::trace::TraceHead;
 
 /// The testbench source, embedded so `verify` works from any directory.
 pub const TB_MAIN_CPP: &str = include_str!("../../hw_tests/tb_main.cpp");
@@ -51,6 +52,19 @@ pub struct TraceRun {
     pub input: HeadInput,
     pub scale: u32,
     pub threshold: i64,
+}
+
+impl TraceRun {
+    /// Head `h` of a trace, on its first min(tokens, seq_len) tokens, at
+    /// `threshold`.
+    pub fn from_head(d: &Derived, h: &TraceHead, threshold: i64) -> TraceRun {
+        TraceRun {
+            label: format!("l{}h{}", h.layer, h.head),
+            input: h.head_input(h.tokens().min(d.seq_len as usize)),
+            scale: h.scale_csr(d),
+            threshold,
+        }
+    }
 }
 
 impl VerifyOptions {
