@@ -1,30 +1,35 @@
 //! Analytical cycle model of the generated design, from the golden model's
 //! per-query results (kept keys, hits, fetches).
 //!
-//! It follows the RTL's state machines with no idle cycles on the inputs
-//! and no back-pressure on the outputs, as two resources that overlap: the
-//! controller (which fetches) and the engine (which computes).
+//! It follows the RTL's sequencing with no idle cycles on the inputs and no
+//! back-pressure on the outputs, as two resources that overlap: the
+//! controller (which fetches and hands keys over) and the engine (which
+//! computes). Times are clock cycles from the start of the query.
 //!
 //! - A query starts with 3 cycles of sequencing, plus `xbar_latency + 2`
 //!   for a crossbar read.
-//! - The engine spends `2·chunks + 6` cycles per key (C + 1 score, 3 weight,
-//!   C + 1 accumulate, one cycle to take the next key).
-//! - A hit is handed to the engine as soon as it is free.
+//! - The engine ([`EngineTimeline`]) runs each key through an S pass (C
+//!   reads of its K row, C = chunks), 3 weight cycles, then an A pass (C
+//!   reads of its V row). Passes share the read port; S of key i+1 runs
+//!   while key i's weight is computed, so in steady state a key costs 2·C
+//!   cycles (the MAC bound) and a query of n keys taken back to back costs
+//!   `2·n·C + 4` engine cycles (`2·C + 7` for one key) when C >= 3.
+//! - Hits are offered one after another as the engine takes them.
 //! - A fetch occupies the controller for `3 + mem_latency + (beats − 1) · r`
-//!   cycles, `r = max(1, beat_bytes / bytes_per_cycle)`; the row is handed
-//!   over when the engine is free, and the next fetch starts while the
-//!   engine works.
+//!   cycles, `r = max(1, beat_bytes / bytes_per_cycle)`, from the cycle after
+//!   the previous hand-over; one fetch is outstanding at a time.
 //! - Normalisation and output take `recip_bits + chunks + 4` cycles after
-//!   the last key, or 3 cycles for a query with no kept key.
+//!   the engine drains, or 3 cycles for a query with no kept key.
 //!
 //! `sprint-rtl verify` prints the model's error against the RTL per run.
 
 use super::{Mode, QueryResult};
 use crate::spec::Derived;
 
-/// Cycles of one key in the engine.
+/// Engine cycles of one key in steady state (the S and A passes back to
+/// back): 2 × chunks, never less than the 5-cycle weight loop.
 pub fn engine_key_cycles(d: &Derived) -> u64 {
-    2 * u64::from(d.chunks) + 6
+    (2 * u64::from(d.chunks)).max(5)
 }
 
 /// Controller cycles of one fetch, from the request to handing the row to
@@ -35,9 +40,115 @@ pub fn fetch_cycles(d: &Derived) -> u64 {
     3 + u64::from(d.mem_latency) + (u64::from(d.beats_per_key) - 1) * per_beat
 }
 
+/// The engine's pipeline (templates/engine.v.hbs) at pass granularity.
+///
+/// A pass decided at cycle t issues reads at t+1 ..= t+C, its data arrives
+/// one cycle later, and the next pass may be decided at t+C. An S key's
+/// score is complete at t+C+2; W takes it as soon as W is free (W frees the
+/// cycle after the previous key's A pass starts), and its result is in R
+/// three cycles after the take. After an S pass an A pass is preferred,
+/// after an A pass an S pass.
+#[derive(Debug, Clone)]
+pub struct EngineTimeline {
+    chunks: u64,
+    /// Earliest cycle the next pass may be decided.
+    port_free: u64,
+    /// The latest pass was an A pass (true before the first pass).
+    last_a: bool,
+    /// Cycle the S stage's key has its full score, if a key is there.
+    s_done: Option<u64>,
+    /// Cycle W took the latest S key's score (the S stage is free from then).
+    s_taken: u64,
+    /// Cycle W can take a score; `None` while W or R holds a key.
+    w_free: Option<u64>,
+    /// Cycle the result register R holds a key waiting for its A pass.
+    r_ready: Option<u64>,
+    /// Cycle the engine is idle after the latest A pass.
+    drained: u64,
+}
+
+impl EngineTimeline {
+    /// An empty engine at cycle `now` with `chunks` reads per pass.
+    pub fn new(chunks: u64, now: u64) -> EngineTimeline {
+        EngineTimeline {
+            chunks,
+            port_free: now,
+            last_a: true,
+            s_done: None,
+            s_taken: now,
+            w_free: Some(now),
+            r_ready: None,
+            drained: now,
+        }
+    }
+
+    /// Cycle the S stage is free: at once when empty, else when W takes its
+    /// score (unknown while R waits for its A pass).
+    fn s_free(&self) -> Option<u64> {
+        match (self.s_done, self.w_free) {
+            (None, _) => Some(self.s_taken),
+            (Some(done), Some(free)) => Some(done.max(free)),
+            (Some(_), None) => None,
+        }
+    }
+
+    /// Moves the S key into W if W can take it.
+    fn settle(&mut self) {
+        if let (Some(take), Some(_)) = (self.s_free(), self.s_done) {
+            self.s_done = None;
+            self.s_taken = take;
+            self.w_free = None;
+            self.r_ready = Some(take + 3);
+        }
+    }
+
+    /// Starts the A pass of R's key at decision cycle `t`.
+    fn start_a(&mut self, t: u64) {
+        self.r_ready = None;
+        self.w_free = Some(t + 1);
+        self.port_free = t + self.chunks;
+        self.last_a = true;
+        self.drained = t + self.chunks + 2;
+        self.settle();
+    }
+
+    /// A key offered (valid) from cycle `offer`: returns the cycle the
+    /// engine takes it (decides its S pass).
+    pub fn take(&mut self, offer: u64) -> u64 {
+        loop {
+            let ts = self.s_free().map(|f| f.max(offer).max(self.port_free));
+            let ta = self.r_ready.map(|r| r.max(self.port_free));
+            let a_first = match (ts, ta) {
+                (Some(ts), Some(ta)) => ta < ts || (ta == ts && !self.last_a),
+                (None, _) => true,
+                (Some(_), None) => false,
+            };
+            if a_first {
+                self.start_a(ta.expect("the S stage waits only on R"));
+                continue;
+            }
+            let t = ts.expect("an S pass is possible");
+            self.settle();
+            self.port_free = t + self.chunks;
+            self.last_a = false;
+            self.s_done = Some(t + self.chunks + 2);
+            self.settle();
+            return t;
+        }
+    }
+
+    /// Runs the remaining A passes: the cycle the engine is idle again.
+    pub fn drain(&mut self) -> u64 {
+        self.settle();
+        while let Some(r) = self.r_ready {
+            self.start_a(r.max(self.port_free));
+        }
+        self.drained
+    }
+}
+
 /// Cycles of one query in `mode`.
 pub fn query_cycles(d: &Derived, mode: Mode, q: &QueryResult) -> u64 {
-    let key = engine_key_cycles(d);
     let mut controller = 3 + if mode.prune() {
         u64::from(d.xbar_latency) + 2
     } else {
@@ -46,22 +157,43 @@ pub fn query_cycles(d: &Derived, mode: Mode, q: &QueryResult) -> u64 {
     if q.kept.is_empty() {
         return controller + 3;
     }
-    let mut engine_free = controller;
-    let hand_over = |ready: u64, engine_free: &mut u64| {
-        let start = ready.max(*engine_free);
-        *engine_free = start + key;
-        start + 1
-    };
+    let mut engine = EngineTimeline::new(u64::from(d.chunks), controller);
     for _ in 0..q.hits {
-        controller = hand_over(controller, &mut engine_free);
+        controller = engine.take(controller) + 1;
     }
     for _ in 0..q.fetches {
-        controller = hand_over(controller + fetch_cycles(d) - 1, &mut engine_free);
+        controller = engine.take(controller + fetch_cycles(d) - 1) + 1;
     }
-    controller.max(engine_free) + u64::from(d.recip_bits) + u64::from(d.chunks) + 4
+    controller.max(engine.drain()) + u64::from(d.recip_bits) + u64::from(d.chunks) + 4
 }
 
 /// Cycles of a whole run: the sum over its queries.
 pub fn run_cycles(d: &Derived, mode: Mode, queries: &[QueryResult]) -> u64 {
     queries.iter().map(|q| query_cycles(d, mode, q)).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_to_back_keys_cost_two_passes_each() {
+        for n in 2..10u64 {
+            let mut e = EngineTimeline::new(8, 0);
+            for _ in 0..n {
+                e.take(0);
+            }
+            assert_eq!(e.drain(), 2 * n * 8 + 4, "{n} keys");
+        }
+        let mut e = EngineTimeline::new(8, 0);
+        e.take(0);
+        assert_eq!(e.drain(), 2 * 8 + 7);
+    }
+
+    #[test]
+    fn a_late_key_waits_for_its_offer() {
+        let mut e = EngineTimeline::new(8, 0);
+        assert_eq!(e.take(0), 0);
+        assert_eq!(e.take(100), 100);
+    }
 }

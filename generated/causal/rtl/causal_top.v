@@ -52,7 +52,8 @@ module causal_top (
     wire                          eng_q_load, eng_key_valid, eng_key_ready;
     wire                          eng_finish_valid, eng_finish_ready, eng_idle, eng_mac_active;
     wire [15:0]    eng_scale;
-    wire [4:0]     eng_key_slot;
+    wire [4:0]     eng_key_slot, eng_probe_slot;
+    wire                          eng_probe_busy;
     wire [255:0]   q_row;
     wire                          buf_clear, buf_start_query, buf_consume_valid, buf_alloc_valid;
     wire                          buf_alloc_evict, buf_wr_en, buf_rd_en;
@@ -103,6 +104,8 @@ module causal_top (
         .eng_finish_ready     (eng_finish_ready),
         .eng_idle             (eng_idle),
         .eng_mac_active       (eng_mac_active),
+        .eng_probe_slot       (eng_probe_slot),
+        .eng_probe_busy       (eng_probe_busy),
         .buf_clear            (buf_clear),
         .buf_start_query      (buf_start_query),
         .buf_resident         (buf_resident),
@@ -134,6 +137,8 @@ module causal_top (
         .buf_rd_en    (buf_rd_en),
         .buf_rd_addr  (buf_rd_addr),
         .buf_rd_data  (buf_rd_data),
+        .probe_slot   (eng_probe_slot),
+        .probe_busy   (eng_probe_busy),
         .m_out_valid  (m_out_valid),
         .m_out_ready  (m_out_ready),
         .m_out_data   (m_out_data),

@@ -11,8 +11,8 @@
 // then fetch and hand over the others (misses, ascending key order), and
 // finally let the engine normalise and emit the row.
 //
-// A fill never overwrites the slot the engine is reading: the memory request
-// waits until the engine is idle or the victim is another slot.
+// A fill never overwrites a row the engine has still to read: the memory
+// request waits while the engine's slot probe reports the victim busy.
 //
 // CSRs (32-bit, see src/csr.rs):
 //   0x0 ctrl: W: bit 0 starts a head; ignored while busy.
@@ -69,6 +69,8 @@ module minilm_controller (
     input  wire           eng_finish_ready,
     input  wire           eng_idle,
     input  wire           eng_mac_active,
+    output wire [7:0]     eng_probe_slot,
+    input  wire           eng_probe_busy,
     // Buffer.
     output wire           buf_clear,
     output wire           buf_start_query,
@@ -133,7 +135,6 @@ module minilm_controller (
     reg  [511:0]   todo_q;
     reg  [8:0]     fetch_key_q;
     reg  [7:0]     fetch_slot_q;
-    reg  [7:0]     engine_slot_q;  // slot the engine last took
     reg  [2:0]     beat_q;
     reg  [10:0]    fill_addr_q;    // buffer word of the next beat
     // Counters.
@@ -186,8 +187,9 @@ module minilm_controller (
     assign m_xbar_req_read_id   = {head_id_q, query_index};
     assign s_xbar_keep_ready    = (state_q == C_XBAR_WAIT);
 
-    // A fill may not overwrite the row the engine is reading.
-    wire fill_safe      = eng_idle || (buf_alloc_slot != engine_slot_q);
+    // A fill may not overwrite a row the engine has still to read.
+    assign eng_probe_slot = buf_alloc_slot;
+    wire fill_safe        = !eng_probe_busy;
     assign m_mem_req_valid = (state_q == C_FETCH_REQ) && fill_safe;
     assign m_mem_req_key   = fetch_key_q;
     assign s_mem_rsp_ready = (state_q == C_FETCH_DATA);
@@ -243,7 +245,6 @@ module minilm_controller (
             todo_q        <= 512'd0;
             fetch_key_q   <= 9'd0;
             fetch_slot_q  <= 8'd0;
-            engine_slot_q <= 8'd0;
             beat_q        <= 3'd0;
             fill_addr_q   <= 11'd0;
         end else begin
@@ -261,10 +262,7 @@ module minilm_controller (
                 C_PLAN: todo_q <= reuse ? (keep_q & buf_resident) : 512'd0;
                 C_HITS: begin
                     if (!todo_any) todo_q <= keep_q & ~buf_resident;
-                    else if (key_take) begin
-                        todo_q[todo_key] <= 1'b0;
-                        engine_slot_q    <= buf_lookup_slot;
-                    end
+                    else if (key_take) todo_q[todo_key] <= 1'b0;
                 end
                 C_MISSES: fetch_key_q <= todo_key;
                 C_FETCH_REQ: if (mem_req_take) begin
@@ -276,10 +274,7 @@ module minilm_controller (
                     beat_q      <= beat_q + 3'd1;
                     fill_addr_q <= fill_addr_q + 11'd1;
                 end
-                C_FETCH_KEY: if (key_take) begin
-                    todo_q[fetch_key_q] <= 1'b0;
-                    engine_slot_q       <= fetch_slot_q;
-                end
+                C_FETCH_KEY: if (key_take) todo_q[fetch_key_q] <= 1'b0;
                 C_FINISH: if (finish_take) query_count_q <= query_count_q + 16'd1;
                 default: ;
             endcase

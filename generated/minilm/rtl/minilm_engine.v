@@ -4,17 +4,25 @@
 // (sha256 aa143455b1079bc4d17905aa8e518a273887a917a56b091bb7954a5591a7c494). Do not edit: regenerate with `sprint-rtl generate`.
 // Reset: async_low on `rst_n`; memories are not reset.
 //
-// One kept key at a time: 4 reads of the key's K row from the buffer feed
-// 8 signed MAC lanes (exact q.k, 21 bits), the score is scaled into
-// the log2 domain (z, 20 fractional bits), the integer running max
-// m = ceil(z) rescales the running sum and the accumulators by a right shift
-// when it grows, the weight p = 2^(z - m) comes from minilm_exp2, and 4
-// reads of the V row accumulate p * v. After the last key, the sum is
-// normalised, minilm_recip gives its reciprocal, and each output element is
-// round(acc * recip >> shift), saturated to 16 bits (8 fractional).
-// A query with no kept key outputs zeros. Bit-exact with golden::engine.
+// Each kept key passes through three stages:
+//   S (score):      4 reads of the key's K row from the buffer feed 8 signed
+//                   MAC lanes; the exact q.k (21 bits) collects in the S register.
+//   W (weight):     z = score * scale in the log2 domain (20 fractional bits),
+//                   the integer running max m = ceil(z), the running sum's rescale
+//                   when m grows, and the weight p = 2^(z - m) from minilm_exp2
+//                   (3 cycles); the result (p, rescale, slot) waits in the R register.
+//   A (accumulate): 4 reads of the V row; element e becomes (acc_e >>> rescale) + p * v_e.
+// The S and A passes share the buffer read port and the lanes. They alternate
+// (S of key i+1 while W of key i computes, then A of key i while W of key
+// i+1 computes), so that in steady state the lanes consume a chunk on every
+// cycle: 2 x 4 cycles per key. A pass issues a read on each of its cycles; the
+// next pass may start on the cycle after its last issue.
 //
-// Per key: 4 + 1 score cycles, 3 weight cycles, 4 + 1 accumulate cycles.
+// After the last key, the sum is normalised, minilm_recip gives its
+// reciprocal, and each output element is round(acc * recip >> shift),
+// saturated to 16 bits (8 fractional). A query with no kept key outputs
+// zeros. Bit-exact with golden::engine: the keys' order through W and A is
+// the order the controller hands them over.
 `default_nettype none
 
 module minilm_engine (
@@ -36,6 +44,9 @@ module minilm_engine (
     output wire           buf_rd_en,
     output wire [10:0]    buf_rd_addr,
     input  wire [63:0]    buf_rd_data,
+    // Slot probe: whether the engine will still read slot probe_slot.
+    input  wire [7:0]     probe_slot,
+    output wire           probe_busy,
     // Output rows: head_dim x 16-bit signed.
     output wire           m_out_valid,
     input  wire           m_out_ready,
@@ -44,57 +55,87 @@ module minilm_engine (
     output wire           idle,
     output wire           mac_active    // lanes consumed a chunk this cycle
 );
-    localparam [3:0] E_IDLE    = 4'd0,
-                     E_SCORE   = 4'd1,
-                     E_Z       = 4'd2,
-                     E_MAX     = 4'd3,
-                     E_WEIGHT  = 4'd4,
-                     E_ACC     = 4'd5,
-                     E_NORM    = 4'd6,
-                     E_DIV     = 4'd7,
-                     E_OUT     = 4'd8,
-                     E_PRESENT = 4'd9;
+    localparam [1:0] W_IDLE   = 2'd0,    // W and R empty
+                     W_MAX    = 2'd1,    // z latched: running max, sum rescale
+                     W_WEIGHT = 2'd2,    // exponent, sum += p
+                     W_HOLD   = 2'd3;    // R holds (p, rescale, slot) for the A pass
 
-    localparam [2:0] CHUNKS = 3'd4;
+    localparam [2:0] P_IDLE    = 3'd0,   // keys may flow
+                     P_NORM    = 3'd1,
+                     P_DIV     = 3'd2,
+                     P_OUT     = 3'd3,
+                     P_PRESENT = 3'd4;
+
+    localparam [1:0] LAST_CHUNK = 2'd3;
     localparam [10:0] BEATS_PER_KEY = 11'd8;
     localparam [10:0] V_OFFSET = 11'd4;
     localparam [37:0] CEIL_BIAS = 38'd1048575;
     localparam [5:0] RESCALE_LIMIT = 6'd34;
     localparam [5:0] OUT_SHIFT_BASE = 6'd35;
 
-    reg  [3:0]     state_q;
     reg  [255:0]   q_q;
-    reg  [7:0]     slot_q;
-    reg  [2:0]     issue_q;        // next chunk to read
-    reg                               pending_q;      // a read was issued last cycle
-    reg  [1:0]     pending_chunk_q;
+    // Read pass (port and lanes): kind 0 = S, 1 = A.
+    reg                               pass_active_q;
+    reg                               pass_kind_q;
+    reg                               last_kind_q;    // kind of the latest pass started
+    reg  [7:0]     pass_slot_q;
+    reg  [1:0]     issue_q;        // chunk read this cycle
+    reg  [15:0]    pass_p_q;
+    reg  [5:0]     pass_rescale_q;
+    // Read data stage: what the data arriving this cycle belongs to.
+    reg                               rd_valid_q;
+    reg                               rd_kind_q;
+    reg  [1:0]     rd_chunk_q;
+    reg  [15:0]    rd_p_q;
+    reg  [5:0]     rd_rescale_q;
+    // S stage: a key from its S pass until W takes its score.
+    reg                               s_valid_q;
+    reg                               s_done_q;
+    reg  [7:0]     s_slot_q;
     reg  signed [20:0]    score_q;
+    // W stage and its result register R.
+    reg  [1:0]                        w_state_q;
+    reg  [7:0]     w_slot_q;
     reg  signed [37:0]    z_q;
     reg                               max_valid_q;
     reg  signed [18:0]    max_q;
     reg  signed [39:0]    x_q;
+    reg  [5:0]     w_rescale_q;
     reg  [15:0]    p_q;
     reg  [25:0]    sum_q;
-    wire signed [33:0]    acc [0:31];    // one accumulator per element (g_acc)
+    // Normalisation and output.
+    reg  [2:0]                        post_state_q;
+    reg  [1:0]     out_chunk_q;
     reg  [4:0]     lz_q;
     reg  [511:0]   out_q;
+    wire signed [33:0]    acc [0:31];    // one accumulator per element (g_acc)
 
     // ------------------------------------------------------------------
-    // Buffer reads: CHUNKS reads of the K row (score) or V row (accumulate).
+    // Pass sequencing: after an S pass prefer A, after an A pass prefer S.
     // ------------------------------------------------------------------
-    wire reading    = (state_q == E_SCORE) || (state_q == E_ACC);
-    wire issue_read = reading && (issue_q != CHUNKS);
-    wire last_data  = pending_q && (issue_q == CHUNKS);
-    wire [10:0]    slot_base = { 3'd0, slot_q } * BEATS_PER_KEY;
-    wire [1:0]     issue_chunk = issue_q[1:0];
-    wire [10:0]    issue_offset = { 9'd0, issue_chunk };
+    wire pass_last  = pass_active_q && (issue_q == LAST_CHUNK);
+    wire port_free  = !pass_active_q || pass_last;
+    wire r_valid    = (w_state_q == W_HOLD);
+    wire w_take     = s_done_q && (w_state_q == W_IDLE);
+    wire s_free     = !s_valid_q || w_take;
+    wire pipe_empty = !pass_active_q && !rd_valid_q && !s_valid_q && (w_state_q == W_IDLE);
+    assign key_ready = (post_state_q == P_IDLE) && port_free && s_free && (last_kind_q || !r_valid);
+    wire start_s     = key_ready && key_valid;
+    wire start_a     = port_free && r_valid && !start_s;
 
-    assign buf_rd_en   = issue_read;
-    assign buf_rd_addr = slot_base + issue_offset + ((state_q == E_ACC) ? V_OFFSET : 11'd0);
-    assign mac_active  = pending_q;
+    assign buf_rd_en   = pass_active_q;
+    wire [10:0]    pass_base = { 3'd0, pass_slot_q } * BEATS_PER_KEY;
+    assign buf_rd_addr = pass_base + { 9'd0, issue_q } + (pass_kind_q ? V_OFFSET : 11'd0);
+    assign mac_active  = rd_valid_q;
+
+    // The slots still to be read: the current pass's, a waiting S key's (its
+    // K row is read, its V row is not), and W's / R's.
+    assign probe_busy = (pass_active_q && (pass_slot_q == probe_slot))
+                     || (s_valid_q && (s_slot_q == probe_slot))
+                     || ((w_state_q != W_IDLE) && (w_slot_q == probe_slot));
 
     // Query elements of the chunk whose data arrives this cycle.
-    wire [63:0]    q_chunk = q_q[pending_chunk_q * 64 +: 64];
+    wire [63:0]    q_chunk = q_q[rd_chunk_q * 64 +: 64];
 
     // ------------------------------------------------------------------
     // MAC lanes: q.k partial sums and p * v products.
@@ -107,7 +148,7 @@ module minilm_engine (
             wire signed [7:0]     q_elem = q_chunk[lane * 8 +: 8];
             wire signed [7:0]     b_elem = buf_rd_data[lane * 8 +: 8];
             wire signed [15:0]    qk = q_elem * b_elem;
-            wire signed [24:0]    pv = $signed({1'b0, p_q}) * b_elem;
+            wire signed [24:0]    pv = $signed({1'b0, rd_p_q}) * b_elem;
             assign lane_scores[lane * 21 +: 21] = { { 5{qk[15]} }, qk };
             assign lane_pv[lane]    = { { 9{pv[24]} }, pv };
         end
@@ -120,6 +161,7 @@ module minilm_engine (
         for (l = 0; l < 8; l = l + 1)
             chunk_score = chunk_score + $signed(lane_scores[l * 21 +: 21]);
     end
+    wire signed [20:0]    score_base = (rd_chunk_q == 2'd0) ? 21'sd0 : score_q;
 
     // ------------------------------------------------------------------
     // Weight: z = score * scale, running max, exponent.
@@ -163,7 +205,7 @@ module minilm_engine (
     minilm_recip u_recip (
         .clk      (clk),
         .rst_n (rst_n),
-        .start    (state_q == E_NORM),
+        .start    (post_state_q == P_NORM),
         .divisor  (sum_q << lz_q),
         .done     (recip_done),
         .quotient (recip)
@@ -175,7 +217,7 @@ module minilm_engine (
     wire [127:0]   out_chunk;
     generate
         for (lane = 0; lane < 8; lane = lane + 1) begin : g_out_lane
-            wire signed [33:0]    acc_elem = acc[pending_chunk_q * 8 + lane];
+            wire signed [33:0]    acc_elem = acc[out_chunk_q * 8 + lane];
             wire signed [53:0]    product  = acc_elem * $signed({1'b0, recip});
             wire signed [53:0]    rounded  = (product + round_half) >>> out_shift;
             wire too_big   = (rounded > $signed({ { 38{1'b0} }, 1'b0, { 15{1'b1} } }));
@@ -190,108 +232,157 @@ module minilm_engine (
     // ------------------------------------------------------------------
     // Control.
     // ------------------------------------------------------------------
-    assign idle         = (state_q == E_IDLE);
-    assign key_ready    = idle;
+    assign idle         = pipe_empty && (post_state_q == P_IDLE);
     assign finish_ready = idle;
     assign q_row        = q_q;
-    assign m_out_valid  = (state_q == E_PRESENT);
+    assign m_out_valid  = (post_state_q == P_PRESENT);
     assign m_out_data   = out_q;
 
-    wire key_take    = idle && key_valid;
     wire finish_take = finish_valid && finish_ready;
 
+    // Read passes and the read data stage.
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) begin
-            state_q         <= E_IDLE;
-            q_q             <= 256'd0;
-            slot_q          <= 8'd0;
-            issue_q         <= 3'd0;
-            pending_q       <= 1'b0;
-            pending_chunk_q <= 2'd0;
-            score_q         <= 21'sd0;
-            z_q             <= 38'sd0;
-            max_valid_q     <= 1'b0;
-            max_q           <= 19'sd0;
-            x_q             <= 40'sd0;
-            p_q             <= 16'd0;
-            sum_q           <= 26'd0;
-            lz_q            <= 5'd0;
-            out_q           <= 512'd0;
+            pass_active_q  <= 1'b0;
+            pass_kind_q    <= 1'b0;
+            last_kind_q    <= 1'b1;
+            pass_slot_q    <= 8'd0;
+            issue_q        <= 2'd0;
+            pass_p_q       <= 16'd0;
+            pass_rescale_q <= 6'd0;
+            rd_valid_q     <= 1'b0;
+            rd_kind_q      <= 1'b0;
+            rd_chunk_q     <= 2'd0;
+            rd_p_q         <= 16'd0;
+            rd_rescale_q   <= 6'd0;
         end else begin
-            // Read pipeline shared by the score and accumulate passes.
-            pending_q <= issue_read;
-            if (issue_read) begin
-                issue_q         <= issue_q + 3'd1;
-                pending_chunk_q <= issue_chunk;
+            rd_valid_q <= pass_active_q;
+            if (pass_active_q) begin
+                rd_kind_q    <= pass_kind_q;
+                rd_chunk_q   <= issue_q;
+                rd_p_q       <= pass_p_q;
+                rd_rescale_q <= pass_rescale_q;
+                issue_q      <= issue_q + 2'd1;
             end
-            case (state_q)
-                E_IDLE: begin
-                    if (q_load) begin
-                        q_q         <= q_data;
-                        max_valid_q <= 1'b0;
-                        sum_q       <= 26'd0;
-                    end else if (key_take) begin
-                        slot_q  <= key_slot;
-                        issue_q <= 3'd0;
-                        score_q <= 21'sd0;
-                        state_q <= E_SCORE;
-                    end else if (finish_take) begin
-                        if (sum_q == 26'd0) begin
-                            out_q   <= 512'd0;
-                            state_q <= E_PRESENT;
-                        end else begin
-                            lz_q    <= lz_next;
-                            state_q <= E_NORM;
-                        end
-                    end
+            if (start_s || start_a) begin
+                pass_active_q <= 1'b1;
+                pass_kind_q   <= start_a;
+                last_kind_q   <= start_a;
+                pass_slot_q   <= start_a ? w_slot_q : key_slot;
+                issue_q       <= 2'd0;
+            end else if (pass_last) begin
+                pass_active_q <= 1'b0;
+            end
+            if (start_a) begin
+                pass_p_q       <= p_q;
+                pass_rescale_q <= w_rescale_q;
+            end
+        end
+    end
+
+    // S stage: score accumulation.
+    always @(posedge clk or negedge rst_n) begin
+        if (!rst_n) begin
+            s_valid_q <= 1'b0;
+            s_done_q  <= 1'b0;
+            s_slot_q  <= 8'd0;
+            score_q   <= 21'sd0;
+        end else begin
+            if (rd_valid_q && !rd_kind_q) begin
+                score_q <= score_base + chunk_score;
+                if (rd_chunk_q == LAST_CHUNK) s_done_q <= 1'b1;
+            end
+            if (w_take) begin
+                s_valid_q <= 1'b0;
+                s_done_q  <= 1'b0;
+            end
+            if (start_s) begin
+                s_valid_q <= 1'b1;
+                s_done_q  <= 1'b0;
+                s_slot_q  <= key_slot;
+            end
+        end
+    end
+
+    // W stage: z, running max and sum, weight; R holds the result.
+    always @(posedge clk or negedge rst_n) begin
+        if (!rst_n) begin
+            w_state_q   <= W_IDLE;
+            w_slot_q    <= 8'd0;
+            z_q         <= 38'sd0;
+            max_valid_q <= 1'b0;
+            max_q       <= 19'sd0;
+            x_q         <= 40'sd0;
+            w_rescale_q <= 6'd0;
+            p_q         <= 16'd0;
+            sum_q       <= 26'd0;
+        end else if (idle && q_load) begin
+            max_valid_q <= 1'b0;
+            sum_q       <= 26'd0;
+        end else begin
+            case (w_state_q)
+                W_IDLE: if (w_take) begin
+                    w_slot_q  <= s_slot_q;
+                    z_q       <= z_next;
+                    w_state_q <= W_MAX;
                 end
-                E_SCORE: begin
-                    if (pending_q) score_q <= score_q + chunk_score;
-                    if (last_data) state_q <= E_Z;
-                end
-                E_Z: begin
-                    z_q     <= z_next;
-                    state_q <= E_MAX;
-                end
-                E_MAX: begin
+                W_MAX: begin
                     max_q       <= max_new;
                     max_valid_q <= 1'b1;
                     sum_q       <= sum_q >> rescale;
+                    w_rescale_q <= rescale;
                     x_q         <= x_next;
-                    state_q     <= E_WEIGHT;
+                    w_state_q   <= W_WEIGHT;
                 end
-                E_WEIGHT: begin
-                    p_q     <= p_next;
-                    sum_q   <= sum_q + { 10'd0, p_next };
-                    issue_q <= 3'd0;
-                    state_q <= E_ACC;
+                W_WEIGHT: begin
+                    p_q       <= p_next;
+                    sum_q     <= sum_q + { 10'd0, p_next };
+                    w_state_q <= W_HOLD;
                 end
-                E_ACC: begin
-                    if (last_data) state_q <= E_IDLE;
-                end
-                E_NORM: begin
-                    issue_q         <= 3'd0;
-                    pending_chunk_q <= 2'd0;
-                    state_q         <= E_DIV;
-                end
-                E_DIV: begin
-                    if (recip_done) state_q <= E_OUT;
-                end
-                E_OUT: begin
-                    out_q[pending_chunk_q * 128 +: 128] <= out_chunk;
-                    if (pending_chunk_q == 2'd3) state_q <= E_PRESENT;
-                    else pending_chunk_q <= pending_chunk_q + 2'd1;
-                end
-                E_PRESENT: begin
-                    if (m_out_ready) state_q <= E_IDLE;
-                end
-                default: state_q <= E_IDLE;
+                default: if (start_a) w_state_q <= W_IDLE;    // W_HOLD
             endcase
         end
     end
 
-    // Accumulators: cleared by q_load, shifted when the max grows, and
-    // element e = chunk * 8 + lane adds lane's p * v in the accumulate pass.
+    // Normalisation and output, once every key has gone through A.
+    always @(posedge clk or negedge rst_n) begin
+        if (!rst_n) begin
+            post_state_q <= P_IDLE;
+            out_chunk_q  <= 2'd0;
+            lz_q         <= 5'd0;
+            out_q        <= 512'd0;
+        end else begin
+            case (post_state_q)
+                P_IDLE: if (finish_take) begin
+                    out_chunk_q <= 2'd0;
+                    if (sum_q == 26'd0) begin
+                        out_q        <= 512'd0;
+                        post_state_q <= P_PRESENT;
+                    end else begin
+                        lz_q         <= lz_next;
+                        post_state_q <= P_NORM;
+                    end
+                end
+                P_NORM: post_state_q <= P_DIV;
+                P_DIV: if (recip_done) post_state_q <= P_OUT;
+                P_OUT: begin
+                    out_q[out_chunk_q * 128 +: 128] <= out_chunk;
+                    if (out_chunk_q == LAST_CHUNK) post_state_q <= P_PRESENT;
+                    else out_chunk_q <= out_chunk_q + 2'd1;
+                end
+                P_PRESENT: if (m_out_ready) post_state_q <= P_IDLE;
+                default: post_state_q <= P_IDLE;
+            endcase
+        end
+    end
+
+    always @(posedge clk or negedge rst_n) begin
+        if (!rst_n) q_q <= 256'd0;
+        else if (idle && q_load) q_q <= q_data;
+    end
+
+    // Accumulators: cleared by q_load; element e = chunk * 8 + lane takes
+    // (acc >>> rescale) + p * v when its chunk of the V row arrives in an A pass.
     genvar elem;
     generate
         for (elem = 0; elem < 32; elem = elem + 1) begin : g_acc
@@ -303,10 +394,8 @@ module minilm_engine (
                     acc_q <= 34'sd0;
                 end else if (idle && q_load) begin
                     acc_q <= 34'sd0;
-                end else if (state_q == E_MAX) begin
-                    acc_q <= acc_q >>> rescale;
-                end else if (state_q == E_ACC && pending_q && pending_chunk_q == ELEM_CHUNK) begin
-                    acc_q <= acc_q + lane_pv[elem % 8];
+                end else if (rd_valid_q && rd_kind_q && rd_chunk_q == ELEM_CHUNK) begin
+                    acc_q <= (acc_q >>> rd_rescale_q) + lane_pv[elem % 8];
                 end
             end
             assign acc[elem] = acc_q;
