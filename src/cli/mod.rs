@@ -423,9 +423,11 @@ fn print_derived(d: &Derived) {
         (
             "latencies",
             format!(
-                "engine {} cycles per key, fetch {} cycles per key, reciprocal {} cycles (no stalls)",
+                "engine {} cycles per key, fetch {} cycles latency and {} per row streaming ({} in flight), reciprocal {} cycles (no stalls)",
                 sprint_rtl::golden::cycles::engine_key_cycles(d),
-                sprint_rtl::golden::cycles::fetch_cycles(d),
+                sprint_rtl::golden::cycles::fetch_latency(d),
+                sprint_rtl::golden::cycles::fetch_interval(d),
+                d.fetch_depth,
                 d.recip_bits
             ),
         ),

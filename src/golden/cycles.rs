@@ -15,9 +15,14 @@
 //!   cycles (the MAC bound) and a query of n keys taken back to back costs
 //!   `2·n·C + 4` engine cycles (`2·C + 7` for one key) when C >= 3.
 //! - Hits are offered one after another as the engine takes them.
-//! - A fetch occupies the controller for `3 + mem_latency + (beats − 1) · r`
-//!   cycles, `r = max(1, beat_bytes / bytes_per_cycle)`, from the cycle after
-//!   the previous hand-over; one fetch is outstanding at a time.
+//! - After the hits, the controller requests the misses one per cycle, up
+//!   to `fetch_depth` in flight (a request waits for a free queue entry,
+//!   which the hand-over of the row `fetch_depth` requests earlier frees).
+//!   A row is offered `mem_latency + 1 + (beats − 1) · r` cycles after its
+//!   request, `r = max(1, beat_bytes / bytes_per_cycle)`, and no sooner
+//!   than `beats · r` cycles after the previous row: the memory port
+//!   streams. Victim waits (a small buffer whose victim the engine still
+//!   reads) are not modelled.
 //! - Normalisation and output take `recip_bits + chunks + 4` cycles after
 //!   the engine drains, or 3 cycles for a query with no kept key.
 //!
@@ -32,12 +37,21 @@ pub fn engine_key_cycles(d: &Derived) -> u64 {
     (2 * u64::from(d.chunks)).max(5)
 }
 
-/// Controller cycles of one fetch, from the request to handing the row to
-/// the engine.
-pub fn fetch_cycles(d: &Derived) -> u64 {
+/// Cycles of one memory beat (one chunk of a row) at the port's bandwidth.
+pub fn beat_cycles(d: &Derived) -> u64 {
     let beat_bytes = u64::from(d.chunk_bits.div_ceil(8));
-    let per_beat = beat_bytes.div_ceil(u64::from(d.mem_bytes_per_cycle)).max(1);
-    3 + u64::from(d.mem_latency) + (u64::from(d.beats_per_key) - 1) * per_beat
+    beat_bytes.div_ceil(u64::from(d.mem_bytes_per_cycle)).max(1)
+}
+
+/// Cycles from a fetch request to the row's hand-over to the engine, when
+/// the memory port is otherwise idle.
+pub fn fetch_latency(d: &Derived) -> u64 {
+    u64::from(d.mem_latency) + 1 + (u64::from(d.beats_per_key) - 1) * beat_cycles(d)
+}
+
+/// Cycles between rows when the memory port streams: beats × beat cycles.
+pub fn fetch_interval(d: &Derived) -> u64 {
+    u64::from(d.beats_per_key) * beat_cycles(d)
 }
 
 /// The engine's pipeline (templates/engine.v.hbs) at pass granularity.
@@ -161,8 +175,21 @@ pub fn query_cycles(d: &Derived, mode: Mode, q: &QueryResult) -> u64 {
     for _ in 0..q.hits {
         controller = engine.take(controller) + 1;
     }
-    for _ in 0..q.fetches {
-        controller = engine.take(controller + fetch_cycles(d) - 1) + 1;
+    let depth = d.fetch_depth as usize;
+    let mut takes = Vec::with_capacity(q.fetches as usize);
+    let mut request = controller;
+    let mut offer: Option<u64> = None;
+    for i in 0..q.fetches as usize {
+        request += 1;
+        if i >= depth {
+            request = request.max(takes[i - depth] + 1);
+        }
+        let ready = request + fetch_latency(d);
+        let row = offer.map_or(ready, |previous| ready.max(previous + fetch_interval(d)));
+        offer = Some(row);
+        let take = engine.take(row);
+        takes.push(take);
+        controller = take + 1;
     }
     controller.max(engine.drain()) + u64::from(d.recip_bits) + u64::from(d.chunks) + 4
 }

@@ -24,6 +24,22 @@ pub fn count_bits(n: u32) -> u32 {
     u32::BITS - n.leading_zeros()
 }
 
+/// Fetches in flight that keep the memory port streaming: one request's
+/// latency (plus 3 cycles of request handling) is hidden behind the beats of
+/// the rows requested before it. A power of two in 2..=8.
+pub fn fetch_depth(
+    mem_latency: u32,
+    beat_bits: u32,
+    beats_per_key: u32,
+    bytes_per_cycle: u32,
+) -> u32 {
+    let per_beat = beat_bits.div_ceil(8).div_ceil(bytes_per_cycle).max(1);
+    let key_cycles = beats_per_key * per_beat;
+    ((mem_latency + 3).div_ceil(key_cycles) + 1)
+        .next_power_of_two()
+        .clamp(2, 8)
+}
+
 /// Parameters derived from a [`Spec`]. All widths are in bits.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Derived {
@@ -143,6 +159,16 @@ pub struct Derived {
     pub mem_bytes_per_cycle: u32,
     /// Beats per fetched key: 2 × chunks (K chunks, then V chunks).
     pub beats_per_key: u32,
+    /// Fetches the controller keeps in flight: enough requests to cover the
+    /// memory latency with the previous rows' beats,
+    /// `next_pow2(ceil((mem_latency + 3) / key_beat_cycles) + 1)`, 2..=8.
+    pub fetch_depth: u32,
+    /// Index of a fetch queue entry: log2(fetch_depth).
+    pub fetch_ptr_bits: u32,
+    /// Counts 0..=fetch_depth.
+    pub fetch_count_bits: u32,
+    /// The fetch queue's slots side by side: fetch_depth × slot_index_bits.
+    pub fetch_slots_bits: u32,
 
     // Widths and pads of intermediate RTL signals (so templates only print).
     /// One lane's q·k product: 2 × data_bits.
@@ -205,6 +231,12 @@ impl Derived {
         let x = &spec.crossbar;
         let lanes = spec.recompute.lanes;
         let chunks = a.head_dim / lanes;
+        let fetch_depth = fetch_depth(
+            spec.memory.latency_cycles,
+            lanes * n.data_bits,
+            2 * chunks,
+            spec.memory.bytes_per_cycle,
+        );
         let score_bits = 2 * n.data_bits + index_bits(a.head_dim);
         let z_bits = score_bits + nx::SCALE_BITS + 1;
         let seq_count = count_bits(a.seq_len);
@@ -289,6 +321,10 @@ impl Derived {
             mem_latency: spec.memory.latency_cycles,
             mem_bytes_per_cycle: spec.memory.bytes_per_cycle,
             beats_per_key: 2 * chunks,
+            fetch_depth,
+            fetch_ptr_bits: fetch_depth.trailing_zeros(),
+            fetch_count_bits: count_bits(fetch_depth),
+            fetch_slots_bits: fetch_depth * index_bits(slots),
             qk_bits: 2 * n.data_bits,
             pv_bits,
             score_pad_bits: score_bits - 2 * n.data_bits,

@@ -11,8 +11,12 @@
 // then fetch and hand over the others (misses, ascending key order), and
 // finally let the engine normalise and emit the row.
 //
-// A fill never overwrites a row the engine has still to read: the memory
-// request waits while the engine's slot probe reports the victim busy.
+// Fetches are pipelined: up to 2 requests are in flight (a queue of their
+// slots), the memory returns their beats in request order, and each row goes
+// to the engine once its last beat is in. Each request allocates its slot at
+// once, so the slots are those of golden::buffer's one-at-a-time fills. A
+// fill never overwrites a row still to be read: the request waits while the
+// victim is in the queue or the engine's slot probe reports it busy.
 //
 // CSRs (32-bit, see src/csr.rs):
 //   0x0 ctrl: W: bit 0 starts a head; ignored while busy.
@@ -110,11 +114,8 @@ module causal_controller (
                      C_XBAR_WAIT  = 4'd3,
                      C_PLAN       = 4'd4,
                      C_HITS       = 4'd5,
-                     C_MISSES     = 4'd6,
-                     C_FETCH_REQ  = 4'd7,
-                     C_FETCH_DATA = 4'd8,
-                     C_FETCH_KEY  = 4'd9,
-                     C_FINISH     = 4'd10;
+                     C_FETCH      = 4'd6,
+                     C_FINISH     = 4'd7;
 
     localparam [8:0] BEATS_PER_KEY = 9'd16;
     localparam [3:0] LAST_BEAT     = 4'd15;
@@ -133,10 +134,13 @@ module causal_controller (
     reg  [15:0]    query_count_q;
     reg  [127:0]   keep_q;
     reg  [127:0]   todo_q;
-    reg  [6:0]     fetch_key_q;
-    reg  [4:0]     fetch_slot_q;
-    reg  [3:0]     beat_q;
-    reg  [8:0]     fill_addr_q;    // buffer word of the next beat
+    // Fetch queue: the slots of requested rows, in request order.
+    reg  [9:0]     fetch_slots_q;  // entry e in bits [e * 5 +: 5]
+    reg  [1:0]     fetch_live_q;     // entry requested, not yet handed over
+    reg  [0:0]     push_ptr_q, fill_ptr_q, hand_ptr_q;
+    reg  [1:0]     queued_q;       // requested, not yet handed over
+    reg  [1:0]     unfilled_q;     // requested, beats still to come
+    reg  [3:0]     beat_q;         // next beat of the row at fill_ptr_q
     // Counters.
     reg  [31:0]    cycles_q, kept_q, fetches_q, hits_q, evicts_q, xbar_reads_q, mac_cycles_q;
 
@@ -193,19 +197,35 @@ module causal_controller (
     assign m_xbar_req_read_id   = {head_id_q, query_index};
     assign s_xbar_keep_ready    = (state_q == C_XBAR_WAIT);
 
-    // A fill may not overwrite a row the engine has still to read.
+    // A fill may not overwrite a row still to be read: one queued for the
+    // engine, or one the engine holds.
+    reg victim_queued;
+    always @* begin : victim_in_queue
+        integer e;
+        victim_queued = 1'b0;
+        for (e = 0; e < 2; e = e + 1)
+            if (fetch_live_q[e] && fetch_slots_q[e * 5 +: 5] == buf_alloc_slot)
+                victim_queued = 1'b1;
+    end
     assign eng_probe_slot = buf_alloc_slot;
-    wire fill_safe        = !eng_probe_busy;
-    assign m_mem_req_valid = (state_q == C_FETCH_REQ) && fill_safe;
-    assign m_mem_req_key   = fetch_key_q;
-    assign s_mem_rsp_ready = (state_q == C_FETCH_DATA);
+    wire fill_safe        = !eng_probe_busy && !victim_queued;
+    wire queue_full       = (queued_q == 2'd2);
+    wire row_ready        = (queued_q != unfilled_q);    // the row at hand_ptr_q is complete
+
+    assign m_mem_req_valid = (state_q == C_FETCH) && todo_any && !queue_full && fill_safe;
+    assign m_mem_req_key   = todo_key;
+    assign s_mem_rsp_ready = (state_q == C_FETCH) && (unfilled_q != 2'd0);
     wire mem_req_take      = m_mem_req_valid && m_mem_req_ready;
     wire mem_rsp_take      = s_mem_rsp_valid && s_mem_rsp_ready;
+    wire row_filled        = mem_rsp_take && (beat_q == LAST_BEAT);
 
     wire hit_issue  = (state_q == C_HITS) && todo_any;
-    assign eng_key_valid    = hit_issue || (state_q == C_FETCH_KEY);
-    assign eng_key_slot     = (state_q == C_FETCH_KEY) ? fetch_slot_q : buf_lookup_slot;
+    wire miss_issue = (state_q == C_FETCH) && row_ready;
+    assign eng_key_valid    = hit_issue || miss_issue;
+    assign eng_key_slot     = miss_issue ? fetch_slots_q[hand_ptr_q * 5 +: 5] : buf_lookup_slot;
     wire key_take           = eng_key_valid && eng_key_ready;
+    wire miss_take          = miss_issue && eng_key_ready;
+    wire [4:0]     fill_slot = fetch_slots_q[fill_ptr_q * 5 +: 5];
     assign eng_finish_valid = (state_q == C_FINISH);
     wire finish_take        = eng_finish_valid && eng_finish_ready;
 
@@ -215,9 +235,10 @@ module causal_controller (
     assign buf_consume_valid = hit_issue && key_take;
     assign buf_consume_slot  = buf_lookup_slot;
     assign buf_alloc_valid   = mem_req_take;
-    assign buf_alloc_key     = fetch_key_q;
+    assign buf_alloc_key     = todo_key;
     assign buf_wr_en         = mem_rsp_take;
-    assign buf_wr_addr       = fill_addr_q;
+    assign buf_wr_addr       = { 4'd0, fill_slot } * BEATS_PER_KEY
+                             + { 5'd0, beat_q };
     assign buf_wr_data       = s_mem_rsp_data;
 
     // ------------------------------------------------------------------
@@ -232,11 +253,8 @@ module causal_controller (
             C_XBAR_REQ:   if (m_xbar_req_ready) state_d = C_XBAR_WAIT;
             C_XBAR_WAIT:  if (s_xbar_keep_valid) state_d = C_PLAN;
             C_PLAN:       state_d = C_HITS;
-            C_HITS:       if (!todo_any) state_d = C_MISSES;
-            C_MISSES:     state_d = todo_any ? C_FETCH_REQ : C_FINISH;
-            C_FETCH_REQ:  if (mem_req_take) state_d = C_FETCH_DATA;
-            C_FETCH_DATA: if (mem_rsp_take && beat_q == LAST_BEAT) state_d = C_FETCH_KEY;
-            C_FETCH_KEY:  if (key_take) state_d = C_MISSES;
+            C_HITS:       if (!todo_any) state_d = C_FETCH;
+            C_FETCH:      if (!todo_any && queued_q == 2'd0) state_d = C_FINISH;
             C_FINISH:     if (finish_take) state_d = C_QUERY;
             default:      state_d = C_IDLE;
         endcase
@@ -249,10 +267,13 @@ module causal_controller (
             query_count_q <= 16'd0;
             keep_q        <= 128'd0;
             todo_q        <= 128'd0;
-            fetch_key_q   <= 7'd0;
-            fetch_slot_q  <= 5'd0;
+            fetch_live_q  <= 2'd0;
+            push_ptr_q    <= 1'd0;
+            fill_ptr_q    <= 1'd0;
+            hand_ptr_q    <= 1'd0;
+            queued_q      <= 2'd0;
+            unfilled_q    <= 2'd0;
             beat_q        <= 4'd0;
-            fill_addr_q   <= 9'd0;
         end else begin
             state_q <= state_d;
             case (state_q)
@@ -270,21 +291,29 @@ module causal_controller (
                     if (!todo_any) todo_q <= keep_q & ~buf_resident;
                     else if (key_take) todo_q[todo_key] <= 1'b0;
                 end
-                C_MISSES: fetch_key_q <= todo_key;
-                C_FETCH_REQ: if (mem_req_take) begin
-                    fetch_slot_q <= buf_alloc_slot;
-                    beat_q       <= 4'd0;
-                    fill_addr_q  <= { 4'd0, buf_alloc_slot } * BEATS_PER_KEY;
+                C_FETCH: begin
+                    if (mem_req_take) begin
+                        todo_q[todo_key] <= 1'b0;
+                        push_ptr_q       <= push_ptr_q + 1'd1;
+                    end
+                    if (mem_rsp_take) beat_q <= row_filled ? 4'd0 : beat_q + 4'd1;
+                    if (row_filled) fill_ptr_q <= fill_ptr_q + 1'd1;
+                    if (miss_take) hand_ptr_q <= hand_ptr_q + 1'd1;
+                    queued_q   <= queued_q + { 1'd0, mem_req_take } - { 1'd0, miss_take };
+                    unfilled_q <= unfilled_q + { 1'd0, mem_req_take } - { 1'd0, row_filled };
+                    // An entry lives from its request to its hand-over.
+                    fetch_live_q <= (fetch_live_q | ((2'd1 << push_ptr_q) & { 2{mem_req_take} }))
+                                  & ~((2'd1 << hand_ptr_q) & { 2{miss_take} });
                 end
-                C_FETCH_DATA: if (mem_rsp_take) begin
-                    beat_q      <= beat_q + 4'd1;
-                    fill_addr_q <= fill_addr_q + 9'd1;
-                end
-                C_FETCH_KEY: if (key_take) todo_q[fetch_key_q] <= 1'b0;
                 C_FINISH: if (finish_take) query_count_q <= query_count_q + 16'd1;
                 default: ;
             endcase
         end
+    end
+
+    // Fetch queue storage (fetch_live_q says which entries hold a slot).
+    always @(posedge clk) begin
+        if (mem_req_take) fetch_slots_q[push_ptr_q * 5 +: 5] <= buf_alloc_slot;
     end
 
     // ------------------------------------------------------------------
