@@ -7,10 +7,12 @@
 //! - [`golden`]: the numerics, crossbar, buffer and per-head model;
 //! - [`emit`]: templates, module graph, filelist and manifest;
 //! - [`model`]: the all-MiniLM-L6-v2 BERT forward pass, with per-head Q, K, V;
-//! - [`sim`]: workloads, stimulus files, Verilator and Yosys drivers.
+//! - [`sim`]: workloads, stimulus files, Verilator and Yosys drivers;
+//! - [`eval`]: task accuracy of the model with golden-model attention.
 
 pub mod csr;
 pub mod emit;
+pub mod eval;
 pub mod golden;
 pub mod model;
 pub mod reports;

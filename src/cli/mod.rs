@@ -1,5 +1,6 @@
 //! Command-line interface: `check`, `generate`, `verify`, `graph`, `lint`,
-//! and on real input `trace`, `calibrate`, `simulate` (see [`real`]).
+//! and on real input `trace`, `calibrate`, `simulate` (see [`real`]) and
+//! `eval` (see [`eval`]).
 //!
 //! Exit status: 0 success, 1 a verification or lint failure, 2 a bad spec,
 //! bad arguments or a missing tool.
@@ -7,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod eval;
 mod real;
 
 use clap::{Parser, Subcommand};
@@ -81,6 +83,8 @@ enum Command {
     Calibrate(real::CalibrateArgs),
     /// Run the golden model on a trace and report pruning, fetches, cycles, error.
     Simulate(real::SimulateArgs),
+    /// Run all-MiniLM-L6-v2 on a labeled task with exact and SPRINT attention.
+    Eval(eval::EvalArgs),
 }
 
 /// Runs the command line; see the module docs for exit codes.
@@ -95,6 +99,7 @@ pub fn main() -> ExitCode {
         | Command::Lint { spec } => spec.clone(),
         Command::Calibrate(args) => Some(args.spec.clone()),
         Command::Simulate(args) => Some(args.spec.clone()),
+        Command::Eval(args) => Some(args.spec.clone()),
     };
     let spec = match load_spec(spec_arg.as_deref()) {
         Ok(s) => s,
@@ -148,6 +153,7 @@ pub fn main() -> ExitCode {
         Command::Lint { .. } => lint(&spec),
         Command::Calibrate(args) => real::calibrate(&spec, &args),
         Command::Simulate(args) => real::simulate(&spec, &args),
+        Command::Eval(args) => eval::eval(&spec, &args),
         Command::Trace(_) => unreachable!("handled before the spec is loaded"),
     }
 }

@@ -59,8 +59,8 @@ pub struct CalibrateArgs {
     /// Spec file (YAML): the crossbar's MSBs and noise set the thresholds.
     pub spec: PathBuf,
     /// Calibration trace (.npz).
-    #[arg(long)]
-    trace: PathBuf,
+    #[arg(long, required_unless_present = "task")]
+    trace: Option<PathBuf>,
     /// Keep, per query on average, this much of the exact softmax mass.
     #[arg(long, conflicts_with = "keep_fraction", value_parser = unit_interval)]
     keep_mass: Option<f64>,
@@ -70,6 +70,9 @@ pub struct CalibrateArgs {
     /// Output file (default: <trace>.thresholds.json).
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Or: per-layer thresholds for an accuracy budget on a task.
+    #[command(flatten)]
+    budget: super::eval::BudgetArgs,
 }
 
 #[derive(Args)]
@@ -214,8 +217,11 @@ fn thresholds_for(
 
 /// `sprint-rtl calibrate`.
 pub fn calibrate(spec: &Spec, args: &CalibrateArgs) -> ExitCode {
+    let Some(trace_path) = &args.trace else {
+        return super::eval::calibrate_budget(spec, &args.budget, args.output.as_deref());
+    };
     let d = Derived::from_spec(spec);
-    let trace = match read_trace(&args.trace) {
+    let trace = match read_trace(trace_path) {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
@@ -249,7 +255,7 @@ pub fn calibrate(spec: &Spec, args: &CalibrateArgs) -> ExitCode {
     let path = args
         .output
         .clone()
-        .unwrap_or_else(|| Thresholds::default_path(&args.trace));
+        .unwrap_or_else(|| Thresholds::default_path(trace_path));
     if let Err(e) = out.write(&path) {
         return fail(e);
     }
