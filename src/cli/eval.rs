@@ -72,6 +72,11 @@ pub struct BudgetArgs {
     /// Largest relative drop of the task metric allowed, in percent.
     #[arg(long, default_value_t = 0.36, requires = "task")]
     pub max_drop: f64,
+    /// Largest share of queries, in percent, allowed to keep no key (such a
+    /// query's head outputs zeros: a metric that holds up there is luck,
+    /// not a usable operating point).
+    #[arg(long, default_value_t = 0.1, requires = "task")]
+    pub max_empty: f64,
     /// Keep-mass targets to try, largest first (each gives per-layer
     /// thresholds; 1 keeps every key).
     #[arg(long, value_delimiter = ',', requires = "task", value_parser = unit_interval,
@@ -261,6 +266,13 @@ struct Row {
     stats: RunStats,
 }
 
+impl Row {
+    /// Queries that kept no key, in percent of the run's queries.
+    fn empty_percent(&self) -> f64 {
+        100.0 * self.empty_queries as f64 / self.stats.queries.max(1) as f64
+    }
+}
+
 fn print_rows(exact: f64, rows: &[Row]) {
     println!(
         "{:<30} {:>9} {:>9} {:>8} {:>10} {:>8}",
@@ -405,8 +417,14 @@ pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -
         );
         let mut points = Vec::new();
         println!(
-            "{:>9} {:<44} {:>9} {:>9} {:>8} {:>10}",
-            "keep mass", "thresholds, layers 0-5", "metric", "drop %", "kept %", "fetch red"
+            "{:>9} {:<44} {:>9} {:>9} {:>8} {:>10} {:>8}",
+            "keep mass",
+            "thresholds, layers 0-5",
+            "metric",
+            "drop %",
+            "kept %",
+            "fetch red",
+            "empty %"
         );
         for &m in &args.masses {
             let layers = c.layer_thresholds(&d, m);
@@ -417,13 +435,14 @@ pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -
                 &format!("keep mass {m}"),
             )?;
             println!(
-                "{:>9} {:<44} {:>9.4} {:>+9.3} {:>8.1} {:>9.2}x",
+                "{:>9} {:<44} {:>9.4} {:>+9.3} {:>8.1} {:>9.2}x {:>8.2}",
                 m,
                 format!("{layers:?}"),
                 row.metric,
                 row.drop_percent,
                 100.0 * row.kept_fraction,
-                row.fetch_reduction
+                row.fetch_reduction,
+                row.empty_percent()
             );
             points.push(Point {
                 keep_mass: m,
@@ -439,7 +458,9 @@ pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -
     };
     let best = points
         .iter()
-        .filter(|pt| pt.row.drop_percent <= args.max_drop)
+        .filter(|pt| {
+            pt.row.drop_percent <= args.max_drop && pt.row.empty_percent() <= args.max_empty
+        })
         .min_by(|a, b| a.row.kept_fraction.total_cmp(&b.row.kept_fraction));
     let task = p.scorer.dataset.task;
     let path = output
@@ -448,8 +469,9 @@ pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -
     match best {
         Some(b) => {
             println!(
-                "largest pruning within {}%: keep mass {} -> metric {:.4} ({:+.3}%), kept {:.1}%, fetch reduction {:.2}x",
+                "largest pruning within {}% (at most {}% empty queries): keep mass {} -> metric {:.4} ({:+.3}%), kept {:.1}%, fetch reduction {:.2}x",
                 args.max_drop,
+                args.max_empty,
                 b.keep_mass,
                 b.row.metric,
                 b.row.drop_percent,
@@ -463,8 +485,8 @@ pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -
             println!("wrote {}", path.display());
         }
         None => println!(
-            "no keep-mass target stays within {}% of the exact metric; no thresholds written",
-            args.max_drop
+            "no keep-mass target stays within {}% of the exact metric with at most {}% empty queries; no thresholds written",
+            args.max_drop, args.max_empty
         ),
     }
     if let Some(plot) = &args.plot {
