@@ -1,5 +1,6 @@
 //! Command-line interface: `check`, `generate`, `verify`, `graph`, `lint`,
-//! and on real input `trace`, `calibrate`, `simulate` (see [`real`]).
+//! on real input `trace`, `calibrate`, `simulate` (see [`real`]), and
+//! `report`, `sweep` (see [`report`]).
 //!
 //! Exit status: 0 success, 1 a verification or lint failure, 2 a bad spec,
 //! bad arguments or a missing tool.
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod real;
+mod report;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -81,6 +83,10 @@ enum Command {
     Calibrate(real::CalibrateArgs),
     /// Run the golden model on a trace and report pruning, fetches, cycles, error.
     Simulate(real::SimulateArgs),
+    /// Performance and energy of the three modes on a trace, measured in the RTL.
+    Report(report::ReportArgs),
+    /// The report's measurement over a grid of parameters.
+    Sweep(report::SweepArgs),
 }
 
 /// Runs the command line; see the module docs for exit codes.
@@ -95,6 +101,8 @@ pub fn main() -> ExitCode {
         | Command::Lint { spec } => spec.clone(),
         Command::Calibrate(args) => Some(args.spec.clone()),
         Command::Simulate(args) => Some(args.spec.clone()),
+        Command::Report(args) => Some(args.spec.clone()),
+        Command::Sweep(args) => Some(args.spec.clone()),
     };
     let spec = match load_spec(spec_arg.as_deref()) {
         Ok(s) => s,
@@ -148,6 +156,8 @@ pub fn main() -> ExitCode {
         Command::Lint { .. } => lint(&spec),
         Command::Calibrate(args) => real::calibrate(&spec, &args),
         Command::Simulate(args) => real::simulate(&spec, &args),
+        Command::Report(args) => report::report(&spec, &args),
+        Command::Sweep(args) => report::sweep(&spec, &args),
         Command::Trace(_) => unreachable!("handled before the spec is loaded"),
     }
 }
