@@ -155,7 +155,10 @@ pub(crate) fn read_trace(path: &Path) -> Result<Trace, String> {
     Trace::read_npz(path).map_err(|e| e.to_string())
 }
 
-pub(crate) fn selected<'a>(trace: &'a Trace, sel: &TraceSelect) -> Result<Vec<&'a TraceHead>, String> {
+pub(crate) fn selected<'a>(
+    trace: &'a Trace,
+    sel: &TraceSelect,
+) -> Result<Vec<&'a TraceHead>, String> {
     let heads: Vec<&TraceHead> = trace
         .heads
         .iter()

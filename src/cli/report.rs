@@ -121,10 +121,11 @@ pub fn report(spec: &Spec, args: &ReportArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let dir = args
-        .output
-        .clone()
-        .unwrap_or_else(|| Path::new("target/sprint-rtl").join(&spec.name).join("report"));
+    let dir = args.output.clone().unwrap_or_else(|| {
+        Path::new("target/sprint-rtl")
+            .join(&spec.name)
+            .join("report")
+    });
     match write_report(&report, &dir) {
         Ok(files) => {
             print!("{}", render::headline(&report));

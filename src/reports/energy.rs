@@ -104,7 +104,12 @@ pub fn energy(d: &Derived, e: &Energy, a: &Activity) -> EnergyBreakdown {
     let (x, f, k) = (c.xbar_reads as f64, c.fetches as f64, c.kept as f64);
     let rows: [(&'static str, f64, &'static str, f64); 10] = [
         (COMPONENTS[0], x * cells, "cell MAC", e.xbar_mac_pj),
-        (COMPONENTS[1], programmed_bits, "bit", e.reram_write_pj_per_bit),
+        (
+            COMPONENTS[1],
+            programmed_bits,
+            "bit",
+            e.reram_write_pj_per_bit,
+        ),
         (
             COMPONENTS[2],
             x * a.keys as f64,
@@ -132,7 +137,12 @@ pub fn energy(d: &Derived, e: &Energy, a: &Activity) -> EnergyBreakdown {
             "query",
             dim * e.normalise_pj_per_element + f64::from(d.recip_bits) * e.add32_pj,
         ),
-        (COMPONENTS[9], a.cycles as f64, "cycle", e.control_pj_per_cycle),
+        (
+            COMPONENTS[9],
+            a.cycles as f64,
+            "cycle",
+            e.control_pj_per_cycle,
+        ),
     ];
     let components: Vec<ComponentEnergy> = rows
         .into_iter()

@@ -205,9 +205,7 @@ pub fn mode_report(d: &Derived, e: &Energy, keys: u64, run: &ModeRun) -> ModeRep
         model_error: rtl_cycles.map(|r| ratio(model_cycles as f64 - r as f64, r as f64)),
         bound,
         efficiency: ratio(bound.bound_cycles as f64, cycles as f64),
-        mac_utilisation: run
-            .rtl
-            .map(|r| ratio(r.mac_cycles as f64, r.cycles as f64)),
+        mac_utilisation: run.rtl.map(|r| ratio(r.mac_cycles as f64, r.cycles as f64)),
         fetched_bytes_per_query: ratio(
             (c.fetches * u64::from(d.slot_bytes)) as f64,
             queries as f64,
@@ -294,9 +292,8 @@ pub struct Summary {
 pub fn summarise(heads: &[HeadReport]) -> Summary {
     let queries: u64 = heads.iter().map(|h| h.queries).sum();
     let sum = |f: &dyn Fn(&HeadReport) -> f64| heads.iter().map(f).sum::<f64>();
-    let per_mode = |f: &dyn Fn(&ModeReport) -> f64| {
-        [0, 1, 2].map(|i| sum(&|h: &HeadReport| f(&h.modes[i])))
-    };
+    let per_mode =
+        |f: &dyn Fn(&ModeReport) -> f64| [0, 1, 2].map(|i| sum(&|h: &HeadReport| f(&h.modes[i])));
     let cycles = per_mode(&|m| m.cycles as f64);
     let energy = per_mode(&|m| m.energy.pj_per_query * m.queries as f64);
     let bound = per_mode(&|m| m.bound.bound_cycles as f64);

@@ -6,10 +6,14 @@ use plotters::prelude::*;
 
 use super::energy::COMPONENTS;
 use super::measure::{CycleSource, Report};
-use super::sweep::Sweep;
+use super::sweep::{Sweep, SweepPoint};
 use crate::golden::Mode;
 
-const MODE_COLOURS: [RGBColor; 3] = [RGBColor(90, 90, 90), RGBColor(31, 119, 180), RGBColor(214, 39, 40)];
+const MODE_COLOURS: [RGBColor; 3] = [
+    RGBColor(90, 90, 90),
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+];
 
 const COMPONENT_COLOURS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
@@ -23,6 +27,9 @@ const COMPONENT_COLOURS: [RGBColor; 10] = [
     RGBColor(227, 119, 194),
     RGBColor(127, 127, 127),
 ];
+
+/// A sweep curve: its name, colour and the figure it plots.
+type Series = (&'static str, RGBColor, fn(&SweepPoint) -> f64);
 
 type PlotResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -73,7 +80,11 @@ fn draw_cycles(report: &Report, h: usize, svg: &mut String) -> PlotResult {
                 m.cycles_per_query,
                 100.0 * m.model_error.unwrap_or(0.0)
             ),
-            _ => format!("{}: modelled mean {:.0}", m.mode.label(), m.cycles_per_query),
+            _ => format!(
+                "{}: modelled mean {:.0}",
+                m.mode.label(),
+                m.cycles_per_query
+            ),
         };
         chart
             .draw_series(LineSeries::new(
@@ -112,10 +123,7 @@ fn draw_energy(report: &Report, svg: &mut String) -> PlotResult {
             h.modes.iter().map(move |m| {
                 (
                     format!("{} {}", h.label, short(m.mode)),
-                    COMPONENTS
-                        .iter()
-                        .map(|c| m.energy.of(c) / 1000.0)
-                        .collect(),
+                    COMPONENTS.iter().map(|c| m.energy.of(c) / 1000.0).collect(),
                 )
             })
         })
@@ -138,28 +146,29 @@ fn draw_energy(report: &Report, svg: &mut String) -> PlotResult {
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(0f64..bars.len() as f64, 0f64..top.max(1e-9))?;
+        .build_cartesian_2d((0..bars.len()).into_segmented(), 0f64..top.max(1e-9))?;
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(bars.len() + 1)
-        .x_label_formatter(&|x| {
-            let i = (x - 0.5).round();
-            if (x - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
-                labels[i as usize].clone()
-            } else {
-                String::new()
-            }
+        .x_labels(bars.len())
+        .x_label_formatter(&|x| match x {
+            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
         })
         .y_desc("nJ per query")
         .draw()?;
     for (i, (_, values)) in bars.iter().enumerate() {
         let mut base = 0.0;
         for (v, colour) in values.iter().zip(COMPONENT_COLOURS) {
-            chart.draw_series(std::iter::once(Rectangle::new(
-                [(i as f64 + 0.15, base), (i as f64 + 0.85, base + v)],
+            let mut bar = Rectangle::new(
+                [
+                    (SegmentValue::Exact(i), base),
+                    (SegmentValue::Exact(i + 1), base + v),
+                ],
                 colour.filled(),
-            )))?;
+            );
+            bar.set_margin(0, 0, 10, 10);
+            chart.draw_series(std::iter::once(bar))?;
             base += v;
         }
     }
@@ -209,15 +218,21 @@ fn draw_sweep(sweep: &Sweep, svg: &mut String) -> PlotResult {
             String::new()
         }
     };
-    let series: [(&str, RGBColor, fn(&super::sweep::SweepPoint) -> f64); 4] = [
-        ("SPRINT speedup", MODE_COLOURS[2], |p| p.summary.speedup_sprint),
-        ("prune-only speedup", MODE_COLOURS[1], |p| p.summary.speedup_prune),
+    let series: [Series; 4] = [
+        ("SPRINT speedup", MODE_COLOURS[2], |p| {
+            p.summary.speedup_sprint
+        }),
+        ("prune-only speedup", MODE_COLOURS[1], |p| {
+            p.summary.speedup_prune
+        }),
         ("SPRINT energy reduction", RGBColor(44, 160, 44), |p| {
             p.summary.energy_reduction_sprint
         }),
-        ("prune-only energy reduction", RGBColor(152, 223, 138), |p| {
-            p.summary.energy_reduction_prune
-        }),
+        (
+            "prune-only energy reduction",
+            RGBColor(152, 223, 138),
+            |p| p.summary.energy_reduction_prune,
+        ),
     ];
     let top = sweep
         .points

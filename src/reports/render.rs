@@ -102,7 +102,11 @@ fn mode_table(t: &mut String, h: &HeadReport) {
          bound (compute / memory / fixed) | efficiency | MAC cycles | MAC util. | fetched B/query |"
     )
     .unwrap();
-    writeln!(t, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|").unwrap();
+    writeln!(
+        t,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    .unwrap();
     for m in &h.modes {
         let c = &m.counters;
         writeln!(
@@ -301,7 +305,8 @@ pub fn sweep_markdown(sweep: &Sweep, plot: &str) -> String {
         sweep.heads.join(", "),
         match sweep.cycle_source {
             CycleSource::Rtl => "measured in the RTL (one Verilator build per design)",
-            CycleSource::Model => "MODELLED by the analytical cycle model (run with --rtl to simulate)",
+            CycleSource::Model =>
+                "MODELLED by the analytical cycle model (run with --rtl to simulate)",
         }
     )
     .unwrap();

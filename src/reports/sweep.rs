@@ -147,10 +147,7 @@ pub enum SweepError {
     #[error("{label}: {message}")]
     BadPoint { label: String, message: String },
     #[error("{label}: {source}")]
-    Measure {
-        label: String,
-        source: MeasureError,
-    },
+    Measure { label: String, source: MeasureError },
 }
 
 /// What to sweep and how.
@@ -241,7 +238,10 @@ pub fn sweep(
                 .iter()
                 .find(|(p, _)| *p == Param::Threshold)
                 .map(|&(_, v)| v);
-            let from_file = opts.thresholds.as_ref().filter(|t| t.spec_hash == d.spec_hash);
+            let from_file = opts
+                .thresholds
+                .as_ref()
+                .filter(|t| t.spec_hash == d.spec_hash);
             let mut calibrated = false;
             let jobs: Vec<HeadJob> = opts
                 .heads
