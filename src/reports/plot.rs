@@ -208,7 +208,15 @@ fn draw_sweep(sweep: &Sweep, svg: &mut String) -> PlotResult {
     root.fill(&WHITE)?;
     let (upper, lower) = root.split_vertically(400);
     let n = sweep.points.len();
-    let labels: Vec<String> = sweep.points.iter().map(|p| p.label.clone()).collect();
+    // One axis: the values alone (its name is the axis title).
+    let labels: Vec<String> = sweep
+        .points
+        .iter()
+        .map(|p| match p.values.as_slice() {
+            [(_, v)] => v.to_string(),
+            _ => p.label.clone(),
+        })
+        .collect();
     let x_range = -0.5f64..(n as f64 - 0.5);
     let fmt = |x: &f64| {
         let i = x.round();
