@@ -66,6 +66,8 @@ macro_rules! bad_spec_tests {
 
 bad_spec_tests!(
     buffer_smaller_than_one_slot,
+    energy_negative,
+    energy_unknown_field,
     key_msb_bits_above_data_bits,
     lanes_not_dividing_head_dim,
     malformed_bad_indentation,

@@ -1,6 +1,6 @@
 //! Command-line interface: `check`, `generate`, `verify`, `graph`, `lint`,
-//! and on real input `trace`, `calibrate`, `simulate` (see [`real`]) and
-//! `eval` (see [`eval`]).
+//! on real input `trace`, `calibrate`, `simulate` (see [`real`]), `eval`
+//! (see [`eval`]), and `report`, `sweep` (see [`report`]).
 //!
 //! Exit status: 0 success, 1 a verification or lint failure, 2 a bad spec,
 //! bad arguments or a missing tool.
@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 mod eval;
 mod real;
+mod report;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -85,6 +86,10 @@ enum Command {
     Simulate(real::SimulateArgs),
     /// Run all-MiniLM-L6-v2 on a labeled task with exact and SPRINT attention.
     Eval(eval::EvalArgs),
+    /// Performance and energy of the three modes on a trace, measured in the RTL.
+    Report(report::ReportArgs),
+    /// The report's measurement over a grid of parameters.
+    Sweep(report::SweepArgs),
 }
 
 /// Runs the command line; see the module docs for exit codes.
@@ -100,6 +105,8 @@ pub fn main() -> ExitCode {
         Command::Calibrate(args) => Some(args.spec.clone()),
         Command::Simulate(args) => Some(args.spec.clone()),
         Command::Eval(args) => Some(args.spec.clone()),
+        Command::Report(args) => Some(args.spec.clone()),
+        Command::Sweep(args) => Some(args.spec.clone()),
     };
     let spec = match load_spec(spec_arg.as_deref()) {
         Ok(s) => s,
@@ -154,6 +161,8 @@ pub fn main() -> ExitCode {
         Command::Calibrate(args) => real::calibrate(&spec, &args),
         Command::Simulate(args) => real::simulate(&spec, &args),
         Command::Eval(args) => eval::eval(&spec, &args),
+        Command::Report(args) => report::report(&spec, &args),
+        Command::Sweep(args) => report::sweep(&spec, &args),
         Command::Trace(_) => unreachable!("handled before the spec is loaded"),
     }
 }

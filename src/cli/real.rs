@@ -111,7 +111,7 @@ fn unit_interval(text: &str) -> Result<f64, String> {
     }
 }
 
-fn fail(message: impl std::fmt::Display) -> ExitCode {
+pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
 }
@@ -154,11 +154,14 @@ pub fn trace(args: &TraceArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn read_trace(path: &Path) -> Result<Trace, String> {
+pub(crate) fn read_trace(path: &Path) -> Result<Trace, String> {
     Trace::read_npz(path).map_err(|e| e.to_string())
 }
 
-fn selected<'a>(trace: &'a Trace, sel: &TraceSelect) -> Result<Vec<&'a TraceHead>, String> {
+pub(crate) fn selected<'a>(
+    trace: &'a Trace,
+    sel: &TraceSelect,
+) -> Result<Vec<&'a TraceHead>, String> {
     let heads: Vec<&TraceHead> = trace
         .heads
         .iter()
@@ -172,7 +175,7 @@ fn selected<'a>(trace: &'a Trace, sel: &TraceSelect) -> Result<Vec<&'a TraceHead
 
 /// Thresholds of the selected heads: from the thresholds file when it has
 /// them, else calibrated now for 99 % kept mass.
-fn thresholds_for(
+pub(crate) fn thresholds_for(
     d: &Derived,
     trace_path: &Path,
     sel: &TraceSelect,

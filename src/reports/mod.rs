@@ -1,8 +1,15 @@
-//! Reports on real input: threshold calibration and per-head statistics of
-//! the golden model on a trace.
+//! Reports on real input: threshold calibration, per-head statistics of
+//! the golden model on a trace, and the performance and energy report
+//! (`report`, `sweep`) measured in the RTL.
 
 pub mod calibrate;
+pub mod energy;
+pub mod measure;
+pub mod perf;
+pub mod plot;
+pub mod render;
 pub mod simulate;
+pub mod sweep;
 
 /// The `p`-th percentile (0..=100) of `values` by the nearest-rank method;
 /// 0 for an empty list.

@@ -166,42 +166,98 @@ pub fn verify(
     progress: &dyn Fn(&str),
 ) -> Result<VerifyReport, VerifyError> {
     let d = Derived::from_spec(spec);
-    let verilator_version = tools::require("verilator", "verilator")?;
-    fs::create_dir_all(&opts.work_dir)
-        .map_err(io(format!("creating {}", opts.work_dir.display())))?;
-    let work = fs::canonicalize(&opts.work_dir).map_err(io("resolving the work folder"))?;
-    progress("generating the design");
-    let design_dir = work.join("design");
-    let design = emit::render(spec);
-    let changed = write_if_changed(&design_dir, &design.files)?;
-    let tb_cpp = work.join("tb_main.cpp");
-    let tb_changed = fs::read_to_string(&tb_cpp).ok().as_deref() != Some(TB_MAIN_CPP);
-    if tb_changed {
-        fs::write(&tb_cpp, TB_MAIN_CPP).map_err(io("writing tb_main.cpp"))?;
-    }
-    let obj = work.join("obj");
-    let exe = obj.join("Vharness");
-    if changed || tb_changed || !exe.exists() {
-        progress("building the Verilator testbench");
-        tools::verilator_build(
-            &design_dir,
-            "sim_filelist.f",
-            &format!("{}_tb_harness", d.name),
-            &tb_cpp,
-            &obj,
-        )?;
-    }
+    let tb = Testbench::build(spec, &opts.work_dir, progress)?;
     let mut report = VerifyReport {
-        verilator_version,
+        verilator_version: tb.verilator_version.clone(),
         runs: Vec::new(),
         failure: None,
     };
     for &seed in &opts.seeds {
         progress(&format!("simulating seed {seed}"));
         let (text, planned) = plan_seed(&d, opts, seed);
-        let stim = work.join(format!("stim_seed{seed}.txt"));
+        let parsed = tb.run(&format!("seed{seed}"), seed, &text, &planned)?;
+        report.runs.extend(parsed.runs);
+        if parsed.failure.is_some() {
+            report.failure = parsed.failure;
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// A built Verilator testbench of one design, in its work folder.
+#[derive(Debug, Clone)]
+pub struct Testbench {
+    /// `verilator --version`.
+    pub verilator_version: String,
+    /// The work folder (absolute): `design/`, `obj/`, stimulus files.
+    pub work: PathBuf,
+    exe: PathBuf,
+}
+
+impl Testbench {
+    /// Generates `spec` into `<work_dir>/design` and builds its testbench
+    /// into `<work_dir>/obj`, unless the design and testbench there are
+    /// already those of `spec` (then nothing is rebuilt). `progress` is
+    /// told each step.
+    ///
+    /// # Errors
+    /// Verilator missing or failing, or files that cannot be written.
+    pub fn build(
+        spec: &Spec,
+        work_dir: &Path,
+        progress: &dyn Fn(&str),
+    ) -> Result<Testbench, VerifyError> {
+        let d = Derived::from_spec(spec);
+        let verilator_version = tools::require("verilator", "verilator")?;
+        fs::create_dir_all(work_dir).map_err(io(format!("creating {}", work_dir.display())))?;
+        let work = fs::canonicalize(work_dir).map_err(io("resolving the work folder"))?;
+        progress("generating the design");
+        let design_dir = work.join("design");
+        let design = emit::render(spec);
+        let changed = write_if_changed(&design_dir, &design.files)?;
+        let tb_cpp = work.join("tb_main.cpp");
+        let tb_changed = fs::read_to_string(&tb_cpp).ok().as_deref() != Some(TB_MAIN_CPP);
+        if tb_changed {
+            fs::write(&tb_cpp, TB_MAIN_CPP).map_err(io("writing tb_main.cpp"))?;
+        }
+        let obj = work.join("obj");
+        let exe = obj.join("Vharness");
+        if changed || tb_changed || !exe.exists() {
+            progress("building the Verilator testbench");
+            tools::verilator_build(
+                &design_dir,
+                "sim_filelist.f",
+                &format!("{}_tb_harness", d.name),
+                &tb_cpp,
+                &obj,
+            )?;
+        }
+        Ok(Testbench {
+            verilator_version,
+            work,
+            exe,
+        })
+    }
+
+    /// Runs one stimulus file (written as `stim_<name>.txt`) and reads back
+    /// the outcome of its planned runs. Several may run at once if their
+    /// names differ.
+    ///
+    /// # Errors
+    /// Files that cannot be written, a testbench that cannot be started or
+    /// whose output cannot be read. A mismatch is not an error: it is the
+    /// parsed outcome's failure.
+    fn run(
+        &self,
+        name: &str,
+        seed: u64,
+        text: &str,
+        planned: &[Planned],
+    ) -> Result<Parsed, VerifyError> {
+        let stim = self.work.join(format!("stim_{name}.txt"));
         fs::write(&stim, text).map_err(io("writing the stimulus"))?;
-        let out = Command::new(&exe)
+        let out = Command::new(&self.exe)
             .arg(&stim)
             .arg(format!("+verilator+seed+{}", seed.max(1)))
             .arg("+verilator+rand+reset+2")
@@ -209,16 +265,74 @@ pub fn verify(
             .map_err(io("running the testbench"))?;
         let log = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
-        let parsed = parse_log(&log, &planned)?;
-        report.runs.extend(parsed.runs);
-        if parsed.failure.is_some() || !out.status.success() {
-            report.failure = Some(parsed.failure.unwrap_or_else(|| {
-                format!("testbench exited with {}:\n{}", out.status, tail(&log, 20))
-            }));
-            break;
+        let mut parsed = parse_log(&log, planned)?;
+        if parsed.failure.is_none() && !out.status.success() {
+            parsed.failure = Some(format!(
+                "testbench exited with {}:\n{}",
+                out.status,
+                tail(&log, 20)
+            ));
         }
+        Ok(parsed)
     }
-    Ok(report)
+
+    /// Co-simulates `run` in each of `modes`, checked against the golden
+    /// model, with no idle cycles and no back-pressure (so cycles measure
+    /// the design alone), on all of the run's queries.
+    ///
+    /// Returns, per mode, the [`RunOutcome`] (labelled `<run label>/<mode>`)
+    /// and the golden model's result it was checked against, and the first
+    /// mismatch, if any.
+    ///
+    /// # Errors
+    /// As [`verify`]: files, a testbench that cannot run.
+    pub fn measure(
+        &self,
+        d: &Derived,
+        run: &TraceRun,
+        modes: &[Mode],
+    ) -> Result<Measured, VerifyError> {
+        let tb = TbParams {
+            seed: 1,
+            idle_percent: 0,
+            stall_percent: 0,
+            ..TbParams::default()
+        };
+        let mut s = Stimulus::new(d, &tb);
+        s.comment(&format!("measurement of {}", run.label));
+        s.load_head(&run.input);
+        let mut planned = Vec::new();
+        for &mode in modes {
+            let cfg = RunConfig {
+                mode,
+                threshold: run.threshold,
+                scale: run.scale,
+            };
+            let label = format!("{}/{}", run.label, mode.label());
+            planned.push(checked_run(d, &mut s, &run.input, &cfg, &label, None));
+        }
+        let name: String = modes
+            .iter()
+            .map(|m| m.label())
+            .fold(run.label.replace('/', "_"), |a, b| a + "_" + b);
+        let parsed = self.run(&name, 1, &s.finish(), &planned)?;
+        Ok(Measured {
+            outcomes: parsed.runs,
+            expected: planned.into_iter().map(|p| p.expected).collect(),
+            failure: parsed.failure,
+        })
+    }
+}
+
+/// What [`Testbench::measure`] returns.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    /// One per mode that ran to the end, in the order asked.
+    pub outcomes: Vec<RunOutcome>,
+    /// The golden model's result of each mode asked, in that order.
+    pub expected: Vec<HeadResult>,
+    /// The first mismatch, timeout or testbench error.
+    pub failure: Option<String>,
 }
 
 fn tail(log: &str, n: usize) -> String {

@@ -7,10 +7,12 @@
 //! the golden model and the templates only read them.
 
 mod derived;
+mod energy;
 mod error;
 mod locate;
 
 pub use derived::Derived;
+pub use energy::Energy;
 pub use error::{SpecError, SpecErrorKind};
 
 use serde::{Deserialize, Serialize};
@@ -44,6 +46,10 @@ pub struct Spec {
     /// RTL conventions.
     #[serde(default)]
     pub rtl: Rtl,
+    /// Per-operation energies of the report's energy model; absent means
+    /// the cited defaults of [`Energy`]. Shapes no RTL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy: Option<Energy>,
 }
 
 /// Shape of one attention head.
@@ -201,6 +207,11 @@ impl Spec {
         Ok(spec)
     }
 
+    /// The spec's energies, or the cited defaults.
+    pub fn energy(&self) -> Energy {
+        self.energy.clone().unwrap_or_default()
+    }
+
     /// The embedded default spec (the paper's S configuration).
     pub fn default_spec() -> Spec {
         Spec::parse(DEFAULT_SPEC_NAME, DEFAULT_SPEC_YAML).expect("embedded default spec is valid")
@@ -291,11 +302,17 @@ impl Spec {
             1,
             1024,
         )?;
+        if let Some(e) = &self.energy {
+            e.validate()?;
+        }
         Ok(())
     }
 
     /// Hex SHA-256 of the spec's canonical form (re-serialised YAML), so that
     /// comments and layout do not change it.
+    ///
+    /// An absent `energy` section is not serialised, so adding the section
+    /// to the format left the hash of every spec without it unchanged.
     pub fn hash(&self) -> String {
         let canonical = serde_yaml::to_string(self).expect("spec serialises");
         hex(&Sha256::digest(canonical.as_bytes()))

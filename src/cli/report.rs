@@ -1,0 +1,241 @@
+//! `report` and `sweep`: performance and energy of a design on a trace.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use sprint_rtl::reports::calibrate::Thresholds;
+use sprint_rtl::reports::measure::{self, CycleSource, MeasureOptions, Report};
+use sprint_rtl::reports::sweep::{self, Axis, SweepOptions};
+use sprint_rtl::reports::{plot, render};
+use sprint_rtl::spec::{Derived, Spec};
+
+use super::real::{self, TraceSelect, fail};
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// Spec file (YAML).
+    pub spec: PathBuf,
+    #[command(flatten)]
+    pub select: TraceSelect,
+    /// Only the first N queries of each head (all keys stay), 1.. .
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    queries: Option<u32>,
+    /// Cycles from the analytical model alone, without Verilator (flagged
+    /// as modelled in the report).
+    #[arg(long)]
+    model_only: bool,
+    /// Output folder (default: target/sprint-rtl/<name>/report).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Folder for the design, the Verilator build and the stimulus files
+    /// (default: target/sprint-rtl/<name>, shared with `verify`).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct SweepArgs {
+    /// Spec file (YAML).
+    pub spec: PathBuf,
+    #[command(flatten)]
+    pub select: TraceSelect,
+    /// NAME=V1,V2,...: buffer_bytes, seq_len, lanes, key_msb_bits or
+    /// threshold; repeat for a grid (the first is the plots' x axis).
+    #[arg(long = "param", required = true)]
+    params: Vec<Axis>,
+    /// Only the first N queries of each head.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    queries: Option<u32>,
+    /// Simulate every point in the RTL (one Verilator build per design)
+    /// instead of the analytical cycle model.
+    #[arg(long)]
+    rtl: bool,
+    /// Output folder (default: target/sprint-rtl/<name>/sweep).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Folder of the per-design work folders (default: target/sprint-rtl/sweep).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {{bar:30}} {{pos}}/{{len}} {what} [{{elapsed}}] {{msg}}"
+        ))
+        .expect("valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `sprint-rtl report`.
+pub fn report(spec: &Spec, args: &ReportArgs) -> ExitCode {
+    let d = Derived::from_spec(spec);
+    let Some(trace_path) = args.select.trace.clone() else {
+        return fail("report needs --trace FILE");
+    };
+    let result = (|| {
+        let trace = real::read_trace(&trace_path)?;
+        let heads = real::selected(&trace, &args.select)?;
+        let thresholds = real::thresholds_for(&d, &trace_path, &args.select, &heads)?;
+        let jobs: Vec<_> = heads
+            .iter()
+            .zip(&thresholds)
+            .map(|(h, &t)| sweep::job(&d, h, t, args.queries.map(|q| q as usize)))
+            .collect();
+        let opts = MeasureOptions {
+            source: if args.model_only {
+                CycleSource::Model
+            } else {
+                CycleSource::Rtl
+            },
+            work_dir: args
+                .work_dir
+                .clone()
+                .unwrap_or_else(|| Path::new("target").join("sprint-rtl").join(&spec.name)),
+        };
+        let progress = bar(3 * jobs.len() as u64, "runs");
+        let report = measure::measure(
+            spec,
+            &trace_path.display().to_string(),
+            &jobs,
+            &opts,
+            &|step| progress.set_message(step.to_string()),
+            &|| progress.inc(1),
+        )
+        .map_err(|e| e.to_string());
+        progress.finish_and_clear();
+        report
+    })();
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let dir = args.output.clone().unwrap_or_else(|| {
+        Path::new("target/sprint-rtl")
+            .join(&spec.name)
+            .join("report")
+    });
+    match write_report(&report, &dir) {
+        Ok(files) => {
+            print!("{}", render::headline(&report));
+            for line in &report.paper.explanation {
+                println!("- {line}");
+            }
+            println!("wrote {} in {}", files.join(", "), dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// Writes report.json, report.md and the plots into `dir`; returns the
+/// file names.
+fn write_report(report: &Report, dir: &Path) -> Result<Vec<String>, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut plots = vec!["energy.svg".to_string()];
+    write(&dir.join("energy.svg"), &plot::energy_by_component(report))?;
+    for (i, h) in report.heads.iter().enumerate() {
+        let name = format!("cycles_{}.svg", h.label);
+        write(&dir.join(&name), &plot::cycles_per_query(report, i))?;
+        plots.push(name);
+    }
+    let json = serde_json::to_string_pretty(report).expect("report serialises") + "\n";
+    write(&dir.join("report.json"), &json)?;
+    write(&dir.join("report.md"), &render::markdown(report, &plots))?;
+    let mut files = vec!["report.md".to_string(), "report.json".to_string()];
+    files.extend(plots);
+    Ok(files)
+}
+
+/// `sprint-rtl sweep`.
+pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
+    let Some(trace_path) = args.select.trace.clone() else {
+        return fail("sweep needs --trace FILE");
+    };
+    let d = Derived::from_spec(spec);
+    let result = (|| {
+        let trace = real::read_trace(&trace_path)?;
+        let heads = real::selected(&trace, &args.select)?;
+        let path = args
+            .select
+            .thresholds
+            .clone()
+            .unwrap_or_else(|| Thresholds::default_path(&trace_path));
+        let thresholds = if path.exists() {
+            Some(Thresholds::read(&path)?)
+        } else {
+            None
+        };
+        let opts = SweepOptions {
+            trace: trace_path.display().to_string(),
+            heads,
+            thresholds,
+            queries: args.queries.map(|q| q as usize),
+            axes: args.params.clone(),
+            source: if args.rtl {
+                CycleSource::Rtl
+            } else {
+                CycleSource::Model
+            },
+            work_dir: args
+                .work_dir
+                .clone()
+                .unwrap_or_else(|| Path::new("target").join("sprint-rtl").join("sweep")),
+        };
+        let points = sweep::grid(&opts.axes).len();
+        let progress = bar((3 * points * opts.heads.len()) as u64, "runs");
+        progress.set_message(if args.rtl {
+            "building and simulating"
+        } else {
+            "modelled"
+        });
+        let out = sweep::sweep(spec, &opts, &|| progress.inc(1)).map_err(|e| e.to_string());
+        progress.finish_and_clear();
+        out
+    })();
+    let sweep = match result {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let dir = args
+        .output
+        .clone()
+        .unwrap_or_else(|| Path::new("target/sprint-rtl").join(&d.name).join("sweep"));
+    let written = (|| {
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let plot_name = format!("sweep_{}.svg", sweep.x_param);
+        write(&dir.join(&plot_name), &plot::sweep(&sweep))?;
+        let json = serde_json::to_string_pretty(&sweep).expect("sweep serialises") + "\n";
+        write(&dir.join("sweep.json"), &json)?;
+        write(
+            &dir.join("sweep.md"),
+            &render::sweep_markdown(&sweep, &plot_name),
+        )?;
+        Ok::<_, String>(plot_name)
+    })();
+    match written {
+        Ok(plot_name) => {
+            if sweep.cycle_source == CycleSource::Model {
+                println!("cycles MODELLED by the analytical cycle model (--rtl to simulate)");
+            }
+            print!("{}", render::sweep_table(&sweep));
+            println!(
+                "wrote sweep.md, sweep.json, {plot_name} in {}",
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}

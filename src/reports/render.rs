@@ -1,0 +1,316 @@
+//! The Markdown forms of a report and of a sweep, and the headline table
+//! the command prints.
+
+use std::fmt::Write;
+
+use super::energy::COMPONENTS;
+use super::measure::{CycleSource, Report};
+use super::perf::{HeadReport, Summary};
+use super::sweep::Sweep;
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+fn opt_pct(x: Option<f64>) -> String {
+    x.map_or("–".into(), |v| format!("{:+.1}%", 100.0 * v))
+}
+
+/// The headline table: per head and in total, cycles per query in the
+/// three modes, the model's error, efficiency, MAC-lane utilisation,
+/// speedups, energy per query and energy reductions. Markdown.
+pub fn headline(report: &Report) -> String {
+    let mut t = String::new();
+    let source = match report.cycle_source {
+        CycleSource::Rtl => "RTL",
+        CycleSource::Model => "modelled",
+    };
+    writeln!(
+        t,
+        "| head | queries x keys | kept | hit rate | cycles/query base / prune / sprint ({source}) | \
+         model err (max) | efficiency base / sprint | MAC util. sprint | speedup prune / sprint | \
+         nJ/query base / sprint | energy red. prune / sprint |"
+    )
+    .unwrap();
+    writeln!(t, "|---|---|---|---|---|---|---|---|---|---|---|").unwrap();
+    for h in &report.heads {
+        let m = &h.modes;
+        let err = m
+            .iter()
+            .filter_map(|x| x.model_error)
+            .fold(None, |a: Option<f64>, e| {
+                Some(if a.is_some_and(|a| a.abs() >= e.abs()) {
+                    a.unwrap()
+                } else {
+                    e
+                })
+            });
+        writeln!(
+            t,
+            "| {} | {} x {} | {} | {} | {:.0} / {:.0} / {:.0} | {} | {:.2} / {:.2} | {} | {:.2}x / {:.2}x | {:.1} / {:.1} | {:.2}x / {:.2}x |",
+            h.label,
+            h.queries,
+            h.keys,
+            pct(h.kept_fraction),
+            pct(m[2].hit_rate),
+            m[0].cycles_per_query,
+            m[1].cycles_per_query,
+            m[2].cycles_per_query,
+            opt_pct(err),
+            m[0].efficiency,
+            m[2].efficiency,
+            m[2].mac_utilisation.map_or("–".into(), pct),
+            h.speedup_prune,
+            h.speedup_sprint,
+            m[0].energy.pj_per_query / 1000.0,
+            m[2].energy.pj_per_query / 1000.0,
+            h.energy_reduction_prune,
+            h.energy_reduction_sprint
+        )
+        .unwrap();
+    }
+    let s = &report.summary;
+    writeln!(
+        t,
+        "| **all** | {} queries | {} | {} | {:.0} / {:.0} / {:.0} | {} | {:.2} / {:.2} | {} | **{:.2}x** / **{:.2}x** | {:.1} / {:.1} | **{:.2}x** / **{:.2}x** |",
+        s.queries,
+        pct(s.kept_fraction),
+        pct(s.hit_rate),
+        s.cycles_per_query[0],
+        s.cycles_per_query[1],
+        s.cycles_per_query[2],
+        s.max_abs_model_error
+            .map_or("–".into(), |e| format!("{:.1}%", 100.0 * e)),
+        s.efficiency[0],
+        s.efficiency[2],
+        s.mac_utilisation.map_or("–".into(), |u| pct(u[2])),
+        s.speedup_prune,
+        s.speedup_sprint,
+        s.energy_nj_per_query[0],
+        s.energy_nj_per_query[2],
+        s.energy_reduction_prune,
+        s.energy_reduction_sprint
+    )
+    .unwrap();
+    t
+}
+
+fn mode_table(t: &mut String, h: &HeadReport) {
+    writeln!(
+        t,
+        "| mode | kept | fetches | hits | evicts | xbar reads | RTL cycles | model cycles | model err | \
+         bound (compute / memory / fixed) | efficiency | MAC cycles | MAC util. | fetched B/query |"
+    )
+    .unwrap();
+    writeln!(
+        t,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    .unwrap();
+    for m in &h.modes {
+        let c = &m.counters;
+        writeln!(
+            t,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({} / {} / {}) | {:.3} | {} | {} | {:.0} |",
+            m.mode.label(),
+            c.kept,
+            c.fetches,
+            c.hits,
+            c.evicts,
+            c.xbar_reads,
+            m.rtl_cycles.map_or("–".into(), |x| x.to_string()),
+            m.model_cycles,
+            opt_pct(m.model_error),
+            m.bound.bound_cycles,
+            m.bound.compute_cycles,
+            m.bound.memory_cycles,
+            m.bound.fixed_cycles,
+            m.efficiency,
+            m.mac_cycles.map_or("–".into(), |x| x.to_string()),
+            m.mac_utilisation.map_or("–".into(), pct),
+            m.fetched_bytes_per_query
+        )
+        .unwrap();
+    }
+}
+
+fn energy_table(t: &mut String, h: &HeadReport) {
+    write!(t, "| component (pJ/query) |").unwrap();
+    for m in &h.modes {
+        write!(t, " {} |", m.mode.label()).unwrap();
+    }
+    writeln!(t, "\n|---|---|---|---|").unwrap();
+    for c in COMPONENTS {
+        write!(t, "| {c} |").unwrap();
+        for m in &h.modes {
+            write!(t, " {:.0} |", m.energy.of(c)).unwrap();
+        }
+        writeln!(t).unwrap();
+    }
+    write!(t, "| **total** |").unwrap();
+    for m in &h.modes {
+        write!(t, " **{:.0}** |", m.energy.pj_per_query).unwrap();
+    }
+    writeln!(t).unwrap();
+}
+
+/// The whole report as Markdown. `plots` are the SVG file names written
+/// beside it, linked in order.
+pub fn markdown(report: &Report, plots: &[String]) -> String {
+    let mut t = String::new();
+    let s: &Summary = &report.summary;
+    writeln!(t, "# SPRINT performance and energy: {}\n", report.spec).unwrap();
+    writeln!(
+        t,
+        "Spec `{}` (sha256 {}), sprint-rtl {}; trace `{}`; cycles {}.\n",
+        report.spec,
+        &report.spec_hash[..12],
+        report.generator_version,
+        report.trace,
+        match (&report.cycle_source, &report.verilator) {
+            (CycleSource::Rtl, Some(v)) => format!("measured in the RTL with {v}"),
+            _ => "MODELLED (analytical cycle model), not simulated".into(),
+        }
+    )
+    .unwrap();
+    let dsn = &report.design;
+    writeln!(
+        t,
+        "Design: seq_len {}, head_dim {}, {} MAC lanes, {} B buffer ({} slots of {} B), {}-bit key MSBs, \
+         crossbar latency {} cycles, memory latency {} cycles at {} B/cycle.\n",
+        dsn.seq_len,
+        dsn.head_dim,
+        dsn.lanes,
+        dsn.buffer_bytes,
+        dsn.slots,
+        dsn.slot_bytes,
+        dsn.key_msb_bits,
+        dsn.xbar_latency_cycles,
+        dsn.mem_latency_cycles,
+        dsn.mem_bytes_per_cycle
+    )
+    .unwrap();
+    writeln!(t, "## Headline\n").unwrap();
+    t.push_str(&headline(report));
+    writeln!(t, "\n## Against the paper\n").unwrap();
+    writeln!(
+        t,
+        "| | paper | here | short by |\n|---|---|---|---|\n| speedup of SPRINT over the baseline | {:.1}x | {:.2}x | {:.1}x |\n| energy reduction | {:.1}x | {:.2}x | {:.1}x |\n| sequence newly fetched per query | {} | {} | |\n",
+        report.paper.paper_speedup,
+        report.paper.speedup,
+        report.paper.speedup_shortfall,
+        report.paper.paper_energy_reduction,
+        report.paper.energy_reduction,
+        report.paper.energy_shortfall,
+        pct(report.paper.paper_new_fetch_fraction),
+        pct(s.new_fetch_fraction)
+    )
+    .unwrap();
+    for line in &report.paper.explanation {
+        writeln!(t, "- {line}").unwrap();
+    }
+    for h in &report.heads {
+        writeln!(
+            t,
+            "\n## Head {} (threshold {}, {:.1} kept keys per query)\n",
+            h.label, h.threshold, h.kept_per_query
+        )
+        .unwrap();
+        mode_table(&mut t, h);
+        writeln!(t).unwrap();
+        energy_table(&mut t, h);
+    }
+    if !plots.is_empty() {
+        writeln!(t, "\n## Plots\n").unwrap();
+        for p in plots {
+            writeln!(t, "![{p}]({p})").unwrap();
+        }
+    }
+    writeln!(t, "\n## Energy constants (pJ)\n").unwrap();
+    writeln!(t, "| field | pJ |\n|---|---|").unwrap();
+    for (field, v) in report.energy_constants.fields() {
+        writeln!(t, "| `{field}` | {v} |").unwrap();
+    }
+    writeln!(
+        t,
+        "\nSources: SPRINT (MICRO 2022) for the ReRAM, Horowitz (ISSCC 2014, 45 nm) for \
+         arithmetic and SRAM, ISAAC (ISCA 2016) for the comparator; see `src/spec/energy.rs`."
+    )
+    .unwrap();
+    writeln!(t, "\n## Assumptions\n").unwrap();
+    for a in &report.assumptions {
+        writeln!(t, "- {a}").unwrap();
+    }
+    writeln!(
+        t,
+        "\nSynthesis (area, Fmax): {}.",
+        if report.synthesis.is_some() {
+            "see `synthesis` in report.json"
+        } else {
+            "not attached"
+        }
+    )
+    .unwrap();
+    t
+}
+
+/// The sweep's table. Markdown.
+pub fn sweep_table(sweep: &Sweep) -> String {
+    let mut t = String::new();
+    writeln!(
+        t,
+        "| point | kept | hit rate | cycles/query base / sprint | speedup prune / sprint | \
+         energy red. prune / sprint | efficiency sprint | model err (max) | thresholds | seconds |"
+    )
+    .unwrap();
+    writeln!(t, "|---|---|---|---|---|---|---|---|---|---|").unwrap();
+    for p in &sweep.points {
+        let s = &p.summary;
+        writeln!(
+            t,
+            "| {} | {} | {} | {:.0} / {:.0} | {:.2}x / {:.2}x | {:.2}x / {:.2}x | {:.2} | {} | {}{} | {:.1} |",
+            p.label,
+            pct(s.kept_fraction),
+            pct(s.hit_rate),
+            s.cycles_per_query[0],
+            s.cycles_per_query[2],
+            s.speedup_prune,
+            s.speedup_sprint,
+            s.energy_reduction_prune,
+            s.energy_reduction_sprint,
+            s.efficiency[2],
+            s.max_abs_model_error
+                .map_or("–".into(), |e| format!("{:.1}%", 100.0 * e)),
+            p.thresholds
+                .iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            if p.calibrated { " (calibrated)" } else { "" },
+            p.seconds
+        )
+        .unwrap();
+    }
+    t
+}
+
+/// The whole sweep as Markdown, with its plot.
+pub fn sweep_markdown(sweep: &Sweep, plot: &str) -> String {
+    let mut t = String::new();
+    writeln!(t, "# SPRINT sweep: {}\n", sweep.spec).unwrap();
+    writeln!(
+        t,
+        "Trace `{}`, heads {}; cycles {}.\n",
+        sweep.trace,
+        sweep.heads.join(", "),
+        match sweep.cycle_source {
+            CycleSource::Rtl => "measured in the RTL (one Verilator build per design)",
+            CycleSource::Model =>
+                "MODELLED by the analytical cycle model (run with --rtl to simulate)",
+        }
+    )
+    .unwrap();
+    t.push_str(&sweep_table(sweep));
+    writeln!(t, "\n![{plot}]({plot})").unwrap();
+    t
+}
