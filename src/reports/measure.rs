@@ -36,6 +36,10 @@ pub struct HeadJob {
     pub head: usize,
     /// Its input (already cut to the queries wanted), scale and threshold.
     pub run: TraceRun,
+    /// Exact softmax probabilities of the run's queries over its keys
+    /// (queries × keys, float Q and K of the trace), for
+    /// [`perf::selection`]; empty when unknown.
+    pub probabilities: Vec<Vec<f64>>,
 }
 
 /// How to measure.
@@ -228,14 +232,17 @@ pub fn measure(
                     )
                 })
                 .collect();
-            perf::head_report(
+            let sprint = &results[3 * j + 2].0;
+            let mut head = perf::head_report(
                 &job.run.label,
                 job.layer,
                 job.head,
                 keys,
                 job.run.threshold,
                 modes,
-            )
+            );
+            head.selection = perf::selection(&job.probabilities, &sprint.queries);
+            head
         })
         .collect();
     let summary = perf::summarise(&heads);

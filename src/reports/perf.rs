@@ -159,6 +159,64 @@ pub struct HeadReport {
     /// Baseline bound / SPRINT bound: the speedup a design running at its
     /// bound in both modes would reach on this head.
     pub bound_speedup_sprint: f64,
+    /// How well the crossbar chose the kept keys (absent without exact
+    /// probabilities).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Selection>,
+}
+
+/// The crossbar's choice of keys against an ideal one: per query, the
+/// fewest keys whose exact softmax probabilities (float Q and K) add up to
+/// the mass the kept keys carry. The gap between `kept_fraction` and
+/// `oracle_kept_fraction` is what the approximate in-memory scores cost;
+/// `oracle_kept_fraction` itself is what the data allow at that mass.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Selection {
+    /// Σ over queries of the kept keys' exact softmax mass / queries.
+    pub kept_mass: f64,
+    /// Kept keys / (queries × keys).
+    pub kept_fraction: f64,
+    /// Σ oracle keys / (queries × keys).
+    pub oracle_kept_fraction: f64,
+    /// Queries and keys the fractions are over.
+    pub queries: u64,
+    pub keys: u64,
+}
+
+/// The [`Selection`] of a run's kept sets, `probabilities` being queries ×
+/// keys; `None` when `probabilities` does not cover the run's queries.
+pub fn selection(probabilities: &[Vec<f64>], queries: &[QueryResult]) -> Option<Selection> {
+    if probabilities.len() < queries.len() || queries.is_empty() {
+        return None;
+    }
+    let keys = probabilities[0].len() as u64;
+    let (mut mass, mut kept, mut oracle) = (0.0, 0u64, 0u64);
+    for (p, q) in probabilities.iter().zip(queries) {
+        let m: f64 = q.kept.iter().map(|&j| p[j as usize]).sum();
+        let mut sorted = p.clone();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        let mut acc = 0.0;
+        // The 1e-12 slack absorbs summation order; a query keeping nothing needs nothing.
+        let need = sorted
+            .iter()
+            .take_while(|&&x| {
+                let short = acc < m - 1e-12;
+                acc += x;
+                short
+            })
+            .count();
+        mass += m;
+        kept += q.kept.len() as u64;
+        oracle += need as u64;
+    }
+    let n = queries.len() as u64;
+    Some(Selection {
+        kept_mass: mass / n as f64,
+        kept_fraction: ratio(kept as f64, (n * keys) as f64),
+        oracle_kept_fraction: ratio(oracle as f64, (n * keys) as f64),
+        queries: n,
+        keys,
+    })
 }
 
 /// What one mode of one head measured: the golden result, and the RTL
@@ -257,6 +315,7 @@ pub fn head_report(
             modes[2].bound.bound_cycles as f64,
         ),
         modes,
+        selection: None,
     }
 }
 
@@ -286,6 +345,12 @@ pub struct Summary {
     pub new_fetch_fraction: f64,
     /// SPRINT hits / kept.
     pub hit_rate: f64,
+    /// Mean exact softmax mass of the kept keys per query, and the oracle's
+    /// kept fraction at that mass, over the heads with a [`Selection`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept_mass: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oracle_kept_fraction: Option<f64>,
 }
 
 /// Sums the heads (see [`Summary`]).
@@ -326,7 +391,31 @@ pub fn summarise(heads: &[HeadReport]) -> Summary {
         kept_fraction: ratio(s(&|c| c.kept), pairs),
         new_fetch_fraction: ratio(s(&|c| c.fetches), pairs),
         hit_rate: ratio(s(&|c| c.hits), s(&|c| c.kept)),
+        kept_mass: selection_sum(
+            heads,
+            |x| x.kept_mass * x.queries as f64,
+            |x| x.queries as f64,
+        ),
+        oracle_kept_fraction: selection_sum(
+            heads,
+            |x| x.oracle_kept_fraction * (x.queries * x.keys) as f64,
+            |x| (x.queries * x.keys) as f64,
+        ),
     }
+}
+
+/// Σ value / Σ weight over the heads' selections; `None` if any lacks one.
+fn selection_sum(
+    heads: &[HeadReport],
+    value: impl Fn(&Selection) -> f64,
+    weight: impl Fn(&Selection) -> f64,
+) -> Option<f64> {
+    let all: Option<Vec<Selection>> = heads.iter().map(|h| h.selection).collect();
+    let all = all.filter(|a| !a.is_empty())?;
+    Some(ratio(
+        all.iter().map(&value).sum(),
+        all.iter().map(&weight).sum(),
+    ))
 }
 
 /// The paper's figures against this run's, and why they differ.
@@ -375,6 +464,22 @@ pub fn compare_with_paper(s: &Summary) -> PaperComparison {
             limit,
             pct(1.0 / PAPER_SPEEDUP)
         ));
+        if let (Some(mass), Some(oracle)) = (s.kept_mass, s.oracle_kept_fraction) {
+            explanation.push(format!(
+                "Selection: the kept keys carry {:.1}% of the exact softmax mass; an oracle \
+                 choosing keys by their exact scores would need {:.1}% of the keys for the same \
+                 mass (the crossbar keeps {:.1}%), so {} limits the pruning.",
+                pct(mass),
+                pct(oracle),
+                pct(s.kept_fraction),
+                if oracle > 0.5 * s.kept_fraction {
+                    "the breadth of this model's attention on this text, more than the \
+                     approximate in-memory scores,"
+                } else {
+                    "the approximate in-memory scores, more than the data,"
+                }
+            ));
+        }
         explanation.push(format!(
             "Reuse: {:.1}% of the kept keys are found in the buffer; {:.1}% of the sequence \
              is newly fetched per query, against the paper's {:.1}%.",
@@ -459,5 +564,27 @@ mod tests {
         let b = run_bound(&d, Mode::Sprint, &[query(10, 0), query(1, 0)]);
         assert_eq!(b.bound_cycles, 8 + 160 + 8 + (20 + 8));
         assert_eq!(b.memory_bound_queries, 1);
+    }
+
+    #[test]
+    fn selection_compares_the_kept_keys_with_the_fewest_keys_of_equal_mass() {
+        // Keys 0 and 1 (0.1 + 0.2 of the mass) are kept; key 2 alone
+        // (0.6) carries more, so an oracle needs one key.
+        let mut q = query(2, 0);
+        q.kept = vec![0, 1];
+        let p = vec![vec![0.1, 0.2, 0.6, 0.1]];
+        let s = selection(&p, &[q]).expect("probabilities cover the query");
+        assert!((s.kept_mass - 0.3).abs() < 1e-12);
+        assert_eq!(s.kept_fraction, 0.5);
+        assert_eq!(s.oracle_kept_fraction, 0.25);
+        // Keeping the two largest is what the oracle keeps.
+        let mut q = query(2, 0);
+        q.kept = vec![1, 2];
+        let s = selection(&p, &[q]).expect("covered");
+        assert_eq!(s.oracle_kept_fraction, 0.5);
+        // Nothing kept needs nothing.
+        let s = selection(&p, &[query(0, 0)]).expect("covered");
+        assert_eq!(s.oracle_kept_fraction, 0.0);
+        assert!(selection(&[], &[query(1, 0)]).is_none());
     }
 }

@@ -27,7 +27,7 @@ pub fn headline(report: &Report) -> String {
     };
     writeln!(
         t,
-        "| head | queries x keys | kept | hit rate | cycles/query base / prune / sprint ({source}) | \
+        "| head | queries x keys | kept (oracle) | hit rate | cycles/query base / prune / sprint ({source}) | \
          model err (max) | efficiency base / sprint | MAC util. sprint | speedup prune / sprint | \
          nJ/query base / sprint | energy red. prune / sprint |"
     )
@@ -47,11 +47,13 @@ pub fn headline(report: &Report) -> String {
             });
         writeln!(
             t,
-            "| {} | {} x {} | {} | {} | {:.0} / {:.0} / {:.0} | {} | {:.2} / {:.2} | {} | {:.2}x / {:.2}x | {:.1} / {:.1} | {:.2}x / {:.2}x |",
+            "| {} | {} x {} | {}{} | {} | {:.0} / {:.0} / {:.0} | {} | {:.2} / {:.2} | {} | {:.2}x / {:.2}x | {:.1} / {:.1} | {:.2}x / {:.2}x |",
             h.label,
             h.queries,
             h.keys,
             pct(h.kept_fraction),
+            h.selection
+                .map_or(String::new(), |x| format!(" ({})", pct(x.oracle_kept_fraction))),
             pct(m[2].hit_rate),
             m[0].cycles_per_query,
             m[1].cycles_per_query,
@@ -72,9 +74,11 @@ pub fn headline(report: &Report) -> String {
     let s = &report.summary;
     writeln!(
         t,
-        "| **all** | {} queries | {} | {} | {:.0} / {:.0} / {:.0} | {} | {:.2} / {:.2} | {} | **{:.2}x** / **{:.2}x** | {:.1} / {:.1} | **{:.2}x** / **{:.2}x** |",
+        "| **all** | {} queries | {}{} | {} | {:.0} / {:.0} / {:.0} | {} | {:.2} / {:.2} | {} | **{:.2}x** / **{:.2}x** | {:.1} / {:.1} | **{:.2}x** / **{:.2}x** |",
         s.queries,
         pct(s.kept_fraction),
+        s.oracle_kept_fraction
+            .map_or(String::new(), |x| format!(" ({})", pct(x))),
         pct(s.hit_rate),
         s.cycles_per_query[0],
         s.cycles_per_query[1],

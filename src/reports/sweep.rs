@@ -306,10 +306,13 @@ pub fn job(d: &Derived, h: &TraceHead, threshold: i64, queries: Option<usize>) -
     if let Some(q) = queries {
         run.input.q.truncate(q.max(1));
     }
+    let mut probabilities = calibrate::probabilities(h, run.input.k.len(), d.causal);
+    probabilities.truncate(run.input.q.len());
     HeadJob {
         layer: h.layer,
         head: h.head,
         run,
+        probabilities,
     }
 }
 
