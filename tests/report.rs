@@ -227,3 +227,29 @@ fn report_command_refuses_a_missing_trace() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--trace"));
 }
+
+#[test]
+fn default_spec_runs_the_synthetic_head_near_its_bound() {
+    // The default spec fits no trace (head_dim 64): the report falls back
+    // to verify's synthetic head. The cycle model follows the stall-free
+    // RTL (tests/hardware.rs checks the RTL against it), and the pipelined
+    // engine keeps both modes close to their MAC bound.
+    let spec = Spec::default_spec();
+    let d = Derived::from_spec(&spec);
+    let job = sweep::synthetic_job(&d, 8, 0.15);
+    assert!(job.probabilities.is_empty());
+    let opts = MeasureOptions {
+        source: CycleSource::Model,
+        work_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("unused"),
+    };
+    let report = measure::measure(&spec, "synthetic", &[job], &opts, &|_| {}, &|| {}).unwrap();
+    let s = &report.summary;
+    assert!((s.kept_fraction - 0.15).abs() < 0.03, "{}", s.kept_fraction);
+    assert!(
+        s.efficiency[0] > 0.9 && s.efficiency[2] > 0.9,
+        "{:?}",
+        s.efficiency
+    );
+    assert!(s.oracle_kept_fraction.is_none());
+    assert!(report.heads[0].selection.is_none());
+}

@@ -105,7 +105,7 @@ pub fn main() -> ExitCode {
         Command::Calibrate(args) => Some(args.spec.clone()),
         Command::Simulate(args) => Some(args.spec.clone()),
         Command::Eval(args) => Some(args.spec.clone()),
-        Command::Report(args) => Some(args.spec.clone()),
+        Command::Report(args) => args.spec.clone(),
         Command::Sweep(args) => Some(args.spec.clone()),
     };
     let spec = match load_spec(spec_arg.as_deref()) {

@@ -102,7 +102,7 @@ fn layer_head(text: &str) -> Result<(usize, usize), String> {
     Ok((l, h))
 }
 
-fn unit_interval(text: &str) -> Result<f64, String> {
+pub(crate) fn unit_interval(text: &str) -> Result<f64, String> {
     let v: f64 = text.parse().map_err(|e| format!("{e}"))?;
     if v > 0.0 && v <= 1.0 {
         Ok(v)

@@ -17,13 +17,18 @@ use super::real::{self, TraceSelect, fail};
 
 #[derive(Args)]
 pub struct ReportArgs {
-    /// Spec file (YAML).
-    pub spec: PathBuf,
+    /// Spec file (YAML); the embedded default spec when omitted.
+    pub spec: Option<PathBuf>,
     #[command(flatten)]
     pub select: TraceSelect,
     /// Only the first N queries of each head (all keys stay), 1.. .
+    /// Without a trace: the synthetic head's queries (default 32).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     queries: Option<u32>,
+    /// Without a trace: the fraction of (query, key) pairs the synthetic
+    /// head's threshold keeps.
+    #[arg(long, default_value_t = 0.15, conflicts_with = "trace", value_parser = real::unit_interval)]
+    keep_fraction: f64,
     /// Cycles from the analytical model alone, without Verilator (flagged
     /// as modelled in the report).
     #[arg(long)]
@@ -81,18 +86,31 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 /// `sprint-rtl report`.
 pub fn report(spec: &Spec, args: &ReportArgs) -> ExitCode {
     let d = Derived::from_spec(spec);
-    let Some(trace_path) = args.select.trace.clone() else {
-        return fail("report needs --trace FILE");
-    };
     let result = (|| {
-        let trace = real::read_trace(&trace_path)?;
-        let heads = real::selected(&trace, &args.select)?;
-        let thresholds = real::thresholds_for(&d, &trace_path, &args.select, &heads)?;
-        let jobs: Vec<_> = heads
-            .iter()
-            .zip(&thresholds)
-            .map(|(h, &t)| sweep::job(&d, h, t, args.queries.map(|q| q as usize)))
-            .collect();
+        let (source, jobs) = match &args.select.trace {
+            Some(trace_path) => {
+                let trace = real::read_trace(trace_path)?;
+                let heads = real::selected(&trace, &args.select)?;
+                let thresholds = real::thresholds_for(&d, trace_path, &args.select, &heads)?;
+                let jobs: Vec<_> = heads
+                    .iter()
+                    .zip(&thresholds)
+                    .map(|(h, &t)| sweep::job(&d, h, t, args.queries.map(|q| q as usize)))
+                    .collect();
+                (trace_path.display().to_string(), jobs)
+            }
+            None => {
+                let queries = args.queries.unwrap_or(32);
+                (
+                    format!(
+                        "synthetic head (verify's workload, seed 1, {} queries, keep fraction {})",
+                        queries.min(d.seq_len),
+                        args.keep_fraction
+                    ),
+                    vec![sweep::synthetic_job(&d, queries, args.keep_fraction)],
+                )
+            }
+        };
         let opts = MeasureOptions {
             source: if args.model_only {
                 CycleSource::Model
@@ -107,7 +125,7 @@ pub fn report(spec: &Spec, args: &ReportArgs) -> ExitCode {
         let progress = bar(3 * jobs.len() as u64, "runs");
         let report = measure::measure(
             spec,
-            &trace_path.display().to_string(),
+            &source,
             &jobs,
             &opts,
             &|step| progress.set_message(step.to_string()),

@@ -24,6 +24,7 @@ use super::calibrate::{self, Target, Thresholds};
 use super::measure::{self, CycleSource, HeadJob, MeasureError, MeasureOptions};
 use super::perf::Summary;
 use crate::sim::verify::TraceRun;
+use crate::sim::workload;
 use crate::spec::{Derived, Spec};
 use crate::trace::TraceHead;
 
@@ -297,6 +298,32 @@ pub fn sweep(
             .collect(),
         points: measured,
     })
+}
+
+/// The synthetic head `verify` runs (seed 1, its first `queries` queries
+/// against seq_len keys), at the threshold that keeps `keep_fraction` of
+/// the (query, key) pairs: for designs no trace fits. It has no exact
+/// probabilities, so its report has no oracle comparison.
+pub fn synthetic_job(d: &Derived, queries: u32, keep_fraction: f64) -> HeadJob {
+    let shape = workload::HeadShape {
+        n_queries: queries.clamp(1, d.seq_len),
+        n_keys: d.seq_len,
+        query_base: 0,
+        head_id: 0,
+    };
+    let input = workload::synthetic_head(d, 1, shape);
+    let threshold = workload::calibrate_threshold(d, &input, keep_fraction);
+    HeadJob {
+        layer: 0,
+        head: 0,
+        run: TraceRun {
+            label: "synthetic".to_string(),
+            input,
+            scale: workload::synthetic_scale(d),
+            threshold,
+        },
+        probabilities: Vec::new(),
+    }
 }
 
 /// A head's job on design `d`: its first min(tokens, seq_len) keys and the
