@@ -7,7 +7,9 @@
 //! - [`golden`]: the numerics, crossbar, buffer and per-head model;
 //! - [`emit`]: templates, module graph, filelist and manifest;
 //! - [`model`]: the all-MiniLM-L6-v2 BERT forward pass, with per-head Q, K, V;
-//! - [`sim`]: workloads, stimulus files, Verilator and Yosys drivers.
+//! - [`sim`]: workloads, stimulus files, Verilator and Yosys drivers;
+//! - [`synth`]: synthesis and place-and-route: area per block, block RAM and
+//!   multiplier mapping, Fmax ([`synth::run`]).
 
 pub mod csr;
 pub mod emit;
@@ -16,4 +18,5 @@ pub mod model;
 pub mod reports;
 pub mod sim;
 pub mod spec;
+pub mod synth;
 pub mod trace;

@@ -1,5 +1,5 @@
 //! Command-line interface: `check`, `generate`, `verify`, `graph`, `lint`,
-//! and on real input `trace`, `calibrate`, `simulate` (see [`real`]).
+//! `synth` (see [`synth`]), and on real input `trace`, `calibrate`, `simulate` (see [`real`]).
 //!
 //! Exit status: 0 success, 1 a verification or lint failure, 2 a bad spec,
 //! bad arguments or a missing tool.
@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod real;
+mod synth;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -75,6 +76,8 @@ enum Command {
     Graph { spec: Option<PathBuf> },
     /// Run `verilator --lint-only -Wall` and Yosys synthesis checks.
     Lint { spec: Option<PathBuf> },
+    /// Synthesize (and place and route) a design: area per block, Fmax.
+    Synth(synth::SynthArgs),
     /// Run all-MiniLM-L6-v2 on a text and write its per-head Q, K, V (.npz).
     Trace(real::TraceArgs),
     /// Pick a crossbar threshold per head from calibration text.
@@ -95,6 +98,7 @@ pub fn main() -> ExitCode {
         | Command::Lint { spec } => spec.clone(),
         Command::Calibrate(args) => Some(args.spec.clone()),
         Command::Simulate(args) => Some(args.spec.clone()),
+        Command::Synth(args) => args.spec.clone(),
     };
     let spec = match load_spec(spec_arg.as_deref()) {
         Ok(s) => s,
@@ -148,6 +152,7 @@ pub fn main() -> ExitCode {
         Command::Lint { .. } => lint(&spec),
         Command::Calibrate(args) => real::calibrate(&spec, &args),
         Command::Simulate(args) => real::simulate(&spec, &args),
+        Command::Synth(args) => synth::synth(&spec, &args),
         Command::Trace(_) => unreachable!("handled before the spec is loaded"),
     }
 }
