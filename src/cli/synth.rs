@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use sprint_rtl::spec::Spec;
-use sprint_rtl::synth::{self, SynthOptions, SynthReport, Target};
+use sprint_rtl::synth::{self, SynthOptions, SynthReport, Target, baseline};
 
 #[derive(Args)]
 pub struct SynthArgs {
@@ -28,6 +28,14 @@ pub struct SynthArgs {
     /// Also write the report as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Compare with the committed baseline (synth/baseline.json, see
+    /// `sprint_rtl::synth::baseline`) and list the figures outside their
+    /// tolerance.
+    #[arg(long)]
+    pub compare_baseline: bool,
+    /// Write this report's figures into the baseline file instead.
+    #[arg(long, conflicts_with = "compare_baseline")]
+    pub update_baseline: bool,
 }
 
 fn target(s: &str) -> Result<Target, String> {
@@ -65,7 +73,45 @@ pub fn synth(spec: &Spec, args: &SynthArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if report.findings.is_empty() {
+    let path = Path::new(baseline::PATH);
+    let mut clean = report.findings.is_empty();
+    if args.update_baseline || args.compare_baseline {
+        let mut base = match baseline::Baseline::load(path) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        if args.update_baseline {
+            base.update(&report);
+            if let Err(e) = base.save(path) {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+            println!(
+                "baseline: wrote {} on {} to {}",
+                report.spec,
+                report.target,
+                path.display()
+            );
+        } else {
+            match base.compare(&report) {
+                Ok(devs) if devs.is_empty() => println!("baseline: every figure within tolerance"),
+                Ok(devs) => {
+                    clean = false;
+                    for d in devs {
+                        println!("baseline: {d}");
+                    }
+                }
+                Err(e) => {
+                    clean = false;
+                    println!("baseline: {e}");
+                }
+            }
+        }
+    }
+    if clean {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -171,7 +217,10 @@ fn print_report(r: &SynthReport) {
             if f >= p.target_mhz { "meets" } else { "fails" },
             p.target_mhz
         ),
-        None => println!("place and route on {}: no clock constraint reported", p.device),
+        None => println!(
+            "place and route on {}: no clock constraint reported",
+            p.device
+        ),
     }
     if let Some(c) = &p.figures.critical_path {
         println!(

@@ -43,7 +43,8 @@ pub struct Finding {
 }
 
 /// The first line of `tool --version` (`-V` for Icarus Verilog, which has
-/// no `--version`), or `None` when the tool is missing.
+/// no `--version`) on standard output, or on standard error when standard
+/// output is empty, or `None` when the tool is missing.
 pub fn version(tool: &str) -> Option<String> {
     let flag = if tool == "iverilog" {
         "-V"
@@ -51,9 +52,14 @@ pub fn version(tool: &str) -> Option<String> {
         "--version"
     };
     let out = Command::new(tool).arg(flag).output().ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    // nextpnr prints its version on standard error.
+    let text = String::from_utf8_lossy(if out.stdout.is_empty() {
+        &out.stderr
+    } else {
+        &out.stdout
+    });
     text.lines()
-        .next()
+        .find(|l| !l.starts_with("Preparing to run"))
         .map(|l| l.trim().to_string())
         .filter(|l| !l.is_empty())
 }

@@ -122,9 +122,8 @@ impl Baseline {
 
     /// Writes the baseline, entries sorted by spec, target and tools.
     pub fn save(&mut self, path: &Path) -> Result<(), String> {
-        self.entries.sort_by(|a, b| {
-            (&a.spec, a.target, &a.tools).cmp(&(&b.spec, b.target, &b.tools))
-        });
+        self.entries
+            .sort_by(|a, b| (&a.spec, a.target, &a.tools).cmp(&(&b.spec, b.target, &b.tools)));
         let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -145,7 +144,7 @@ impl Baseline {
     pub fn compare(&self, report: &SynthReport) -> Result<Vec<Deviation>, String> {
         let entry = self.entry(report).ok_or_else(|| {
             format!(
-                "no baseline for {} on {} with {:?}; run the test with {UPDATE_ENV}=1 to add one",
+                "no baseline for {} on {} with {:?}; add one with {UPDATE_ENV}=1 or `sprint-rtl synth --update-baseline`",
                 report.spec,
                 report.target,
                 tool_lines(report)

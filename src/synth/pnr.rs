@@ -138,7 +138,10 @@ pub fn parse_report(text: &str) -> Result<PnrFigures, String> {
                 delay_ns,
                 logic_ns: delay_ns - routing_ns,
                 routing_ns,
-                from_cell: steps.first().map(|s| s.from_cell.clone()).unwrap_or_default(),
+                from_cell: steps
+                    .first()
+                    .map(|s| s.from_cell.clone())
+                    .unwrap_or_default(),
                 to_cell: steps.last().map(|s| s.to_cell.clone()).unwrap_or_default(),
                 blocks,
                 steps,
@@ -172,6 +175,9 @@ mod tests {
         let p = f.critical_path.unwrap();
         assert_eq!((p.delay_ns, p.routing_ns), (2.75, 2.0));
         assert_eq!(p.blocks, ["u_engine", "u_buffer"]);
-        assert_eq!((p.from_cell.as_str(), p.to_cell.as_str()), ("u_engine.a", "u_buffer.b"));
+        assert_eq!(
+            (p.from_cell.as_str(), p.to_cell.as_str()),
+            ("u_engine.a", "u_buffer.b")
+        );
     }
 }
