@@ -230,8 +230,11 @@ fn print_report(r: &SynthReport) {
             c.routing_ns,
             c.blocks.join(" -> ")
         );
-        println!("  from {}", c.from_cell);
-        println!("  to   {}", c.to_cell);
+        println!("  from {}", shorten(&c.from_cell));
+        println!("  to   {}", shorten(&c.to_cell));
+        if !c.sources.is_empty() {
+            println!("  through {}", c.sources.join(", "));
+        }
     }
     let used: Vec<String> = p
         .figures
@@ -248,4 +251,14 @@ fn print_report(r: &SynthReport) {
         })
         .collect();
     println!("utilisation: {}", used.join(", "));
+}
+
+/// nextpnr's generated cell names run to kilobytes; the JSON report keeps
+/// them whole.
+fn shorten(name: &str) -> String {
+    const MAX: usize = 100;
+    match name.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}...", &name[..i]),
+        None => name.to_string(),
+    }
 }

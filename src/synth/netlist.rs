@@ -88,17 +88,16 @@ pub(crate) enum CellClass {
 /// A cell parameter as a number: Yosys writes constants as strings of
 /// binary digits, small integers sometimes as JSON numbers. 0 when absent.
 fn param(cell: &Value, name: &str) -> u64 {
-    match cell.get("parameters").and_then(|p| p.get(name)) {
-        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
-        Some(Value::String(s)) => u64::from_str_radix(s.trim_start_matches('0'), 2)
-            .or_else(|_| {
-                if s.chars().all(|c| c == '0') {
-                    Ok(0)
-                } else {
-                    Err(())
-                }
-            })
-            .unwrap_or(0),
+    cell.get("parameters")
+        .and_then(|p| p.get(name))
+        .map_or(0, param_value)
+}
+
+fn param_value(v: &Value) -> u64 {
+    match v {
+        Value::Number(n) => n.as_u64().unwrap_or(0),
+        Value::String(s) if s.chars().all(|c| c == '0') => 0,
+        Value::String(s) => u64::from_str_radix(s.trim_start_matches('0'), 2).unwrap_or(0),
         _ => 0,
     }
 }
@@ -120,13 +119,23 @@ pub(crate) struct Netlist {
 }
 
 impl Netlist {
+    /// Parses `write_json` output. Library cells that Yosys writes as
+    /// `blackbox` or `whitebox` modules stay leaf cells.
     pub(crate) fn parse(text: &str) -> Result<Netlist, String> {
         let v: Value = serde_json::from_str(text).map_err(|e| format!("netlist JSON: {e}"))?;
-        let modules = v
+        let mut modules = v
             .get("modules")
             .and_then(Value::as_object)
             .cloned()
             .ok_or("netlist JSON has no `modules`")?;
+        modules.retain(|_, m| {
+            let attr = |name: &str| {
+                m.get("attributes")
+                    .and_then(|a| a.get(name))
+                    .is_some_and(|b| param_value(b) != 0)
+            };
+            !attr("blackbox") && !attr("whitebox")
+        });
         Ok(Netlist { modules })
     }
 
@@ -232,6 +241,7 @@ mod tests {
         "top": { "cells": {
             "u_a": { "type": "a", "connections": {} },
             "ff": { "type": "TRELLIS_FF", "connections": {} } } },
+        "LUT4": { "attributes": { "blackbox": "00000000000000000000000000000001" } },
         "a": {
           "cells": {
             "m": { "type": "MULT18X18D",

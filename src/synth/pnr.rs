@@ -25,6 +25,9 @@ pub struct PathStep {
     pub to_cell: String,
     /// Delay of this step, ns.
     pub delay_ns: f64,
+    /// Source locations nextpnr gives for a routing step's net
+    /// (`rtl/<name>_engine.v:179.46-179.79`).
+    pub sources: Vec<String>,
 }
 
 /// The slowest register-to-register path nextpnr found.
@@ -42,6 +45,9 @@ pub struct CriticalPath {
     /// The top-level instances (`u_engine`, `u_controller`, `u_buffer`)
     /// the path's cells belong to, in path order, without repeats.
     pub blocks: Vec<String>,
+    /// The design's source locations along the path (`rtl/...`, in path
+    /// order, without repeats).
+    pub sources: Vec<String>,
     pub steps: Vec<PathStep>,
 }
 
@@ -114,6 +120,14 @@ pub fn parse_report(text: &str) -> Result<PnrFigures, String> {
                     from_cell: cell_of(s.get("from")),
                     to_cell: cell_of(s.get("to")),
                     delay_ns: s.get("delay").and_then(Value::as_f64).unwrap_or(0.0),
+                    sources: s
+                        .get("sources")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect(),
                 })
                 .collect();
             let delay_ns: f64 = steps.iter().map(|s| s.delay_ns).sum();
@@ -134,7 +148,14 @@ pub fn parse_report(text: &str) -> Result<PnrFigures, String> {
                     }
                 }
             }
+            let mut sources: Vec<String> = Vec::new();
+            for src in steps.iter().flat_map(|s| &s.sources) {
+                if src.starts_with("rtl/") && !sources.contains(src) {
+                    sources.push(src.clone());
+                }
+            }
             CriticalPath {
+                sources,
                 delay_ns,
                 logic_ns: delay_ns - routing_ns,
                 routing_ns,
@@ -165,7 +186,8 @@ mod tests {
             { "type": "clk-to-q", "from": { "cell": "u_engine.a", "port": "CLK" },
               "to": { "cell": "u_engine.a", "port": "Q0" }, "delay": 0.5 },
             { "type": "routing", "from": { "cell": "u_engine.a", "port": "Q0" },
-              "to": { "cell": "u_buffer.b", "port": "A0" }, "delay": 2.0 },
+              "to": { "cell": "u_buffer.b", "port": "A0" }, "delay": 2.0,
+              "sources": [ "rtl/x_engine.v:70.20-70.35", "/share/cells.v:1.1-1.2" ] },
             { "type": "setup", "from": { "cell": "u_buffer.b", "port": "A0" },
               "to": { "cell": "u_buffer.b", "port": "DI0" }, "delay": 0.25 } ] } ]
         }"#;
@@ -175,6 +197,7 @@ mod tests {
         let p = f.critical_path.unwrap();
         assert_eq!((p.delay_ns, p.routing_ns), (2.75, 2.0));
         assert_eq!(p.blocks, ["u_engine", "u_buffer"]);
+        assert_eq!(p.sources, ["rtl/x_engine.v:70.20-70.35"]);
         assert_eq!(
             (p.from_cell.as_str(), p.to_cell.as_str()),
             ("u_engine.a", "u_buffer.b")
