@@ -188,3 +188,56 @@ impl Baseline {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{Area, Mapping, ModuleArea, ToolVersion};
+
+    fn report(cells: u64) -> SynthReport {
+        SynthReport {
+            spec: "t".into(),
+            spec_hash: String::new(),
+            target: Target::Generic,
+            tools: vec![ToolVersion {
+                tool: "yosys".into(),
+                version: "Yosys 1".into(),
+            }],
+            blocks: vec![ModuleArea {
+                module: "t_top".into(),
+                depth: 0,
+                area: Area {
+                    cells,
+                    ..Area::default()
+                },
+            }],
+            mapping: Mapping {
+                buffer_data_bits: 8,
+                buffer_brams: 0,
+                buffer_lutrams: 0,
+                buffer_ffs: 0,
+                buffer_memory_bits: 8,
+                buffer_in_ram: true,
+                lanes: 1,
+                lanes_on_multipliers: 0,
+                engine_multipliers: 0,
+            },
+            findings: vec![],
+            pnr: None,
+        }
+    }
+
+    #[test]
+    fn a_figure_outside_its_tolerance_is_a_deviation() {
+        let mut base = Baseline::default();
+        base.tolerances.insert("cells".into(), 0.05);
+        base.update(&report(1000));
+        assert_eq!(base.compare(&report(1040)).unwrap(), vec![]);
+        let devs = base.compare(&report(1100)).unwrap();
+        assert_eq!(devs.len(), 1);
+        assert_eq!(devs[0].metric, "cells");
+        let mut other_tools = report(1000);
+        other_tools.tools[0].version = "Yosys 2".into();
+        assert!(base.compare(&other_tools).is_err());
+    }
+}
