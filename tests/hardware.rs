@@ -266,6 +266,22 @@ fn synth_ecp5_tiny() {
     assert!(report.fmax_mhz().is_some_and(|f| f > 0.0));
 }
 
+/// The tiny design on iCE40 UP5K: synthesis maps the buffer to block RAM
+/// and the MAC lanes to `SB_MAC16`; place-and-route runs and reports
+/// whether the design fits.
+#[test]
+fn synth_ice40_tiny() {
+    if !have("yosys") || !have("nextpnr-ice40") {
+        return;
+    }
+    let report = synth_within_baseline("tiny", synth::Target::Ice40).unwrap();
+    let m = &report.mapping;
+    assert!(m.buffer_in_ram && m.buffer_brams > 0, "{m:?}");
+    assert_eq!(m.lanes_on_multipliers, m.lanes, "{m:?}");
+    let pnr = report.pnr.as_ref().unwrap();
+    assert!(pnr.routed || pnr.failure.is_some(), "{pnr:?}");
+}
+
 #[test]
 fn cosim_tiny() {
     cosim("tiny", &[1, 2, 3]);
