@@ -9,6 +9,8 @@
 //! - [`model`]: the all-MiniLM-L6-v2 BERT forward pass, with per-head Q, K, V;
 //! - [`sim`]: workloads, stimulus files, Verilator and Yosys drivers;
 //! - [`eval`]: task accuracy of the model with golden-model attention.
+//! - [`synth`]: synthesis and place-and-route: area per block, block RAM and
+//!   multiplier mapping, Fmax ([`synth::run`]).
 
 pub mod csr;
 pub mod emit;
@@ -18,4 +20,5 @@ pub mod model;
 pub mod reports;
 pub mod sim;
 pub mod spec;
+pub mod synth;
 pub mod trace;

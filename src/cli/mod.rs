@@ -1,6 +1,6 @@
 //! Command-line interface: `check`, `generate`, `verify`, `graph`, `lint`,
-//! on real input `trace`, `calibrate`, `simulate` (see [`real`]), `eval`
-//! (see [`eval`]), and `report`, `sweep` (see [`report`]).
+//! `synth` (see [`synth`]), and on real input `trace`, `calibrate`, `simulate`
+//! (see [`real`]), `eval` (see [`eval`]), `report` and `sweep` (see [`report`]).
 //!
 //! Exit status: 0 success, 1 a verification or lint failure, 2 a bad spec,
 //! bad arguments or a missing tool.
@@ -11,6 +11,7 @@ use std::process::ExitCode;
 mod eval;
 mod real;
 mod report;
+mod synth;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -78,6 +79,8 @@ enum Command {
     Graph { spec: Option<PathBuf> },
     /// Run `verilator --lint-only -Wall` and Yosys synthesis checks.
     Lint { spec: Option<PathBuf> },
+    /// Synthesize (and place and route) a design: area per block, Fmax.
+    Synth(synth::SynthArgs),
     /// Run all-MiniLM-L6-v2 on a text and write its per-head Q, K, V (.npz).
     Trace(real::TraceArgs),
     /// Pick a crossbar threshold per head from calibration text.
@@ -107,6 +110,7 @@ pub fn main() -> ExitCode {
         Command::Eval(args) => Some(args.spec.clone()),
         Command::Report(args) => args.spec.clone(),
         Command::Sweep(args) => Some(args.spec.clone()),
+        Command::Synth(args) => args.spec.clone(),
     };
     let spec = match load_spec(spec_arg.as_deref()) {
         Ok(s) => s,
@@ -163,6 +167,7 @@ pub fn main() -> ExitCode {
         Command::Eval(args) => eval::eval(&spec, &args),
         Command::Report(args) => report::report(&spec, &args),
         Command::Sweep(args) => report::sweep(&spec, &args),
+        Command::Synth(args) => synth::synth(&spec, &args),
         Command::Trace(_) => unreachable!("handled before the spec is loaded"),
     }
 }

@@ -12,6 +12,7 @@ use sprint_rtl::reports::measure::{self, CycleSource, MeasureOptions, Report};
 use sprint_rtl::reports::sweep::{self, Axis, SweepOptions};
 use sprint_rtl::reports::{plot, render};
 use sprint_rtl::spec::{Derived, Spec};
+use sprint_rtl::synth::{self as synthesis, Target};
 
 use super::real::{self, TraceSelect, fail};
 
@@ -29,6 +30,10 @@ pub struct ReportArgs {
     /// head's threshold keeps.
     #[arg(long, default_value_t = 0.15, conflicts_with = "trace", value_parser = real::unit_interval)]
     keep_fraction: f64,
+    /// Also synthesize the design for this target (generic, ice40, ecp5)
+    /// and put the result in report.json's `synthesis` field.
+    #[arg(long, value_parser = |s: &str| s.parse::<Target>())]
+    synth: Option<Target>,
     /// Cycles from the analytical model alone, without Verilator (flagged
     /// as modelled in the report).
     #[arg(long)]
@@ -135,10 +140,21 @@ pub fn report(spec: &Spec, args: &ReportArgs) -> ExitCode {
         progress.finish_and_clear();
         report
     })();
-    let report = match result {
+    let mut report = match result {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
+    if let Some(target) = args.synth {
+        let work_dir = Path::new("target")
+            .join("sprint-rtl")
+            .join(&spec.name)
+            .join(format!("synth-{target}"));
+        eprintln!("synthesizing for {target} in {} ...", work_dir.display());
+        match synthesis::run(spec, target, &work_dir) {
+            Ok(s) => report.synthesis = Some(serde_json::to_value(s).expect("serialisable")),
+            Err(e) => return fail(e),
+        }
+    }
     let dir = args.output.clone().unwrap_or_else(|| {
         Path::new("target/sprint-rtl")
             .join(&spec.name)

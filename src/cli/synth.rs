@@ -1,0 +1,264 @@
+//! `sprint-rtl synth`: synthesis (and place-and-route) tables.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+
+use sprint_rtl::spec::Spec;
+use sprint_rtl::synth::{self, SynthOptions, SynthReport, Target, baseline};
+
+#[derive(Args)]
+pub struct SynthArgs {
+    /// Spec file (YAML); the embedded S configuration when omitted.
+    pub spec: Option<PathBuf>,
+    /// generic (Yosys gates, RAM macros), ice40 (UP5K) or ecp5 (LFE5U-85F).
+    #[arg(long, default_value = "generic", value_parser = target)]
+    pub target: Target,
+    /// Frequency place-and-route aims for, MHz.
+    #[arg(long, default_value_t = 100.0)]
+    pub freq: f64,
+    /// Synthesis only, no place-and-route.
+    #[arg(long)]
+    pub no_pnr: bool,
+    /// Folder for the design, netlists and logs
+    /// (default: target/sprint-rtl/<name>/synth-<target>).
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    /// Also write the report as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Compare with the committed baseline (synth/baseline.json, see
+    /// `sprint_rtl::synth::baseline`) and list the figures outside their
+    /// tolerance.
+    #[arg(long)]
+    pub compare_baseline: bool,
+    /// Write this report's figures into the baseline file instead.
+    #[arg(long, conflicts_with = "compare_baseline")]
+    pub update_baseline: bool,
+}
+
+fn target(s: &str) -> Result<Target, String> {
+    s.parse()
+}
+
+pub fn synth(spec: &Spec, args: &SynthArgs) -> ExitCode {
+    let work_dir = args.work_dir.clone().unwrap_or_else(|| {
+        Path::new("target")
+            .join("sprint-rtl")
+            .join(&spec.name)
+            .join(format!("synth-{}", args.target))
+    });
+    let mut opts = SynthOptions::new(args.target, &work_dir);
+    opts.freq_mhz = args.freq;
+    opts.place_and_route = !args.no_pnr;
+    eprintln!(
+        "synthesizing {} for {} in {} (minutes for the 512-key designs)...",
+        spec.name,
+        args.target,
+        work_dir.display()
+    );
+    let report = match synth::run_with(spec, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    print_report(&report);
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report).expect("report serializes") + "\n";
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("error: writing {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    let path = Path::new(baseline::PATH);
+    let mut clean = report.findings.is_empty();
+    if args.update_baseline || args.compare_baseline {
+        let mut base = match baseline::Baseline::load(path) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        if args.update_baseline {
+            base.update(&report);
+            if let Err(e) = base.save(path) {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+            println!(
+                "baseline: wrote {} on {} to {}",
+                report.spec,
+                report.target,
+                path.display()
+            );
+        } else {
+            match base.compare(&report) {
+                Ok(devs) if devs.is_empty() => println!("baseline: every figure within tolerance"),
+                Ok(devs) => {
+                    clean = false;
+                    for d in devs {
+                        println!("baseline: {d}");
+                    }
+                }
+                Err(e) => {
+                    clean = false;
+                    println!("baseline: {e}");
+                }
+            }
+        }
+    }
+    if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn print_report(r: &SynthReport) {
+    println!(
+        "{} synthesized for {}{}",
+        r.spec,
+        r.target,
+        r.target
+            .device()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default()
+    );
+    for t in &r.tools {
+        println!("  {}: {}", t.tool, t.version);
+    }
+    let generic = r.target == Target::Generic;
+    if generic {
+        println!(
+            "{:<26} {:>9} {:>8} {:>5} {:>9}",
+            "block", "cells", "FF", "RAMs", "RAM bits"
+        );
+    } else {
+        println!(
+            "{:<26} {:>9} {:>8} {:>7} {:>8} {:>5} {:>5} {:>7}",
+            "block", "cells", "LUT", "carry", "FF", "BRAM", "DSP", "LUTRAM"
+        );
+    }
+    for b in &r.blocks {
+        let name = format!("{}{}", "  ".repeat(b.depth as usize), b.module);
+        let a = &b.area;
+        if generic {
+            println!(
+                "{name:<26} {:>9} {:>8} {:>5} {:>9}",
+                a.cells, a.ffs, a.memories, a.memory_bits
+            );
+        } else {
+            println!(
+                "{name:<26} {:>9} {:>8} {:>7} {:>8} {:>5} {:>5} {:>7}",
+                a.cells, a.luts, a.carries, a.ffs, a.brams, a.dsps, a.lutrams
+            );
+        }
+    }
+    if let Some(top) = r.blocks.first() {
+        let types: Vec<String> = top
+            .area
+            .cells_by_type
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect();
+        println!("cells by type: {}", types.join(", "));
+    }
+    let m = &r.mapping;
+    let bytes = m.buffer_data_bits / 8;
+    let where_ = if generic {
+        format!("{} bits in RAM macros", m.buffer_memory_bits)
+    } else {
+        format!(
+            "{} block RAMs, {} distributed RAMs, {} flip-flops",
+            m.buffer_brams, m.buffer_lutrams, m.buffer_ffs
+        )
+    };
+    println!(
+        "buffer: {bytes} bytes of K/V rows {} ({where_})",
+        if m.buffer_in_ram {
+            "in RAM"
+        } else {
+            "NOT in RAM"
+        }
+    );
+    if generic {
+        println!(
+            "MAC lanes: {} (generic gates: no multiplier blocks)",
+            m.lanes
+        );
+    } else {
+        println!(
+            "MAC lanes on multiplier blocks: {} of {} ({} multiplier blocks in the engine)",
+            m.lanes_on_multipliers, m.lanes, m.engine_multipliers
+        );
+    }
+    for f in &r.findings {
+        println!("  {}: {}", f.code, f.message);
+    }
+    let Some(p) = &r.pnr else {
+        return;
+    };
+    if !p.routed {
+        println!(
+            "place and route on {}: did not complete:\n  {}",
+            p.device,
+            p.failure.as_deref().unwrap_or("").replace('\n', "\n  ")
+        );
+        return;
+    }
+    match p.figures.fmax_mhz {
+        Some(f) => println!(
+            "place and route on {}: Fmax {f:.2} MHz ({} at {} MHz)",
+            p.device,
+            if f >= p.target_mhz { "meets" } else { "fails" },
+            p.target_mhz
+        ),
+        None => println!(
+            "place and route on {}: no clock constraint reported",
+            p.device
+        ),
+    }
+    if let Some(c) = &p.figures.critical_path {
+        println!(
+            "critical path: {:.2} ns ({:.2} logic, {:.2} routing) through {}",
+            c.delay_ns,
+            c.logic_ns,
+            c.routing_ns,
+            c.blocks.join(" -> ")
+        );
+        println!("  from {}", shorten(&c.from_cell));
+        println!("  to   {}", shorten(&c.to_cell));
+        if !c.sources.is_empty() {
+            println!("  through {}", c.sources.join(", "));
+        }
+    }
+    let used: Vec<String> = p
+        .figures
+        .utilisation
+        .iter()
+        .filter(|(_, u)| u.used > 0)
+        .map(|(bel, u)| {
+            format!(
+                "{bel} {}/{} ({:.0}%)",
+                u.used,
+                u.available,
+                100.0 * u.used as f64 / u.available.max(1) as f64
+            )
+        })
+        .collect();
+    println!("utilisation: {}", used.join(", "));
+}
+
+/// nextpnr's generated cell names run to kilobytes; the JSON report keeps
+/// them whole.
+fn shorten(name: &str) -> String {
+    const MAX: usize = 100;
+    match name.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}...", &name[..i]),
+        None => name.to_string(),
+    }
+}

