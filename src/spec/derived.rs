@@ -191,8 +191,6 @@ pub struct Derived {
     pub out_shift_base: u32,
     pub out_shift_bits: u32,
     pub lz_pad_bits: u32,
-    /// Counts 0..=chunks.
-    pub chunk_count_bits: u32,
     /// One output chunk: lanes × out_bits.
     pub chunk_out_bits: u32,
     pub beat_count_bits: u32,
@@ -339,7 +337,6 @@ impl Derived {
             out_shift_base,
             out_shift_bits,
             lz_pad_bits: out_shift_bits - lz_bits,
-            chunk_count_bits: count_bits(chunks),
             chunk_out_bits: lanes * n.out_bits,
             beat_count_bits: index_bits(2 * chunks),
             recip_count_bits: count_bits(recip_frac_bits + 1),
