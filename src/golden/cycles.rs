@@ -9,11 +9,14 @@
 //! - A query starts with 3 cycles of sequencing, plus `xbar_latency + 2`
 //!   for a crossbar read.
 //! - The engine ([`EngineTimeline`]) runs each key through an S pass (C
-//!   reads of its K row, C = chunks), 3 weight cycles, then an A pass (C
+//!   reads of its K row, C = chunks), 6 weight cycles, then an A pass (C
 //!   reads of its V row). Passes share the read port; S of key i+1 runs
 //!   while key i's weight is computed, so in steady state a key costs 2·C
-//!   cycles (the MAC bound) and a query of n keys taken back to back costs
-//!   `2·n·C + 4` engine cycles (`2·C + 7` for one key) when C >= 3.
+//!   cycles (the MAC bound) when C >= 6, and a query of n keys taken back
+//!   to back costs `2·n·C + 12` engine cycles (`2·C + 15` for one key).
+//!   Each read goes through a pipeline: a key's score is complete
+//!   [`SCORE_LATENCY`] cycles after its pass is decided plus C, an A pass's
+//!   accumulators [`ACCUMULATE_LATENCY`] cycles after.
 //! - Hits are offered one after another as the engine takes them.
 //! - After the hits, the controller requests the misses one per cycle, up
 //!   to `fetch_depth` in flight (a request waits for a free queue entry,
@@ -23,18 +26,38 @@
 //!   than `beats · r` cycles after the previous row: the memory port
 //!   streams. Victim waits (a small buffer whose victim the engine still
 //!   reads) are not modelled.
-//! - Normalisation and output take `recip_bits + chunks + 4` cycles after
-//!   the engine drains, or 3 cycles for a query with no kept key.
+//! - Normalisation and output take `lz_bits + recip_bits + chunks + 8`
+//!   cycles after the engine drains (a leading-zero search of one cycle
+//!   per halving, the reciprocal's one bit per cycle, a 4-stage output
+//!   pipeline), or 3 cycles for a query with no kept key.
 //!
 //! `sprint-rtl verify` prints the model's error against the RTL per run.
 
 use super::{Mode, QueryResult};
 use crate::spec::Derived;
 
-/// Engine cycles of one key in steady state (the S and A passes back to
-/// back): 2 × chunks, never less than the 5-cycle weight loop.
+/// Cycles from an S pass's decision to its key's complete score, beyond
+/// the pass's C issue cycles: read, D, M, T and score register
+/// (templates/engine.v.hbs).
+pub const SCORE_LATENCY: u64 = 5;
+
+/// Cycles from an A pass's decision to its last accumulator update being
+/// visible, beyond the pass's C issue cycles: read, D, M, accumulator.
+pub const ACCUMULATE_LATENCY: u64 = 4;
+
+/// Cycles from W taking a score to R holding its weight: W_CEIL, W_MAX,
+/// W_SHIFT, W_EXP, W_WEIGHT, then W_HOLD.
+pub const WEIGHT_LATENCY: u64 = 6;
+
+/// Engine cycles of one key in steady state: the larger of the read port's
+/// 2 × chunks (the MAC bound), the S stage's C + [`SCORE_LATENCY`] (one key
+/// scores while W holds the previous one) and the weight loop (W takes the
+/// next score the cycle after R's A pass starts).
 pub fn engine_key_cycles(d: &Derived) -> u64 {
-    (2 * u64::from(d.chunks)).max(5)
+    let chunks = u64::from(d.chunks);
+    (2 * chunks)
+        .max(chunks + SCORE_LATENCY)
+        .max(WEIGHT_LATENCY + 1)
 }
 
 /// Cycles of one memory beat (one chunk of a row) at the port's bandwidth.
@@ -56,12 +79,12 @@ pub fn fetch_interval(d: &Derived) -> u64 {
 
 /// The engine's pipeline (templates/engine.v.hbs) at pass granularity.
 ///
-/// A pass decided at cycle t issues reads at t+1 ..= t+C, its data arrives
-/// one cycle later, and the next pass may be decided at t+C. An S key's
-/// score is complete at t+C+2; W takes it as soon as W is free (W frees the
+/// A pass decided at cycle t issues reads at t+1 ..= t+C and the next pass
+/// may be decided at t+C. An S key's score is complete at
+/// t+C+[`SCORE_LATENCY`]; W takes it as soon as W is free (W frees the
 /// cycle after the previous key's A pass starts), and its result is in R
-/// three cycles after the take. After an S pass an A pass is preferred,
-/// after an A pass an S pass.
+/// [`WEIGHT_LATENCY`] cycles after the take. After an S pass an A pass is
+/// preferred, after an A pass an S pass.
 #[derive(Debug, Clone)]
 pub struct EngineTimeline {
     chunks: u64,
@@ -112,7 +135,7 @@ impl EngineTimeline {
             self.s_done = None;
             self.s_taken = take;
             self.w_free = None;
-            self.r_ready = Some(take + 3);
+            self.r_ready = Some(take + WEIGHT_LATENCY);
         }
     }
 
@@ -122,7 +145,7 @@ impl EngineTimeline {
         self.w_free = Some(t + 1);
         self.port_free = t + self.chunks;
         self.last_a = true;
-        self.drained = t + self.chunks + 2;
+        self.drained = t + self.chunks + ACCUMULATE_LATENCY;
         self.settle();
     }
 
@@ -145,7 +168,7 @@ impl EngineTimeline {
             self.settle();
             self.port_free = t + self.chunks;
             self.last_a = false;
-            self.s_done = Some(t + self.chunks + 2);
+            self.s_done = Some(t + self.chunks + SCORE_LATENCY);
             self.settle();
             return t;
         }
@@ -191,7 +214,14 @@ pub fn query_cycles(d: &Derived, mode: Mode, q: &QueryResult) -> u64 {
         takes.push(take);
         controller = take + 1;
     }
-    controller.max(engine.drain()) + u64::from(d.recip_bits) + u64::from(d.chunks) + 4
+    controller.max(engine.drain()) + post_cycles(d)
+}
+
+/// Cycles from the engine's finish to its output row: the leading-zero
+/// search (lz_bits), the reciprocal (recip_bits), the output chunks through
+/// their 4-stage pipeline, and the state changes between them.
+pub fn post_cycles(d: &Derived) -> u64 {
+    u64::from(d.lz_bits) + u64::from(d.recip_bits) + u64::from(d.chunks) + 8
 }
 
 /// Cycles of a whole run: the sum over its queries.
@@ -210,11 +240,15 @@ mod tests {
             for _ in 0..n {
                 e.take(0);
             }
-            assert_eq!(e.drain(), 2 * n * 8 + 4, "{n} keys");
+            assert_eq!(e.drain(), 2 * n * 8 + 12, "{n} keys");
         }
         let mut e = EngineTimeline::new(8, 0);
         e.take(0);
-        assert_eq!(e.drain(), 2 * 8 + 7);
+        // S pass, score pipeline, W, A pass, accumulate.
+        assert_eq!(
+            e.drain(),
+            2 * 8 + SCORE_LATENCY + WEIGHT_LATENCY + ACCUMULATE_LATENCY
+        );
     }
 
     #[test]

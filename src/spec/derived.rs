@@ -40,6 +40,29 @@ pub fn fetch_depth(
         .clamp(2, 8)
 }
 
+/// One level of sums in the lanes' adder tree: node i of `level` adds
+/// nodes 2i and 2i + 1 of level `level − 1`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TreeLevel {
+    pub level: u32,
+    pub below: u32,
+    /// Nodes in this level: tree_leaves / 2^level.
+    pub nodes: u32,
+}
+
+/// The sum levels of a balanced adder tree over `lanes` leaves (padded to
+/// a power of two).
+fn tree_sums(lanes: u32) -> Vec<TreeLevel> {
+    let leaves = lanes.next_power_of_two();
+    (1..=leaves.trailing_zeros())
+        .map(|level| TreeLevel {
+            level,
+            below: level - 1,
+            nodes: leaves >> level,
+        })
+        .collect()
+}
+
 /// Parameters derived from a [`Spec`]. All widths are in bits.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Derived {
@@ -179,6 +202,17 @@ pub struct Derived {
     /// The lanes' q·k products side by side: lanes × score_bits.
     pub lane_scores_bits: u32,
     pub pv_pad_bits: u32,
+    /// A lane's first multiplier operand, signed: the weight p (with a zero
+    /// sign bit) in A passes, the sign-extended q element in S passes.
+    pub lane_operand_bits: u32,
+    pub lane_operand_pad_bits: u32,
+    /// Leaves of the lanes' adder tree: the power of two >= lanes.
+    pub tree_leaves: u32,
+    /// Levels of sums above the leaves: log2(tree_leaves); the root is
+    /// level `tree_depth`.
+    pub tree_depth: u32,
+    /// The sum levels, leaves' parents first.
+    pub tree_sums: Vec<TreeLevel>,
     pub sum_pad_bits: u32,
     /// `ceil` bias: 2^scale_frac_bits − 1.
     pub ceil_bias: u64,
@@ -328,6 +362,11 @@ impl Derived {
             score_pad_bits: score_bits - 2 * n.data_bits,
             lane_scores_bits: lanes * score_bits,
             pv_pad_bits: acc_bits - pv_bits,
+            lane_operand_bits: p_bits + 1,
+            lane_operand_pad_bits: p_bits + 1 - n.data_bits,
+            tree_leaves: lanes.next_power_of_two(),
+            tree_depth: lanes.next_power_of_two().trailing_zeros(),
+            tree_sums: tree_sums(lanes),
             sum_pad_bits: sum_bits - p_bits,
             ceil_bias: (1u64 << nx::SCALE_FRAC_BITS) - 1,
             rescale_pad_bits: max_bits + 1 - rescale_bits,

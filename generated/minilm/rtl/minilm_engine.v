@@ -6,23 +6,35 @@
 //
 // Each kept key passes through three stages:
 //   S (score):      4 reads of the key's K row from the buffer feed 8 signed
-//                   MAC lanes; the exact q.k (21 bits) collects in the S register.
+//                   MAC lanes; the exact q.k (21 bits) collects in score_q.
 //   W (weight):     z = score * scale in the log2 domain (20 fractional bits),
 //                   the integer running max m = ceil(z), the running sum's rescale
 //                   when m grows, and the weight p = 2^(z - m) from minilm_exp2
-//                   (3 cycles); the result (p, rescale, slot) waits in the R register.
+//                   (6 cycles); the result (p, rescale, slot) waits in W_HOLD (R).
 //   A (accumulate): 4 reads of the V row; element e becomes (acc_e >>> rescale) + p * v_e.
 // The S and A passes share the buffer read port and the lanes. They alternate
 // (S of key i+1 while W of key i computes, then A of key i while W of key
 // i+1 computes), so that in steady state the lanes consume a chunk on every
-// cycle: 2 x 4 cycles per key. A pass issues a read on each of its cycles; the
-// next pass may start on the cycle after its last issue.
+// cycle: 2 x 4 cycles per key when the weight loop keeps up. A pass
+// issues a read on each of its cycles; the next pass may start on the cycle
+// after its last issue.
 //
-// After the last key, the sum is normalised, minilm_recip gives its
-// reciprocal, and each output element is round(acc * recip >> shift),
-// saturated to 16 bits (8 fractional). A query with no kept key outputs
-// zeros. Bit-exact with golden::engine: the keys' order through W and A is
-// the order the controller hands them over.
+// Every chunk read goes down the same pipeline, one register stage per cycle:
+//   issue -> (buffer) -> D: the chunk and each lane's first operand (q, or p)
+//         -> M: the lane products
+//         -> A pass: the accumulators;  S pass: T: the lanes' sum (adder tree) -> score_q.
+// A key's score is complete 5 cycles after its last read is issued; an A pass
+// has updated its accumulators 4 cycles after its last issue.
+//
+// After the last key, the sum is normalised (5 cycles, one halving
+// of the leading-zero search each), minilm_recip gives its reciprocal, and each
+// output element goes through a 4-stage pipeline: round(acc * recip >> shift),
+// saturated to 16 bits (8 fractional). A query with no kept key
+// outputs zeros. Bit-exact with golden::engine: the keys' order through W and
+// A is the order the controller hands them over.
+//
+// Control registers use the reset style of the spec; pipeline data registers
+// have no reset, as each is written before the valid bit that guards it is set.
 `default_nettype none
 
 module minilm_engine (
@@ -55,16 +67,20 @@ module minilm_engine (
     output wire           idle,
     output wire           mac_active    // lanes consumed a chunk this cycle
 );
-    localparam [1:0] W_IDLE   = 2'd0,    // W and R empty
-                     W_MAX    = 2'd1,    // z latched: running max, sum rescale
-                     W_WEIGHT = 2'd2,    // exponent, sum += p
-                     W_HOLD   = 2'd3;    // R holds (p, rescale, slot) for the A pass
+    localparam [2:0] W_IDLE   = 3'd0,    // W and R empty
+                     W_CEIL   = 3'd1,    // z latched: m candidate = ceil(z)
+                     W_MAX    = 3'd2,    // running max, the sum's rescale
+                     W_SHIFT  = 3'd3,    // sum >>= rescale, x = z - m
+                     W_EXP    = 3'd4,    // first stage of 2^x
+                     W_WEIGHT = 3'd5,    // p = 2^x
+                     W_HOLD   = 3'd6;    // R holds (p, rescale, slot) for the A pass; sum += p
 
     localparam [2:0] P_IDLE    = 3'd0,   // keys may flow
-                     P_NORM    = 3'd1,
-                     P_DIV     = 3'd2,
-                     P_OUT     = 3'd3,
-                     P_PRESENT = 3'd4;
+                     P_NORM    = 3'd1,   // leading-zero search, one halving per cycle
+                     P_START   = 3'd2,   // reciprocal starts
+                     P_DIV     = 3'd3,
+                     P_OUT     = 3'd4,   // output chunks enter the output pipeline
+                     P_PRESENT = 3'd5;
 
     localparam [1:0] LAST_CHUNK = 2'd3;
     localparam [10:0] BEATS_PER_KEY = 11'd8;
@@ -72,41 +88,68 @@ module minilm_engine (
     localparam [37:0] CEIL_BIAS = 38'd1048575;
     localparam [5:0] RESCALE_LIMIT = 6'd34;
     localparam [5:0] OUT_SHIFT_BASE = 6'd35;
+    localparam integer NORM_STEPS = 5;
+    localparam [4:0] LAST_NORM_STEP = 5'd4;
 
     reg  [255:0]   q_q;
-    // Read pass (port and lanes): kind 0 = S, 1 = A.
+    // Issue stage (read port): kind 0 = S pass, 1 = A pass.
     reg                               pass_active_q;
     reg                               pass_kind_q;
     reg                               last_kind_q;    // kind of the latest pass started
     reg  [7:0]     pass_slot_q;
+    reg  [10:0]    pass_base_q;    // the pass's row in the buffer
     reg  [1:0]     issue_q;        // chunk read this cycle
     reg  [15:0]    pass_p_q;
     reg  [5:0]     pass_rescale_q;
-    // Read data stage: what the data arriving this cycle belongs to.
+    // Read stage: the buffer's data of the chunk issued last cycle.
     reg                               rd_valid_q;
     reg                               rd_kind_q;
     reg  [1:0]     rd_chunk_q;
     reg  [15:0]    rd_p_q;
     reg  [5:0]     rd_rescale_q;
+    // D stage: the chunk and the lanes' first operands.
+    reg                               d_valid_q;
+    reg                               d_kind_q;
+    reg  [1:0]     d_chunk_q;
+    reg  [5:0]     d_rescale_q;
+    reg  [63:0]    d_data_q;
+    // M stage: the lane products.
+    reg                               m_valid_q;
+    reg                               m_kind_q;
+    reg  [1:0]     m_chunk_q;
+    reg  [5:0]     m_rescale_q;
+    // T stage (S passes): the lanes' sum of q.k.
+    reg                               t_valid_q;
+    reg  [1:0]     t_chunk_q;
+    reg  signed [20:0]    t_sum_q;
     // S stage: a key from its S pass until W takes its score.
     reg                               s_valid_q;
     reg                               s_done_q;
     reg  [7:0]     s_slot_q;
     reg  signed [20:0]    score_q;
     // W stage and its result register R.
-    reg  [1:0]                        w_state_q;
+    reg  [2:0]                        w_state_q;
     reg  [7:0]     w_slot_q;
     reg  signed [37:0]    z_q;
+    reg  signed [18:0]    cand_q;         // ceil(z)
     reg                               max_valid_q;
     reg  signed [18:0]    max_q;
     reg  signed [39:0]    x_q;
     reg  [5:0]     w_rescale_q;
     reg  [15:0]    p_q;
+    reg                               sum_add_q;      // add p_q to the sum this cycle
     reg  [25:0]    sum_q;
     // Normalisation and output.
     reg  [2:0]                        post_state_q;
-    reg  [1:0]     out_chunk_q;
+    reg  [4:0]     norm_step_q;
+    reg  [25:0]    norm_q;         // the sum, shifted left by lz_q
     reg  [4:0]     lz_q;
+    reg  [5:0]     out_shift_q;
+    reg  signed [53:0]    round_half_q;
+    reg  [1:0]     out_chunk_q;    // chunk entering the output pipeline
+    reg                               out_issue_q;    // chunks still to enter it
+    reg  [3:0]                        o_valid_q;      // output pipeline stages 1..4
+    reg  [4 * 2 - 1:0] o_chunk_q;    // their chunks, stage 1 in the LSBs
     reg  [511:0]   out_q;
     wire signed [33:0]    acc [0:31];    // one accumulator per element (g_acc)
 
@@ -118,15 +161,18 @@ module minilm_engine (
     wire r_valid    = (w_state_q == W_HOLD);
     wire w_take     = s_done_q && (w_state_q == W_IDLE);
     wire s_free     = !s_valid_q || w_take;
-    wire pipe_empty = !pass_active_q && !rd_valid_q && !s_valid_q && (w_state_q == W_IDLE);
+    wire pipe_empty = !pass_active_q && !rd_valid_q && !d_valid_q && !m_valid_q && !t_valid_q
+                   && !s_valid_q && (w_state_q == W_IDLE);
     assign key_ready = (post_state_q == P_IDLE) && port_free && s_free && (last_kind_q || !r_valid);
     wire start_s     = key_ready && key_valid;
     wire start_a     = port_free && r_valid && !start_s;
+    wire [7:0]     start_slot = start_a ? w_slot_q : key_slot;
+    wire [10:0]    start_base = { 3'd0, start_slot } * BEATS_PER_KEY
+                                        + (start_a ? V_OFFSET : 11'd0);
 
     assign buf_rd_en   = pass_active_q;
-    wire [10:0]    pass_base = { 3'd0, pass_slot_q } * BEATS_PER_KEY;
-    assign buf_rd_addr = pass_base + { 9'd0, issue_q } + (pass_kind_q ? V_OFFSET : 11'd0);
-    assign mac_active  = rd_valid_q;
+    assign buf_rd_addr = pass_base_q + { 9'd0, issue_q };
+    assign mac_active  = d_valid_q;
 
     // The slots still to be read: the current pass's, a waiting S key's (its
     // K row is read, its V row is not), and W's / R's.
@@ -138,94 +184,128 @@ module minilm_engine (
     wire [63:0]    q_chunk = q_q[rd_chunk_q * 64 +: 64];
 
     // ------------------------------------------------------------------
-    // MAC lanes: q.k partial sums and p * v products.
+    // MAC lanes: one signed multiplier each, q * k in S passes, p * v in A
+    // passes; then the lanes' adder tree for the score.
     // ------------------------------------------------------------------
-    wire [167:0]   lane_scores;    // lanes x 21 bits, lane 0 in the LSBs
-    wire signed [33:0]    lane_pv    [0:7];
+    // Adder tree: level 0 holds the lanes' q.k (zero-padded to 8 leaves),
+    // node i of level k + 1 adds nodes 2i and 2i + 1 of level k.
+    wire signed [24:0]    lane_product [0:7];
+    wire signed [20:0]    tree_0 [0:7];
     genvar lane;
+    genvar node;
     generate
         for (lane = 0; lane < 8; lane = lane + 1) begin : g_lane
             wire signed [7:0]     q_elem = q_chunk[lane * 8 +: 8];
-            wire signed [7:0]     b_elem = buf_rd_data[lane * 8 +: 8];
-            wire signed [15:0]    qk = q_elem * b_elem;
-            wire signed [24:0]    pv = $signed({1'b0, rd_p_q}) * b_elem;
-            assign lane_scores[lane * 21 +: 21] = { { 5{qk[15]} }, qk };
-            assign lane_pv[lane]    = { { 9{pv[24]} }, pv };
+            reg  signed [16:0]    operand_q;    // D stage
+            reg  signed [24:0]    product_q;    // M stage
+            wire signed [7:0]     b_elem = d_data_q[lane * 8 +: 8];
+            always @(posedge clk) begin
+                if (rd_valid_q)
+                    operand_q <= rd_kind_q ? $signed({1'b0, rd_p_q})
+                                           : { { 9{q_elem[7]} }, q_elem };
+                if (d_valid_q) product_q <= operand_q * b_elem;
+            end
+            assign lane_product[lane] = product_q;
+            // An S product is q * k, which fits in 16 bits.
+            wire signed [15:0]    qk = product_q[15:0];
+            assign tree_0[lane] = { { 5{qk[15]} }, qk };
+        end
+        for (lane = 8; lane < 8; lane = lane + 1) begin : g_tree_pad
+            assign tree_0[lane] = 21'sd0;
         end
     endgenerate
-
-    reg signed [20:0]    chunk_score;
-    always @* begin : sum_lanes
-        integer l;
-        chunk_score = 21'sd0;
-        for (l = 0; l < 8; l = l + 1)
-            chunk_score = chunk_score + $signed(lane_scores[l * 21 +: 21]);
-    end
-    wire signed [20:0]    score_base = (rd_chunk_q == 2'd0) ? 21'sd0 : score_q;
+    wire signed [20:0]    tree_1 [0:3];
+    generate
+        for (node = 0; node < 4; node = node + 1) begin : g_tree_1
+            assign tree_1[node] = tree_0[2 * node] + tree_0[2 * node + 1];
+        end
+    endgenerate
+    wire signed [20:0]    tree_2 [0:1];
+    generate
+        for (node = 0; node < 2; node = node + 1) begin : g_tree_2
+            assign tree_2[node] = tree_1[2 * node] + tree_1[2 * node + 1];
+        end
+    endgenerate
+    wire signed [20:0]    tree_3 [0:0];
+    generate
+        for (node = 0; node < 1; node = node + 1) begin : g_tree_3
+            assign tree_3[node] = tree_2[2 * node] + tree_2[2 * node + 1];
+        end
+    endgenerate
+    wire signed [20:0]    chunk_score = tree_3[0];
 
     // ------------------------------------------------------------------
     // Weight: z = score * scale, running max, exponent.
     // ------------------------------------------------------------------
     wire signed [37:0]    z_next   = score_q * $signed({1'b0, scale});
     wire signed [38:0]     z_up     = {z_q[37], z_q} + { 1'b0, CEIL_BIAS };
-    wire signed [18:0]    max_cand = z_up[38:20];  // ceil(z / 2^F)
     wire unused_z_up_frac = ^z_up[19:0];  // ceil drops the fraction
-    wire                         grows    = max_valid_q && (max_cand > max_q);
-    wire signed [18:0]    max_new  = (!max_valid_q || grows) ? max_cand : max_q;
-    wire signed [19:0]   delta    = {max_cand[18], max_cand} - {max_q[18], max_q};
+    wire                         grows    = max_valid_q && (cand_q > max_q);
+    wire signed [19:0]   delta    = {cand_q[18], cand_q} - {max_q[18], max_q};
     wire [5:0]     rescale  = !grows ? 6'd0
                                        : (delta >= $signed({ 14'd0, RESCALE_LIMIT })) ? RESCALE_LIMIT
                                        : delta[5:0];
     wire signed [39:0]    x_next   = { {2{z_q[37]}}, z_q }
-                                     - { { 1{max_new[18]} }, max_new, 20'd0 };
+                                     - { { 1{max_q[18]} }, max_q, 20'd0 };
     wire [15:0]    p_next;
 
     minilm_exp2 u_exp2 (
-        .x (x_q),
-        .p (p_next)
+        .clk (clk),
+        .x   (x_q),
+        .p   (p_next)
     );
 
     // ------------------------------------------------------------------
     // Normalisation: leading zeros of the sum, reciprocal, output elements.
     // ------------------------------------------------------------------
-    reg [4:0]     lz_next;
-    always @* begin : leading_zeros
-        integer i;
-        reg     found;
-        lz_next = 5'd0;
-        found   = 1'b0;
-        for (i = 25; i >= 0; i = i - 1) begin
-            if (sum_q[i]) found = 1'b1;
-            else if (!found) lz_next = lz_next + 5'd1;
+    // Step k asks whether the top 2^(NORM_STEPS - 1 - k) bits of norm_q are zero.
+    // Padded to 2^NORM_STEPS entries so that norm_step_q indexes it whole.
+    wire [(1 << NORM_STEPS) - 1:0] norm_top_zero;
+    genvar step;
+    generate
+        for (step = 0; step < NORM_STEPS; step = step + 1) begin : g_norm_step
+            localparam integer WIDTH = 1 << (NORM_STEPS - 1 - step);
+            assign norm_top_zero[step] = ~|norm_q[25 -: WIDTH];
         end
-    end
+        for (step = NORM_STEPS; step < (1 << NORM_STEPS); step = step + 1) begin : g_norm_pad
+            assign norm_top_zero[step] = 1'b0;
+        end
+    endgenerate
+    wire [4:0]     norm_width = 5'd1 << (LAST_NORM_STEP - norm_step_q);
 
     wire                       recip_done;
     wire [18:0]    recip;
     minilm_recip u_recip (
         .clk      (clk),
         .rst_n (rst_n),
-        .start    (post_state_q == P_NORM),
-        .divisor  (sum_q << lz_q),
+        .start    (post_state_q == P_START),
+        .divisor  (norm_q),
         .done     (recip_done),
         .quotient (recip)
     );
 
     // shift = sum_bits - 1 + RB - lz - OF; rounding adds half an output LSB.
     wire [5:0]     out_shift = OUT_SHIFT_BASE - { 1'd0, lz_q };
-    wire signed [53:0]    round_half = $signed({ 53'd0, 1'b1 } << (out_shift - 6'd1));
     wire [127:0]   out_chunk;
+    // Output pipeline: 1 element select, 2 product, 3 rounding, 4 shift; then saturation into out_q.
     generate
         for (lane = 0; lane < 8; lane = lane + 1) begin : g_out_lane
-            wire signed [33:0]    acc_elem = acc[out_chunk_q * 8 + lane];
-            wire signed [53:0]    product  = acc_elem * $signed({1'b0, recip});
-            wire signed [53:0]    rounded  = (product + round_half) >>> out_shift;
-            wire too_big   = (rounded > $signed({ { 38{1'b0} }, 1'b0, { 15{1'b1} } }));
-            wire too_small = (rounded < $signed({ { 38{1'b1} }, 1'b1, { 15{1'b0} } }));
+            reg  signed [33:0]    elem_q;
+            reg  signed [53:0]    product_q;
+            reg  signed [53:0]    rounded_q;
+            reg  signed [53:0]    shifted_q;
+            always @(posedge clk) begin
+                elem_q    <= acc[out_chunk_q * 8 + lane];
+                product_q <= elem_q * $signed({1'b0, recip});
+                rounded_q <= product_q + round_half_q;
+                shifted_q <= rounded_q >>> out_shift_q;
+            end
+            wire too_big   = (shifted_q > $signed({ { 38{1'b0} }, 1'b0, { 15{1'b1} } }));
+            wire too_small = (shifted_q < $signed({ { 38{1'b1} }, 1'b1, { 15{1'b0} } }));
             assign out_chunk[lane * 16 +: 16] =
                 too_big   ? { 1'b0, { 15{1'b1} } } :
                 too_small ? { 1'b1, { 15{1'b0} } } :
-                            rounded[15:0];
+                            shifted_q[15:0];
         end
     endgenerate
 
@@ -240,43 +320,64 @@ module minilm_engine (
 
     wire finish_take = finish_valid && finish_ready;
 
-    // Read passes and the read data stage.
+    // Read passes and the read pipeline's valid bits.
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) begin
-            pass_active_q  <= 1'b0;
-            pass_kind_q    <= 1'b0;
-            last_kind_q    <= 1'b1;
-            pass_slot_q    <= 8'd0;
-            issue_q        <= 2'd0;
-            pass_p_q       <= 16'd0;
-            pass_rescale_q <= 6'd0;
-            rd_valid_q     <= 1'b0;
-            rd_kind_q      <= 1'b0;
-            rd_chunk_q     <= 2'd0;
-            rd_p_q         <= 16'd0;
-            rd_rescale_q   <= 6'd0;
+            pass_active_q <= 1'b0;
+            pass_kind_q   <= 1'b0;
+            last_kind_q   <= 1'b1;
+            issue_q       <= 2'd0;
+            rd_valid_q    <= 1'b0;
+            d_valid_q     <= 1'b0;
+            m_valid_q     <= 1'b0;
+            t_valid_q     <= 1'b0;
         end else begin
             rd_valid_q <= pass_active_q;
-            if (pass_active_q) begin
-                rd_kind_q    <= pass_kind_q;
-                rd_chunk_q   <= issue_q;
-                rd_p_q       <= pass_p_q;
-                rd_rescale_q <= pass_rescale_q;
-                issue_q      <= issue_q + 2'd1;
-            end
+            d_valid_q  <= rd_valid_q;
+            m_valid_q  <= d_valid_q;
+            t_valid_q  <= m_valid_q && !m_kind_q;
+            if (pass_active_q) issue_q <= issue_q + 2'd1;
             if (start_s || start_a) begin
                 pass_active_q <= 1'b1;
                 pass_kind_q   <= start_a;
                 last_kind_q   <= start_a;
-                pass_slot_q   <= start_a ? w_slot_q : key_slot;
                 issue_q       <= 2'd0;
             end else if (pass_last) begin
                 pass_active_q <= 1'b0;
             end
-            if (start_a) begin
-                pass_p_q       <= p_q;
-                pass_rescale_q <= w_rescale_q;
-            end
+        end
+    end
+
+    // The read pipeline's data: what each stage's valid bit vouches for.
+    always @(posedge clk) begin
+        if (start_s || start_a) begin
+            pass_slot_q <= start_slot;
+            pass_base_q <= start_base;
+        end
+        if (start_a) begin
+            pass_p_q       <= p_q;
+            pass_rescale_q <= w_rescale_q;
+        end
+        if (pass_active_q) begin
+            rd_kind_q    <= pass_kind_q;
+            rd_chunk_q   <= issue_q;
+            rd_p_q       <= pass_p_q;
+            rd_rescale_q <= pass_rescale_q;
+        end
+        if (rd_valid_q) begin
+            d_kind_q    <= rd_kind_q;
+            d_chunk_q   <= rd_chunk_q;
+            d_rescale_q <= rd_rescale_q;
+            d_data_q    <= buf_rd_data;
+        end
+        if (d_valid_q) begin
+            m_kind_q    <= d_kind_q;
+            m_chunk_q   <= d_chunk_q;
+            m_rescale_q <= d_rescale_q;
+        end
+        if (m_valid_q) begin
+            t_chunk_q <= m_chunk_q;
+            t_sum_q   <= chunk_score;
         end
     end
 
@@ -288,9 +389,9 @@ module minilm_engine (
             s_slot_q  <= 8'd0;
             score_q   <= 21'sd0;
         end else begin
-            if (rd_valid_q && !rd_kind_q) begin
-                score_q <= score_base + chunk_score;
-                if (rd_chunk_q == LAST_CHUNK) s_done_q <= 1'b1;
+            if (t_valid_q) begin
+                score_q <= ((t_chunk_q == 2'd0) ? 21'sd0 : score_q) + t_sum_q;
+                if (t_chunk_q == LAST_CHUNK) s_done_q <= 1'b1;
             end
             if (w_take) begin
                 s_valid_q <= 1'b0;
@@ -304,43 +405,57 @@ module minilm_engine (
         end
     end
 
-    // W stage: z, running max and sum, weight; R holds the result.
+    // W stage: z, running max and sum, weight; R (W_HOLD) holds the result.
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) begin
             w_state_q   <= W_IDLE;
             w_slot_q    <= 8'd0;
             z_q         <= 38'sd0;
+            cand_q      <= 19'sd0;
             max_valid_q <= 1'b0;
             max_q       <= 19'sd0;
             x_q         <= 40'sd0;
             w_rescale_q <= 6'd0;
             p_q         <= 16'd0;
+            sum_add_q   <= 1'b0;
             sum_q       <= 26'd0;
         end else if (idle && q_load) begin
             max_valid_q <= 1'b0;
             sum_q       <= 26'd0;
         end else begin
+            sum_add_q <= 1'b0;
             case (w_state_q)
                 W_IDLE: if (w_take) begin
                     w_slot_q  <= s_slot_q;
                     z_q       <= z_next;
+                    w_state_q <= W_CEIL;
+                end
+                W_CEIL: begin
+                    cand_q    <= z_up[38:20];    // ceil(z / 2^F)
                     w_state_q <= W_MAX;
                 end
                 W_MAX: begin
-                    max_q       <= max_new;
+                    max_q       <= (!max_valid_q || grows) ? cand_q : max_q;
                     max_valid_q <= 1'b1;
-                    sum_q       <= sum_q >> rescale;
                     w_rescale_q <= rescale;
-                    x_q         <= x_next;
-                    w_state_q   <= W_WEIGHT;
+                    w_state_q   <= W_SHIFT;
                 end
+                W_SHIFT: begin
+                    sum_q     <= sum_q >> w_rescale_q;
+                    x_q       <= x_next;
+                    w_state_q <= W_EXP;
+                end
+                W_EXP: w_state_q <= W_WEIGHT;    // u_exp2's first stage latches x_q
                 W_WEIGHT: begin
                     p_q       <= p_next;
-                    sum_q     <= sum_q + { 10'd0, p_next };
+                    sum_add_q <= 1'b1;
                     w_state_q <= W_HOLD;
                 end
-                default: if (start_a) w_state_q <= W_IDLE;    // W_HOLD
+                W_HOLD: if (start_a) w_state_q <= W_IDLE;
+                default: w_state_q <= W_IDLE;
             endcase
+            // The next key reaches W_SHIFT 4 cycles after this one leaves W_HOLD.
+            if (sum_add_q) sum_q <= sum_q + { 10'd0, p_q };
         end
     end
 
@@ -348,33 +463,63 @@ module minilm_engine (
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) begin
             post_state_q <= P_IDLE;
-            out_chunk_q  <= 2'd0;
+            norm_step_q  <= 5'd0;
+            norm_q       <= 26'd0;
             lz_q         <= 5'd0;
+            out_shift_q  <= 6'd0;
+            round_half_q <= 54'sd0;
+            out_chunk_q  <= 2'd0;
+            out_issue_q  <= 1'b0;
+            o_valid_q    <= 4'd0;
             out_q        <= 512'd0;
         end else begin
+            o_valid_q <= { o_valid_q[2:0], out_issue_q };
+            if (out_issue_q) begin
+                if (out_chunk_q == LAST_CHUNK) out_issue_q <= 1'b0;
+                else out_chunk_q <= out_chunk_q + 2'd1;
+            end
+            if (o_valid_q[3])
+                out_q[o_last_chunk * 128 +: 128] <= out_chunk;
             case (post_state_q)
                 P_IDLE: if (finish_take) begin
-                    out_chunk_q <= 2'd0;
                     if (sum_q == 26'd0) begin
                         out_q        <= 512'd0;
                         post_state_q <= P_PRESENT;
                     end else begin
-                        lz_q         <= lz_next;
+                        norm_q       <= sum_q;
+                        lz_q         <= 5'd0;
+                        norm_step_q  <= 5'd0;
                         post_state_q <= P_NORM;
                     end
                 end
-                P_NORM: post_state_q <= P_DIV;
-                P_DIV: if (recip_done) post_state_q <= P_OUT;
-                P_OUT: begin
-                    out_q[out_chunk_q * 128 +: 128] <= out_chunk;
-                    if (out_chunk_q == LAST_CHUNK) post_state_q <= P_PRESENT;
-                    else out_chunk_q <= out_chunk_q + 2'd1;
+                P_NORM: begin
+                    if (norm_top_zero[norm_step_q]) begin
+                        norm_q <= norm_q << norm_width;
+                        lz_q   <= lz_q + norm_width;
+                    end
+                    if (norm_step_q == LAST_NORM_STEP) post_state_q <= P_START;
+                    else norm_step_q <= norm_step_q + 5'd1;
                 end
+                P_START: begin
+                    out_shift_q  <= out_shift;
+                    round_half_q <= $signed({ 53'd0, 1'b1 } << (out_shift - 6'd1));
+                    post_state_q <= P_DIV;
+                end
+                P_DIV: if (recip_done) begin
+                    out_chunk_q  <= 2'd0;
+                    out_issue_q  <= 1'b1;
+                    post_state_q <= P_OUT;
+                end
+                P_OUT: if (o_valid_q[3] && o_last_chunk == LAST_CHUNK) post_state_q <= P_PRESENT;
                 P_PRESENT: if (m_out_ready) post_state_q <= P_IDLE;
                 default: post_state_q <= P_IDLE;
             endcase
         end
     end
+
+    // The output pipeline's chunk indices.
+    wire [1:0]     o_last_chunk = o_chunk_q[3 * 2 +: 2];
+    always @(posedge clk) o_chunk_q <= { o_chunk_q[0 +: 3 * 2], out_chunk_q };
 
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) q_q <= 256'd0;
@@ -382,20 +527,22 @@ module minilm_engine (
     end
 
     // Accumulators: cleared by q_load; element e = chunk * 8 + lane takes
-    // (acc >>> rescale) + p * v when its chunk of the V row arrives in an A pass.
+    // (acc >>> rescale) + p * v when its chunk of the V row leaves the M stage in an A pass.
     genvar elem;
     generate
         for (elem = 0; elem < 32; elem = elem + 1) begin : g_acc
             localparam integer ELEM_CHUNK_INDEX = elem / 8;
             localparam [1:0] ELEM_CHUNK = ELEM_CHUNK_INDEX[1:0];
+            wire signed [24:0]    pv = lane_product[elem % 8];
+            wire signed [33:0]    pv_wide = { { 9{pv[24]} }, pv };
             reg signed [33:0]    acc_q;
             always @(posedge clk or negedge rst_n) begin
                 if (!rst_n) begin
                     acc_q <= 34'sd0;
                 end else if (idle && q_load) begin
                     acc_q <= 34'sd0;
-                end else if (rd_valid_q && rd_kind_q && rd_chunk_q == ELEM_CHUNK) begin
-                    acc_q <= (acc_q >>> rd_rescale_q) + lane_pv[elem % 8];
+                end else if (m_valid_q && m_kind_q && m_chunk_q == ELEM_CHUNK) begin
+                    acc_q <= (acc_q >>> m_rescale_q) + pv_wide;
                 end
             end
             assign acc[elem] = acc_q;
