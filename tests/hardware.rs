@@ -275,6 +275,45 @@ fn synth_sprint_s() {
     synth_clean("sprint_s");
 }
 
+/// The tiny design's engine synthesized on its own (generic target): the
+/// report names the engine as its top, and the area is the engine's with
+/// its `exp2` and `recip`, without the controller or the buffer.
+#[test]
+fn synth_block_engine_tiny() {
+    if !have("yosys") {
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("synth_tiny_engine")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let mut opts = synth::SynthOptions::new(synth::Target::Generic, dir.path());
+    opts.block = synth::Block::Engine;
+    let report = synth::run_with(&spec("tiny"), &opts).unwrap();
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert_eq!(report.block, synth::Block::Engine);
+    let modules: Vec<&str> = report.blocks.iter().map(|b| b.module.as_str()).collect();
+    assert_eq!(modules[0], "tiny_engine", "{modules:?}");
+    assert_eq!(report.blocks[0].depth, 0);
+    for m in ["tiny_exp2", "tiny_recip"] {
+        assert!(modules.contains(&m), "{modules:?}");
+    }
+    for m in ["tiny_top", "tiny_controller", "tiny_buffer"] {
+        assert!(!modules.contains(&m), "{modules:?}");
+    }
+    assert!(report.block("engine").is_some_and(|a| a.cells > 0));
+    assert!(report.block("controller").is_none() && report.block("buffer").is_none());
+    let metrics = baseline::metrics(&report);
+    assert!(
+        !metrics.keys().any(|k| k.starts_with("controller.")
+            || k.starts_with("buffer")
+            || k.starts_with("engine.")),
+        "{metrics:?}"
+    );
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["block"], "engine");
+}
+
 /// The tiny design on ECP5: synthesis, place-and-route, and the mapping of
 /// its buffer to RAM and of its MAC lanes to multiplier blocks.
 #[test]

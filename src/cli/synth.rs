@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use sprint_rtl::spec::Spec;
-use sprint_rtl::synth::{self, SynthOptions, SynthReport, Target, baseline};
+use sprint_rtl::synth::{self, Block, SynthOptions, SynthReport, Target, baseline};
 
 #[derive(Args)]
 pub struct SynthArgs {
@@ -15,6 +15,10 @@ pub struct SynthArgs {
     /// generic (Yosys gates, RAM macros), ice40 (UP5K) or ecp5 (LFE5U-85F).
     #[arg(long, default_value = "generic", value_parser = target)]
     pub target: Target,
+    /// What to synthesize: top (the whole design), or engine, controller
+    /// or buffer on its own, out of context (place-and-route on ecp5 only).
+    #[arg(long, default_value = "top", value_parser = block)]
+    pub block: Block,
     /// Frequency place-and-route aims for, MHz.
     #[arg(long, default_value_t = 100.0)]
     pub freq: f64,
@@ -22,7 +26,8 @@ pub struct SynthArgs {
     #[arg(long)]
     pub no_pnr: bool,
     /// Folder for the design, netlists and logs
-    /// (default: target/sprint-rtl/<name>/synth-<target>).
+    /// (default: target/sprint-rtl/<name>/synth-<target>, with `-<block>`
+    /// appended for a block other than top).
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
     /// Also write the report as JSON.
@@ -42,19 +47,38 @@ fn target(s: &str) -> Result<Target, String> {
     s.parse()
 }
 
+fn block(s: &str) -> Result<Block, String> {
+    s.parse()
+}
+
+/// The spec name, and for a block other than top the block's module.
+fn subject(spec: &str, block: Block) -> String {
+    if block.is_top() {
+        spec.to_string()
+    } else {
+        format!("{spec} block {block} ({})", block.module(spec))
+    }
+}
+
 pub fn synth(spec: &Spec, args: &SynthArgs) -> ExitCode {
     let work_dir = args.work_dir.clone().unwrap_or_else(|| {
+        let folder = if args.block.is_top() {
+            format!("synth-{}", args.target)
+        } else {
+            format!("synth-{}-{}", args.target, args.block)
+        };
         Path::new("target")
             .join("sprint-rtl")
             .join(&spec.name)
-            .join(format!("synth-{}", args.target))
+            .join(folder)
     });
     let mut opts = SynthOptions::new(args.target, &work_dir);
+    opts.block = args.block;
     opts.freq_mhz = args.freq;
     opts.place_and_route = !args.no_pnr;
     eprintln!(
         "synthesizing {} for {} in {} (minutes for the 512-key designs)...",
-        spec.name,
+        subject(&spec.name, args.block),
         args.target,
         work_dir.display()
     );
@@ -91,7 +115,7 @@ pub fn synth(spec: &Spec, args: &SynthArgs) -> ExitCode {
             }
             println!(
                 "baseline: wrote {} on {} to {}",
-                report.spec,
+                subject(&report.spec, report.block),
                 report.target,
                 path.display()
             );
@@ -121,7 +145,7 @@ pub fn synth(spec: &Spec, args: &SynthArgs) -> ExitCode {
 fn print_report(r: &SynthReport) {
     println!(
         "{} synthesized for {}{}",
-        r.spec,
+        subject(&r.spec, r.block),
         r.target,
         r.target
             .device()
@@ -167,35 +191,7 @@ fn print_report(r: &SynthReport) {
             .collect();
         println!("cells by type: {}", types.join(", "));
     }
-    let m = &r.mapping;
-    let bytes = m.buffer_data_bits / 8;
-    let where_ = if generic {
-        format!("{} bits in RAM macros", m.buffer_memory_bits)
-    } else {
-        format!(
-            "{} block RAMs, {} distributed RAMs, {} flip-flops",
-            m.buffer_brams, m.buffer_lutrams, m.buffer_ffs
-        )
-    };
-    println!(
-        "buffer: {bytes} bytes of K/V rows {} ({where_})",
-        if m.buffer_in_ram {
-            "in RAM"
-        } else {
-            "NOT in RAM"
-        }
-    );
-    if generic {
-        println!(
-            "MAC lanes: {} (generic gates: no multiplier blocks)",
-            m.lanes
-        );
-    } else {
-        println!(
-            "MAC lanes on multiplier blocks: {} of {} ({} multiplier blocks in the engine)",
-            m.lanes_on_multipliers, m.lanes, m.engine_multipliers
-        );
-    }
+    print_mapping(r, generic);
     for f in &r.findings {
         println!("  {}: {}", f.code, f.message);
     }
@@ -251,6 +247,45 @@ fn print_report(r: &SynthReport) {
         })
         .collect();
     println!("utilisation: {}", used.join(", "));
+}
+
+/// Where the buffer's data and the MAC lanes went, for the parts of the
+/// design the synthesized block contains.
+fn print_mapping(r: &SynthReport, generic: bool) {
+    let m = &r.mapping;
+    if r.block.contains("buffer") {
+        let bytes = m.buffer_data_bits / 8;
+        let where_ = if generic {
+            format!("{} bits in RAM macros", m.buffer_memory_bits)
+        } else {
+            format!(
+                "{} block RAMs, {} distributed RAMs, {} flip-flops",
+                m.buffer_brams, m.buffer_lutrams, m.buffer_ffs
+            )
+        };
+        println!(
+            "buffer: {bytes} bytes of K/V rows {} ({where_})",
+            if m.buffer_in_ram {
+                "in RAM"
+            } else {
+                "NOT in RAM"
+            }
+        );
+    }
+    if !r.block.contains("engine") {
+        return;
+    }
+    if generic {
+        println!(
+            "MAC lanes: {} (generic gates: no multiplier blocks)",
+            m.lanes
+        );
+    } else {
+        println!(
+            "MAC lanes on multiplier blocks: {} of {} ({} multiplier blocks in the engine)",
+            m.lanes_on_multipliers, m.lanes, m.engine_multipliers
+        );
+    }
 }
 
 /// nextpnr's generated cell names run to kilobytes; the JSON report keeps

@@ -3,6 +3,7 @@
 
 use petgraph::algo::toposort;
 use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::Dfs;
 
 /// Whether a module is part of the synthesizable design.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +119,26 @@ impl Hierarchy {
         order.into_iter().rev().map(|n| self.graph[n]).collect()
     }
 
+    /// The module `<name>_<root>` and every module it instantiates,
+    /// directly or not, children before parents (the files synthesis of
+    /// `root` on its own reads, in order). Panics on an unknown suffix.
+    pub fn under(&self, root: &str) -> Vec<ModuleDef> {
+        let start = self
+            .graph
+            .node_indices()
+            .find(|&n| self.graph[n].suffix == root)
+            .unwrap_or_else(|| panic!("unknown module {root}"));
+        let mut reached = Vec::new();
+        let mut dfs = Dfs::new(&self.graph, start);
+        while let Some(n) = dfs.next(&self.graph) {
+            reached.push(self.graph[n].suffix);
+        }
+        self.dependency_order()
+            .into_iter()
+            .filter(|m| reached.contains(&m.suffix))
+            .collect()
+    }
+
     /// Graphviz DOT of the hierarchy, module names prefixed with `name`.
     pub fn to_dot(&self, name: &str) -> String {
         let mut out = format!(
@@ -167,5 +188,24 @@ mod tests {
         assert!(pos("engine") < pos("top"));
         assert!(pos("top") < pos("tb_harness"));
         assert_eq!(order.len(), MODULES.len());
+    }
+
+    #[test]
+    fn a_block_brings_its_submodules_only() {
+        let h = Hierarchy::new();
+        let suffixes = |root| -> Vec<&str> { h.under(root).iter().map(|m| m.suffix).collect() };
+        let engine = suffixes("engine");
+        assert_eq!(engine.len(), 3);
+        assert!(engine.contains(&"exp2") && engine.contains(&"recip"));
+        assert_eq!(engine.last(), Some(&"engine"));
+        assert_eq!(suffixes("buffer"), ["buffer"]);
+        // The whole design: every RTL module, in the filelist's order.
+        let rtl: Vec<&str> = h
+            .dependency_order()
+            .iter()
+            .filter(|m| m.kind == ModuleKind::Rtl)
+            .map(|m| m.suffix)
+            .collect();
+        assert_eq!(suffixes("top"), rtl);
     }
 }

