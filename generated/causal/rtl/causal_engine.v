@@ -117,7 +117,6 @@ module causal_engine (
     reg                               m_valid_q;
     reg                               m_kind_q;
     reg  [2:0]     m_chunk_q;
-    reg  [5:0]     m_rescale_q;
     // T stage (S passes): the lanes' sum of q.k.
     reg                               t_valid_q;
     reg  [2:0]     t_chunk_q;
@@ -367,7 +366,6 @@ module causal_engine (
         if (d_valid_q) begin
             m_kind_q    <= d_kind_q;
             m_chunk_q   <= d_chunk_q;
-            m_rescale_q <= d_rescale_q;
         end
         if (m_valid_q) begin
             t_chunk_q <= m_chunk_q;
@@ -520,8 +518,18 @@ module causal_engine (
         else if (idle && q_load) q_q <= q_data;
     end
 
-    // Accumulators: cleared by q_load; element e = chunk * 4 + lane takes
-    // (acc >>> rescale) + p * v when its chunk of the V row leaves the M stage in an A pass.
+    // Accumulators: cleared the cycle after q_load (the first A pass is many
+    // cycles away). Element e = chunk * 4 + lane reads acc >>> rescale while its
+    // chunk of the V row is in the D stage, and takes that plus p * v when the
+    // chunk leaves the M stage. Two A passes are at least WEIGHT_LATENCY + 1
+    // cycles apart (each waits for its own pass through W), so the value read
+    // in D is never one that M is about to replace.
+    reg acc_clear_q;
+    always @(posedge clk or posedge rst) begin
+        if (rst) acc_clear_q <= 1'b0;
+        else acc_clear_q <= idle && q_load;
+    end
+
     genvar elem;
     generate
         for (elem = 0; elem < 32; elem = elem + 1) begin : g_acc
@@ -530,13 +538,17 @@ module causal_engine (
             wire signed [24:0]    pv = lane_product[elem % 4];
             wire signed [31:0]    pv_wide = { { 7{pv[24]} }, pv };
             reg signed [31:0]    acc_q;
+            reg signed [31:0]    rescaled_q;    // M stage: acc >>> rescale
+            reg                          update_q;      // M stage holds this element's chunk of an A pass
+            always @(posedge clk) rescaled_q <= acc_q >>> d_rescale_q;
             always @(posedge clk or posedge rst) begin
                 if (rst) begin
-                    acc_q <= 32'sd0;
-                end else if (idle && q_load) begin
-                    acc_q <= 32'sd0;
-                end else if (m_valid_q && m_kind_q && m_chunk_q == ELEM_CHUNK) begin
-                    acc_q <= (acc_q >>> m_rescale_q) + pv_wide;
+                    update_q <= 1'b0;
+                    acc_q    <= 32'sd0;
+                end else begin
+                    update_q <= d_valid_q && d_kind_q && (d_chunk_q == ELEM_CHUNK);
+                    if (acc_clear_q) acc_q <= 32'sd0;
+                    else if (update_q) acc_q <= rescaled_q + pv_wide;
                 end
             end
             assign acc[elem] = acc_q;
