@@ -9,11 +9,11 @@
 //! - A query starts with 3 cycles of sequencing, plus `xbar_latency + 2`
 //!   for a crossbar read.
 //! - The engine ([`EngineTimeline`]) runs each key through an S pass (C
-//!   reads of its K row, C = chunks), 6 weight cycles, then an A pass (C
+//!   reads of its K row, C = chunks), 7 weight cycles, then an A pass (C
 //!   reads of its V row). Passes share the read port; S of key i+1 runs
 //!   while key i's weight is computed, so in steady state a key costs 2·C
 //!   cycles (the MAC bound) when C >= 6, and a query of n keys taken back
-//!   to back costs `2·n·C + 12` engine cycles (`2·C + 15` for one key).
+//!   to back costs `2·n·C + 13` engine cycles (`2·C + 16` for one key).
 //!   Each read goes through a pipeline: a key's score is complete
 //!   [`SCORE_LATENCY`] cycles after its pass is decided plus C, an A pass's
 //!   accumulators [`ACCUMULATE_LATENCY`] cycles after.
@@ -46,8 +46,8 @@ pub const SCORE_LATENCY: u64 = 5;
 pub const ACCUMULATE_LATENCY: u64 = 4;
 
 /// Cycles from W taking a score to R holding its weight: W_CEIL, W_MAX,
-/// W_SHIFT, W_EXP, W_WEIGHT, then W_HOLD.
-pub const WEIGHT_LATENCY: u64 = 6;
+/// W_SHIFT, W_EXP, W_EXP2, W_WEIGHT, then W_HOLD.
+pub const WEIGHT_LATENCY: u64 = 7;
 
 /// Engine cycles of one key in steady state: the larger of the read port's
 /// 2 × chunks (the MAC bound), the S stage's C + [`SCORE_LATENCY`] (one key
@@ -240,7 +240,7 @@ mod tests {
             for _ in 0..n {
                 e.take(0);
             }
-            assert_eq!(e.drain(), 2 * n * 8 + 12, "{n} keys");
+            assert_eq!(e.drain(), 2 * n * 8 + 13, "{n} keys");
         }
         let mut e = EngineTimeline::new(8, 0);
         e.take(0);

@@ -206,6 +206,10 @@ pub struct Derived {
     /// sign bit) in A passes, the sign-extended q element in S passes.
     pub lane_operand_bits: u32,
     pub lane_operand_pad_bits: u32,
+    /// Low bits of the score multiplied separately by the scale (the
+    /// score's high part is the rest), so that each product fits one
+    /// 18 x 18 multiplier: min(17, score_bits - 1).
+    pub z_split_bits: u32,
     /// Leaves of the lanes' adder tree: the power of two >= lanes.
     pub tree_leaves: u32,
     /// Levels of sums above the leaves: log2(tree_leaves); the root is
@@ -364,6 +368,7 @@ impl Derived {
             pv_pad_bits: acc_bits - pv_bits,
             lane_operand_bits: p_bits + 1,
             lane_operand_pad_bits: p_bits + 1 - n.data_bits,
+            z_split_bits: score_bits.saturating_sub(1).min(17),
             tree_leaves: lanes.next_power_of_two(),
             tree_depth: lanes.next_power_of_two().trailing_zeros(),
             tree_sums: tree_sums(lanes),

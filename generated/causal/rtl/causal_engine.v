@@ -10,7 +10,7 @@
 //   W (weight):     z = score * scale in the log2 domain (20 fractional bits),
 //                   the integer running max m = ceil(z), the running sum's rescale
 //                   when m grows, and the weight p = 2^(z - m) from causal_exp2
-//                   (6 cycles); the result (p, rescale, slot) waits in W_HOLD (R).
+//                   (7 cycles); the result (p, rescale, slot) waits in W_HOLD (R).
 //   A (accumulate): 8 reads of the V row; element e becomes (acc_e >>> rescale) + p * v_e.
 // The S and A passes share the buffer read port and the lanes. They alternate
 // (S of key i+1 while W of key i computes, then A of key i while W of key
@@ -67,13 +67,14 @@ module causal_engine (
     output wire           idle,
     output wire           mac_active    // lanes consumed a chunk this cycle
 );
-    localparam [2:0] W_IDLE   = 3'd0,    // W and R empty
-                     W_CEIL   = 3'd1,    // z latched: m candidate = ceil(z)
+    localparam [2:0] W_IDLE   = 3'd0,    // W and R empty; a take latches score * scale's two halves
+                     W_CEIL   = 3'd1,    // z and the m candidate ceil(z)
                      W_MAX    = 3'd2,    // running max, the sum's rescale
                      W_SHIFT  = 3'd3,    // sum >>= rescale, x = z - m
-                     W_EXP    = 3'd4,    // first stage of 2^x
-                     W_WEIGHT = 3'd5,    // p = 2^x
-                     W_HOLD   = 3'd6;    // R holds (p, rescale, slot) for the A pass; sum += p
+                     W_EXP    = 3'd4,    // u_exp2's first stage latches x
+                     W_EXP2   = 3'd5,    // u_exp2's second stage
+                     W_WEIGHT = 3'd6,    // p = 2^x
+                     W_HOLD   = 3'd7;    // R holds (p, rescale, slot) for the A pass; sum += p
 
     localparam [2:0] P_IDLE    = 3'd0,   // keys may flow
                      P_NORM    = 3'd1,   // leading-zero search, one halving per cycle
@@ -129,6 +130,8 @@ module causal_engine (
     // W stage and its result register R.
     reg  [2:0]                        w_state_q;
     reg  [4:0]     w_slot_q;
+    reg  signed [37:0]    z_lo_q;         // low score bits * scale
+    reg  signed [37:0]    z_hi_q;         // high score bits * scale
     reg  signed [37:0]    z_q;
     reg  signed [18:0]    cand_q;         // ceil(z)
     reg                               max_valid_q;
@@ -230,8 +233,11 @@ module causal_engine (
     // ------------------------------------------------------------------
     // Weight: z = score * scale, running max, exponent.
     // ------------------------------------------------------------------
-    wire signed [37:0]    z_next   = score_q * $signed({1'b0, scale});
-    wire signed [38:0]     z_up     = {z_q[37], z_q} + { 1'b0, CEIL_BIAS };
+    // score = hi * 2^17 + lo (lo unsigned): two products of one multiplier each.
+    wire signed [37:0]    z_lo_next = $signed({1'b0, score_q[16:0]}) * $signed({1'b0, scale});
+    wire signed [37:0]    z_hi_next = $signed(score_q[20:17]) * $signed({1'b0, scale});
+    wire signed [37:0]    z_next   = (z_hi_q <<< 17) + z_lo_q;
+    wire signed [38:0]     z_up     = {z_next[37], z_next} + { 1'b0, CEIL_BIAS };
     wire unused_z_up_frac = ^z_up[19:0];  // ceil drops the fraction
     wire                         grows    = max_valid_q && (cand_q > max_q);
     wire signed [19:0]   delta    = {cand_q[18], cand_q} - {max_q[18], max_q};
@@ -402,6 +408,8 @@ module causal_engine (
         if (rst) begin
             w_state_q   <= W_IDLE;
             w_slot_q    <= 5'd0;
+            z_lo_q      <= 38'sd0;
+            z_hi_q      <= 38'sd0;
             z_q         <= 38'sd0;
             cand_q      <= 19'sd0;
             max_valid_q <= 1'b0;
@@ -419,10 +427,12 @@ module causal_engine (
             case (w_state_q)
                 W_IDLE: if (w_take) begin
                     w_slot_q  <= s_slot_q;
-                    z_q       <= z_next;
+                    z_lo_q    <= z_lo_next;
+                    z_hi_q    <= z_hi_next;
                     w_state_q <= W_CEIL;
                 end
                 W_CEIL: begin
+                    z_q       <= z_next;
                     cand_q    <= z_up[38:20];    // ceil(z / 2^F)
                     w_state_q <= W_MAX;
                 end
@@ -437,14 +447,14 @@ module causal_engine (
                     x_q       <= x_next;
                     w_state_q <= W_EXP;
                 end
-                W_EXP: w_state_q <= W_WEIGHT;    // u_exp2's first stage latches x_q
+                W_EXP:  w_state_q <= W_EXP2;
+                W_EXP2: w_state_q <= W_WEIGHT;
                 W_WEIGHT: begin
                     p_q       <= p_next;
                     sum_add_q <= 1'b1;
                     w_state_q <= W_HOLD;
                 end
-                W_HOLD: if (start_a) w_state_q <= W_IDLE;
-                default: w_state_q <= W_IDLE;
+                default: if (start_a) w_state_q <= W_IDLE;    // W_HOLD
             endcase
             // The next key reaches W_SHIFT 4 cycles after this one leaves W_HOLD.
             if (sum_add_q) sum_q <= sum_q + { 8'd0, p_q };

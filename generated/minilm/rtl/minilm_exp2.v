@@ -7,15 +7,15 @@
 // x has 20 fractional bits. Its floor integer part (<= 0) is a
 // right shift; the top 8 bits f of its fraction feed
 // 2^(f/256) ~= 1 + a*f + b*f^2 (a + b = 1), in unsigned fixed point with
-// 15 fractional bits. Two stages: the inner polynomial term is
-// registered, so p follows x by one cycle. Matches
+// 15 fractional bits. Three stages, p following x by two cycles:
+// the inner polynomial term, the outer product, the shift. Matches
 // golden::numerics::softmax_weight.
 `default_nettype none
 
 module minilm_exp2 (
     input  wire           clk,
     input  wire signed [39:0]    x,  // exponent, <= 0, 20 fractional bits
-    output wire [15:0]    p   // 2^x of the previous cycle's x, 15 fractional bits
+    output wire [15:0]    p   // 2^x of the x two cycles earlier, 15 fractional bits
 );
     localparam [14:0] COEF_A = 15'd21512;
     localparam [14:0] COEF_B = 15'd11256;
@@ -29,24 +29,27 @@ module minilm_exp2 (
     wire [22:0]    b_f      = COEF_B * frac;
     wire [14:0]    inner    = COEF_A + b_f[22:8];
 
-    // Stage register (data only, no reset).
+    // Stage registers (data only, no reset).
     reg  [14:0]    inner_q;
     reg  [7:0]     frac_q;
     reg  [19:0]    shift_q;
+    reg  [22:0]    f_inner_q;
+    reg  [19:0]    shift2_q;
     always @(posedge clk) begin
-        inner_q <= inner;
-        frac_q  <= frac;
-        shift_q <= shift;
+        inner_q   <= inner;
+        frac_q    <= frac;
+        shift_q   <= shift;
+        f_inner_q <= inner_q * frac_q;
+        shift2_q  <= shift_q;
     end
 
-    wire [22:0]    f_inner  = inner_q * frac_q;
-    wire [15:0]    pow2     = {1'b1, f_inner[22:8]};
+    wire [15:0]    pow2     = {1'b1, f_inner_q[22:8]};
 
     // The fraction below the polynomial's index and the low product bits are
     // truncated by design.
-    wire unused_truncated = ^{ x[11:0], b_f[7:0], f_inner[7:0] };
+    wire unused_truncated = ^{ x[11:0], b_f[7:0], f_inner_q[7:0] };
 
-    assign p = (shift_q > SHIFT_LIMIT) ? 16'd0 : (pow2 >> shift_q);
+    assign p = (shift2_q > SHIFT_LIMIT) ? 16'd0 : (pow2 >> shift2_q);
 endmodule
 
 `default_nettype wire
