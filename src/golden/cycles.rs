@@ -6,8 +6,14 @@
 //! controller (which fetches and hands keys over) and the engine (which
 //! computes). Times are clock cycles from the start of the query.
 //!
-//! - A query starts with 3 cycles of sequencing, plus `xbar_latency + 2`
-//!   for a crossbar read.
+//! - The controller plans a query 2 cycles after taking it, plus
+//!   `xbar_latency + 2` for a crossbar read.
+//! - The controller walks its work list (the hits, then the misses) through
+//!   registered stages: a tree finds the lowest key and its answer is
+//!   registered, stage 1 takes the key, stage 2 (hits) holds its slot. A
+//!   key leaves the list at most every other cycle, and a pass ends 2
+//!   cycles after its last key left (the registered answer must show the
+//!   list empty), so a query with no kept key ends 6 cycles after its plan.
 //! - The engine ([`EngineTimeline`]) runs each key through an S pass (C
 //!   reads of its K row, C = chunks), 7 weight cycles, then an A pass (C
 //!   reads of its V row). Passes share the read port; S of key i+1 runs
@@ -17,19 +23,27 @@
 //!   Each read goes through a pipeline: a key's score is complete
 //!   [`SCORE_LATENCY`] cycles after its pass is decided plus C, an A pass's
 //!   accumulators [`ACCUMULATE_LATENCY`] cycles after.
-//! - Hits are offered one after another as the engine takes them.
-//! - After the hits, the controller requests the misses one per cycle, up
-//!   to `fetch_depth` in flight (a request waits for a free queue entry,
-//!   which the hand-over of the row `fetch_depth` requests earlier frees).
+//! - The first hit is offered [`HIT_OFFER_LATENCY`] cycles after the plan's
+//!   next cycle, each further one [`HIT_INTERVAL`] cycles after the engine
+//!   took the previous one.
+//! - The fetch pass starts 2 cycles after the last hit's hand-over (3 after
+//!   the plan without hits). Its first request comes
+//!   [`FIRST_REQUEST_LATENCY`] cycles after its start, the others every
+//!   [`REQUEST_INTERVAL`] cycles (the buffer's victim is registered, and so
+//!   is the check that the engine no longer reads it), up to `fetch_depth`
+//!   in flight (a request waits for a free queue entry, which the hand-over
+//!   of the row `fetch_depth` requests earlier frees).
 //!   A row is offered `mem_latency + 1 + (beats − 1) · r` cycles after its
 //!   request, `r = max(1, beat_bytes / bytes_per_cycle)`, and no sooner
 //!   than `beats · r` cycles after the previous row: the memory port
 //!   streams. Victim waits (a small buffer whose victim the engine still
 //!   reads) are not modelled.
-//! - Normalisation and output take `lz_bits + recip_bits + chunks + 8`
-//!   cycles after the engine drains (a leading-zero search of one cycle
-//!   per halving, the reciprocal's one bit per cycle, a 4-stage output
-//!   pipeline), or 3 cycles for a query with no kept key.
+//! - The controller finishes 2 cycles after the last miss's hand-over (or
+//!   after the fetch pass's start without misses); normalisation and output
+//!   take [`post_cycles`] after that cycle's predecessor or the engine's
+//!   drain, whichever is later: `lz_bits + recip_bits + chunks + 8` (a
+//!   leading-zero search of one cycle per halving, the reciprocal's one bit
+//!   per cycle, a 4-stage output pipeline).
 //!
 //! `sprint-rtl verify` prints the model's error against the RTL per run.
 
@@ -184,37 +198,63 @@ impl EngineTimeline {
     }
 }
 
+/// Cycles from the controller's plan to the first hit's offer: the work
+/// list's tree answer is registered (1), stage 1 takes the key (1) and
+/// stage 2 its slot (1).
+pub const HIT_OFFER_LATENCY: u64 = 3;
+
+/// Cycles from a hit's hand-over to the next hit's offer.
+pub const HIT_INTERVAL: u64 = 2;
+
+/// Cycles from the fetch pass's first cycle to its first request (the
+/// tree's answer and stage 1), and between requests (the buffer shows a new
+/// victim one cycle after a fill, the victim check is registered).
+pub const FIRST_REQUEST_LATENCY: u64 = 2;
+pub const REQUEST_INTERVAL: u64 = 3;
+
 /// Cycles of one query in `mode`.
 pub fn query_cycles(d: &Derived, mode: Mode, q: &QueryResult) -> u64 {
-    let mut controller = 3 + if mode.prune() {
+    // The cycle after the query is taken (and the crossbar has answered):
+    // the controller plans at `plan`.
+    let plan = 2 + if mode.prune() {
         u64::from(d.xbar_latency) + 2
     } else {
         0
     };
+    // Each pass over the work list ends two cycles after its last key left
+    // it (the registered tree answer shows it empty).
     if q.kept.is_empty() {
-        return controller + 3;
+        return plan + 6;
     }
-    let mut engine = EngineTimeline::new(u64::from(d.chunks), controller);
+    let mut engine = EngineTimeline::new(u64::from(d.chunks), plan + 1);
+    let mut fetch_start = plan + 3;
+    let mut offer = plan + 1 + HIT_OFFER_LATENCY;
     for _ in 0..q.hits {
-        controller = engine.take(controller) + 1;
+        let take = engine.take(offer);
+        offer = take + HIT_INTERVAL;
+        fetch_start = take + 2;
     }
     let depth = d.fetch_depth as usize;
     let mut takes = Vec::with_capacity(q.fetches as usize);
-    let mut request = controller;
-    let mut offer: Option<u64> = None;
+    let mut request = fetch_start + FIRST_REQUEST_LATENCY;
+    let mut row: Option<u64> = None;
+    // The cycle the controller moves to the finish (from the fetch pass).
+    let mut finish = fetch_start + 2;
     for i in 0..q.fetches as usize {
-        request += 1;
+        if i > 0 {
+            request += REQUEST_INTERVAL;
+        }
         if i >= depth {
             request = request.max(takes[i - depth] + 1);
         }
         let ready = request + fetch_latency(d);
-        let row = offer.map_or(ready, |previous| ready.max(previous + fetch_interval(d)));
-        offer = Some(row);
-        let take = engine.take(row);
+        let offer = row.map_or(ready, |previous| ready.max(previous + fetch_interval(d)));
+        row = Some(offer);
+        let take = engine.take(offer);
         takes.push(take);
-        controller = take + 1;
+        finish = take + 2;
     }
-    controller.max(engine.drain()) + post_cycles(d)
+    (finish - 1).max(engine.drain()) + post_cycles(d)
 }
 
 /// Cycles from the engine's finish to its output row: the leading-zero

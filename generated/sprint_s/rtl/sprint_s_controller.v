@@ -18,6 +18,14 @@
 // fill never overwrites a row still to be read: the request waits while the
 // victim is in the queue or the engine's slot probe reports it busy.
 //
+// Timing: no path crosses the 512-bit work list and the buffer in one cycle.
+// A tree finds the work list's lowest key and its answer is registered;
+// stage 1 takes that key (and clears it from the list), at most every other
+// cycle; in the hit pass stage 2 registers the key's slot from the buffer's
+// lookup and offers it to the engine. A fill request waits for the buffer's
+// registered victim and a registered check that it may be overwritten, so
+// requests are at least 3 cycles apart (src/golden/cycles.rs follows this).
+//
 // CSRs (32-bit, see src/csr.rs):
 //   0x0 ctrl: W: bit 0 starts a head; ignored while busy.
 //   0x1 status: R: bit 0 busy, bit 1 done (cleared by start).
@@ -87,6 +95,7 @@ module sprint_s_controller (
     output wire [8:0]     buf_alloc_key,
     input  wire [6:0]     buf_alloc_slot,
     input  wire           buf_alloc_evict,
+    input  wire           buf_alloc_ready,
     output wire           buf_wr_en,
     output wire [10:0]    buf_wr_addr,
     output wire [63:0]    buf_wr_data
@@ -162,20 +171,49 @@ module sprint_s_controller (
         end
     endgenerate
 
-    // Lowest set key of the work list.
+    // Lowest set key of the work list: a binary tree of (any, key) nodes,
+    // node n over nodes 2n and 2n+1, the leaves TODO_LEAVES + j the keys j
+    // (9 levels, no carry chain).
+    localparam integer TODO_LEAVES = 1 << 9;
     reg                        todo_any;
     reg  [8:0]     todo_key;
-    always @* begin : first_todo
-        integer j;
-        todo_any = 1'b0;
-        todo_key = 9'd0;
-        for (j = 511; j >= 0; j = j - 1) begin
-            if (todo_q[j]) begin
-                todo_any = 1'b1;
-                todo_key = j[8:0];
+    always @* begin : lowest_todo
+        integer level, node;
+        reg [2 * TODO_LEAVES - 1:1] node_any;
+        reg [2 * TODO_LEAVES * 9 - 1:9] node_key;  // node n in bits [n * 9 +: 9]
+        node_any = {(2 * TODO_LEAVES - 1){1'b0}};
+        for (node = TODO_LEAVES; node < 2 * TODO_LEAVES; node = node + 1)
+            node_key[node * 9 +: 9] = 9'd0;
+        node_any[TODO_LEAVES +: 512] = todo_q;
+        for (level = 8; level >= 0; level = level - 1)
+            for (node = (1 << level); node < (2 << level); node = node + 1) begin
+                node_any[node] = node_any[2 * node] | node_any[2 * node + 1];
+                node_key[node * 9 +: 9] = node_any[2 * node]
+                    ? node_key[2 * node * 9 +: 9]
+                    : (node_key[(2 * node + 1) * 9 +: 9] | (9'd1 << (8 - level)));
             end
-        end
+        todo_any = node_any[1];
+        todo_key = node_key[9 +: 9];
     end
+
+    // The tree's answer is registered (stage 0: lowest_any_q, lowest_key_q)
+    // and meaningful when todo_q did not change in the cycle before
+    // (lowest_fresh_q). Stage 1 takes the key (next_key_q) and clears its
+    // bit from todo_q at once, so a key leaves the work list at most every
+    // other cycle. In the hit pass, stage 2 holds the key's slot (the
+    // buffer's lookup, registered) and offers it to the engine.
+    reg                        lowest_fresh_q;
+    reg                        lowest_any_q;
+    reg  [8:0]     lowest_key_q;
+    reg                        next_valid_q;
+    reg  [8:0]     next_key_q;
+    reg                        hit_valid_q;
+    reg  [6:0]     hit_slot_q;
+    wire walking   = (state_q == C_HITS) || (state_q == C_FETCH);
+    wire next_load = walking && !next_valid_q && lowest_fresh_q && lowest_any_q;
+    wire hit_load  = (state_q == C_HITS) && next_valid_q && !hit_valid_q;
+    // Every key of the pass has left stage 1.
+    wire walk_done = lowest_fresh_q && !lowest_any_q && !next_valid_q;
 
     // ------------------------------------------------------------------
     // Handshakes.
@@ -192,7 +230,9 @@ module sprint_s_controller (
     assign s_xbar_keep_ready    = (state_q == C_XBAR_WAIT);
 
     // A fill may not overwrite a row still to be read: one queued for the
-    // engine, or one the engine holds.
+    // engine, or one the engine holds. The buffer shows its victim one cycle
+    // after its last change (buf_alloc_ready); the check is registered, so a
+    // request waits for a victim that has been shown two cycles in a row.
     reg victim_queued;
     always @* begin : victim_in_queue
         integer e;
@@ -202,22 +242,23 @@ module sprint_s_controller (
                 victim_queued = 1'b1;
     end
     assign eng_probe_slot = buf_alloc_slot;
-    wire fill_safe        = !eng_probe_busy && !victim_queued;
+    reg  fill_safe_q;     // the victim shown last cycle, still shown, may be overwritten
     wire queue_full       = (queued_q == 3'd4);
     wire row_ready        = (queued_q != unfilled_q);    // the row at hand_ptr_q is complete
 
-    assign m_mem_req_valid = (state_q == C_FETCH) && todo_any && !queue_full && fill_safe;
-    assign m_mem_req_key   = todo_key;
+    assign m_mem_req_valid = (state_q == C_FETCH) && next_valid_q && !queue_full && buf_alloc_ready && fill_safe_q;
+    assign m_mem_req_key   = next_key_q;
     assign s_mem_rsp_ready = (state_q == C_FETCH) && (unfilled_q != 3'd0);
     wire mem_req_take      = m_mem_req_valid && m_mem_req_ready;
     wire mem_rsp_take      = s_mem_rsp_valid && s_mem_rsp_ready;
     wire row_filled        = mem_rsp_take && (beat_q == LAST_BEAT);
 
-    wire hit_issue  = (state_q == C_HITS) && todo_any;
+    wire hit_issue  = (state_q == C_HITS) && hit_valid_q;
     wire miss_issue = (state_q == C_FETCH) && row_ready;
     assign eng_key_valid    = hit_issue || miss_issue;
-    assign eng_key_slot     = miss_issue ? fetch_slots_q[hand_ptr_q * 7 +: 7] : buf_lookup_slot;
+    assign eng_key_slot     = miss_issue ? fetch_slots_q[hand_ptr_q * 7 +: 7] : hit_slot_q;
     wire key_take           = eng_key_valid && eng_key_ready;
+    wire hit_take           = hit_issue && eng_key_ready;
     wire miss_take          = miss_issue && eng_key_ready;
     wire [6:0]     fill_slot = fetch_slots_q[fill_ptr_q * 7 +: 7];
     assign eng_finish_valid = (state_q == C_FINISH);
@@ -225,11 +266,11 @@ module sprint_s_controller (
 
     assign buf_clear         = start || ((state_q == C_PLAN) && !reuse);
     assign buf_start_query   = (state_q == C_PLAN);
-    assign buf_lookup_key    = todo_key;
-    assign buf_consume_valid = hit_issue && key_take;
-    assign buf_consume_slot  = buf_lookup_slot;
+    assign buf_lookup_key    = next_key_q;
+    assign buf_consume_valid = hit_take;
+    assign buf_consume_slot  = hit_slot_q;
     assign buf_alloc_valid   = mem_req_take;
-    assign buf_alloc_key     = todo_key;
+    assign buf_alloc_key     = next_key_q;
     assign buf_wr_en         = mem_rsp_take;
     assign buf_wr_addr       = { 4'd0, fill_slot } * BEATS_PER_KEY
                              + { 7'd0, beat_q };
@@ -247,8 +288,8 @@ module sprint_s_controller (
             C_XBAR_REQ:   if (m_xbar_req_ready) state_d = C_XBAR_WAIT;
             C_XBAR_WAIT:  if (s_xbar_keep_valid) state_d = C_PLAN;
             C_PLAN:       state_d = C_HITS;
-            C_HITS:       if (!todo_any) state_d = C_FETCH;
-            C_FETCH:      if (!todo_any && queued_q == 3'd0) state_d = C_FINISH;
+            C_HITS:       if (walk_done && !hit_valid_q) state_d = C_FETCH;
+            C_FETCH:      if (walk_done && queued_q == 3'd0) state_d = C_FINISH;
             C_FINISH:     if (finish_take) state_d = C_QUERY;
             default:      state_d = C_IDLE;
         endcase
@@ -268,8 +309,20 @@ module sprint_s_controller (
             queued_q      <= 3'd0;
             unfilled_q    <= 3'd0;
             beat_q        <= 4'd0;
+            lowest_fresh_q <= 1'b0;
+            next_valid_q  <= 1'b0;
+            hit_valid_q   <= 1'b0;
+            fill_safe_q   <= 1'b0;
         end else begin
             state_q <= state_d;
+            // todo_q changes in C_PLAN, at the end of the hit pass and when
+            // stage 1 takes a key.
+            lowest_fresh_q <= !((state_q == C_PLAN) || ((state_q == C_HITS) && walk_done && !hit_valid_q) || next_load);
+            if (next_load) next_valid_q <= 1'b1;
+            else if (hit_load || mem_req_take) next_valid_q <= 1'b0;
+            if (hit_load) hit_valid_q <= 1'b1;
+            else if (hit_take) hit_valid_q <= 1'b0;
+            fill_safe_q <= (state_q == C_FETCH) && buf_alloc_ready && !eng_probe_busy && !victim_queued;
             case (state_q)
                 C_IDLE: if (start) begin
                     done_q        <= 1'b0;
@@ -277,19 +330,19 @@ module sprint_s_controller (
                 end
                 C_QUERY: begin
                     if (!queries_left && eng_idle) done_q <= 1'b1;
-                    if (q_take && !prune) keep_q <= key_allowed;
+                    // Without pruning every allowed key is kept (loaded while
+                    // waiting, so the load does not hang on the handshake).
+                    if (!prune) keep_q <= key_allowed;
                 end
                 C_XBAR_WAIT: if (s_xbar_keep_valid) keep_q <= s_xbar_keep_data & key_allowed;
                 C_PLAN: todo_q <= reuse ? (keep_q & buf_resident) : 512'd0;
                 C_HITS: begin
-                    if (!todo_any) todo_q <= keep_q & ~buf_resident;
-                    else if (key_take) todo_q[todo_key] <= 1'b0;
+                    if (walk_done && !hit_valid_q) todo_q <= keep_q & ~buf_resident;
+                    else if (next_load) todo_q[lowest_key_q] <= 1'b0;
                 end
                 C_FETCH: begin
-                    if (mem_req_take) begin
-                        todo_q[todo_key] <= 1'b0;
-                        push_ptr_q       <= push_ptr_q + 2'd1;
-                    end
+                    if (next_load) todo_q[lowest_key_q] <= 1'b0;
+                    if (mem_req_take) push_ptr_q <= push_ptr_q + 2'd1;
                     if (mem_rsp_take) beat_q <= row_filled ? 4'd0 : beat_q + 4'd1;
                     if (row_filled) fill_ptr_q <= fill_ptr_q + 2'd1;
                     if (miss_take) hand_ptr_q <= hand_ptr_q + 2'd1;
@@ -305,8 +358,14 @@ module sprint_s_controller (
         end
     end
 
-    // Fetch queue storage (fetch_live_q says which entries hold a slot).
+    // Stage registers without reset (next_valid_q and hit_valid_q say
+    // whether they hold a key) and the fetch queue storage (fetch_live_q
+    // says which entries hold a slot).
     always @(posedge clk) begin
+        lowest_any_q <= todo_any;
+        lowest_key_q <= todo_key;
+        if (next_load) next_key_q <= lowest_key_q;
+        if (hit_load) hit_slot_q <= buf_lookup_slot;
         if (mem_req_take) fetch_slots_q[push_ptr_q * 7 +: 7] <= buf_alloc_slot;
     end
 

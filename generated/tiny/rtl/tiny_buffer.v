@@ -16,7 +16,11 @@
 // slot the current query has not consumed (after the hit pass these are rows
 // it does not need), else the round-robin pointer's slot (the pointer starts
 // at 0 on clear and moves past each slot it gives), so that back-to-back
-// fills of a tiled query avoid the slot the engine is reading.
+// fills of a tiled query avoid the slot the engine is reading. The victim is
+// registered: alloc_slot shows the choice for the tags of the cycle before,
+// and alloc_ready says the tags have not changed since (a fill, a consume,
+// a new query or a clear makes it wait one cycle). A fill's evicted key
+// leaves `resident` two cycles after the fill.
 `default_nettype none
 
 module tiny_buffer (
@@ -36,6 +40,7 @@ module tiny_buffer (
     input  wire [4:0]     alloc_key,
     output wire [1:0]     alloc_slot,     // the victim, shown before alloc_valid
     output wire           alloc_evict,    // the victim holds a valid row
+    output wire           alloc_ready,    // alloc_slot is that of the current tags
     // Data RAM.
     input  wire           wr_en,
     input  wire [4:0]     wr_addr,
@@ -54,35 +59,58 @@ module tiny_buffer (
 
     reg  [1:0]     round_robin_q;
 
-    // Victim: lowest free slot, else lowest unconsumed slot, else round robin.
-    reg                 free_found;
-    reg  [1:0]     free_slot;
-    reg                 unconsumed_found;
-    reg  [1:0]     unconsumed_slot;
+    // Victim: lowest free slot, else lowest unconsumed slot, else round
+    // robin. Two binary trees of (any, index) nodes find the lowest free and
+    // the lowest unconsumed slot (node n over nodes 2n and 2n+1, the leaves
+    // SLOT_LEAVES + s the slots); the choice is registered, and shown
+    // (alloc_ready) only when the tags did not change in the cycle before.
+    localparam integer SLOT_LEAVES = 1 << 2;
+    reg                 free_found, unconsumed_found;
+    reg  [1:0]     free_slot, unconsumed_slot;
     always @* begin : victim_select
-        integer s;
-        free_found       = 1'b0;
-        free_slot        = 2'd0;
-        unconsumed_found = 1'b0;
-        unconsumed_slot  = 2'd0;
-        for (s = 3; s >= 0; s = s - 1) begin
-            if (!valid_q[s]) begin
-                free_found = 1'b1;
-                free_slot  = s[1:0];
-            end
-            if (!consumed_q[s]) begin
-                unconsumed_found = 1'b1;
-                unconsumed_slot  = s[1:0];
-            end
+        integer level, node;
+        reg [2 * SLOT_LEAVES - 1:1] free_any, unconsumed_any;
+        reg [2 * SLOT_LEAVES * 2 - 1:2] free_index, unconsumed_index;  // node n in bits [n * 2 +: 2]
+        free_any         = {(2 * SLOT_LEAVES - 1){1'b0}};
+        unconsumed_any   = {(2 * SLOT_LEAVES - 1){1'b0}};
+        for (node = SLOT_LEAVES; node < 2 * SLOT_LEAVES; node = node + 1) begin
+            free_index[node * 2 +: 2]       = 2'd0;
+            unconsumed_index[node * 2 +: 2] = 2'd0;
         end
+        free_any[SLOT_LEAVES +: 4]       = ~valid_q;
+        unconsumed_any[SLOT_LEAVES +: 4] = ~consumed_q;
+        for (level = 1; level >= 0; level = level - 1)
+            for (node = (1 << level); node < (2 << level); node = node + 1) begin
+                free_any[node]       = free_any[2 * node] | free_any[2 * node + 1];
+                unconsumed_any[node] = unconsumed_any[2 * node] | unconsumed_any[2 * node + 1];
+                free_index[node * 2 +: 2] = free_any[2 * node]
+                    ? free_index[2 * node * 2 +: 2]
+                    : (free_index[(2 * node + 1) * 2 +: 2] | (2'd1 << (1 - level)));
+                unconsumed_index[node * 2 +: 2] = unconsumed_any[2 * node]
+                    ? unconsumed_index[2 * node * 2 +: 2]
+                    : (unconsumed_index[(2 * node + 1) * 2 +: 2] | (2'd1 << (1 - level)));
+            end
+        free_found       = free_any[1];
+        unconsumed_found = unconsumed_any[1];
+        free_slot        = free_index[2 +: 2];
+        unconsumed_slot  = unconsumed_index[2 +: 2];
     end
+    wire [1:0]     victim = free_found ? free_slot : unconsumed_found ? unconsumed_slot : round_robin_q;
 
-    wire   use_round_robin = !free_found && !unconsumed_found;
-    assign alloc_slot  = free_found ? free_slot : unconsumed_found ? unconsumed_slot : round_robin_q;
+    reg  [1:0]     victim_q;
+    reg                 victim_evict_q;     // the victim holds a valid row
+    reg                 victim_rr_q;        // the victim is the round-robin pointer's
+    reg                 victim_fresh_q;     // victim_q is that of the current tags
+    assign alloc_slot  = victim_q;
+    assign alloc_evict = victim_evict_q;
+    assign alloc_ready = victim_fresh_q;
     wire [1:0]     round_robin_next = (round_robin_q == 2'd3)
                                      ? 2'd0 : round_robin_q + 2'd1;
-    assign alloc_evict = valid_q[alloc_slot];
-    wire [4:0]     evicted_key = tag_mem[alloc_slot];
+    // A fill's evicted key leaves resident_q two cycles after the fill (its
+    // tag read and a register); nothing reads resident for that long after
+    // a fill, and the evicted key is not filled again in the same query.
+    reg  [4:0]     evicted_key_q, evicted_key_2q;
+    reg                 evict_pending_q, evict_pending_2q;
 
     assign resident    = resident_q;
     assign lookup_slot = slot_of_mem[lookup_key];
@@ -94,22 +122,41 @@ module tiny_buffer (
             consumed_q    <= 4'd0;
             resident_q    <= 32'd0;
             round_robin_q <= 2'd0;
+            victim_fresh_q <= 1'b0;
+            evict_pending_q  <= 1'b0;
+            evict_pending_2q <= 1'b0;
         end else if (clear) begin
             valid_q       <= 4'd0;
             consumed_q    <= 4'd0;
             resident_q    <= 32'd0;
             round_robin_q <= 2'd0;
+            victim_fresh_q <= 1'b0;
+            evict_pending_q  <= 1'b0;
+            evict_pending_2q <= 1'b0;
         end else begin
+            victim_fresh_q   <= !(start_query || consume_valid || alloc_valid);
+            evict_pending_q  <= alloc_valid && alloc_evict;
+            evict_pending_2q <= evict_pending_q;
+            if (evict_pending_2q) resident_q[evicted_key_2q] <= 1'b0;
             if (start_query) consumed_q <= 4'd0;
             if (consume_valid) consumed_q[consume_slot] <= 1'b1;
             if (alloc_valid) begin
                 valid_q[alloc_slot]    <= 1'b1;
                 consumed_q[alloc_slot] <= 1'b1;
-                if (alloc_evict) resident_q[evicted_key] <= 1'b0;
                 resident_q[alloc_key] <= 1'b1;
-                if (use_round_robin) round_robin_q <= round_robin_next;
+                if (victim_rr_q) round_robin_q <= round_robin_next;
             end
         end
+    end
+
+    // The victim of the current tags, registered (meaningful when
+    // victim_fresh_q).
+    always @(posedge clk) begin
+        victim_q       <= victim;
+        victim_evict_q <= !free_found;
+        victim_rr_q    <= !free_found && !unconsumed_found;
+        evicted_key_q  <= tag_mem[victim_q];   // before a fill's tag write
+        evicted_key_2q <= evicted_key_q;
     end
 
     // Tag and index memories: written on allocation, never reset (read only

@@ -56,7 +56,7 @@ module tiny_top (
     wire                          eng_probe_busy;
     wire [63:0]    q_row;
     wire                          buf_clear, buf_start_query, buf_consume_valid, buf_alloc_valid;
-    wire                          buf_alloc_evict, buf_wr_en, buf_rd_en;
+    wire                          buf_alloc_evict, buf_alloc_ready, buf_wr_en, buf_rd_en;
     wire [31:0]    buf_resident;
     wire [4:0]     buf_lookup_key, buf_alloc_key;
     wire [1:0]     buf_lookup_slot, buf_consume_slot, buf_alloc_slot;
@@ -117,6 +117,7 @@ module tiny_top (
         .buf_alloc_key        (buf_alloc_key),
         .buf_alloc_slot       (buf_alloc_slot),
         .buf_alloc_evict      (buf_alloc_evict),
+        .buf_alloc_ready      (buf_alloc_ready),
         .buf_wr_en            (buf_wr_en),
         .buf_wr_addr          (buf_wr_addr),
         .buf_wr_data          (buf_wr_data)
@@ -160,6 +161,7 @@ module tiny_top (
         .alloc_key     (buf_alloc_key),
         .alloc_slot    (buf_alloc_slot),
         .alloc_evict   (buf_alloc_evict),
+        .alloc_ready   (buf_alloc_ready),
         .wr_en         (buf_wr_en),
         .wr_addr       (buf_wr_addr),
         .wr_data       (buf_wr_data),
