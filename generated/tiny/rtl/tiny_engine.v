@@ -28,7 +28,7 @@
 //
 // After the last key, the sum is normalised (5 cycles, one halving
 // of the leading-zero search each), tiny_recip gives its reciprocal, and each
-// output element goes through a 4-stage pipeline: round(acc * recip >> shift),
+// output element goes through a 5-stage pipeline: round(acc * recip >> shift),
 // saturated to 16 bits (8 fractional). A query with no kept key
 // outputs zeros. Bit-exact with golden::engine: the keys' order through W and
 // A is the order the controller hands them over.
@@ -150,8 +150,7 @@ module tiny_engine (
     reg  signed [49:0]    round_half_q;
     reg  [1:0]     out_chunk_q;    // chunk entering the output pipeline
     reg                               out_issue_q;    // chunks still to enter it
-    reg  [3:0]                        o_valid_q;      // output pipeline stages 1..4
-    reg  [4 * 2 - 1:0] o_chunk_q;    // their chunks, stage 1 in the LSBs
+    reg  [4:0]                        o_valid_q;      // output pipeline stages 1..5
     reg  [127:0]   out_q;
     wire signed [29:0]    acc [0:7];    // one accumulator per element (g_acc)
 
@@ -183,7 +182,18 @@ module tiny_engine (
                      || ((w_state_q != W_IDLE) && (w_slot_q == probe_slot));
 
     // Query elements of the chunk whose data arrives this cycle.
-    wire [15:0]    q_chunk = q_q[rd_chunk_q * 16 +: 16];
+    wire [15:0]    q_chunks [0:3];    // padded with zeros
+    genvar chunk;
+    generate
+        for (chunk = 0; chunk < 4; chunk = chunk + 1) begin : g_q_chunk
+            if (chunk < 4) begin : g_used
+                assign q_chunks[chunk] = q_q[chunk * 16 +: 16];
+            end else begin : g_pad
+                assign q_chunks[chunk] = 16'd0;
+            end
+        end
+    endgenerate
+    wire [15:0]    q_chunk = q_chunks[rd_chunk_q];
 
     // ------------------------------------------------------------------
     // MAC lanes: one signed multiplier each, q * k in S passes, p * v in A
@@ -280,17 +290,48 @@ module tiny_engine (
     // shift = sum_bits - 1 + RB - lz - OF; rounding adds half an output LSB.
     wire [5:0]     out_shift = OUT_SHIFT_BASE - { 1'd0, lz_q };
     wire [31:0]    out_chunk;
-    // Output pipeline: 1 element select, 2 product, 3 rounding, 4 shift; then saturation into out_q.
+    // out_q with the next output chunk shifted in from the top.
+    wire [127:0]   out_shifted;
+    generate
+        if (4 > 1) begin : g_out_shift
+            assign out_shifted = { out_chunk, out_q[127:32] };
+        end else begin : g_out_whole
+            assign out_shifted = out_chunk;
+        end
+    endgenerate
+    // Output pipeline, per lane: 1 element select; 2 the four partial products
+    // of elem = eh * 2^17 + el and recip = rh * 2^17 + rl (el, rl unsigned),
+    // one multiplier each; 3 their sums by weight; 4 the product plus half an
+    // output LSB; 5 the shift; then saturation into out_q.
     generate
         for (lane = 0; lane < 2; lane = lane + 1) begin : g_out_lane
+            wire signed [29:0]    lane_acc [0:3];    // padded with zeros
+            for (chunk = 0; chunk < 4; chunk = chunk + 1) begin : g_chunk
+                if (chunk < 4) begin : g_used
+                    assign lane_acc[chunk] = acc[chunk * 2 + lane];
+                end else begin : g_pad
+                    assign lane_acc[chunk] = 30'sd0;
+                end
+            end
             reg  signed [29:0]    elem_q;
-            reg  signed [49:0]    product_q;
+            wire signed [17:0] el = $signed({1'b0, elem_q[16:0]});
+            wire signed [30 - 18:0] eh = elem_q[29:17];
+            wire signed [17:0] rl = $signed({1'b0, recip[16:0]});
+            wire signed [19 - 17:0] rh = $signed({1'b0, recip[18:17]});
+            reg  signed [49:0]    ll_q, lh_q, hl_q, hh_q;
+            reg  signed [49:0]    high_q;    // eh * recip
+            reg  signed [49:0]    low_q;     // el * recip
             reg  signed [49:0]    rounded_q;
             reg  signed [49:0]    shifted_q;
             always @(posedge clk) begin
-                elem_q    <= acc[out_chunk_q * 2 + lane];
-                product_q <= elem_q * $signed({1'b0, recip});
-                rounded_q <= product_q + round_half_q;
+                elem_q    <= lane_acc[out_chunk_q];
+                ll_q      <= el * rl;
+                lh_q      <= el * rh;
+                hl_q      <= eh * rl;
+                hh_q      <= eh * rh;
+                high_q    <= (hh_q <<< 17) + hl_q;
+                low_q     <= (lh_q <<< 17) + ll_q;
+                rounded_q <= (high_q <<< 17) + low_q + round_half_q;
                 shifted_q <= rounded_q >>> out_shift_q;
             end
             wire too_big   = (shifted_q > $signed({ { 34{1'b0} }, 1'b0, { 15{1'b1} } }));
@@ -466,16 +507,16 @@ module tiny_engine (
             round_half_q <= 50'sd0;
             out_chunk_q  <= 2'd0;
             out_issue_q  <= 1'b0;
-            o_valid_q    <= 4'd0;
+            o_valid_q    <= 5'd0;
             out_q        <= 128'd0;
         end else begin
-            o_valid_q <= { o_valid_q[2:0], out_issue_q };
+            o_valid_q <= { o_valid_q[3:0], out_issue_q };
             if (out_issue_q) begin
                 if (out_chunk_q == LAST_CHUNK) out_issue_q <= 1'b0;
                 else out_chunk_q <= out_chunk_q + 2'd1;
             end
-            if (o_valid_q[3])
-                out_q[o_last_chunk * 32 +: 32] <= out_chunk;
+            // Chunks leave in order: each shifts in from the top.
+            if (o_valid_q[4]) out_q <= out_shifted;
             case (post_state_q)
                 P_IDLE: if (finish_take) begin
                     if (sum_q == 22'd0) begin
@@ -506,16 +547,13 @@ module tiny_engine (
                     out_issue_q  <= 1'b1;
                     post_state_q <= P_OUT;
                 end
-                P_OUT: if (o_valid_q[3] && o_last_chunk == LAST_CHUNK) post_state_q <= P_PRESENT;
+                P_OUT: if (o_valid_q[4] && !o_valid_q[3]) post_state_q <= P_PRESENT;    // the last chunk
                 P_PRESENT: if (m_out_ready) post_state_q <= P_IDLE;
                 default: post_state_q <= P_IDLE;
             endcase
         end
     end
 
-    // The output pipeline's chunk indices.
-    wire [1:0]     o_last_chunk = o_chunk_q[3 * 2 +: 2];
-    always @(posedge clk) o_chunk_q <= { o_chunk_q[0 +: 3 * 2], out_chunk_q };
 
     always @(posedge clk) begin
         if (rst) q_q <= 64'd0;
