@@ -152,6 +152,7 @@ module minilm_engine (
     reg                               out_issue_q;    // chunks still to enter it
     reg  [4:0]                        o_valid_q;      // output pipeline stages 1..5
     reg  [511:0]   out_q;
+    reg                               out_zero_q;     // the query kept no key: the output row is zeros
     wire signed [33:0]    acc [0:31];    // one accumulator per element (g_acc)
 
     // ------------------------------------------------------------------
@@ -362,7 +363,7 @@ module minilm_engine (
     assign finish_ready = idle;
     assign q_row        = q_q;
     assign m_out_valid  = (post_state_q == P_PRESENT);
-    assign m_out_data   = out_q;
+    assign m_out_data   = out_zero_q ? 512'd0 : out_q;
 
     wire finish_take = finish_valid && finish_ready;
 
@@ -521,6 +522,7 @@ module minilm_engine (
             out_issue_q  <= 1'b0;
             o_valid_q    <= 5'd0;
             out_q        <= 512'd0;
+            out_zero_q   <= 1'b0;
         end else begin
             o_valid_q <= { o_valid_q[3:0], out_issue_q };
             if (out_issue_q) begin
@@ -531,8 +533,8 @@ module minilm_engine (
             if (o_valid_q[4]) out_q <= out_shifted;
             case (post_state_q)
                 P_IDLE: if (finish_take) begin
+                    out_zero_q <= (sum_q == 26'd0);
                     if (sum_q == 26'd0) begin
-                        out_q        <= 512'd0;
                         post_state_q <= P_PRESENT;
                     end else begin
                         norm_q       <= sum_q;

@@ -152,6 +152,7 @@ module tiny_engine (
     reg                               out_issue_q;    // chunks still to enter it
     reg  [4:0]                        o_valid_q;      // output pipeline stages 1..5
     reg  [127:0]   out_q;
+    reg                               out_zero_q;     // the query kept no key: the output row is zeros
     wire signed [29:0]    acc [0:7];    // one accumulator per element (g_acc)
 
     // ------------------------------------------------------------------
@@ -350,7 +351,7 @@ module tiny_engine (
     assign finish_ready = idle;
     assign q_row        = q_q;
     assign m_out_valid  = (post_state_q == P_PRESENT);
-    assign m_out_data   = out_q;
+    assign m_out_data   = out_zero_q ? 128'd0 : out_q;
 
     wire finish_take = finish_valid && finish_ready;
 
@@ -509,6 +510,7 @@ module tiny_engine (
             out_issue_q  <= 1'b0;
             o_valid_q    <= 5'd0;
             out_q        <= 128'd0;
+            out_zero_q   <= 1'b0;
         end else begin
             o_valid_q <= { o_valid_q[3:0], out_issue_q };
             if (out_issue_q) begin
@@ -519,8 +521,8 @@ module tiny_engine (
             if (o_valid_q[4]) out_q <= out_shifted;
             case (post_state_q)
                 P_IDLE: if (finish_take) begin
+                    out_zero_q <= (sum_q == 22'd0);
                     if (sum_q == 22'd0) begin
-                        out_q        <= 128'd0;
                         post_state_q <= P_PRESENT;
                     end else begin
                         norm_q       <= sum_q;
