@@ -199,8 +199,6 @@ pub struct Derived {
     /// One lane's p·v product: p_bits + 1 + data_bits.
     pub pv_bits: u32,
     pub score_pad_bits: u32,
-    /// The lanes' q·k products side by side: lanes × score_bits.
-    pub lane_scores_bits: u32,
     pub pv_pad_bits: u32,
     /// A lane's first multiplier operand, signed: the weight p (with a zero
     /// sign bit) in A passes, the sign-extended q element in S passes.
@@ -369,7 +367,6 @@ impl Derived {
             qk_bits: 2 * n.data_bits,
             pv_bits,
             score_pad_bits: score_bits - 2 * n.data_bits,
-            lane_scores_bits: lanes * score_bits,
             pv_pad_bits: acc_bits - pv_bits,
             lane_operand_bits: p_bits + 1,
             lane_operand_pad_bits: p_bits + 1 - n.data_bits,
