@@ -76,6 +76,10 @@ pub fn synth(spec: &Spec, args: &SynthArgs) -> ExitCode {
     opts.block = args.block;
     opts.freq_mhz = args.freq;
     opts.place_and_route = !args.no_pnr;
+    if let Err(e) = opts.check() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     eprintln!(
         "synthesizing {} for {} in {} (minutes for the 512-key designs)...",
         subject(&spec.name, args.block),

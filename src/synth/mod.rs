@@ -415,21 +415,34 @@ pub fn run(spec: &Spec, target: Target, work_dir: &Path) -> Result<SynthReport, 
     run_with(spec, &SynthOptions::new(target, work_dir))
 }
 
+impl SynthOptions {
+    /// Whether the flow can run these options, before any tool starts.
+    ///
+    /// Errors: [`SynthError::Unsupported`] for a block other than the top
+    /// placed and routed on iCE40 (nextpnr-ice40 has no out-of-context
+    /// mode, so the block's ports would need pins).
+    pub fn check(&self) -> Result<(), SynthError> {
+        let block = self.block;
+        if self.target == Target::Ice40 && !block.is_top() && self.place_and_route {
+            return Err(SynthError::Unsupported(format!(
+                "--block {block} on ice40: nextpnr-ice40 has no out-of-context mode, so only \
+                 ecp5 and generic support a block other than top; synthesize the block for \
+                 ice40 without place-and-route (--no-pnr) or use --target ecp5"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// [`run`] with every option.
 ///
 /// Errors: as [`run`], and [`SynthError::Unsupported`] for a block other
 /// than the top placed and routed on iCE40 (nextpnr-ice40 has no
 /// out-of-context mode, so the block's ports would need pins).
 pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthError> {
+    opts.check()?;
     let target = opts.target;
     let block = opts.block;
-    if target == Target::Ice40 && !block.is_top() && opts.place_and_route {
-        return Err(SynthError::Unsupported(format!(
-            "--block {block} on ice40: nextpnr-ice40 has no out-of-context mode, so only \
-             ecp5 and generic support a block other than top; synthesize the block for \
-             ice40 without place-and-route (--no-pnr) or use --target ecp5"
-        )));
-    }
     let (yosys, yosys_install) = target.yosys();
     let mut versions = vec![ToolVersion {
         tool: yosys.into(),
