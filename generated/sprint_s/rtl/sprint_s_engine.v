@@ -112,7 +112,6 @@ module sprint_s_engine (
     reg                               d_valid_q;
     reg                               d_kind_q;
     reg  [2:0]     d_chunk_q;
-    reg  [5:0]     d_rescale_q;
     reg  [63:0]    d_data_q;
     // M stage: the lane products.
     reg                               m_valid_q;
@@ -312,20 +311,13 @@ module sprint_s_engine (
             assign out_shifted = out_chunk;
         end
     endgenerate
-    // Output pipeline, per lane: 1 element select; 2 the four partial products
+    // Output pipeline, per lane: 1 the element of accumulator chunk 0, which
+    // holds output chunk out_chunk_q (see g_acc_chunk); 2 the four partial products
     // of elem = eh * 2^17 + el and recip = rh * 2^17 + rl (el, rl unsigned),
     // one multiplier each; 3 their sums by weight; 4 the product plus half an
     // output LSB; 5 the shift; then saturation into out_q.
     generate
         for (lane = 0; lane < 8; lane = lane + 1) begin : g_out_lane
-            wire signed [33:0]    lane_acc [0:7];    // padded with zeros
-            for (chunk = 0; chunk < 8; chunk = chunk + 1) begin : g_chunk
-                if (chunk < 8) begin : g_used
-                    assign lane_acc[chunk] = acc[chunk * 8 + lane];
-                end else begin : g_pad
-                    assign lane_acc[chunk] = 34'sd0;
-                end
-            end
             reg  signed [33:0]    elem_q;
             wire signed [17:0] el = $signed({1'b0, elem_q[16:0]});
             wire signed [34 - 18:0] eh = elem_q[33:17];
@@ -337,7 +329,7 @@ module sprint_s_engine (
             reg  signed [53:0]    rounded_q;
             reg  signed [53:0]    shifted_q;
             always @(posedge clk) begin
-                elem_q    <= lane_acc[out_chunk_q];
+                elem_q    <= acc[lane];    // chunk 0: the accumulators shift down one chunk per output chunk
                 ll_q      <= el * rl;
                 lh_q      <= el * rh;
                 hl_q      <= eh * rl;
@@ -414,7 +406,6 @@ module sprint_s_engine (
         if (rd_valid_q) begin
             d_kind_q    <= rd_kind_q;
             d_chunk_q   <= rd_chunk_q;
-            d_rescale_q <= rd_rescale_q;
             d_data_q    <= buf_rd_data;
         end
         if (d_valid_q) begin
@@ -580,34 +571,82 @@ module sprint_s_engine (
     // chunk leaves the M stage. Two A passes are at least WEIGHT_LATENCY + 1
     // cycles apart (each waits for its own pass through W), so the value read
     // in D is never one that M is about to replace.
+    //
+    // The control of each chunk's 8 accumulators is registered per chunk,
+    // so that no single register drives all 64 of them: the rescale of
+    // the A pass (latched when the chunk is read), the update flag, and the
+    // output shift. While the output pipeline takes its chunks, accumulator
+    // chunk c takes chunk c + 1's values, so that chunk 0 always holds the
+    // next output chunk and the output stage needs no 8-way select.
     reg acc_clear_q;
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) acc_clear_q <= 1'b0;
         else acc_clear_q <= idle && q_load;
     end
 
-    genvar elem;
+    wire out_shift_start = (post_state_q == P_DIV) && recip_done;    // output chunk 0 enters next
+
     generate
-        for (elem = 0; elem < 64; elem = elem + 1) begin : g_acc
-            localparam integer ELEM_CHUNK_INDEX = elem / 8;
-            localparam [2:0] ELEM_CHUNK = ELEM_CHUNK_INDEX[2:0];
-            wire signed [24:0]    pv = lane_product[elem % 8];
-            wire signed [33:0]    pv_wide = { { 9{pv[24]} }, pv };
-            reg signed [33:0]    acc_q;
-            reg signed [33:0]    rescaled_q;    // M stage: acc >>> rescale
-            reg                          update_q;      // M stage holds this element's chunk of an A pass
-            always @(posedge clk) rescaled_q <= acc_q >>> d_rescale_q;
+        for (chunk = 0; chunk < 8; chunk = chunk + 1) begin : g_acc_chunk
+            localparam integer CHUNK_INDEX = chunk;
+            localparam [2:0] CHUNK = CHUNK_INDEX[2:0];
+            reg [5:0]     rescale_q;    // this chunk's rescale, valid in its D stage
+            reg                          d_update_q;   // D stage holds this chunk of an A pass
+            reg                          update_q;     // M stage holds it
+            wire                         shift;        // take chunk + 1's values
+            always @(posedge clk) begin
+                if (rd_valid_q && rd_kind_q && (rd_chunk_q == CHUNK)) rescale_q <= rd_rescale_q;
+            end
             always @(posedge clk or negedge rst_n) begin
                 if (!rst_n) begin
-                    update_q <= 1'b0;
-                    acc_q    <= 34'sd0;
+                    d_update_q <= 1'b0;
+                    update_q   <= 1'b0;
                 end else begin
-                    update_q <= d_valid_q && d_kind_q && (d_chunk_q == ELEM_CHUNK);
-                    if (acc_clear_q) acc_q <= 34'sd0;
-                    else if (update_q) acc_q <= rescaled_q + pv_wide;
+                    d_update_q <= rd_valid_q && rd_kind_q && (rd_chunk_q == CHUNK);
+                    update_q   <= d_update_q;
                 end
             end
-            assign acc[elem] = acc_q;
+            if (chunk < 7) begin : g_shift
+                // Output chunk j is in accumulator chunk 0 when j enters the
+                // output pipeline, so chunk c shifts in the cycles where
+                // j < 8 - 1 - c, and takes the flag for j + 1 while j enters.
+                localparam integer SHIFT_END_INDEX = 8 - 2 - chunk;
+                localparam [2:0] SHIFT_END = SHIFT_END_INDEX[2:0];
+                wire shift_next;
+                if (SHIFT_END_INDEX > 0) begin : g_more
+                    assign shift_next = out_shift_start || (out_issue_q && (out_chunk_q < SHIFT_END));
+                end else begin : g_first_only
+                    assign shift_next = out_shift_start;
+                end
+                reg shift_q;
+                always @(posedge clk or negedge rst_n) begin
+                    if (!rst_n) shift_q <= 1'b0;
+                    else shift_q <= shift_next;
+                end
+                assign shift = shift_q;
+            end else begin : g_last
+                assign shift = 1'b0;
+            end
+
+            for (lane = 0; lane < 8; lane = lane + 1) begin : g_acc
+                localparam integer ELEM = chunk * 8 + lane;
+                wire signed [24:0]    pv = lane_product[lane];
+                wire signed [33:0]    pv_wide = { { 9{pv[24]} }, pv };
+                wire signed [33:0]    above = acc[(ELEM + 8) % 64];    // unused by the last chunk
+                reg signed [33:0]    acc_q;
+                reg signed [33:0]    rescaled_q;    // M stage: acc >>> rescale
+                always @(posedge clk) rescaled_q <= acc_q >>> rescale_q;
+                always @(posedge clk or negedge rst_n) begin
+                    if (!rst_n) begin
+                        acc_q <= 34'sd0;
+                    end else begin
+                        if (acc_clear_q) acc_q <= 34'sd0;
+                        else if (shift) acc_q <= above;
+                        else if (update_q) acc_q <= rescaled_q + pv_wide;
+                    end
+                end
+                assign acc[ELEM] = acc_q;
+            end
         end
     endgenerate
 endmodule
