@@ -152,6 +152,7 @@ module minilm_engine (
     reg  [4:0]                        o_valid_q;      // output pipeline stages 1..5
     reg  [511:0]   out_q;
     reg                               out_zero_q;     // the query kept no key: the output row is zeros
+    reg                               idle_q;
     wire signed [33:0]    acc [0:31];    // one accumulator per element (g_acc)
 
     // ------------------------------------------------------------------
@@ -162,8 +163,6 @@ module minilm_engine (
     wire r_valid    = (w_state_q == W_HOLD);
     wire w_take     = s_done_q && (w_state_q == W_IDLE);
     wire s_free     = !s_valid_q || w_take;
-    wire pipe_empty = !pass_active_q && !rd_valid_q && !d_valid_q && !m_valid_q && !t_valid_q
-                   && !s_valid_q && (w_state_q == W_IDLE);
     assign key_ready = (post_state_q == P_IDLE) && port_free && s_free && (last_kind_q || !r_valid);
     wire start_s     = key_ready && key_valid;
     wire start_a     = port_free && r_valid && !start_s;
@@ -351,13 +350,37 @@ module minilm_engine (
     // ------------------------------------------------------------------
     // Control.
     // ------------------------------------------------------------------
-    assign idle         = pipe_empty && (post_state_q == P_IDLE);
-    assign finish_ready = idle;
+    assign idle         = idle_q;
+    assign finish_ready = idle_q;
     assign q_row        = q_q;
     assign m_out_valid  = (post_state_q == P_PRESENT);
     assign m_out_data   = out_zero_q ? 512'd0 : out_q;
 
     wire finish_take = finish_valid && finish_ready;
+
+    // idle_q: nothing in flight and no output pending, registered so that the
+    // engine's many state bits do not feed q_load's fan-out (the query row,
+    // the softmax state) and the controller in the same cycle. It is set
+    // exactly when the combinational condition (every stage empty, post
+    // idle) will hold next cycle: the read pipeline has drained, S and W are
+    // empty and no key starts, and post is idle and not finishing, or the
+    // output row leaves.
+    wire idle_next = !pass_active_q && !rd_valid_q && !d_valid_q && !(m_valid_q && !m_kind_q)
+                  && !s_valid_q && (w_state_q == W_IDLE) && !start_s
+                  && (((post_state_q == P_IDLE) && !finish_take)
+                      || ((post_state_q == P_PRESENT) && m_out_ready));
+    // The softmax state and the accumulators clear the cycle after q_load:
+    // no key can reach W or the accumulators sooner.
+    reg q_loaded_q;
+    always @(posedge clk or negedge rst_n) begin
+        if (!rst_n) begin
+            idle_q     <= 1'b1;
+            q_loaded_q <= 1'b0;
+        end else begin
+            idle_q     <= idle_next;
+            q_loaded_q <= idle_q && q_load;
+        end
+    end
 
     // Read passes and the read pipeline's valid bits.
     always @(posedge clk or negedge rst_n) begin
@@ -458,7 +481,7 @@ module minilm_engine (
             p_q         <= 16'd0;
             sum_add_q   <= 1'b0;
             sum_q       <= 26'd0;
-        end else if (idle && q_load) begin
+        end else if (q_loaded_q) begin
             max_valid_q <= 1'b0;
             sum_q       <= 26'd0;
         end else begin
@@ -562,11 +585,10 @@ module minilm_engine (
 
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) q_q <= 256'd0;
-        else if (idle && q_load) q_q <= q_data;
+        else if (idle_q && q_load) q_q <= q_data;
     end
 
-    // Accumulators: cleared the cycle after q_load (the first A pass is many
-    // cycles away). Element e = chunk * 8 + lane reads acc >>> rescale while its
+    // Accumulators: cleared the cycle after q_load. Element e = chunk * 8 + lane reads acc >>> rescale while its
     // chunk of the V row is in the D stage, and takes that plus p * v when the
     // chunk leaves the M stage. Two A passes are at least WEIGHT_LATENCY + 1
     // cycles apart (each waits for its own pass through W), so the value read
@@ -578,12 +600,6 @@ module minilm_engine (
     // output shift. While the output pipeline takes its chunks, accumulator
     // chunk c takes chunk c + 1's values, so that chunk 0 always holds the
     // next output chunk and the output stage needs no 4-way select.
-    reg acc_clear_q;
-    always @(posedge clk or negedge rst_n) begin
-        if (!rst_n) acc_clear_q <= 1'b0;
-        else acc_clear_q <= idle && q_load;
-    end
-
     wire out_shift_start = (post_state_q == P_DIV) && recip_done;    // output chunk 0 enters next
 
     generate
@@ -640,7 +656,7 @@ module minilm_engine (
                     if (!rst_n) begin
                         acc_q <= 34'sd0;
                     end else begin
-                        if (acc_clear_q) acc_q <= 34'sd0;
+                        if (q_loaded_q) acc_q <= 34'sd0;
                         else if (shift) acc_q <= above;
                         else if (update_q) acc_q <= rescaled_q + pv_wide;
                     end
