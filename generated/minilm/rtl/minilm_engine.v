@@ -153,7 +153,7 @@ module minilm_engine (
     reg  [511:0]   out_q;
     reg                               out_zero_q;     // the query kept no key: the output row is zeros
     reg                               idle_q;
-    wire signed [33:0]    acc [0:31];    // one accumulator per element (g_acc)
+    wire signed [33:0]    acc_head [0:7];    // each lane's accumulator ring's head (g_acc_lane)
 
     // ------------------------------------------------------------------
     // Pass sequencing: after an S pass prefer A, after an A pass prefer S.
@@ -310,8 +310,8 @@ module minilm_engine (
             assign out_shifted = out_chunk;
         end
     endgenerate
-    // Output pipeline, per lane: 1 the element of accumulator chunk 0, which
-    // holds output chunk out_chunk_q (see g_acc_chunk); 2 the four partial products
+    // Output pipeline, per lane: 1 the element at the head of the lane's
+    // accumulator ring, which holds output chunk out_chunk_q; 2 the four partial products
     // of elem = eh * 2^17 + el and recip = rh * 2^17 + rl (el, rl unsigned),
     // one multiplier each; 3 their sums by weight; 4 the product plus half an
     // output LSB; 5 the shift; then saturation into out_q.
@@ -328,7 +328,7 @@ module minilm_engine (
             reg  signed [53:0]    rounded_q;
             reg  signed [53:0]    shifted_q;
             always @(posedge clk) begin
-                elem_q    <= acc[lane];    // chunk 0: the accumulators shift down one chunk per output chunk
+                elem_q    <= acc_head[lane];    // the ring turns one chunk per output chunk
                 ll_q      <= el * rl;
                 lh_q      <= el * rh;
                 hl_q      <= eh * rl;
@@ -588,81 +588,70 @@ module minilm_engine (
         else if (idle_q && q_load) q_q <= q_data;
     end
 
-    // Accumulators: cleared the cycle after q_load. Element e = chunk * 8 + lane reads acc >>> rescale while its
-    // chunk of the V row is in the D stage, and takes that plus p * v when the
-    // chunk leaves the M stage. Two A passes are at least WEIGHT_LATENCY + 1
-    // cycles apart (each waits for its own pass through W), so the value read
-    // in D is never one that M is about to replace.
+    // Accumulators: each lane keeps its 4 elements (element chunk * 8 + lane
+    // for chunk 0..3) in a ring whose head (slot 0) is the chunk that
+    // the lane works on next. The ring turns one slot per chunk of an A pass
+    // in the D stage, where the head's acc >>> rescale is read, and the M
+    // stage writes (acc >>> rescale) + p * v back where that element now
+    // sits: slot 4 - 2 while the ring turns for the next chunk, slot 4 - 1
+    // after the pass's last chunk. After a pass the ring is back in order.
+    // Two A passes are at least WEIGHT_LATENCY + 1 cycles apart (each waits
+    // for its own pass through W), so no write overlaps the next pass's reads.
+    // While the output pipeline takes its chunks the ring turns once per
+    // chunk, so that the output stage reads only the head. The rings are
+    // cleared the cycle after q_load.
     //
-    // The control of each chunk's 8 accumulators is registered per chunk,
-    // so that no single register drives all 32 of them: the rescale of
-    // the A pass (latched when the chunk is read), the update flag, and the
-    // output shift. While the output pipeline takes its chunks, accumulator
-    // chunk c takes chunk c + 1's values, so that chunk 0 always holds the
-    // next output chunk and the output stage needs no 4-way select.
-    wire out_shift_start = (post_state_q == P_DIV) && recip_done;    // output chunk 0 enters next
-
+    // Each lane has its own copy of the ring's control, kept (* keep *) so
+    // that synthesis does not merge the copies back into one register that
+    // would drive all 32 accumulators across the lanes.
+    wire out_issue_next = ((post_state_q == P_DIV) && recip_done)
+                       || (out_issue_q && (out_chunk_q != LAST_CHUNK));
+    genvar slot;
     generate
-        for (chunk = 0; chunk < 4; chunk = chunk + 1) begin : g_acc_chunk
-            localparam integer CHUNK_INDEX = chunk;
-            localparam [1:0] CHUNK = CHUNK_INDEX[1:0];
-            reg [5:0]     rescale_q;    // this chunk's rescale, valid in its D stage
-            reg                          d_update_q;   // D stage holds this chunk of an A pass
-            reg                          update_q;     // M stage holds it
-            wire                         shift;        // take chunk + 1's values
-            always @(posedge clk) begin
-                if (rd_valid_q && rd_kind_q && (rd_chunk_q == CHUNK)) rescale_q <= rd_rescale_q;
-            end
+        for (lane = 0; lane < 8; lane = lane + 1) begin : g_acc_lane
+            reg                          clear_q;      // zero the ring
+            reg                          turn_q;       // turn the ring by one slot
+            reg                          update_q;     // M stage holds a chunk of an A pass
+            reg  [5:0]     rescale_q;    // the rescale of the A pass in the D stage
+            (* keep *)
             always @(posedge clk or negedge rst_n) begin
                 if (!rst_n) begin
-                    d_update_q <= 1'b0;
-                    update_q   <= 1'b0;
+                    clear_q  <= 1'b0;
+                    turn_q   <= 1'b0;
+                    update_q <= 1'b0;
                 end else begin
-                    d_update_q <= rd_valid_q && rd_kind_q && (rd_chunk_q == CHUNK);
-                    update_q   <= d_update_q;
+                    clear_q  <= idle_q && q_load;
+                    turn_q   <= (rd_valid_q && rd_kind_q) || out_issue_next;
+                    update_q <= d_valid_q && d_kind_q;
                 end
             end
-            if (chunk < 3) begin : g_shift
-                // Output chunk j is in accumulator chunk 0 when j enters the
-                // output pipeline, so chunk c shifts in the cycles where
-                // j < 4 - 1 - c, and takes the flag for j + 1 while j enters.
-                localparam integer SHIFT_END_INDEX = 4 - 2 - chunk;
-                localparam [1:0] SHIFT_END = SHIFT_END_INDEX[1:0];
-                wire shift_next;
-                if (SHIFT_END_INDEX > 0) begin : g_more
-                    assign shift_next = out_shift_start || (out_issue_q && (out_chunk_q < SHIFT_END));
-                end else begin : g_first_only
-                    assign shift_next = out_shift_start;
-                end
-                reg shift_q;
-                always @(posedge clk or negedge rst_n) begin
-                    if (!rst_n) shift_q <= 1'b0;
-                    else shift_q <= shift_next;
-                end
-                assign shift = shift_q;
-            end else begin : g_last
-                assign shift = 1'b0;
+            (* keep *)
+            always @(posedge clk) begin
+                if (rd_valid_q && rd_kind_q) rescale_q <= rd_rescale_q;
             end
 
-            for (lane = 0; lane < 8; lane = lane + 1) begin : g_acc
-                localparam integer ELEM = chunk * 8 + lane;
-                wire signed [24:0]    pv = lane_product[lane];
-                wire signed [33:0]    pv_wide = { { 9{pv[24]} }, pv };
-                wire signed [33:0]    above = acc[(ELEM + 8) % 32];    // unused by the last chunk
+            wire signed [33:0]    ring [0:3];
+            wire signed [24:0]    pv = lane_product[lane];
+            reg  signed [33:0]    rescaled_q;    // M stage: head >>> rescale
+            always @(posedge clk) rescaled_q <= ring[0] >>> rescale_q;
+            wire signed [33:0]    updated = rescaled_q + { { 9{pv[24]} }, pv };
+
+            for (slot = 0; slot < 4; slot = slot + 1) begin : g_slot
+                localparam [0:0] WRITE_TURNING = (slot == 4 - 2);
+                localparam [0:0] WRITE_RESTING = (slot == 4 - 1);
                 reg signed [33:0]    acc_q;
-                reg signed [33:0]    rescaled_q;    // M stage: acc >>> rescale
-                always @(posedge clk) rescaled_q <= acc_q >>> rescale_q;
                 always @(posedge clk or negedge rst_n) begin
                     if (!rst_n) begin
                         acc_q <= 34'sd0;
                     end else begin
-                        if (q_loaded_q) acc_q <= 34'sd0;
-                        else if (shift) acc_q <= above;
-                        else if (update_q) acc_q <= rescaled_q + pv_wide;
+                        if (clear_q) acc_q <= 34'sd0;
+                        else if (turn_q) acc_q <= (WRITE_TURNING && update_q) ? updated : ring[(slot + 1) % 4];
+                        else if (WRITE_RESTING && update_q) acc_q <= updated;
                     end
                 end
-                assign acc[ELEM] = acc_q;
+                assign ring[slot] = acc_q;
             end
+            assign acc_head[lane] = ring[0];
         end
     endgenerate
 endmodule
