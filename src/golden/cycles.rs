@@ -18,8 +18,8 @@
 //!   reads of its K row, C = chunks), 7 weight cycles, then an A pass (C
 //!   reads of its V row). Passes share the read port; S of key i+1 runs
 //!   while key i's weight is computed, so in steady state a key costs 2·C
-//!   cycles (the MAC bound) when C >= 6, and a query of n keys taken back
-//!   to back costs `2·n·C + 13` engine cycles (`2·C + 16` for one key).
+//!   cycles (the MAC bound) when C >= 7, and a query of n keys taken back
+//!   to back costs `2·n·C + 18` engine cycles (`2·C + 19` for one key).
 //!   Each read goes through a pipeline: a key's score is complete
 //!   [`SCORE_LATENCY`] cycles after its pass is decided plus C, an A pass's
 //!   accumulators [`ACCUMULATE_LATENCY`] cycles after.
@@ -51,13 +51,13 @@ use super::{Mode, QueryResult};
 use crate::spec::Derived;
 
 /// Cycles from an S pass's decision to its key's complete score, beyond
-/// the pass's C issue cycles: read, D, M, T and score register
+/// the pass's C issue cycles: read, D, E, M, QK, T and score register
 /// (templates/engine.v.hbs).
-pub const SCORE_LATENCY: u64 = 5;
+pub const SCORE_LATENCY: u64 = 7;
 
 /// Cycles from an A pass's decision to its last accumulator update being
-/// visible, beyond the pass's C issue cycles: read, D, M, accumulator.
-pub const ACCUMULATE_LATENCY: u64 = 4;
+/// visible, beyond the pass's C issue cycles: read, D, E, M, accumulator.
+pub const ACCUMULATE_LATENCY: u64 = 5;
 
 /// Cycles from W taking a score to R holding its weight: W_CEIL, W_MAX,
 /// W_SHIFT, W_EXP, W_EXP2, W_WEIGHT, then W_HOLD.
@@ -280,7 +280,7 @@ mod tests {
             for _ in 0..n {
                 e.take(0);
             }
-            assert_eq!(e.drain(), 2 * n * 8 + 13, "{n} keys");
+            assert_eq!(e.drain(), 2 * n * 8 + 18, "{n} keys");
         }
         let mut e = EngineTimeline::new(8, 0);
         e.take(0);

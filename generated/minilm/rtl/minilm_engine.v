@@ -21,10 +21,15 @@
 //
 // Every chunk read goes down the same pipeline, one register stage per cycle:
 //   issue -> (buffer) -> D: the chunk and each lane's first operand (q, or p)
+//         -> E: each lane's two operands, a copy of D's next to the lane's multiplier
 //         -> M: the lane products
-//         -> A pass: the accumulators;  S pass: T: the lanes' sum (adder tree) -> score_q.
-// A key's score is complete 5 cycles after its last read is issued; an A pass
-// has updated its accumulators 4 cycles after its last issue.
+//         -> A pass: the accumulators;
+//            S pass: QK: a copy of the lanes' q * k for the adder tree
+//                 -> T: the lanes' sum -> score_q.
+// E and QK only carry data: they let the multipliers sit apart from the
+// buffer's read port and from the adder tree. A key's score is complete 7
+// cycles after its last read is issued; an A pass has updated its
+// accumulators 5 cycles after its last issue.
 //
 // After the last key, the sum is normalised (5 cycles, one halving
 // of the leading-zero search each), minilm_recip gives its reciprocal, and each
@@ -112,11 +117,19 @@ module minilm_engine (
     reg                               d_valid_q;
     reg                               d_kind_q;
     reg  [1:0]     d_chunk_q;
+    reg  [5:0]     d_rescale_q;
     reg  [63:0]    d_data_q;
+    // E stage: the lanes' operands next to their multipliers.
+    reg                               e_valid_q;
+    reg                               e_kind_q;
+    reg  [1:0]     e_chunk_q;
     // M stage: the lane products.
     reg                               m_valid_q;
     reg                               m_kind_q;
     reg  [1:0]     m_chunk_q;
+    // QK stage (S passes): the lanes' q * k.
+    reg                               qk_valid_q;
+    reg  [1:0]     qk_chunk_q;
     // T stage (S passes): the lanes' sum of q.k.
     reg                               t_valid_q;
     reg  [1:0]     t_chunk_q;
@@ -208,18 +221,23 @@ module minilm_engine (
         for (lane = 0; lane < 8; lane = lane + 1) begin : g_lane
             wire signed [7:0]     q_elem = q_chunk[lane * 8 +: 8];
             reg  signed [16:0]    operand_q;    // D stage
+            reg  signed [16:0]    a_q;          // E stage: operand_q
+            reg  signed [7:0]     b_q;          // E stage: the lane's element of d_data_q
             reg  signed [24:0]    product_q;    // M stage
-            wire signed [7:0]     b_elem = d_data_q[lane * 8 +: 8];
+            reg  signed [15:0]    qk_q;         // QK stage: an S product, q * k, fits in 16 bits
             always @(posedge clk) begin
                 if (rd_valid_q)
                     operand_q <= rd_kind_q ? $signed({1'b0, rd_p_q})
                                            : { { 9{q_elem[7]} }, q_elem };
-                if (d_valid_q) product_q <= operand_q * b_elem;
+                if (d_valid_q) begin
+                    a_q <= operand_q;
+                    b_q <= d_data_q[lane * 8 +: 8];
+                end
+                if (e_valid_q) product_q <= a_q * b_q;
+                if (m_valid_q && !m_kind_q) qk_q <= product_q[15:0];
             end
             assign lane_product[lane] = product_q;
-            // An S product is q * k, which fits in 16 bits.
-            wire signed [15:0]    qk = product_q[15:0];
-            assign tree_0[lane] = { { 5{qk[15]} }, qk };
+            assign tree_0[lane] = { { 5{qk_q[15]} }, qk_q };
         end
         for (lane = 8; lane < 8; lane = lane + 1) begin : g_tree_pad
             assign tree_0[lane] = 21'sd0;
@@ -365,7 +383,8 @@ module minilm_engine (
     // idle) will hold next cycle: the read pipeline has drained, S and W are
     // empty and no key starts, and post is idle and not finishing, or the
     // output row leaves.
-    wire idle_next = !pass_active_q && !rd_valid_q && !d_valid_q && !(m_valid_q && !m_kind_q)
+    wire idle_next = !pass_active_q && !rd_valid_q && !d_valid_q && !e_valid_q
+                  && !(m_valid_q && !m_kind_q) && !qk_valid_q
                   && !s_valid_q && (w_state_q == W_IDLE) && !start_s
                   && (((post_state_q == P_IDLE) && !finish_take)
                       || ((post_state_q == P_PRESENT) && m_out_ready));
@@ -391,13 +410,17 @@ module minilm_engine (
             issue_q       <= 2'd0;
             rd_valid_q    <= 1'b0;
             d_valid_q     <= 1'b0;
+            e_valid_q     <= 1'b0;
             m_valid_q     <= 1'b0;
+            qk_valid_q    <= 1'b0;
             t_valid_q     <= 1'b0;
         end else begin
             rd_valid_q <= pass_active_q;
             d_valid_q  <= rd_valid_q;
-            m_valid_q  <= d_valid_q;
-            t_valid_q  <= m_valid_q && !m_kind_q;
+            e_valid_q  <= d_valid_q;
+            m_valid_q  <= e_valid_q;
+            qk_valid_q <= m_valid_q && !m_kind_q;
+            t_valid_q  <= qk_valid_q;
             if (pass_active_q) issue_q <= issue_q + 2'd1;
             if (start_s || start_a) begin
                 pass_active_q <= 1'b1;
@@ -429,14 +452,20 @@ module minilm_engine (
         if (rd_valid_q) begin
             d_kind_q    <= rd_kind_q;
             d_chunk_q   <= rd_chunk_q;
+            d_rescale_q <= rd_rescale_q;
             d_data_q    <= buf_rd_data;
         end
         if (d_valid_q) begin
-            m_kind_q    <= d_kind_q;
-            m_chunk_q   <= d_chunk_q;
+            e_kind_q    <= d_kind_q;
+            e_chunk_q   <= d_chunk_q;
         end
-        if (m_valid_q) begin
-            t_chunk_q <= m_chunk_q;
+        if (e_valid_q) begin
+            m_kind_q    <= e_kind_q;
+            m_chunk_q   <= e_chunk_q;
+        end
+        if (m_valid_q) qk_chunk_q <= m_chunk_q;
+        if (qk_valid_q) begin
+            t_chunk_q <= qk_chunk_q;
             t_sum_q   <= chunk_score;
         end
     end
@@ -591,7 +620,7 @@ module minilm_engine (
     // Accumulators: each lane keeps its 4 elements (element chunk * 8 + lane
     // for chunk 0..3) in a ring whose head (slot 0) is the chunk that
     // the lane works on next. The ring turns one slot per chunk of an A pass
-    // in the D stage, where the head's acc >>> rescale is read, and the M
+    // in the E stage, where the head's acc >>> rescale is read, and the M
     // stage writes (acc >>> rescale) + p * v back where that element now
     // sits: slot 4 - 2 while the ring turns for the next chunk, slot 4 - 1
     // after the pass's last chunk. After a pass the ring is back in order.
@@ -612,7 +641,7 @@ module minilm_engine (
             reg                          clear_q;      // zero the ring
             reg                          turn_q;       // turn the ring by one slot
             reg                          update_q;     // M stage holds a chunk of an A pass
-            reg  [5:0]     rescale_q;    // the rescale of the A pass in the D stage
+            reg  [5:0]     rescale_q;    // the rescale of the A pass in the E stage
             (* keep *)
             always @(posedge clk or negedge rst_n) begin
                 if (!rst_n) begin
@@ -621,13 +650,13 @@ module minilm_engine (
                     update_q <= 1'b0;
                 end else begin
                     clear_q  <= idle_q && q_load;
-                    turn_q   <= (rd_valid_q && rd_kind_q) || out_issue_next;
-                    update_q <= d_valid_q && d_kind_q;
+                    turn_q   <= (d_valid_q && d_kind_q) || out_issue_next;
+                    update_q <= e_valid_q && e_kind_q;
                 end
             end
             (* keep *)
             always @(posedge clk) begin
-                if (rd_valid_q && rd_kind_q) rescale_q <= rd_rescale_q;
+                if (d_valid_q && d_kind_q) rescale_q <= d_rescale_q;
             end
 
             wire signed [33:0]    ring [0:3];
