@@ -33,7 +33,7 @@
 //
 // After the last key, the sum is normalised (5 cycles, one halving
 // of the leading-zero search each), minilm_recip gives its reciprocal, and each
-// output element goes through a 5-stage pipeline: round(acc * recip >> shift),
+// output element goes through a 6-stage pipeline: round(acc * recip >> shift),
 // saturated to 16 bits (8 fractional). A query with no kept key
 // outputs zeros. Bit-exact with golden::engine: the keys' order through W and
 // A is the order the controller hands them over.
@@ -162,7 +162,7 @@ module minilm_engine (
     reg  signed [53:0]    round_half_q;
     reg  [1:0]     out_chunk_q;    // chunk entering the output pipeline
     reg                               out_issue_q;    // chunks still to enter it
-    reg  [4:0]                        o_valid_q;      // output pipeline stages 1..5
+    reg  [5:0]                        o_valid_q;      // output pipeline stages 1..6
     reg  [511:0]   out_q;
     reg                               out_zero_q;     // the query kept no key: the output row is zeros
     reg                               idle_q;
@@ -329,17 +329,30 @@ module minilm_engine (
         end
     endgenerate
     // Output pipeline, per lane: 1 the element at the head of the lane's
-    // accumulator ring, which holds output chunk out_chunk_q; 2 the four partial products
-    // of elem = eh * 2^17 + el and recip = rh * 2^17 + rl (el, rl unsigned),
-    // one multiplier each; 3 their sums by weight; 4 the product plus half an
-    // output LSB; 5 the shift; then saturation into out_q.
+    // accumulator ring, which holds output chunk out_chunk_q; 2 its halves,
+    // elem = eh * 2^17 + el (el unsigned), next to the multipliers; 3 the four
+    // partial products with recip = rh * 2^17 + rl (rl unsigned), one
+    // multiplier each; 4 their sums by weight; 5 the product plus half an
+    // output LSB; 6 the shift; then saturation into out_q.
     generate
         for (lane = 0; lane < 8; lane = lane + 1) begin : g_out_lane
             reg  signed [33:0]    elem_q;
-            wire signed [17:0] el = $signed({1'b0, elem_q[16:0]});
-            wire signed [34 - 18:0] eh = elem_q[33:17];
-            wire signed [17:0] rl = $signed({1'b0, recip[16:0]});
-            wire signed [19 - 17:0] rh = $signed({1'b0, recip[18:17]});
+            reg  signed [17:0] el_q;
+            reg  signed [34 - 18:0] eh_q;
+            // The lane's copies of the reciprocal's halves, the shift and the
+            // rounding half: constant while the output runs, copied next to
+            // the lane's multipliers and kept apart from the other lanes'.
+            reg  signed [17:0] rl_q;
+            reg  signed [19 - 17:0] rh_q;
+            reg  [5:0]     lane_shift_q;
+            reg  signed [53:0]    lane_half_q;
+            (* keep *)
+            always @(posedge clk) begin
+                rl_q         <= $signed({1'b0, recip[16:0]});
+                rh_q         <= $signed({1'b0, recip[18:17]});
+                lane_shift_q <= out_shift_q;
+                lane_half_q  <= round_half_q;
+            end
             reg  signed [53:0]    ll_q, lh_q, hl_q, hh_q;
             reg  signed [53:0]    high_q;    // eh * recip
             reg  signed [53:0]    low_q;     // el * recip
@@ -347,14 +360,16 @@ module minilm_engine (
             reg  signed [53:0]    shifted_q;
             always @(posedge clk) begin
                 elem_q    <= acc_head[lane];    // the ring turns one chunk per output chunk
-                ll_q      <= el * rl;
-                lh_q      <= el * rh;
-                hl_q      <= eh * rl;
-                hh_q      <= eh * rh;
+                el_q      <= $signed({1'b0, elem_q[16:0]});
+                eh_q      <= elem_q[33:17];
+                ll_q      <= el_q * rl_q;
+                lh_q      <= el_q * rh_q;
+                hl_q      <= eh_q * rl_q;
+                hh_q      <= eh_q * rh_q;
                 high_q    <= (hh_q <<< 17) + hl_q;
                 low_q     <= (lh_q <<< 17) + ll_q;
-                rounded_q <= (high_q <<< 17) + low_q + round_half_q;
-                shifted_q <= rounded_q >>> out_shift_q;
+                rounded_q <= (high_q <<< 17) + low_q + lane_half_q;
+                shifted_q <= rounded_q >>> lane_shift_q;
             end
             wire too_big   = (shifted_q > $signed({ { 38{1'b0} }, 1'b0, { 15{1'b1} } }));
             wire too_small = (shifted_q < $signed({ { 38{1'b1} }, 1'b1, { 15{1'b0} } }));
@@ -563,17 +578,17 @@ module minilm_engine (
             round_half_q <= 54'sd0;
             out_chunk_q  <= 2'd0;
             out_issue_q  <= 1'b0;
-            o_valid_q    <= 5'd0;
+            o_valid_q    <= 6'd0;
             out_q        <= 512'd0;
             out_zero_q   <= 1'b0;
         end else begin
-            o_valid_q <= { o_valid_q[3:0], out_issue_q };
+            o_valid_q <= { o_valid_q[4:0], out_issue_q };
             if (out_issue_q) begin
                 if (out_chunk_q == LAST_CHUNK) out_issue_q <= 1'b0;
                 else out_chunk_q <= out_chunk_q + 2'd1;
             end
             // Chunks leave in order: each shifts in from the top.
-            if (o_valid_q[4]) out_q <= out_shifted;
+            if (o_valid_q[5]) out_q <= out_shifted;
             case (post_state_q)
                 P_IDLE: if (finish_take) begin
                     out_zero_q <= (sum_q == 26'd0);
@@ -604,7 +619,7 @@ module minilm_engine (
                     out_issue_q  <= 1'b1;
                     post_state_q <= P_OUT;
                 end
-                P_OUT: if (o_valid_q[4] && !o_valid_q[3]) post_state_q <= P_PRESENT;    // the last chunk
+                P_OUT: if (o_valid_q[5] && !o_valid_q[4]) post_state_q <= P_PRESENT;    // the last chunk
                 P_PRESENT: if (m_out_ready) post_state_q <= P_IDLE;
                 default: post_state_q <= P_IDLE;
             endcase
