@@ -192,6 +192,9 @@ pub struct Derived {
     pub fetch_count_bits: u32,
     /// The fetch queue's slots side by side: fetch_depth × slot_index_bits.
     pub fetch_slots_bits: u32,
+    /// The controller's work list is searched in groups of
+    /// 2^todo_group_bits keys: min(key_index_bits, 4).
+    pub todo_group_bits: u32,
 
     // Widths and pads of intermediate RTL signals (so templates only print).
     /// One lane's q·k product: 2 × data_bits.
@@ -364,6 +367,7 @@ impl Derived {
             fetch_ptr_bits: fetch_depth.trailing_zeros(),
             fetch_count_bits: count_bits(fetch_depth),
             fetch_slots_bits: fetch_depth * index_bits(slots),
+            todo_group_bits: index_bits(a.seq_len).min(4),
             qk_bits: 2 * n.data_bits,
             pv_bits,
             score_pad_bits: score_bits - 2 * n.data_bits,

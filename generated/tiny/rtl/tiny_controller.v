@@ -19,8 +19,8 @@
 // victim is in the queue or the engine's slot probe reports it busy.
 //
 // Timing: no path crosses the 32-bit work list and the buffer in one cycle.
-// A tree finds the work list's lowest key and its answer is registered;
-// stage 1 takes that key (and clears it from the list), at most every other
+// Registered summaries of groups of keys and a tree over them find the work
+// list's lowest key, and its answer is registered; stage 1 takes that key (and clears it from the list), at most every other
 // cycle; in the hit pass stage 2 registers the key's slot from the buffer's
 // lookup and offers it to the engine. A fill request waits for the buffer's
 // registered victim and a registered check that it may be overwritten, so
@@ -141,8 +141,11 @@ module tiny_controller (
     // Run state.
     reg                        done_q;
     reg  [15:0]    query_count_q;
-    reg  [31:0]    keep_q;
-    reg  [31:0]    todo_q;
+    reg  [31:0]    keep_q;         // kept keys not yet found by the search (the work list)
+    // keep_q's load (state_q is C_QUERY and pruning is off, or state_q is
+    // C_XBAR_WAIT) and its source (the crossbar), from registers of their
+    // own: they fan out to every key, each into one gate.
+    reg                        keep_load_q, keep_xbar_q;
     // Fetch queue: the slots of requested rows, in request order.
     reg  [3:0]     fetch_slots_q;  // entry e in bits [e * 2 +: 2]
     reg  [1:0]     fetch_live_q;     // entry requested, not yet handed over
@@ -162,30 +165,116 @@ module tiny_controller (
     // ------------------------------------------------------------------
     // Keys this query may keep: below n_keys.
     // ------------------------------------------------------------------
+    // Each key's comparison with a bound splits the key into a high part h
+    // and a low part l: k < v when v's high part is above h, or equal to h
+    // and v's low part is above l. Small decoders of the bound's two parts
+    // (thermometer and one-hot codes, built one bit at a time: entry e of
+    // the table over b bits doubles into entries e and e + 2^b) feed one
+    // gate per key, instead of 32 carry chains or a fan-out of every bound
+    // bit to every key.
+    localparam integer KEY_LO_BITS = 5 / 2;
+    localparam integer KEY_HI_BITS = 5 - KEY_LO_BITS;
+    localparam integer KEY_LO_N    = 1 << KEY_LO_BITS;
+    localparam integer KEY_HI_N    = (32 + KEY_LO_N - 1) / KEY_LO_N;  // high parts of real keys
+    reg  [KEY_HI_N - 1:0] n_keys_hi_lt, n_keys_hi_eq;  // entry h: h <, == n_keys_q's high part
+    reg  [KEY_LO_N - 1:0] n_keys_lo_lt;                // entry l: l < n_keys_q's low part
+    always @* begin : bound_decoders
+        integer b, e;
+        n_keys_hi_lt = {KEY_HI_N{1'b0}};
+        n_keys_hi_eq = {KEY_HI_N{1'b0}};
+        n_keys_hi_eq[0] = 1'b1;
+        n_keys_lo_lt = {KEY_LO_N{1'b0}};
+        for (b = 0; b < KEY_LO_BITS; b = b + 1)
+            for (e = 0; e < (1 << b); e = e + 1) begin
+                n_keys_lo_lt[e + (1 << b)] = n_keys_q[b] & n_keys_lo_lt[e];
+                n_keys_lo_lt[e]            = n_keys_q[b] | n_keys_lo_lt[e];
+            end
+        // Entries only feed higher ones, so those past the last key's high
+        // part are never built.
+        for (b = 0; b < KEY_HI_BITS; b = b + 1)
+            for (e = 0; e < (1 << b); e = e + 1) begin
+                if (e + (1 << b) < KEY_HI_N) begin
+                    n_keys_hi_lt[e + (1 << b)] = n_keys_q[KEY_LO_BITS + b] & n_keys_hi_lt[e];
+                    n_keys_hi_eq[e + (1 << b)] = n_keys_q[KEY_LO_BITS + b] & n_keys_hi_eq[e];
+                end
+                n_keys_hi_lt[e] = n_keys_q[KEY_LO_BITS + b] | n_keys_hi_lt[e];
+                n_keys_hi_eq[e] = !n_keys_q[KEY_LO_BITS + b] & n_keys_hi_eq[e];
+            end
+    end
+    wire n_keys_big = |n_keys_q[15:5];      // every key is below n_keys
+    // n_keys_q's decoders are registered: n_keys_q only changes while idle
+    // (by a CSR write), and keep_q only loads at least two cycles later
+    // (the start, then C_QUERY), so the registered codes are always those
+    // of the current n_keys_q when read; a 32-key mask from a
+    // 16-bit register in one cycle is all fan-out and routing.
+    reg  [KEY_HI_N - 1:0] n_keys_hi_above_q, n_keys_hi_at_q;  // entry h: h <, == n_keys_q / KEY_LO_N
+    reg  [KEY_LO_N - 1:0] n_keys_lo_above_q;                  // entry l: l < n_keys_q % KEY_LO_N
+    always @(posedge clk) begin
+        n_keys_hi_above_q <= n_keys_hi_lt | {KEY_HI_N{n_keys_big}};
+        n_keys_hi_at_q    <= n_keys_hi_eq & {KEY_HI_N{!n_keys_big}};
+        n_keys_lo_above_q <= n_keys_lo_lt;
+    end
     wire [31:0]    key_allowed;
     genvar key;
     generate
         for (key = 0; key < 32; key = key + 1) begin : g_allowed
-            localparam [15:0] KEY = key;
-            assign key_allowed[key] = (KEY < n_keys_q);
+            localparam integer H = key / KEY_LO_N;
+            localparam integer L = key % KEY_LO_N;
+            assign key_allowed[key] = n_keys_hi_above_q[H] || (n_keys_hi_at_q[H] && n_keys_lo_above_q[L]);
         end
     endgenerate
 
-    // Lowest set key of the work list: a binary tree of (any, key) nodes,
-    // node n over nodes 2n and 2n+1, the leaves TODO_LEAVES + j the keys j
-    // (5 levels, no carry chain).
-    localparam integer TODO_LEAVES = 1 << 5;
+    // Lowest key of the work list (the pass's keys not yet taken), in two
+    // stages that each take a cycle. The keys are cut into groups of
+    // TODO_GROUP_SIZE, and each group's summary (any key left, and the
+    // lowest) is a register that changes with the work list (group_any_q,
+    // group_key_q, "Work list groups" below). A tree over the group
+    // summaries finds the lowest key, and its answer is registered. So the
+    // answer follows the work list a cycle later, while neither cycle
+    // searches all 32 keys.
+    localparam integer TODO_LEAVES     = 1 << 5;
+    localparam integer TODO_GROUP_SIZE = 1 << 4;
+    localparam integer TODO_GROUPS     = TODO_LEAVES / TODO_GROUP_SIZE;
+
+    // The lowest set bit of a group: a binary tree of (any, index) nodes,
+    // node n over nodes 2n and 2n+1, the leaves TODO_GROUP_SIZE + i the bits i.
+    function [4:0] group_lowest;  // {any, index}
+        input [TODO_GROUP_SIZE - 1:0] bits;
+        integer level, node;
+        reg [2 * TODO_GROUP_SIZE - 1:1] node_any;
+        reg [2 * TODO_GROUP_SIZE * 4 - 1:4] node_key;  // node n in bits [n * 4 +: 4]
+        begin
+            node_any = {(2 * TODO_GROUP_SIZE - 1){1'b0}};
+            node_key = {(2 * TODO_GROUP_SIZE - 1){ 4'd0 }};
+            node_any[TODO_GROUP_SIZE +: TODO_GROUP_SIZE] = bits;
+            for (level = 3; level >= 0; level = level - 1)
+                for (node = (1 << level); node < (2 << level); node = node + 1) begin
+                    node_any[node] = node_any[2 * node] | node_any[2 * node + 1];
+                    node_key[node * 4 +: 4] = node_any[2 * node]
+                        ? node_key[2 * node * 4 +: 4]
+                        : (node_key[(2 * node + 1) * 4 +: 4] | (4'd1 << (3 - level)));
+                end
+            group_lowest = {node_any[1], node_key[4 +: 4]};
+        end
+    endfunction
+
+    reg  [TODO_GROUPS - 1:0] group_any_q;                       // group g holds a key of the work list
+    reg  [TODO_GROUPS * 4 - 1:0] group_key_q;  // group g's lowest, in bits [g * 4 +: 4]
+
+    // The tree over the groups: the same nodes, the leaves TODO_GROUPS + g
+    // the groups g, whose node keys start with the key's low bits.
     reg                        todo_any;
     reg  [4:0]     todo_key;
     always @* begin : lowest_todo
         integer level, node;
-        reg [2 * TODO_LEAVES - 1:1] node_any;
-        reg [2 * TODO_LEAVES * 5 - 1:5] node_key;  // node n in bits [n * 5 +: 5]
-        node_any = {(2 * TODO_LEAVES - 1){1'b0}};
-        for (node = TODO_LEAVES; node < 2 * TODO_LEAVES; node = node + 1)
-            node_key[node * 5 +: 5] = 5'd0;
-        node_any[TODO_LEAVES +: 32] = todo_q;
-        for (level = 4; level >= 0; level = level - 1)
+        reg [2 * TODO_GROUPS - 1:1] node_any;
+        reg [2 * TODO_GROUPS * 5 - 1:5] node_key;  // node n in bits [n * 5 +: 5]
+        node_any = {(2 * TODO_GROUPS - 1){1'b0}};
+        node_key = {(2 * TODO_GROUPS - 1){ 5'd0 }};
+        node_any[TODO_GROUPS +: TODO_GROUPS] = group_any_q;
+        for (node = 0; node < TODO_GROUPS; node = node + 1)
+            node_key[(TODO_GROUPS + node) * 5 +: 4] = group_key_q[node * 4 +: 4];
+        for (level = 5 - 4 - 1; level >= 0; level = level - 1)
             for (node = (1 << level); node < (2 << level); node = node + 1) begin
                 node_any[node] = node_any[2 * node] | node_any[2 * node + 1];
                 node_key[node * 5 +: 5] = node_any[2 * node]
@@ -196,24 +285,118 @@ module tiny_controller (
         todo_key = node_key[5 +: 5];
     end
 
+    reg  [MASK_COPIES * TODO_GROUP_SIZE - 1:0] lowest_bit_d;
+    reg  [TODO_GROUPS - 1:0] lowest_group_d;
+    // The answer's group and its bit come from the group summaries, not
+    // from todo_key, so that they are no deeper than the tree. A block's
+    // copy of the bit is that of the block's lowest group holding a key:
+    // the answer's bit in the answer's block, and read only with the
+    // answer's group (lowest_group_q) or as a mask of that group's search.
+    always @* begin : lowest_bit_copies
+        integer c, j;
+        reg lower_any;   // a lower group holds a key
+        lower_any = 1'b0;
+        for (j = 0; j < TODO_GROUPS; j = j + 1) begin
+            lowest_group_d[j] = group_any_q[j] & !lower_any;
+            lower_any = lower_any | group_any_q[j];
+        end
+        for (c = 0; c < MASK_COPIES; c = c + 1) begin
+            lower_any = 1'b0;
+            lowest_bit_d[c * TODO_GROUP_SIZE +: TODO_GROUP_SIZE] = {TODO_GROUP_SIZE{1'b0}};
+            for (j = c << MASK_SHIFT; j < (c + 1) << MASK_SHIFT; j = j + 1) begin
+                if (!lower_any && group_any_q[j])
+                    lowest_bit_d[c * TODO_GROUP_SIZE +: TODO_GROUP_SIZE] =
+                        { {(TODO_GROUP_SIZE - 1){1'b0}}, 1'b1 } << group_key_q[j * 4 +: 4];
+                lower_any = lower_any | group_any_q[j];
+            end
+        end
+    end
+
     // The tree's answer is registered (stage 0: lowest_any_q, lowest_key_q)
-    // and meaningful when todo_q did not change in the cycle before
-    // (lowest_fresh_q). Stage 1 takes the key (next_key_q) and clears its
-    // bit from todo_q at once, so a key leaves the work list at most every
-    // other cycle. In the hit pass, stage 2 holds the key's slot (the
-    // buffer's lookup, registered) and offers it to the engine.
+    // and meaningful when the group summaries did not change in the cycle
+    // before (lowest_fresh_q). Stage 1 takes the key (next_key_q) and
+    // removes it from its group's summary at once, so a key leaves the work
+    // list at most every other cycle. In the hit pass, stage 2 holds the
+    // key's slot (the buffer's lookup, registered) and offers it to the
+    // engine.
     reg                        lowest_fresh_q;
     reg                        lowest_any_q;
     reg  [4:0]     lowest_key_q;
+    // The answer's bit in its group, one-hot (zero without an answer), in
+    // a copy per block of TODO_GROUPS / MASK_COPIES groups: every group's
+    // search reads it ("Work list groups"), and one copy for all would fan
+    // out across the whole list.
+    localparam integer MASK_COPIES = (TODO_GROUPS < 8) ? TODO_GROUPS : 8;
+    localparam integer MASK_SHIFT  = $clog2(TODO_GROUPS / MASK_COPIES);  // groups of a block, log2
+    reg  [MASK_COPIES * TODO_GROUP_SIZE - 1:0] lowest_bit_q;  // block c in bits [c * TODO_GROUP_SIZE +: TODO_GROUP_SIZE]
+    reg  [TODO_GROUPS - 1:0] lowest_group_q;  // one-hot: lowest_key_q's group (zero without an answer)
     reg                        next_valid_q;
     reg  [4:0]     next_key_q;
     reg                        hit_valid_q;
     reg  [1:0]     hit_slot_q;
-    wire walking   = (state_q == C_HITS) || (state_q == C_FETCH);
-    wire next_load = walking && !next_valid_q && lowest_fresh_q && lowest_any_q;
-    wire hit_load  = (state_q == C_HITS) && next_valid_q && !hit_valid_q;
+    // state_q is C_HITS or C_FETCH, and C_HITS, from registers of their own:
+    // they decide each group summary's next value.
+    reg  walking_q, in_hits_q;
+    wire take_now  = walking_q && !next_valid_q && lowest_fresh_q;  // takes the answer, if any
+    wire next_load = take_now && lowest_any_q;
+    wire hit_load  = in_hits_q && next_valid_q && !hit_valid_q;
     // Every key of the pass has left stage 1.
     wire walk_done = lowest_fresh_q && !lowest_any_q && !next_valid_q;
+
+    // ------------------------------------------------------------------
+    // Work list groups.
+    // ------------------------------------------------------------------
+    // The work list is keep_q itself: each key leaves keep_q once the search
+    // has found it (stage 1 takes it next), so the hit pass walks
+    // keep_q & buf_resident (when reuse is on; the buffer does not change
+    // during the pass) and leaves keep_q holding just the misses, which the
+    // miss pass walks (no fill touches a key still in keep_q). The passes
+    // thus never load 32 bits at once.
+    // A group's summary is loaded in C_PLAN (the hits) and at the end of
+    // the hit pass (the misses), and changes when stage 1 takes the group's
+    // lowest key. Its candidates, the group's hits and misses without that
+    // key, are searched from registers, and the state only selects among
+    // them at the end. The answer's bit in its group (lowest_bit_q) is
+    // masked; in C_PLAN and at the end of the hit pass the answer is empty
+    // and masks nothing, so the same candidates are the loads.
+    reg  plan_q;          // state_q == C_PLAN, a register of its own for its fan-out
+    wire hits_end = in_hits_q && walk_done && !hit_valid_q;
+    reg  [TODO_GROUPS - 1:0] group_any_d;
+    reg  [TODO_GROUPS * 4 - 1:0] group_key_d;
+    reg  [31:0]    answer;  // the answer's key, one-hot (zero without an answer)
+    always @* begin : work_list_next
+        integer g, k;
+        reg [TODO_LEAVES - 1:0]     hit_pad, miss_pad;  // padded to whole groups
+        reg [TODO_GROUPS - 1:0]     taken_group;        // one-hot: the taken key's group
+        reg [4:0]                hit_sum, miss_sum;
+        reg                         use_hits;
+        hit_pad  = {TODO_LEAVES{1'b0}};
+        hit_pad[31:0]  = keep_q & buf_resident;
+        miss_pad = {TODO_LEAVES{1'b0}};
+        miss_pad[31:0] = keep_q;
+        taken_group = lowest_group_q & {TODO_GROUPS{take_now}};
+        for (k = 0; k < 32; k = k + 1)
+            answer[k] = lowest_group_q[k / TODO_GROUP_SIZE]
+                      & lowest_bit_q[(k / TODO_GROUP_SIZE >> MASK_SHIFT) * TODO_GROUP_SIZE + k % TODO_GROUP_SIZE];
+        group_any_d = group_any_q;
+        group_key_d = group_key_q;
+        for (g = 0; g < TODO_GROUPS; g = g + 1) begin
+            hit_sum  = group_lowest(hit_pad[g * TODO_GROUP_SIZE +: TODO_GROUP_SIZE] & ~lowest_bit_q[(g >> MASK_SHIFT) * TODO_GROUP_SIZE +: TODO_GROUP_SIZE]);
+            miss_sum = group_lowest(miss_pad[g * TODO_GROUP_SIZE +: TODO_GROUP_SIZE] & ~lowest_bit_q[(g >> MASK_SHIFT) * TODO_GROUP_SIZE +: TODO_GROUP_SIZE]);
+            // A take needs a fresh, non-empty answer, so never comes with a
+            // load; the enable and the choice of candidate are separate so
+            // that the choice is a plain select after the search.
+            // The hits are the candidate in C_PLAN and for a take in the hit
+            // pass (in the answer's group); at the end of the hit pass the
+            // answer is empty, and the misses are. Each group decides from
+            // registers of its own, so no select fans out to every group.
+            use_hits = plan_q || (in_hits_q && lowest_group_q[g]);
+            if (plan_q || hits_end || taken_group[g]) begin
+                group_any_d[g] = use_hits ? (hit_sum[4] & reuse) : miss_sum[4];
+                group_key_d[g * 4 +: 4] = use_hits ? hit_sum[3:0] : miss_sum[3:0];
+            end
+        end
+    end
 
     // ------------------------------------------------------------------
     // Handshakes.
@@ -301,7 +484,12 @@ module tiny_controller (
             done_q        <= 1'b0;
             query_count_q <= 16'd0;
             keep_q        <= 32'd0;
-            todo_q        <= 32'd0;
+            group_any_q   <= {TODO_GROUPS{1'b0}};
+            plan_q        <= 1'b0;
+            keep_load_q   <= 1'b0;
+            walking_q     <= 1'b0;
+            in_hits_q     <= 1'b0;
+            keep_xbar_q   <= 1'b0;
             fetch_live_q  <= 2'd0;
             push_ptr_q    <= 1'd0;
             fill_ptr_q    <= 1'd0;
@@ -315,9 +503,28 @@ module tiny_controller (
             fill_safe_q   <= 1'b0;
         end else begin
             state_q <= state_d;
-            // todo_q changes in C_PLAN, at the end of the hit pass and when
-            // stage 1 takes a key.
-            lowest_fresh_q <= !((state_q == C_PLAN) || ((state_q == C_HITS) && walk_done && !hit_valid_q) || next_load);
+            plan_q    <= (state_d == C_PLAN);
+            walking_q <= (state_d == C_HITS) || (state_d == C_FETCH);
+            in_hits_q <= (state_d == C_HITS);
+            group_any_q <= group_any_d;
+            // Without pruning every allowed key is kept (loaded while
+            // waiting in C_QUERY, so the load does not hang on the
+            // handshake). With pruning keep_q follows the crossbar's data
+            // through C_XBAR_WAIT, whose last cycle is the one with
+            // s_xbar_keep_valid, and nothing reads it before C_PLAN: so the
+            // load waits on a register, not on the handshake. The answer's
+            // key leaves keep_q as soon as it is the answer: stage 1 takes
+            // it before the work list changes otherwise, and no group's
+            // search reads keep_q in the cycle after a take, so no per-key
+            // update waits on the take's handshake either. (Without an
+            // answer, outside the passes, answer is zero.)
+            if (keep_load_q) keep_q <= key_allowed & (s_xbar_keep_data | { 32{!keep_xbar_q} });
+            else keep_q <= keep_q & ~answer;
+            keep_load_q <= ((state_d == C_QUERY) && !prune) || (state_d == C_XBAR_WAIT);
+            keep_xbar_q <= (state_d == C_XBAR_WAIT);
+            // The group summaries change in C_PLAN, at the end of the hit
+            // pass and when stage 1 takes a key.
+            lowest_fresh_q <= !(plan_q || hits_end || next_load);
             if (next_load) next_valid_q <= 1'b1;
             else if (hit_load || mem_req_take) next_valid_q <= 1'b0;
             if (hit_load) hit_valid_q <= 1'b1;
@@ -328,20 +535,8 @@ module tiny_controller (
                     done_q        <= 1'b0;
                     query_count_q <= 16'd0;
                 end
-                C_QUERY: begin
-                    if (!queries_left && eng_idle) done_q <= 1'b1;
-                    // Without pruning every allowed key is kept (loaded while
-                    // waiting, so the load does not hang on the handshake).
-                    if (!prune) keep_q <= key_allowed;
-                end
-                C_XBAR_WAIT: if (s_xbar_keep_valid) keep_q <= s_xbar_keep_data & key_allowed;
-                C_PLAN: todo_q <= reuse ? (keep_q & buf_resident) : 32'd0;
-                C_HITS: begin
-                    if (walk_done && !hit_valid_q) todo_q <= keep_q & ~buf_resident;
-                    else if (next_load) todo_q[lowest_key_q] <= 1'b0;
-                end
+                C_QUERY: if (!queries_left && eng_idle) done_q <= 1'b1;
                 C_FETCH: begin
-                    if (next_load) todo_q[lowest_key_q] <= 1'b0;
                     if (mem_req_take) push_ptr_q <= push_ptr_q + 1'd1;
                     if (mem_rsp_take) beat_q <= row_filled ? 3'd0 : beat_q + 3'd1;
                     if (row_filled) fill_ptr_q <= fill_ptr_q + 1'd1;
@@ -364,6 +559,9 @@ module tiny_controller (
     always @(posedge clk) begin
         lowest_any_q <= todo_any;
         lowest_key_q <= todo_key;
+        lowest_bit_q   <= lowest_bit_d;
+        lowest_group_q <= lowest_group_d;
+        group_key_q  <= group_key_d;
         if (next_load) next_key_q <= lowest_key_q;
         if (hit_load) hit_slot_q <= buf_lookup_slot;
         if (mem_req_take) fetch_slots_q[push_ptr_q * 2 +: 2] <= buf_alloc_slot;
