@@ -10,7 +10,7 @@
 //   W (weight):     z = score * scale in the log2 domain (20 fractional bits),
 //                   the integer running max m = ceil(z), the running sum's rescale
 //                   when m grows, and the weight p = 2^(z - m) from sprint_s_exp2
-//                   (7 cycles); the result (p, rescale, slot) waits in W_HOLD (R).
+//                   (9 cycles); the result (p, rescale, slot) waits in W_HOLD (R).
 //   A (accumulate): 8 reads of the V row; element e becomes (acc_e >>> rescale) + p * v_e.
 // The S and A passes share the buffer read port and the lanes. They alternate
 // (S of key i+1 while W of key i computes, then A of key i while W of key
@@ -72,14 +72,16 @@ module sprint_s_engine (
     output wire           idle,
     output wire           mac_active    // lanes consumed a chunk this cycle
 );
-    localparam [2:0] W_IDLE   = 3'd0,    // W and R empty; a take latches score * scale's two halves
-                     W_CEIL   = 3'd1,    // z and the m candidate ceil(z)
-                     W_MAX    = 3'd2,    // running max, the sum's rescale
-                     W_SHIFT  = 3'd3,    // sum >>= rescale, x = z - m
-                     W_EXP    = 3'd4,    // u_exp2's first stage latches x
-                     W_EXP2   = 3'd5,    // u_exp2's second stage
-                     W_WEIGHT = 3'd6,    // p = 2^x
-                     W_HOLD   = 3'd7;    // R holds (p, rescale, slot) for the A pass; sum += p
+    localparam [3:0] W_IDLE   = 4'd0,    // W and R empty; a take copies the score next to the multipliers
+                     W_SCALE  = 4'd1,    // score * scale's two halves
+                     W_CEIL   = 4'd2,    // z and the m candidate ceil(z)
+                     W_MAX    = 4'd3,    // running max, the sum's rescale
+                     W_SHIFT  = 4'd4,    // sum >>= rescale, x = z - m
+                     W_EXP    = 4'd5,    // u_exp2's first stage latches x
+                     W_EXP2   = 4'd6,    // u_exp2's second stage
+                     W_EXP3   = 4'd7,    // u_exp2's third stage
+                     W_WEIGHT = 4'd8,    // p = 2^x
+                     W_HOLD   = 4'd9;    // R holds (p, rescale, slot) for the A pass; sum += p
 
     localparam [2:0] P_IDLE    = 3'd0,   // keys may flow
                      P_NORM    = 3'd1,   // leading-zero search, one halving per cycle
@@ -140,8 +142,10 @@ module sprint_s_engine (
     reg  [6:0]     s_slot_q;
     reg  signed [21:0]    score_q;
     // W stage and its result register R.
-    reg  [2:0]                        w_state_q;
+    reg  [3:0]                        w_state_q;
     reg  [6:0]     w_slot_q;
+    reg  signed [21:0]    w_score_q;      // W's copy of score_q
+    reg  [15:0]    scale_q;        // a copy of the scale input (steady while busy)
     reg  signed [38:0]    z_lo_q;         // low score bits * scale
     reg  signed [38:0]    z_hi_q;         // high score bits * scale
     reg  signed [38:0]    z_q;
@@ -267,15 +271,19 @@ module sprint_s_engine (
     // Weight: z = score * scale, running max, exponent.
     // ------------------------------------------------------------------
     // score = hi * 2^17 + lo (lo unsigned): two products of one multiplier each.
-    wire signed [38:0]    z_lo_next = $signed({1'b0, score_q[16:0]}) * $signed({1'b0, scale});
-    wire signed [38:0]    z_hi_next = $signed(score_q[21:17]) * $signed({1'b0, scale});
+    wire signed [38:0]    z_lo_next = $signed({1'b0, w_score_q[16:0]}) * $signed({1'b0, scale_q});
+    wire signed [38:0]    z_hi_next = $signed(w_score_q[21:17]) * $signed({1'b0, scale_q});
     wire signed [38:0]    z_next   = (z_hi_q <<< 17) + z_lo_q;
     wire signed [39:0]     z_up     = {z_next[38], z_next} + { 1'b0, CEIL_BIAS };
     wire unused_z_up_frac = ^z_up[19:0];  // ceil drops the fraction
-    wire                         grows    = max_valid_q && (cand_q > max_q);
     wire signed [20:0]   delta    = {cand_q[19], cand_q} - {max_q[19], max_q};
+    wire                         grows    = max_valid_q && !delta[20] && (|delta);    // cand > max
+    // When the max grows, delta > 0: it reaches the limit when a bit above
+    // the rescale's is set or its low bits do (bit tests, no second carry chain).
+    wire                         clamps   = (|delta[19:6])
+                                         || (delta[5:0] >= RESCALE_LIMIT);
     wire [5:0]     rescale  = !grows ? 6'd0
-                                       : (delta >= $signed({ 15'd0, RESCALE_LIMIT })) ? RESCALE_LIMIT
+                                       : clamps ? RESCALE_LIMIT
                                        : delta[5:0];
     wire signed [40:0]    x_next   = { {2{z_q[38]}}, z_q }
                                      - { { 1{max_q[19]} }, max_q, 20'd0 };
@@ -514,6 +522,7 @@ module sprint_s_engine (
         if (!rst_n) begin
             w_state_q   <= W_IDLE;
             w_slot_q    <= 7'd0;
+            w_score_q   <= 22'sd0;
             z_lo_q      <= 39'sd0;
             z_hi_q      <= 39'sd0;
             z_q         <= 39'sd0;
@@ -533,6 +542,10 @@ module sprint_s_engine (
             case (w_state_q)
                 W_IDLE: if (w_take) begin
                     w_slot_q  <= s_slot_q;
+                    w_score_q <= score_q;
+                    w_state_q <= W_SCALE;
+                end
+                W_SCALE: begin
                     z_lo_q    <= z_lo_next;
                     z_hi_q    <= z_hi_next;
                     w_state_q <= W_CEIL;
@@ -554,15 +567,17 @@ module sprint_s_engine (
                     w_state_q <= W_EXP;
                 end
                 W_EXP:  w_state_q <= W_EXP2;
-                W_EXP2: w_state_q <= W_WEIGHT;
+                W_EXP2: w_state_q <= W_EXP3;
+                W_EXP3: w_state_q <= W_WEIGHT;
                 W_WEIGHT: begin
                     p_q       <= p_next;
                     sum_add_q <= 1'b1;
                     w_state_q <= W_HOLD;
                 end
-                default: if (start_a) w_state_q <= W_IDLE;    // W_HOLD
+                W_HOLD: if (start_a) w_state_q <= W_IDLE;
+                default: w_state_q <= W_IDLE;
             endcase
-            // The next key reaches W_SHIFT 4 cycles after this one leaves W_HOLD.
+            // The next key reaches W_SHIFT 5 cycles after this one leaves W_HOLD.
             if (sum_add_q) sum_q <= sum_q + { 10'd0, p_q };
         end
     end
@@ -626,6 +641,10 @@ module sprint_s_engine (
         end
     end
 
+
+    // The scale is a configuration value, steady while the engine is busy;
+    // the copy lets the scale multipliers sit away from its source.
+    always @(posedge clk) scale_q <= scale;
 
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) q_q <= 512'd0;

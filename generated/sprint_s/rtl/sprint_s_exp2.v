@@ -15,7 +15,7 @@
 module sprint_s_exp2 (
     input  wire           clk,
     input  wire signed [40:0]    x,  // exponent, <= 0, 20 fractional bits
-    output wire [15:0]    p   // 2^x of the x two cycles earlier, 15 fractional bits
+    output wire [15:0]    p   // 2^x of the x three cycles earlier, 15 fractional bits
 );
     localparam [14:0] COEF_A = 15'd21512;
     localparam [14:0] COEF_B = 15'd11256;
@@ -25,20 +25,26 @@ module sprint_s_exp2 (
     wire        [20:0]    shift    = -int_part;
     wire        [7:0]     frac = x[19:12];
 
-    // 2^(f/256) = 1 + (f * (a + (b * f >> 8))) >> 8
-    wire [22:0]    b_f      = COEF_B * frac;
-    wire [14:0]    inner    = COEF_A + b_f[22:8];
-
-    // Stage registers (data only, no reset).
+    // Stage registers (data only, no reset): 1 the fraction and the shift,
+    // next to the first multiplier; 2 the polynomial's inner term; 3 its product.
+    reg  [7:0]     frac0_q;
+    reg  [20:0]    shift0_q;
     reg  [14:0]    inner_q;
     reg  [7:0]     frac_q;
     reg  [20:0]    shift_q;
     reg  [22:0]    f_inner_q;
     reg  [20:0]    shift2_q;
+
+    // 2^(f/256) = 1 + (f * (a + (b * f >> 8))) >> 8
+    wire [22:0]    b_f      = COEF_B * frac0_q;
+    wire [14:0]    inner    = COEF_A + b_f[22:8];
+
     always @(posedge clk) begin
+        frac0_q   <= frac;
+        shift0_q  <= shift;
         inner_q   <= inner;
-        frac_q    <= frac;
-        shift_q   <= shift;
+        frac_q    <= frac0_q;
+        shift_q   <= shift0_q;
         f_inner_q <= inner_q * frac_q;
         shift2_q  <= shift_q;
     end
