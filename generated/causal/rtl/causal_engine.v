@@ -33,7 +33,7 @@
 //
 // After the last key, the sum is normalised (5 cycles, one halving
 // of the leading-zero search each), causal_recip gives its reciprocal, and each
-// output element goes through a 6-stage pipeline: round(acc * recip >> shift),
+// output element goes through a 7-stage pipeline: round(acc * recip >> shift),
 // saturated to 16 bits (8 fractional). A query with no kept key
 // outputs zeros. Bit-exact with golden::engine: the keys' order through W and
 // A is the order the controller hands them over.
@@ -145,7 +145,8 @@ module causal_engine (
     reg  [3:0]                        w_state_q;
     reg  [4:0]     w_slot_q;
     reg  signed [20:0]    w_score_q;      // W's copy of score_q
-    reg  [15:0]    scale_q;        // a copy of the scale input (steady while busy)
+    reg  [15:0]    scale_lo_q;     // copies of the scale input (steady while busy),
+    reg  [15:0]    scale_hi_q;     // one for each multiplier
     reg  signed [37:0]    z_lo_q;         // low score bits * scale
     reg  signed [37:0]    z_hi_q;         // high score bits * scale
     reg  signed [37:0]    z_q;
@@ -166,7 +167,7 @@ module causal_engine (
     reg  signed [51:0]    round_half_q;
     reg  [2:0]     out_chunk_q;    // chunk entering the output pipeline
     reg                               out_issue_q;    // chunks still to enter it
-    reg  [5:0]                        o_valid_q;      // output pipeline stages 1..6
+    reg  [6:0]                        o_valid_q;      // output pipeline stages 1..7
     reg  [511:0]   out_q;
     reg                               out_zero_q;     // the query kept no key: the output row is zeros
     reg                               idle_q;
@@ -265,8 +266,8 @@ module causal_engine (
     // Weight: z = score * scale, running max, exponent.
     // ------------------------------------------------------------------
     // score = hi * 2^17 + lo (lo unsigned): two products of one multiplier each.
-    wire signed [37:0]    z_lo_next = $signed({1'b0, w_score_q[16:0]}) * $signed({1'b0, scale_q});
-    wire signed [37:0]    z_hi_next = $signed(w_score_q[20:17]) * $signed({1'b0, scale_q});
+    wire signed [37:0]    z_lo_next = $signed({1'b0, w_score_q[16:0]}) * $signed({1'b0, scale_lo_q});
+    wire signed [37:0]    z_hi_next = $signed(w_score_q[20:17]) * $signed({1'b0, scale_hi_q});
     wire signed [37:0]    z_next   = (z_hi_q <<< 17) + z_lo_q;
     wire signed [38:0]     z_up     = {z_next[37], z_next} + { 1'b0, CEIL_BIAS };
     wire unused_z_up_frac = ^z_up[19:0];  // ceil drops the fraction
@@ -331,45 +332,57 @@ module causal_engine (
         end
     endgenerate
     // Output pipeline, per lane: 1 the element at the head of the lane's
-    // accumulator ring, which holds output chunk out_chunk_q; 2 its halves,
-    // elem = eh * 2^17 + el (el unsigned), next to the multipliers; 3 the four
-    // partial products with recip = rh * 2^17 + rl (rl unsigned), one
-    // multiplier each; 4 their sums by weight; 5 the product plus half an
-    // output LSB; 6 the shift; then saturation into out_q.
+    // accumulator ring, which holds output chunk out_chunk_q; 2 the halves of
+    // elem = eh * 2^17 + el and recip = rh * 2^17 + rl (el, rl unsigned),
+    // copied next to the multipliers; 3 the four partial products, one
+    // multiplier each; 4 their copies next to the adders; 5 their sums by
+    // weight; 6 the product plus half an output LSB; 7 the shift; then
+    // saturation into out_q.
     generate
         for (lane = 0; lane < 4; lane = lane + 1) begin : g_out_lane
             reg  signed [31:0]    elem_q;
-            reg  signed [17:0] el_q;
-            reg  signed [32 - 18:0] eh_q;
-            // The lane's copies of the reciprocal's halves, the shift and the
-            // rounding half: constant while the output runs, copied next to
-            // the lane's multipliers and kept apart from the other lanes'.
-            reg  signed [17:0] rl_q;
-            reg  signed [19 - 17:0] rh_q;
+            // The lane's copies of the shift and the rounding half: constant
+            // while the output runs, kept apart from the other lanes'.
             reg  [5:0]     lane_shift_q;
             reg  signed [51:0]    lane_half_q;
+            // Each partial product xy (x: elem's half, y: recip's half) has its
+            // own copies of its two operands next to its multiplier, kept
+            // apart from the copies the other products hold of the same half.
+            reg  signed [17:0] ll_e_q, lh_e_q;                                    // el
+            reg  signed [32 - 18:0] hl_e_q, hh_e_q;                   // eh
+            reg  signed [17:0] ll_r_q, hl_r_q;                 // rl
+            reg  signed [19 - 17:0] lh_r_q, hh_r_q;    // rh
             (* keep *)
             always @(posedge clk) begin
-                rl_q         <= $signed({1'b0, recip[16:0]});
-                rh_q         <= $signed({1'b0, recip[18:17]});
                 lane_shift_q <= out_shift_q;
                 lane_half_q  <= round_half_q;
+                ll_e_q       <= $signed({1'b0, elem_q[16:0]});
+                lh_e_q       <= $signed({1'b0, elem_q[16:0]});
+                hl_e_q       <= elem_q[31:17];
+                hh_e_q       <= elem_q[31:17];
+                ll_r_q       <= $signed({1'b0, recip[16:0]});
+                hl_r_q       <= $signed({1'b0, recip[16:0]});
+                lh_r_q       <= $signed({1'b0, recip[18:17]});
+                hh_r_q       <= $signed({1'b0, recip[18:17]});
             end
-            reg  signed [51:0]    ll_q, lh_q, hl_q, hh_q;
+            reg  signed [51:0]    ll_q, lh_q, hl_q, hh_q;            // at the multipliers
+            reg  signed [51:0]    ll_c_q, lh_c_q, hl_c_q, hh_c_q;    // their copies at the adders
             reg  signed [51:0]    high_q;    // eh * recip
             reg  signed [51:0]    low_q;     // el * recip
             reg  signed [51:0]    rounded_q;
             reg  signed [51:0]    shifted_q;
             always @(posedge clk) begin
                 elem_q    <= acc_head[lane];    // the ring turns one chunk per output chunk
-                el_q      <= $signed({1'b0, elem_q[16:0]});
-                eh_q      <= elem_q[31:17];
-                ll_q      <= el_q * rl_q;
-                lh_q      <= el_q * rh_q;
-                hl_q      <= eh_q * rl_q;
-                hh_q      <= eh_q * rh_q;
-                high_q    <= (hh_q <<< 17) + hl_q;
-                low_q     <= (lh_q <<< 17) + ll_q;
+                ll_q      <= ll_e_q * ll_r_q;
+                lh_q      <= lh_e_q * lh_r_q;
+                hl_q      <= hl_e_q * hl_r_q;
+                hh_q      <= hh_e_q * hh_r_q;
+                ll_c_q    <= ll_q;
+                lh_c_q    <= lh_q;
+                hl_c_q    <= hl_q;
+                hh_c_q    <= hh_q;
+                high_q    <= (hh_c_q <<< 17) + hl_c_q;
+                low_q     <= (lh_c_q <<< 17) + ll_c_q;
                 rounded_q <= (high_q <<< 17) + low_q + lane_half_q;
                 shifted_q <= rounded_q >>> lane_shift_q;
             end
@@ -587,17 +600,17 @@ module causal_engine (
             round_half_q <= 52'sd0;
             out_chunk_q  <= 3'd0;
             out_issue_q  <= 1'b0;
-            o_valid_q    <= 6'd0;
+            o_valid_q    <= 7'd0;
             out_q        <= 512'd0;
             out_zero_q   <= 1'b0;
         end else begin
-            o_valid_q <= { o_valid_q[4:0], out_issue_q };
+            o_valid_q <= { o_valid_q[5:0], out_issue_q };
             if (out_issue_q) begin
                 if (out_chunk_q == LAST_CHUNK) out_issue_q <= 1'b0;
                 else out_chunk_q <= out_chunk_q + 3'd1;
             end
             // Chunks leave in order: each shifts in from the top.
-            if (o_valid_q[5]) out_q <= out_shifted;
+            if (o_valid_q[6]) out_q <= out_shifted;
             case (post_state_q)
                 P_IDLE: if (finish_take) begin
                     out_zero_q <= (sum_q == 24'd0);
@@ -628,7 +641,7 @@ module causal_engine (
                     out_issue_q  <= 1'b1;
                     post_state_q <= P_OUT;
                 end
-                P_OUT: if (o_valid_q[5] && !o_valid_q[4]) post_state_q <= P_PRESENT;    // the last chunk
+                P_OUT: if (o_valid_q[6] && !o_valid_q[5]) post_state_q <= P_PRESENT;    // the last chunk
                 P_PRESENT: if (m_out_ready) post_state_q <= P_IDLE;
                 default: post_state_q <= P_IDLE;
             endcase
@@ -637,8 +650,12 @@ module causal_engine (
 
 
     // The scale is a configuration value, steady while the engine is busy;
-    // the copy lets the scale multipliers sit away from its source.
-    always @(posedge clk) scale_q <= scale;
+    // the copies let the two scale multipliers sit apart from its source.
+    (* keep *)
+    always @(posedge clk) begin
+        scale_lo_q <= scale;
+        scale_hi_q <= scale;
+    end
 
     always @(posedge clk or posedge rst) begin
         if (rst) q_q <= 256'd0;
