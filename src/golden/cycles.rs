@@ -41,9 +41,9 @@
 //! - The controller finishes 2 cycles after the last miss's hand-over (or
 //!   after the fetch pass's start without misses); normalisation and output
 //!   take [`post_cycles`] after that cycle's predecessor or the engine's
-//!   drain, whichever is later: `lz_bits + recip_bits + chunks + 11` (a
+//!   drain, whichever is later: `lz_bits + recip_bits + chunks + 12` (a
 //!   leading-zero search of one cycle per halving, the reciprocal's one bit
-//!   per cycle, a 7-stage output pipeline).
+//!   per cycle, an 8-stage output pipeline).
 //!
 //! `sprint-rtl verify` prints the model's error against the RTL per run.
 
@@ -259,9 +259,9 @@ pub fn query_cycles(d: &Derived, mode: Mode, q: &QueryResult) -> u64 {
 
 /// Cycles from the engine's finish to its output row: the leading-zero
 /// search (lz_bits), the reciprocal (recip_bits), the output chunks through
-/// their 7-stage pipeline, and the state changes between them.
+/// their 8-stage pipeline, and the state changes between them.
 pub fn post_cycles(d: &Derived) -> u64 {
-    u64::from(d.lz_bits) + u64::from(d.recip_bits) + u64::from(d.chunks) + 11
+    u64::from(d.lz_bits) + u64::from(d.recip_bits) + u64::from(d.chunks) + 12
 }
 
 /// Cycles of a whole run: the sum over its queries.

@@ -214,8 +214,6 @@ pub struct Derived {
     /// Low bits of the reciprocal in the output multiply's split (see
     /// z_split_bits): min(17, recip_bits - 1). The accumulator splits at 17.
     pub recip_split_bits: u32,
-    /// Chunk-indexed arrays padded to a power of two: 2^chunk_index_bits.
-    pub chunk_slots: u32,
     /// Leaves of the lanes' adder tree: the power of two >= lanes.
     pub tree_leaves: u32,
     /// Levels of sums above the leaves: log2(tree_leaves); the root is
@@ -376,7 +374,6 @@ impl Derived {
             lane_operand_pad_bits: p_bits + 1 - n.data_bits,
             z_split_bits: score_bits.saturating_sub(1).min(17),
             recip_split_bits: recip_frac_bits.min(17),
-            chunk_slots: 1 << index_bits(chunks),
             tree_leaves: lanes.next_power_of_two(),
             tree_depth: lanes.next_power_of_two().trailing_zeros(),
             tree_sums: tree_sums(lanes),

@@ -33,7 +33,7 @@
 //
 // After the last key, the sum is normalised (5 cycles, one halving
 // of the leading-zero search each), causal_recip gives its reciprocal, and each
-// output element goes through a 7-stage pipeline: round(acc * recip >> shift),
+// output element goes through an 8-stage pipeline: round(acc * recip >> shift),
 // saturated to 16 bits (8 fractional). A query with no kept key
 // outputs zeros. Bit-exact with golden::engine: the keys' order through W and
 // A is the order the controller hands them over.
@@ -167,7 +167,7 @@ module causal_engine (
     reg  signed [51:0]    round_half_q;
     reg  [2:0]     out_chunk_q;    // chunk entering the output pipeline
     reg                               out_issue_q;    // chunks still to enter it
-    reg  [6:0]                        o_valid_q;      // output pipeline stages 1..7
+    reg  [7:0]                        o_valid_q;      // output pipeline stages 1..8
     reg  [511:0]   out_q;
     reg                               out_zero_q;     // the query kept no key: the output row is zeros
     reg                               idle_q;
@@ -198,19 +198,35 @@ module causal_engine (
                      || (s_valid_q && (s_slot_q == probe_slot))
                      || ((w_state_q != W_IDLE) && (w_slot_q == probe_slot));
 
-    // Query elements of the chunk whose data arrives this cycle.
-    wire [31:0]    q_chunks [0:7];    // padded with zeros
-    genvar chunk;
+    genvar lane;
+    // Query rings: lane l keeps its 8 query elements (element chunk * 4 + l)
+    // in a ring whose head is the element the lane's next S read needs. The
+    // ring turns with each S read (in the read stage) and is back in order
+    // after the pass, so the lane operand needs no chunk select. Each lane's
+    // turn flag is its own copy, kept apart by synthesis.
+    wire signed [7:0]     q_head [0:3];
+    genvar slot;
     generate
-        for (chunk = 0; chunk < 8; chunk = chunk + 1) begin : g_q_chunk
-            if (chunk < 8) begin : g_used
-                assign q_chunks[chunk] = q_q[chunk * 32 +: 32];
-            end else begin : g_pad
-                assign q_chunks[chunk] = 32'd0;
+        for (lane = 0; lane < 4; lane = lane + 1) begin : g_q_lane
+            reg q_turn_q;    // the read stage holds a chunk of an S pass
+            (* keep *)
+            always @(posedge clk or posedge rst) begin
+                if (rst) q_turn_q <= 1'b0;
+                else q_turn_q <= pass_active_q && !pass_kind_q;
             end
+            wire [7:0]     q_ring [0:7];
+            for (slot = 0; slot < 8; slot = slot + 1) begin : g_slot
+                reg [7:0]     q_elem_q;
+                always @(posedge clk or posedge rst) begin
+                    if (rst) q_elem_q <= 8'd0;
+                    else if (idle_q && q_load) q_elem_q <= q_data[(slot * 4 + lane) * 8 +: 8];
+                    else if (q_turn_q) q_elem_q <= q_ring[(slot + 1) % 8];
+                end
+                assign q_ring[slot] = q_elem_q;
+            end
+            assign q_head[lane] = q_ring[0];
         end
     endgenerate
-    wire [31:0]    q_chunk = q_chunks[rd_chunk_q];
 
     // ------------------------------------------------------------------
     // MAC lanes: one signed multiplier each, q * k in S passes, p * v in A
@@ -220,11 +236,10 @@ module causal_engine (
     // node i of level k + 1 adds nodes 2i and 2i + 1 of level k.
     wire signed [24:0]    lane_product [0:3];
     wire signed [20:0]    tree_0 [0:3];
-    genvar lane;
     genvar node;
     generate
         for (lane = 0; lane < 4; lane = lane + 1) begin : g_lane
-            wire signed [7:0]     q_elem = q_chunk[lane * 8 +: 8];
+            wire signed [7:0]     q_elem = q_head[lane];
             reg  signed [16:0]    operand_q;    // D stage
             reg  signed [16:0]    a_q;          // E stage: operand_q
             reg  signed [7:0]     b_q;          // E stage: the lane's element of d_data_q
@@ -336,8 +351,8 @@ module causal_engine (
     // elem = eh * 2^17 + el and recip = rh * 2^17 + rl (el, rl unsigned),
     // copied next to the multipliers; 3 the four partial products, one
     // multiplier each; 4 their copies next to the adders; 5 their sums by
-    // weight; 6 the product plus half an output LSB; 7 the shift; then
-    // saturation into out_q.
+    // weight; 6 the product plus half an output LSB; 7 and 8 the shift (its
+    // multiple of 4, then the rest); then saturation into out_q.
     generate
         for (lane = 0; lane < 4; lane = lane + 1) begin : g_out_lane
             reg  signed [31:0]    elem_q;
@@ -370,6 +385,7 @@ module causal_engine (
             reg  signed [51:0]    high_q;    // eh * recip
             reg  signed [51:0]    low_q;     // el * recip
             reg  signed [51:0]    rounded_q;
+            reg  signed [51:0]    coarse_q;    // shifted by the shift's multiple of 4
             reg  signed [51:0]    shifted_q;
             always @(posedge clk) begin
                 elem_q    <= acc_head[lane];    // the ring turns one chunk per output chunk
@@ -384,7 +400,8 @@ module causal_engine (
                 high_q    <= (hh_c_q <<< 17) + hl_c_q;
                 low_q     <= (lh_c_q <<< 17) + ll_c_q;
                 rounded_q <= (high_q <<< 17) + low_q + lane_half_q;
-                shifted_q <= rounded_q >>> lane_shift_q;
+                coarse_q  <= rounded_q >>> { lane_shift_q[5:2], 2'b00 };
+                shifted_q <= coarse_q >>> lane_shift_q[1:0];
             end
             wire too_big   = (shifted_q > $signed({ { 36{1'b0} }, 1'b0, { 15{1'b1} } }));
             wire too_small = (shifted_q < $signed({ { 36{1'b1} }, 1'b1, { 15{1'b0} } }));
@@ -600,17 +617,17 @@ module causal_engine (
             round_half_q <= 52'sd0;
             out_chunk_q  <= 3'd0;
             out_issue_q  <= 1'b0;
-            o_valid_q    <= 7'd0;
+            o_valid_q    <= 8'd0;
             out_q        <= 512'd0;
             out_zero_q   <= 1'b0;
         end else begin
-            o_valid_q <= { o_valid_q[5:0], out_issue_q };
+            o_valid_q <= { o_valid_q[6:0], out_issue_q };
             if (out_issue_q) begin
                 if (out_chunk_q == LAST_CHUNK) out_issue_q <= 1'b0;
                 else out_chunk_q <= out_chunk_q + 3'd1;
             end
             // Chunks leave in order: each shifts in from the top.
-            if (o_valid_q[6]) out_q <= out_shifted;
+            if (o_valid_q[7]) out_q <= out_shifted;
             case (post_state_q)
                 P_IDLE: if (finish_take) begin
                     out_zero_q <= (sum_q == 24'd0);
@@ -641,7 +658,7 @@ module causal_engine (
                     out_issue_q  <= 1'b1;
                     post_state_q <= P_OUT;
                 end
-                P_OUT: if (o_valid_q[6] && !o_valid_q[5]) post_state_q <= P_PRESENT;    // the last chunk
+                P_OUT: if (o_valid_q[7] && !o_valid_q[6]) post_state_q <= P_PRESENT;    // the last chunk
                 P_PRESENT: if (m_out_ready) post_state_q <= P_IDLE;
                 default: post_state_q <= P_IDLE;
             endcase
@@ -680,7 +697,6 @@ module causal_engine (
     // would drive all 32 accumulators across the lanes.
     wire out_issue_next = ((post_state_q == P_DIV) && recip_done)
                        || (out_issue_q && (out_chunk_q != LAST_CHUNK));
-    genvar slot;
     generate
         for (lane = 0; lane < 4; lane = lane + 1) begin : g_acc_lane
             reg                          clear_q;      // zero the ring
