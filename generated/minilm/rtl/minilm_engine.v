@@ -154,7 +154,8 @@ module minilm_engine (
     reg                               max_valid_q;
     reg  signed [18:0]    max_q;
     reg  signed [39:0]    x_q;
-    reg  [5:0]     w_rescale_q;
+    reg  [5:0]     w_rescale_q;    // for the A pass
+    reg  [5:0]     sum_rescale_q;  // its copy for the sum, kept apart (the two sit far apart)
     reg  [15:0]    p_q;
     reg                               sum_add_q;      // add p_q to the sum this cycle
     reg  [25:0]    sum_q;
@@ -592,7 +593,7 @@ module minilm_engine (
                     w_state_q   <= W_SHIFT;
                 end
                 W_SHIFT: begin
-                    sum_q     <= sum_q >> w_rescale_q;
+                    sum_q     <= sum_q >> sum_rescale_q;
                     x_q       <= x_next;
                     w_state_q <= W_EXP;
                 end
@@ -610,6 +611,11 @@ module minilm_engine (
             // The next key reaches W_SHIFT 5 cycles after this one leaves W_HOLD.
             if (sum_add_q) sum_q <= sum_q + { 10'd0, p_q };
         end
+    end
+
+    (* keep *)
+    always @(posedge clk) begin
+        if (w_state_q == W_MAX) sum_rescale_q <= rescale;
     end
 
     // Normalisation and output, once every key has gone through A.
