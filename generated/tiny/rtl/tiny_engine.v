@@ -398,8 +398,11 @@ module tiny_engine (
                 coarse_q  <= rounded_q >>> { lane_shift_q[5:2], 2'b00 };
                 shifted_q <= coarse_q >>> lane_shift_q[1:0];
             end
-            wire too_big   = (shifted_q > $signed({ { 34{1'b0} }, 1'b0, { 15{1'b1} } }));
-            wire too_small = (shifted_q < $signed({ { 34{1'b1} }, 1'b1, { 15{1'b0} } }));
+            // The value fits in 16 signed bits when its bits from the output's
+            // sign bit up are all equal (bit tests, no comparator's carry chain).
+            wire [34:0] top = shifted_q[49:15];
+            wire too_big   = !top[34] && (|top);
+            wire too_small = top[34] && !(&top);
             assign out_chunk[lane * 16 +: 16] =
                 too_big   ? { 1'b0, { 15{1'b1} } } :
                 too_small ? { 1'b1, { 15{1'b0} } } :
