@@ -357,9 +357,9 @@ module minilm_engine (
     // accumulator ring, which holds output chunk out_chunk_q; 2 the halves of
     // elem = eh * 2^17 + el and recip = rh * 2^17 + rl (el, rl unsigned),
     // copied next to the multipliers; 3 the four partial products, one
-    // multiplier each; 4 their copies next to the adders; 5 their sums by
-    // weight; 6 the product plus half an output LSB; 7 and 8 the shift (its
-    // multiple of 4, then the rest); then saturation into out_q.
+    // multiplier each; 4 their sums by weight, in pairs; 5 the whole product;
+    // 6 plus half an output LSB; 7 and 8 the shift (its multiple of 4, then
+    // the rest); then saturation into out_q.
     generate
         for (lane = 0; lane < 8; lane = lane + 1) begin : g_out_lane
             reg  signed [33:0]    elem_q;
@@ -387,10 +387,10 @@ module minilm_engine (
                 lh_r_q       <= $signed({1'b0, recip[18:17]});
                 hh_r_q       <= $signed({1'b0, recip[18:17]});
             end
-            reg  signed [53:0]    ll_q, lh_q, hl_q, hh_q;            // at the multipliers
-            reg  signed [53:0]    ll_c_q, lh_c_q, hl_c_q, hh_c_q;    // their copies at the adders
+            reg  signed [53:0]    ll_q, lh_q, hl_q, hh_q;
             reg  signed [53:0]    high_q;    // eh * recip
             reg  signed [53:0]    low_q;     // el * recip
+            reg  signed [53:0]    product_q; // elem * recip
             reg  signed [53:0]    rounded_q;
             reg  signed [53:0]    coarse_q;    // shifted by the shift's multiple of 4
             reg  signed [53:0]    shifted_q;
@@ -400,13 +400,10 @@ module minilm_engine (
                 lh_q      <= lh_e_q * lh_r_q;
                 hl_q      <= hl_e_q * hl_r_q;
                 hh_q      <= hh_e_q * hh_r_q;
-                ll_c_q    <= ll_q;
-                lh_c_q    <= lh_q;
-                hl_c_q    <= hl_q;
-                hh_c_q    <= hh_q;
-                high_q    <= (hh_c_q <<< 17) + hl_c_q;
-                low_q     <= (lh_c_q <<< 17) + ll_c_q;
-                rounded_q <= (high_q <<< 17) + low_q + lane_half_q;
+                high_q    <= (hh_q <<< 17) + hl_q;
+                low_q     <= (lh_q <<< 17) + ll_q;
+                product_q <= (high_q <<< 17) + low_q;
+                rounded_q <= product_q + lane_half_q;
                 coarse_q  <= rounded_q >>> { lane_shift_q[5:2], 2'b00 };
                 shifted_q <= coarse_q >>> lane_shift_q[1:0];
             end
