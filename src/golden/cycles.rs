@@ -206,10 +206,12 @@ pub const HIT_OFFER_LATENCY: u64 = 3;
 /// Cycles from a hit's hand-over to the next hit's offer.
 pub const HIT_INTERVAL: u64 = 2;
 
-/// Cycles from the fetch pass's first cycle to its first request (the
-/// tree's answer and stage 1), and between requests (the buffer shows a new
-/// victim one cycle after a fill, the victim check is registered).
+/// Cycles from the fetch pass's first cycle to its first request: the
+/// tree's answer and stage 1.
 pub const FIRST_REQUEST_LATENCY: u64 = 2;
+
+/// Cycles between requests: the buffer shows a new victim one cycle after
+/// a fill, and the check that the engine no longer reads it is registered.
 pub const REQUEST_INTERVAL: u64 = 3;
 
 /// Cycles of one query in `mode`.

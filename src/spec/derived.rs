@@ -79,8 +79,6 @@ pub struct Derived {
     pub causal: bool,
     /// Bits of a key or query index, clog2(seq_len).
     pub key_index_bits: u32,
-    /// Bits of a count 0..=seq_len.
-    pub key_count_bits: u32,
 
     // Data.
     pub data_bits: u32,
@@ -125,8 +123,6 @@ pub struct Derived {
     pub exp_frac_bits: u32,
     /// Width of p: exp_frac_bits + 1, unsigned.
     pub p_bits: u32,
-    /// Shift-amount width for p and the rescales.
-    pub shift_bits: u32,
     /// Running sum l: p_bits + clog2(seq_len + 1), unsigned.
     pub sum_bits: u32,
     /// Value accumulator: exp_frac_bits + data_bits + clog2(seq_len + 1) + 1, signed.
@@ -224,7 +220,6 @@ pub struct Derived {
     pub sum_pad_bits: u32,
     /// `ceil` bias: 2^scale_frac_bits − 1.
     pub ceil_bias: u64,
-    pub rescale_pad_bits: u32,
     pub x_max_pad_bits: u32,
     /// acc × recip: acc_bits + recip_bits + 1, signed.
     pub norm_bits: u32,
@@ -304,7 +299,6 @@ impl Derived {
             head_dim: a.head_dim,
             causal: a.causal,
             key_index_bits: index_bits(a.seq_len),
-            key_count_bits: seq_count,
             data_bits: n.data_bits,
             out_bits: n.out_bits,
             out_frac_bits: n.out_bits - n.data_bits,
@@ -327,7 +321,6 @@ impl Derived {
             exp_index_bits: nx::EXP_INDEX_BITS,
             exp_frac_bits: nx::EXP_FRAC_BITS,
             p_bits,
-            shift_bits: index_bits(p_bits + 1),
             sum_bits,
             acc_bits,
             lz_bits,
@@ -379,7 +372,6 @@ impl Derived {
             tree_sums: tree_sums(lanes),
             sum_pad_bits: sum_bits - p_bits,
             ceil_bias: (1u64 << nx::SCALE_FRAC_BITS) - 1,
-            rescale_pad_bits: max_bits + 1 - rescale_bits,
             x_max_pad_bits: z_bits + 2 - max_bits - nx::SCALE_FRAC_BITS,
             norm_bits,
             sat_pad_bits: norm_bits - n.out_bits,
