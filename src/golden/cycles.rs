@@ -282,7 +282,8 @@ mod tests {
             for _ in 0..n {
                 e.take(0);
             }
-            // Two keys: the second's score waits one cycle less for W.
+            // With two keys the second S pass starts as W takes the first
+            // score, before any A pass holds the read port: one cycle less.
             let offset = if n == 2 { 20 } else { 21 };
             assert_eq!(e.drain(), 2 * n * 8 + offset, "{n} keys");
         }
