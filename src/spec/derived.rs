@@ -107,11 +107,10 @@ pub struct Derived {
     pub z_bits: u32,
     /// Integer running max ceil(z): z_bits - scale_frac_bits + 1, signed.
     pub max_bits: u32,
-    /// Exponent argument x = z - m·2^F: z_bits + 2, signed.
-    pub x_bits: u32,
-    /// Integer part of x: x_bits - scale_frac_bits, signed.
+    /// Floor integer part of the exponent argument x = z − m·2^F (x's
+    /// fraction is z's): z_bits − scale_frac_bits + 2, signed.
     pub x_int_bits: u32,
-    /// Lowest fraction bit of x the exponent polynomial reads.
+    /// Lowest fraction bit of x (and z) the exponent polynomial reads.
     pub exp_frac_lsb: u32,
     /// Products inside the exponent polynomial: exp_frac_bits + exp_index_bits.
     pub poly_bits: u32,
@@ -220,7 +219,6 @@ pub struct Derived {
     pub sum_pad_bits: u32,
     /// `ceil` bias: 2^scale_frac_bits − 1.
     pub ceil_bias: u64,
-    pub x_max_pad_bits: u32,
     /// acc × recip: acc_bits + recip_bits + 1, signed.
     pub norm_bits: u32,
     pub sat_pad_bits: u32,
@@ -313,7 +311,6 @@ impl Derived {
             scale_frac_bits: nx::SCALE_FRAC_BITS,
             z_bits,
             max_bits,
-            x_bits: z_bits + 2,
             x_int_bits: z_bits + 2 - nx::SCALE_FRAC_BITS,
             exp_frac_lsb: nx::SCALE_FRAC_BITS - nx::EXP_INDEX_BITS,
             poly_bits: nx::EXP_FRAC_BITS + nx::EXP_INDEX_BITS,
@@ -372,7 +369,6 @@ impl Derived {
             tree_sums: tree_sums(lanes),
             sum_pad_bits: sum_bits - p_bits,
             ceil_bias: (1u64 << nx::SCALE_FRAC_BITS) - 1,
-            x_max_pad_bits: z_bits + 2 - max_bits - nx::SCALE_FRAC_BITS,
             norm_bits,
             sat_pad_bits: norm_bits - n.out_bits,
             out_shift_base,

@@ -4,56 +4,64 @@
 // (sha256 4c3f816f3536ceaed31bd1385843f42b169e9f9728254c41df10d6fc5f7c59f0). Do not edit: regenerate with `sprint-rtl generate`.
 // Reset: async_low on `rst_n`; memories are not reset.
 //
-// x has 20 fractional bits. Its floor integer part (<= 0) is a
-// right shift; the top 8 bits f of its fraction feed
+// x = z - m * 2^F has F = 20 fractional bits. Its floor integer part
+// x_int (<= 0) is a right shift; the top 8 bits f of its fraction feed
 // 2^(f/256) ~= 1 + a*f + b*f^2 (a + b = 1), in unsigned fixed point with
-// 15 fractional bits. Three stages, p following x by two cycles:
-// the inner polynomial term, the outer product, the shift. Matches
-// golden::numerics::softmax_weight.
+// 15 fractional bits. As m is an integer, x's fraction is z's: the
+// engine gives f as soon as it has z, and x_int once it has the running max.
+// The polynomial takes four stages (f, b * f, the inner term, the outer
+// product), the shift three (x_int, -x_int and its copy); p follows both
+// once they have been steady that long. Matches golden::numerics::softmax_weight.
 `default_nettype none
 
 module sprint_s_exp2 (
     input  wire           clk,
-    input  wire signed [40:0]    x,  // exponent, <= 0, 20 fractional bits
-    output wire [15:0]    p   // 2^x of the x three cycles earlier, 15 fractional bits
+    input  wire [7:0]     frac,   // top bits of x's fraction
+    input  wire signed [20:0]    x_int,  // floor integer part of x, <= 0
+    output wire [15:0]    p       // 2^x, 15 fractional bits
 );
     localparam [14:0] COEF_A = 15'd21512;
     localparam [14:0] COEF_B = 15'd11256;
     localparam [20:0] SHIFT_LIMIT = 21'd15;
 
-    wire signed [20:0]    int_part = x[40:20];
-    wire        [20:0]    shift    = -int_part;
-    wire        [7:0]     frac = x[19:12];
-
-    // Stage registers (data only, no reset): 1 the fraction and the shift,
-    // next to the first multiplier; 2 the polynomial's inner term; 3 its product.
+    // Stage registers (data only, no reset). The polynomial: 1 f, twice:
+    // frac0_q feeds the first multiplier and nothing else (an FPGA flow can
+    // make it the multiplier block's input register), fracd_q carries f on;
+    // 2 b * f; 3 the inner term a + (b * f >> 8); 4 its product with f.
+    // The shift: 1 x_int; 2 -x_int; 3 its copy next to the output.
     reg  [7:0]     frac0_q;
-    reg  [20:0]    shift0_q;
+    reg  [7:0]     fracd_q;
+    reg  [22:0]    b_f_q;
+    reg  [7:0]     frac1_q;
     reg  [14:0]    inner_q;
-    reg  [7:0]     frac_q;
-    reg  [20:0]    shift_q;
+    reg  [7:0]     frac2_q;
     reg  [22:0]    f_inner_q;
+    reg  signed [20:0]    x_int_q;
+    reg  [20:0]    shift_q;
     reg  [20:0]    shift2_q;
 
-    // 2^(f/256) = 1 + (f * (a + (b * f >> 8))) >> 8
-    wire [22:0]    b_f      = COEF_B * frac0_q;
-    wire [14:0]    inner    = COEF_A + b_f[22:8];
-
+    (* keep *)
     always @(posedge clk) begin
-        frac0_q   <= frac;
-        shift0_q  <= shift;
-        inner_q   <= inner;
-        frac_q    <= frac0_q;
-        shift_q   <= shift0_q;
-        f_inner_q <= inner_q * frac_q;
+        frac0_q <= frac;
+        fracd_q <= frac;
+    end
+
+    // 2^(f/256) = 1 + (f * (a + (b * f >> 8))) >> 8
+    always @(posedge clk) begin
+        b_f_q     <= COEF_B * frac0_q;
+        frac1_q   <= fracd_q;
+        inner_q   <= COEF_A + b_f_q[22:8];
+        frac2_q   <= frac1_q;
+        f_inner_q <= inner_q * frac2_q;
+        x_int_q   <= x_int;
+        shift_q   <= -x_int_q;
         shift2_q  <= shift_q;
     end
 
     wire [15:0]    pow2     = {1'b1, f_inner_q[22:8]};
 
-    // The fraction below the polynomial's index and the low product bits are
-    // truncated by design.
-    wire unused_truncated = ^{ x[11:0], b_f[7:0], f_inner_q[7:0] };
+    // The low product bits are truncated by design.
+    wire unused_truncated = ^{ b_f_q[7:0], f_inner_q[7:0] };
 
     assign p = (shift2_q > SHIFT_LIMIT) ? 16'd0 : (pow2 >> shift2_q);
 endmodule

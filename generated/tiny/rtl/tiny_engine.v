@@ -75,11 +75,11 @@ module tiny_engine (
     localparam [3:0] W_IDLE   = 4'd0,    // W and R empty; a take copies the score next to the multipliers
                      W_SCALE  = 4'd1,    // score * scale's two halves
                      W_CEIL   = 4'd2,    // z and the m candidate ceil(z)
-                     W_MAX    = 4'd3,    // running max, the sum's rescale
-                     W_SHIFT  = 4'd4,    // sum >>= rescale, x = z - m
-                     W_EXP    = 4'd5,    // u_exp2's first stage latches x
-                     W_EXP2   = 4'd6,    // u_exp2's second stage
-                     W_EXP3   = 4'd7,    // u_exp2's third stage
+                     W_MAX    = 4'd3,    // ceil(z) - m and floor(z) - m with the old max m; u_exp2 takes z's fraction
+                     W_SHIFT  = 4'd4,    // the new max, the rescale, x's integer part
+                     W_EXP    = 4'd5,    // u_exp2 latches x's integer part; sum >>= rescale
+                     W_EXP2   = 4'd6,    // u_exp2's shift, second stage
+                     W_EXP3   = 4'd7,    // u_exp2's shift, third stage
                      W_WEIGHT = 4'd8,    // p = 2^x
                      W_HOLD   = 4'd9;    // R holds (p, rescale, slot) for the A pass; sum += p
 
@@ -153,7 +153,12 @@ module tiny_engine (
     reg  signed [16:0]    cand_q;         // ceil(z)
     reg                               max_valid_q;
     reg  signed [16:0]    max_q;
-    reg  signed [37:0]    x_q;
+    reg                               first_q;        // no max yet: ceil(z) becomes it
+    reg  signed [17:0]   delta_q;        // ceil(z) - max
+    // x = z - m * 2^F: its fraction is z's; its integer part:
+    reg  signed [17:0]    x_keep_q;       // floor(z) - max: if the max stays
+    reg  signed [17:0]    x_grow_q;       // floor(z) - ceil(z): if ceil(z) becomes the max
+    reg  signed [17:0]    x_int_q;
     reg  [4:0]     w_rescale_q;    // for the A pass
     reg  [4:0]     sum_rescale_q;  // its copy for the sum, kept apart (the two sit far apart)
     reg  [15:0]    p_q;
@@ -281,23 +286,29 @@ module tiny_engine (
     wire signed [35:0]    z_next   = (z_hi_q <<< 17) + z_lo_q;
     wire signed [36:0]     z_up     = {z_next[35], z_next} + { 1'b0, CEIL_BIAS };
     wire unused_z_up_frac = ^z_up[19:0];  // ceil drops the fraction
+    // The running max takes two cycles: W_MAX subtracts (carry chains only),
+    // W_SHIFT decides from the registered differences (bit tests only).
     wire signed [17:0]   delta    = {cand_q[16], cand_q} - {max_q[16], max_q};
-    wire                         grows    = max_valid_q && !delta[17] && (|delta);    // cand > max
+    wire signed [17:0]    x_keep   = { {2{z_q[35]}}, z_q[35:20] }
+                                     - { max_q[16], max_q };
+    // floor(z) - ceil(z) is -1 when z has a fraction and 0 otherwise (no adder).
+    wire signed [17:0]    x_grow   = { 18{|z_q[19:0]} };
+    wire                         grows    = !first_q && !delta_q[17] && (|delta_q);    // ceil(z) > max
+    wire                         new_max  = first_q || grows;
     // When the max grows, delta > 0: it reaches the limit when a bit above
     // the rescale's is set or its low bits do (bit tests, no second carry chain).
-    wire                         clamps   = (|delta[16:5])
-                                         || (delta[4:0] >= RESCALE_LIMIT);
+    wire                         clamps   = (|delta_q[16:5])
+                                         || (delta_q[4:0] >= RESCALE_LIMIT);
     wire [4:0]     rescale  = !grows ? 5'd0
                                        : clamps ? RESCALE_LIMIT
-                                       : delta[4:0];
-    wire signed [37:0]    x_next   = { {2{z_q[35]}}, z_q }
-                                     - { { 1{max_q[16]} }, max_q, 20'd0 };
+                                       : delta_q[4:0];
     wire [15:0]    p_next;
 
     tiny_exp2 u_exp2 (
-        .clk (clk),
-        .x   (x_q),
-        .p   (p_next)
+        .clk   (clk),
+        .frac  (z_q[19:12]),
+        .x_int (x_int_q),
+        .p     (p_next)
     );
 
     // ------------------------------------------------------------------
@@ -430,8 +441,8 @@ module tiny_engine (
                   && !s_valid_q && (w_state_q == W_IDLE) && !start_s
                   && (((post_state_q == P_IDLE) && !finish_take)
                       || ((post_state_q == P_PRESENT) && m_out_ready));
-    // The softmax state and the accumulators clear the cycle after q_load:
-    // no key can reach W or the accumulators sooner.
+    // The softmax state clears the cycle after q_load: no key can reach W
+    // sooner.
     reg q_loaded_q;
     always @(posedge clk) begin
         if (rst) begin
@@ -541,14 +552,11 @@ module tiny_engine (
         if (rst) begin
             w_state_q   <= W_IDLE;
             w_slot_q    <= 2'd0;
-            w_score_q   <= 19'sd0;
-            z_lo_q      <= 36'sd0;
-            z_hi_q      <= 36'sd0;
             z_q         <= 36'sd0;
             cand_q      <= 17'sd0;
             max_valid_q <= 1'b0;
             max_q       <= 17'sd0;
-            x_q         <= 38'sd0;
+            x_int_q     <= 18'sd0;
             w_rescale_q <= 5'd0;
             p_q         <= 16'd0;
             sum_add_q   <= 1'b0;
@@ -561,31 +569,26 @@ module tiny_engine (
             case (w_state_q)
                 W_IDLE: if (w_take) begin
                     w_slot_q  <= s_slot_q;
-                    w_score_q <= score_q;
                     w_state_q <= W_SCALE;
                 end
-                W_SCALE: begin
-                    z_lo_q    <= z_lo_next;
-                    z_hi_q    <= z_hi_next;
-                    w_state_q <= W_CEIL;
-                end
+                W_SCALE: w_state_q <= W_CEIL;
                 W_CEIL: begin
                     z_q       <= z_next;
                     cand_q    <= z_up[36:20];    // ceil(z / 2^F)
                     w_state_q <= W_MAX;
                 end
-                W_MAX: begin
-                    max_q       <= (!max_valid_q || grows) ? cand_q : max_q;
+                W_MAX: w_state_q <= W_SHIFT;
+                W_SHIFT: begin
+                    max_q       <= new_max ? cand_q : max_q;
                     max_valid_q <= 1'b1;
                     w_rescale_q <= rescale;
-                    w_state_q   <= W_SHIFT;
+                    x_int_q     <= new_max ? x_grow_q : x_keep_q;
+                    w_state_q   <= W_EXP;
                 end
-                W_SHIFT: begin
+                W_EXP: begin
                     sum_q     <= sum_q >> sum_rescale_q;
-                    x_q       <= x_next;
-                    w_state_q <= W_EXP;
+                    w_state_q <= W_EXP2;
                 end
-                W_EXP:  w_state_q <= W_EXP2;
                 W_EXP2: w_state_q <= W_EXP3;
                 W_EXP3: w_state_q <= W_WEIGHT;
                 W_WEIGHT: begin
@@ -596,14 +599,31 @@ module tiny_engine (
                 W_HOLD: if (start_a) w_state_q <= W_IDLE;
                 default: w_state_q <= W_IDLE;
             endcase
-            // The next key reaches W_SHIFT 5 cycles after this one leaves W_HOLD.
+            // The next key reaches W_EXP 6 cycles after this one leaves W_HOLD.
             if (sum_add_q) sum_q <= sum_q + { 6'd0, p_q };
+        end
+    end
+
+    // W's data registers (no reset, so that an FPGA flow can move the score
+    // and the products into the multiplier blocks): each is written in the
+    // state before the one that reads it.
+    always @(posedge clk) begin
+        if (w_take) w_score_q <= score_q;
+        if (w_state_q == W_SCALE) begin
+            z_lo_q <= z_lo_next;
+            z_hi_q <= z_hi_next;
+        end
+        if (w_state_q == W_MAX) begin
+            first_q  <= !max_valid_q;
+            delta_q  <= delta;
+            x_keep_q <= x_keep;
+            x_grow_q <= x_grow;
         end
     end
 
     (* keep *)
     always @(posedge clk) begin
-        if (w_state_q == W_MAX) sum_rescale_q <= rescale;
+        if (w_state_q == W_SHIFT) sum_rescale_q <= rescale;
     end
 
     // Normalisation and output, once every key has gone through A.
@@ -689,8 +709,11 @@ module tiny_engine (
     // Two A passes are at least WEIGHT_LATENCY + 1 cycles apart (each waits
     // for its own pass through W), so no write overlaps the next pass's reads.
     // While the output pipeline takes its chunks the ring turns once per
-    // chunk, so that the output stage reads only the head. The rings are
-    // cleared the cycle after q_load.
+    // chunk, so that the output stage reads only the head. Rather than
+    // clearing the rings (a reset of every accumulator at once), a query's
+    // first A pass reads zeros: each lane's fresh_q is set by q_load and
+    // drops once the pass's last chunk has been read. A query with no kept
+    // key outputs zeros without reading the rings (out_zero_q).
     //
     // Each lane has its own copy of the ring's control, kept (* keep *) so
     // that synthesis does not merge the copies back into one register that
@@ -699,18 +722,19 @@ module tiny_engine (
                        || (out_issue_q && (out_chunk_q != LAST_CHUNK));
     generate
         for (lane = 0; lane < 2; lane = lane + 1) begin : g_acc_lane
-            reg                          clear_q;      // zero the ring
+            reg                          fresh_q;      // the query's first A pass: read zeros
             reg                          turn_q;       // turn the ring by one slot
             reg                          update_q;     // M stage holds a chunk of an A pass
             reg  [4:0]     rescale_q;    // the rescale of the A pass in the E stage
             (* keep *)
             always @(posedge clk) begin
                 if (rst) begin
-                    clear_q  <= 1'b0;
+                    fresh_q  <= 1'b1;
                     turn_q   <= 1'b0;
                     update_q <= 1'b0;
                 end else begin
-                    clear_q  <= idle_q && q_load;
+                    if (idle_q && q_load) fresh_q <= 1'b1;
+                    else if (e_valid_q && e_kind_q && (e_chunk_q == LAST_CHUNK)) fresh_q <= 1'b0;
                     turn_q   <= (d_valid_q && d_kind_q) || out_issue_next;
                     update_q <= e_valid_q && e_kind_q;
                 end
@@ -723,21 +747,16 @@ module tiny_engine (
             wire signed [29:0]    ring [0:3];
             wire signed [24:0]    pv = lane_product[lane];
             reg  signed [29:0]    rescaled_q;    // M stage: head >>> rescale
-            always @(posedge clk) rescaled_q <= ring[0] >>> rescale_q;
+            always @(posedge clk) rescaled_q <= fresh_q ? 30'sd0 : (ring[0] >>> rescale_q);
             wire signed [29:0]    updated = rescaled_q + { { 5{pv[24]} }, pv };
 
             for (slot = 0; slot < 4; slot = slot + 1) begin : g_slot
                 localparam [0:0] WRITE_TURNING = (slot == 4 - 2);
                 localparam [0:0] WRITE_RESTING = (slot == 4 - 1);
-                reg signed [29:0]    acc_q;
+                reg signed [29:0]    acc_q;    // data: no reset
                 always @(posedge clk) begin
-                    if (rst) begin
-                        acc_q <= 30'sd0;
-                    end else begin
-                        if (clear_q) acc_q <= 30'sd0;
-                        else if (turn_q) acc_q <= (WRITE_TURNING && update_q) ? updated : ring[(slot + 1) % 4];
-                        else if (WRITE_RESTING && update_q) acc_q <= updated;
-                    end
+                    if (turn_q) acc_q <= (WRITE_TURNING && update_q) ? updated : ring[(slot + 1) % 4];
+                    else if (WRITE_RESTING && update_q) acc_q <= updated;
                 end
                 assign ring[slot] = acc_q;
             end
