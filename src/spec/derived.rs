@@ -226,8 +226,8 @@ pub struct Derived {
     pub out_shift_base: u32,
     pub out_shift_bits: u32,
     pub lz_pad_bits: u32,
-    /// One output chunk: lanes × out_bits.
-    pub chunk_out_bits: u32,
+    /// One lane's output elements, one per chunk: chunks × out_bits.
+    pub lane_out_bits: u32,
     pub beat_count_bits: u32,
     pub recip_count_bits: u32,
     /// Lowest q bit the crossbar sees: data_bits − query_msb_bits.
@@ -374,7 +374,7 @@ impl Derived {
             out_shift_base,
             out_shift_bits,
             lz_pad_bits: out_shift_bits - lz_bits,
-            chunk_out_bits: lanes * n.out_bits,
+            lane_out_bits: chunks * n.out_bits,
             beat_count_bits: index_bits(2 * chunks),
             recip_count_bits: count_bits(recip_frac_bits + 1),
             qmsb_lsb: n.data_bits - x.query_msb_bits,

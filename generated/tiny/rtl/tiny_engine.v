@@ -174,7 +174,6 @@ module tiny_engine (
     reg  [1:0]     out_chunk_q;    // chunk entering the output pipeline
     reg                               out_issue_q;    // chunks still to enter it
     reg  [7:0]                        o_valid_q;      // output pipeline stages 1..8
-    reg  [127:0]   out_q;
     reg                               out_zero_q;     // the query kept no key: the output row is zeros
     reg                               idle_q;
     wire signed [29:0]    acc_head [0:1];    // each lane's accumulator ring's head (g_acc_lane)
@@ -342,23 +341,17 @@ module tiny_engine (
 
     // shift = sum_bits - 1 + RB - lz - OF; rounding adds half an output LSB.
     wire [5:0]     out_shift = OUT_SHIFT_BASE - { 1'd0, lz_q };
-    wire [31:0]    out_chunk;
-    // out_q with the next output chunk shifted in from the top.
-    wire [127:0]   out_shifted;
-    generate
-        if (4 > 1) begin : g_out_shift
-            assign out_shifted = { out_chunk, out_q[127:32] };
-        end else begin : g_out_whole
-            assign out_shifted = out_chunk;
-        end
-    endgenerate
+    // The output row: element chunk * 2 + lane comes from that lane's
+    // output register (g_out_lane).
+    wire [127:0]   out_row;
     // Output pipeline, per lane: 1 the element at the head of the lane's
     // accumulator ring, which holds output chunk out_chunk_q; 2 the halves of
     // elem = eh * 2^17 + el and recip = rh * 2^17 + rl (el, rl unsigned),
     // copied next to the multipliers; 3 the four partial products, one
     // multiplier each; 4 their sums by weight, in pairs; 5 the whole product;
     // 6 plus half an output LSB; 7 and 8 the shift (its multiple of 4, then
-    // the rest); then saturation into out_q.
+    // the rest); then saturation into the lane's output register, where each
+    // chunk's element shifts in from the top, so that chunk c ends in slot c.
     generate
         for (lane = 0; lane < 2; lane = lane + 1) begin : g_out_lane
             reg  signed [29:0]    elem_q;
@@ -411,10 +404,34 @@ module tiny_engine (
             wire [34:0] top = shifted_q[49:15];
             wire too_big   = !top[34] && (|top);
             wire too_small = top[34] && !(&top);
-            assign out_chunk[lane * 16 +: 16] =
+            wire [15:0]    saturated =
                 too_big   ? { 1'b0, { 15{1'b1} } } :
                 too_small ? { 1'b1, { 15{1'b0} } } :
                             shifted_q[15:0];
+
+            // The lane's output register shifts when the pipeline's last
+            // stage is valid; the lane has its own copy of that bit (kept
+            // apart from the other lanes') so that no one register enables
+            // the whole row.
+            reg                          lane_out_valid_q;
+            reg  [63:0]    lane_out_q;     // data: no reset
+            (* keep *)
+            always @(posedge clk) begin
+                if (rst) lane_out_valid_q <= 1'b0;
+                else lane_out_valid_q <= o_valid_q[6];
+            end
+            if (4 > 1) begin : g_out_shift
+                always @(posedge clk) begin
+                    if (lane_out_valid_q) lane_out_q <= { saturated, lane_out_q[63:16] };
+                end
+            end else begin : g_out_whole
+                always @(posedge clk) begin
+                    if (lane_out_valid_q) lane_out_q <= saturated;
+                end
+            end
+            for (slot = 0; slot < 4; slot = slot + 1) begin : g_out_elem
+                assign out_row[(slot * 2 + lane) * 16 +: 16] = lane_out_q[slot * 16 +: 16];
+            end
         end
     endgenerate
 
@@ -425,7 +442,7 @@ module tiny_engine (
     assign finish_ready = idle_q;
     assign q_row        = q_q;
     assign m_out_valid  = (post_state_q == P_PRESENT);
-    assign m_out_data   = out_zero_q ? 128'd0 : out_q;
+    assign m_out_data   = out_zero_q ? 128'd0 : out_row;
 
     wire finish_take = finish_valid && finish_ready;
 
@@ -638,7 +655,6 @@ module tiny_engine (
             out_chunk_q  <= 2'd0;
             out_issue_q  <= 1'b0;
             o_valid_q    <= 8'd0;
-            out_q        <= 128'd0;
             out_zero_q   <= 1'b0;
         end else begin
             o_valid_q <= { o_valid_q[6:0], out_issue_q };
@@ -646,8 +662,6 @@ module tiny_engine (
                 if (out_chunk_q == LAST_CHUNK) out_issue_q <= 1'b0;
                 else out_chunk_q <= out_chunk_q + 2'd1;
             end
-            // Chunks leave in order: each shifts in from the top.
-            if (o_valid_q[7]) out_q <= out_shifted;
             case (post_state_q)
                 P_IDLE: if (finish_take) begin
                     out_zero_q <= (sum_q == 22'd0);
