@@ -99,7 +99,6 @@ module sprint_s_engine (
     localparam integer NORM_STEPS = 5;
     localparam [4:0] LAST_NORM_STEP = 5'd4;
 
-    reg  [511:0]   q_q;
     // Issue stage (read port): kind 0 = S pass, 1 = A pass.
     reg                               pass_active_q;
     reg                               pass_kind_q;
@@ -113,7 +112,6 @@ module sprint_s_engine (
     reg                               rd_valid_q;
     reg                               rd_kind_q;
     reg  [2:0]     rd_chunk_q;
-    reg  [15:0]    rd_p_q;
     reg  [5:0]     rd_rescale_q;
     // D stage: the chunk and the lanes' first operands.
     reg                               d_valid_q;
@@ -176,6 +174,7 @@ module sprint_s_engine (
     reg  [7:0]                        o_valid_q;      // output pipeline stages 1..8
     reg                               out_zero_q;     // the query kept no key: the output row is zeros
     reg                               idle_q;
+    wire                              idle_next;      // idle_q's next value (Control)
     wire signed [33:0]    acc_head [0:7];    // each lane's accumulator ring's head (g_acc_lane)
 
     // ------------------------------------------------------------------
@@ -207,27 +206,42 @@ module sprint_s_engine (
     // Query rings: lane l keeps its 8 query elements (element chunk * 8 + l)
     // in a ring whose head is the element the lane's next S read needs. The
     // ring turns with each S read (in the read stage) and is back in order
-    // after the pass, so the lane operand needs no chunk select. Each lane's
-    // turn flag is its own copy, kept apart by synthesis.
+    // after the pass, so the lane operand needs no chunk select. The lane
+    // also holds its elements of the latched query (q_row) in order. Each
+    // lane's turn flag and copy of idle_q are its own, kept apart by
+    // synthesis, so that no one register enables every query element.
     wire signed [7:0]     q_head [0:7];
     genvar slot;
     generate
         for (lane = 0; lane < 8; lane = lane + 1) begin : g_q_lane
             reg q_turn_q;    // the read stage holds a chunk of an S pass
+            reg lane_idle_q; // idle_q's copy
             (* keep *)
             always @(posedge clk or negedge rst_n) begin
-                if (!rst_n) q_turn_q <= 1'b0;
-                else q_turn_q <= pass_active_q && !pass_kind_q;
+                if (!rst_n) begin
+                    q_turn_q    <= 1'b0;
+                    lane_idle_q <= 1'b1;
+                end else begin
+                    q_turn_q    <= pass_active_q && !pass_kind_q;
+                    lane_idle_q <= idle_next;
+                end
             end
+            wire load = lane_idle_q && q_load;
             wire [7:0]     q_ring [0:7];
             for (slot = 0; slot < 8; slot = slot + 1) begin : g_slot
-                reg [7:0]     q_elem_q;
-                always @(posedge clk or negedge rst_n) begin
-                    if (!rst_n) q_elem_q <= 8'd0;
-                    else if (idle_q && q_load) q_elem_q <= q_data[(slot * 8 + lane) * 8 +: 8];
+                localparam integer ELEM = slot * 8 + lane;
+                reg [7:0]     q_elem_q;    // data: no reset
+                reg [7:0]     q_row_q;     // element ELEM of q_row
+                always @(posedge clk) begin
+                    if (load) q_elem_q <= q_data[ELEM * 8 +: 8];
                     else if (q_turn_q) q_elem_q <= q_ring[(slot + 1) % 8];
                 end
+                always @(posedge clk or negedge rst_n) begin
+                    if (!rst_n) q_row_q <= 8'd0;
+                    else if (load) q_row_q <= q_data[ELEM * 8 +: 8];
+                end
                 assign q_ring[slot] = q_elem_q;
+                assign q_row[ELEM * 8 +: 8] = q_row_q;
             end
             assign q_head[lane] = q_ring[0];
         end
@@ -250,10 +264,27 @@ module sprint_s_engine (
             reg  signed [7:0]     b_q;          // E stage: the lane's element of d_data_q
             reg  signed [24:0]    product_q;    // M stage
             reg  signed [15:0]    qk_q;         // QK stage: an S product, q * k, fits in 16 bits
+            // The lane's copies of the read stage's valid bit, kind and p
+            // (rd_valid_q, rd_kind_q, rd_p_q), kept apart from the other lanes'.
+            reg                          lane_rd_valid_q;
+            reg                          lane_rd_kind_q;
+            reg  [15:0]    lane_rd_p_q;
+            (* keep *)
+            always @(posedge clk or negedge rst_n) begin
+                if (!rst_n) lane_rd_valid_q <= 1'b0;
+                else lane_rd_valid_q <= pass_active_q;
+            end
+            (* keep *)
             always @(posedge clk) begin
-                if (rd_valid_q)
-                    operand_q <= rd_kind_q ? $signed({1'b0, rd_p_q})
-                                           : { { 9{q_elem[7]} }, q_elem };
+                if (pass_active_q) begin
+                    lane_rd_kind_q <= pass_kind_q;
+                    lane_rd_p_q    <= pass_p_q;
+                end
+            end
+            always @(posedge clk) begin
+                if (lane_rd_valid_q)
+                    operand_q <= lane_rd_kind_q ? $signed({1'b0, lane_rd_p_q})
+                                                : { { 9{q_elem[7]} }, q_elem };
                 if (d_valid_q) begin
                     a_q <= operand_q;
                     b_q <= d_data_q[lane * 8 +: 8];
@@ -452,7 +483,6 @@ module sprint_s_engine (
     // ------------------------------------------------------------------
     assign idle         = idle_q;
     assign finish_ready = idle_q;
-    assign q_row        = q_q;
     assign m_out_valid  = (post_state_q == P_PRESENT);
     assign m_out_data   = out_zero_q ? 1024'd0 : out_row;
 
@@ -465,7 +495,7 @@ module sprint_s_engine (
     // idle) will hold next cycle: the read pipeline has drained, S and W are
     // empty and no key starts, and post is idle and not finishing, or the
     // output row leaves.
-    wire idle_next = !pass_active_q && !rd_valid_q && !d_valid_q && !e_valid_q
+    assign idle_next = !pass_active_q && !rd_valid_q && !d_valid_q && !e_valid_q
                   && !(m_valid_q && !m_kind_q) && !qk_valid_q
                   && !s_valid_q && (w_state_q == W_IDLE) && !start_s
                   && (((post_state_q == P_IDLE) && !finish_take)
@@ -528,7 +558,6 @@ module sprint_s_engine (
         if (pass_active_q) begin
             rd_kind_q    <= pass_kind_q;
             rd_chunk_q   <= issue_q;
-            rd_p_q       <= pass_p_q;
             rd_rescale_q <= pass_rescale_q;
         end
         if (rd_valid_q) begin
@@ -718,11 +747,6 @@ module sprint_s_engine (
     always @(posedge clk) begin
         scale_lo_q <= scale;
         scale_hi_q <= scale;
-    end
-
-    always @(posedge clk or negedge rst_n) begin
-        if (!rst_n) q_q <= 512'd0;
-        else if (idle_q && q_load) q_q <= q_data;
     end
 
     // Accumulators: each lane keeps its 8 elements (element chunk * 8 + lane
