@@ -328,6 +328,18 @@ fn synth_ecp5_tiny() {
     let pnr = report.pnr.as_ref().unwrap();
     assert!(pnr.routed, "{:?}", pnr.failure);
     assert!(report.fmax_mhz().is_some_and(|f| f > 0.0));
+    // Every multiplier's operand and product registers moved into its block.
+    let packing = pnr.multiplier_registers.as_ref().unwrap();
+    let multipliers = report.block("top").unwrap().dsps;
+    assert_eq!(u64::from(packing.multipliers), multipliers, "{packing:?}");
+    assert_eq!(
+        packing.registered_inputs, packing.multipliers,
+        "{packing:?}"
+    );
+    assert_eq!(
+        packing.registered_outputs, packing.multipliers,
+        "{packing:?}"
+    );
 }
 
 /// The tiny design on iCE40 UP5K: synthesis maps the buffer to block RAM

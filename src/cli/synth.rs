@@ -210,6 +210,13 @@ fn print_report(r: &SynthReport) {
         );
         return;
     }
+    if let Some(k) = &p.multiplier_registers {
+        println!(
+            "multiplier registers: {} flip-flops moved into the {} MULT18X18D blocks \
+             ({} with registered operands, {} with a registered product)",
+            k.flip_flops, k.multipliers, k.registered_inputs, k.registered_outputs
+        );
+    }
     match p.figures.fmax_mhz {
         Some(f) => println!(
             "place and route on {}: Fmax {f:.2} MHz ({} at {} MHz)",

