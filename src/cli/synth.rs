@@ -22,6 +22,9 @@ pub struct SynthArgs {
     /// Frequency place-and-route aims for, MHz.
     #[arg(long, default_value_t = 100.0)]
     pub freq: f64,
+    /// nextpnr's placer seed (the baselines and the README's figures use 1).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     /// Synthesis only, no place-and-route.
     #[arg(long)]
     pub no_pnr: bool,
@@ -75,9 +78,16 @@ pub fn synth(spec: &Spec, args: &SynthArgs) -> ExitCode {
     let mut opts = SynthOptions::new(args.target, &work_dir);
     opts.block = args.block;
     opts.freq_mhz = args.freq;
+    opts.seed = args.seed;
     opts.place_and_route = !args.no_pnr;
     if let Err(e) = opts.check() {
         eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    if args.update_baseline && args.seed != 1 {
+        eprintln!(
+            "error: --update-baseline needs --seed 1: the baselines are measured with seed 1"
+        );
         return ExitCode::from(2);
     }
     eprintln!(
@@ -219,8 +229,9 @@ fn print_report(r: &SynthReport) {
     }
     match p.figures.fmax_mhz {
         Some(f) => println!(
-            "place and route on {}: Fmax {f:.2} MHz ({} at {} MHz)",
+            "place and route on {} (seed {}): Fmax {f:.2} MHz ({} at {} MHz)",
             p.device,
+            p.seed,
             if f >= p.target_mhz { "meets" } else { "fails" },
             p.target_mhz
         ),

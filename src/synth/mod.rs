@@ -313,6 +313,9 @@ pub struct PnrReport {
     pub device: String,
     /// The frequency nextpnr was asked for, MHz.
     pub target_mhz: f64,
+    /// nextpnr's placer seed.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
     /// Whether placement and routing completed.
     pub routed: bool,
     /// Why they did not (nextpnr's error lines), when they did not.
@@ -325,6 +328,11 @@ pub struct PnrReport {
     /// in reports written before the step existed.
     #[serde(default)]
     pub multiplier_registers: Option<RegisterPacking>,
+}
+
+/// The seed of reports written before the seed was recorded.
+fn default_seed() -> u64 {
+    1
 }
 
 /// Everything [`run`] measured for one spec on one target.
@@ -631,6 +639,7 @@ fn place_and_route(
         return Ok(PnrReport {
             device,
             target_mhz: opts.freq_mhz,
+            seed: opts.seed,
             routed: false,
             failure: Some(failure),
             figures: PnrFigures::default(),
@@ -641,6 +650,7 @@ fn place_and_route(
     Ok(PnrReport {
         device,
         target_mhz: opts.freq_mhz,
+        seed: opts.seed,
         routed: true,
         failure: None,
         figures,
