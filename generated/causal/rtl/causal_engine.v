@@ -265,7 +265,8 @@ module causal_engine (
             reg  signed [24:0]    product_q;    // M stage
             reg  signed [15:0]    qk_q;         // QK stage: an S product, q * k, fits in 16 bits
             // The lane's copies of the read stage's valid bit, kind and p
-            // (rd_valid_q, rd_kind_q, rd_p_q), kept apart from the other lanes'.
+            // (the issue stage's, a cycle later), kept apart from the other
+            // lanes' so that no one register selects every lane operand.
             reg                          lane_rd_valid_q;
             reg                          lane_rd_kind_q;
             reg  [15:0]    lane_rd_p_q;
