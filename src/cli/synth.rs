@@ -22,7 +22,8 @@ pub struct SynthArgs {
     /// Frequency place-and-route aims for, MHz.
     #[arg(long, default_value_t = 100.0)]
     pub freq: f64,
-    /// nextpnr's placer seed (the baselines and the README's figures use 1).
+    /// nextpnr's placer seed, for place-and-route (the baselines and the
+    /// README's figures use 1).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Synthesis only, no place-and-route.
@@ -44,6 +45,30 @@ pub struct SynthArgs {
     /// Write this report's figures into the baseline file instead.
     #[arg(long, conflicts_with = "compare_baseline")]
     pub update_baseline: bool,
+}
+
+/// Why the options cannot be checked against (or written into) the
+/// baseline: its FPGA figures come from place-and-route with seed 1.
+fn baseline_conflict(args: &SynthArgs) -> Option<String> {
+    let flag = if args.update_baseline {
+        "--update-baseline"
+    } else if args.compare_baseline {
+        "--compare-baseline"
+    } else {
+        return None;
+    };
+    if args.seed != 1 {
+        return Some(format!(
+            "{flag} needs --seed 1: the baselines are measured with seed 1"
+        ));
+    }
+    if args.no_pnr && args.target != Target::Generic {
+        return Some(format!(
+            "{flag} needs place-and-route on {}: its baseline figures include Fmax (drop --no-pnr)",
+            args.target
+        ));
+    }
+    None
 }
 
 fn target(s: &str) -> Result<Target, String> {
@@ -84,10 +109,8 @@ pub fn synth(spec: &Spec, args: &SynthArgs) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
-    if args.update_baseline && args.seed != 1 {
-        eprintln!(
-            "error: --update-baseline needs --seed 1: the baselines are measured with seed 1"
-        );
+    if let Some(e) = baseline_conflict(args) {
+        eprintln!("error: {e}");
         return ExitCode::from(2);
     }
     eprintln!(

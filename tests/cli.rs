@@ -1,0 +1,70 @@
+//! Command-line option checks that need no tool: conflicting options are
+//! refused (exit status 2) before anything runs or is written.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn synth(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sprint-rtl"))
+        .arg("synth")
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn synth_baselines_need_seed_1_and_place_and_route() {
+    let before = std::fs::read(root().join("synth/baseline.json")).unwrap();
+    for (args, says) in [
+        (
+            &[
+                "specs/tiny.yaml",
+                "--target",
+                "ecp5",
+                "--seed",
+                "2",
+                "--update-baseline",
+            ][..],
+            "needs --seed 1",
+        ),
+        (
+            &[
+                "specs/tiny.yaml",
+                "--target",
+                "ecp5",
+                "--no-pnr",
+                "--update-baseline",
+            ][..],
+            "drop --no-pnr",
+        ),
+        (
+            &[
+                "specs/tiny.yaml",
+                "--target",
+                "ice40",
+                "--no-pnr",
+                "--compare-baseline",
+            ][..],
+            "drop --no-pnr",
+        ),
+    ] {
+        let (status, stderr) = synth(args);
+        assert_eq!(status, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("synthesizing"),
+            "{args:?} started: {stderr}"
+        );
+    }
+    let after = std::fs::read(root().join("synth/baseline.json")).unwrap();
+    assert_eq!(before, after, "the baseline file changed");
+}
