@@ -20,7 +20,8 @@
 // registered: alloc_slot shows the choice for the tags of the cycle before,
 // and alloc_ready says the tags have not changed since (a fill, a consume,
 // a new query or a clear makes it wait one cycle). A fill's evicted key
-// leaves `resident` two cycles after the fill.
+// leaves `resident` two cycles after the fill, the filled key joins it the
+// cycle after.
 `default_nettype none
 
 module sprint_s_buffer (
@@ -109,8 +110,14 @@ module sprint_s_buffer (
     // A fill's evicted key leaves resident_q two cycles after the fill (its
     // tag read and a register); nothing reads resident for that long after
     // a fill, and the evicted key is not filled again in the same query.
+    // The filled key joins resident_q the cycle after the fill, from
+    // registers (alloc_valid comes from the controller's handshake and
+    // would otherwise reach all 512 bits in the same cycle): the controller
+    // reads resident only in its hit pass, which no fill overlaps.
     reg  [8:0]     evicted_key_q, evicted_key_2q;
     reg                 evict_pending_q, evict_pending_2q;
+    reg  [8:0]     filled_key_q;
+    reg                 fill_pending_q;
 
     assign resident    = resident_q;
     assign lookup_slot = slot_of_mem[lookup_key];
@@ -125,6 +132,7 @@ module sprint_s_buffer (
             victim_fresh_q <= 1'b0;
             evict_pending_q  <= 1'b0;
             evict_pending_2q <= 1'b0;
+            fill_pending_q   <= 1'b0;
         end else if (clear) begin
             valid_q       <= 128'd0;
             consumed_q    <= 128'd0;
@@ -133,17 +141,19 @@ module sprint_s_buffer (
             victim_fresh_q <= 1'b0;
             evict_pending_q  <= 1'b0;
             evict_pending_2q <= 1'b0;
+            fill_pending_q   <= 1'b0;
         end else begin
             victim_fresh_q   <= !(start_query || consume_valid || alloc_valid);
             evict_pending_q  <= alloc_valid && alloc_evict;
             evict_pending_2q <= evict_pending_q;
+            fill_pending_q   <= alloc_valid;
             if (evict_pending_2q) resident_q[evicted_key_2q] <= 1'b0;
+            if (fill_pending_q) resident_q[filled_key_q] <= 1'b1;
             if (start_query) consumed_q <= 128'd0;
             if (consume_valid) consumed_q[consume_slot] <= 1'b1;
             if (alloc_valid) begin
                 valid_q[alloc_slot]    <= 1'b1;
                 consumed_q[alloc_slot] <= 1'b1;
-                resident_q[alloc_key] <= 1'b1;
                 if (victim_rr_q) round_robin_q <= round_robin_next;
             end
         end
@@ -157,6 +167,7 @@ module sprint_s_buffer (
         victim_rr_q    <= !free_found && !unconsumed_found;
         evicted_key_q  <= tag_mem[victim_q];   // before a fill's tag write
         evicted_key_2q <= evicted_key_q;
+        filled_key_q   <= alloc_key;
     end
 
     // Tag and index memories: written on allocation, never reset (read only
