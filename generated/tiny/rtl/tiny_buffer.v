@@ -114,15 +114,27 @@ module tiny_buffer (
     // registers (alloc_valid comes from the controller's handshake and
     // would otherwise reach all 32 bits in the same cycle): the controller
     // reads resident only in its hit pass, which no fill overlaps.
-    reg  [4:0]     evicted_key_q, evicted_key_2q;
-    reg                 evict_pending_q, evict_pending_2q;
-    reg  [4:0]     filled_key_q;
-    reg                 fill_pending_q;
+    // Both updates come from registered one-hot halves of the key (its
+    // group of 2^KEY_LO_BITS keys, the key within the group; the group half
+    // is zero when there is no update), so that each resident bit's update
+    // is an AND of two register bits and no register reaches every key.
+    localparam integer KEY_LO_BITS = 5 / 2;
+    localparam integer KEY_HI_BITS = 5 - KEY_LO_BITS;
+    localparam integer KEY_LO_N    = 1 << KEY_LO_BITS;
+    localparam integer KEY_HI_N    = 1 << KEY_HI_BITS;
+    localparam [4:0] KEY_LO_MASK = ~5'd0 >> KEY_HI_BITS;
+    localparam [KEY_HI_N - 1:0] HI_ONE = 1;
+    localparam [KEY_LO_N - 1:0] LO_ONE = 1;
+    reg  [4:0]     evicted_key_q;
+    reg                 evict_pending_q;
+    reg  [KEY_HI_N - 1:0] fill_hi_q, evict_hi_q;
+    reg  [KEY_LO_N - 1:0] fill_lo_q, evict_lo_q;
 
     assign resident    = resident_q;
     assign lookup_slot = slot_of_mem[lookup_key];
     assign rd_data     = rd_data_q;
 
+    integer key;
     always @(posedge clk) begin
         if (rst) begin
             valid_q       <= 4'd0;
@@ -131,8 +143,8 @@ module tiny_buffer (
             round_robin_q <= 2'd0;
             victim_fresh_q <= 1'b0;
             evict_pending_q  <= 1'b0;
-            evict_pending_2q <= 1'b0;
-            fill_pending_q   <= 1'b0;
+            fill_hi_q        <= {KEY_HI_N{1'b0}};
+            evict_hi_q       <= {KEY_HI_N{1'b0}};
         end else if (clear) begin
             valid_q       <= 4'd0;
             consumed_q    <= 4'd0;
@@ -140,15 +152,17 @@ module tiny_buffer (
             round_robin_q <= 2'd0;
             victim_fresh_q <= 1'b0;
             evict_pending_q  <= 1'b0;
-            evict_pending_2q <= 1'b0;
-            fill_pending_q   <= 1'b0;
+            fill_hi_q        <= {KEY_HI_N{1'b0}};
+            evict_hi_q       <= {KEY_HI_N{1'b0}};
         end else begin
             victim_fresh_q   <= !(start_query || consume_valid || alloc_valid);
             evict_pending_q  <= alloc_valid && alloc_evict;
-            evict_pending_2q <= evict_pending_q;
-            fill_pending_q   <= alloc_valid;
-            if (evict_pending_2q) resident_q[evicted_key_2q] <= 1'b0;
-            if (fill_pending_q) resident_q[filled_key_q] <= 1'b1;
+            fill_hi_q  <= alloc_valid ? (HI_ONE << (alloc_key >> KEY_LO_BITS)) : {KEY_HI_N{1'b0}};
+            evict_hi_q <= evict_pending_q ? (HI_ONE << (evicted_key_q >> KEY_LO_BITS)) : {KEY_HI_N{1'b0}};
+            for (key = 0; key < 32; key = key + 1) begin
+                if (evict_hi_q[key >> KEY_LO_BITS] && evict_lo_q[key % KEY_LO_N]) resident_q[key] <= 1'b0;
+                if (fill_hi_q[key >> KEY_LO_BITS] && fill_lo_q[key % KEY_LO_N]) resident_q[key] <= 1'b1;
+            end
             if (start_query) consumed_q <= 4'd0;
             if (consume_valid) consumed_q[consume_slot] <= 1'b1;
             if (alloc_valid) begin
@@ -166,8 +180,8 @@ module tiny_buffer (
         victim_evict_q <= !free_found;
         victim_rr_q    <= !free_found && !unconsumed_found;
         evicted_key_q  <= tag_mem[victim_q];   // before a fill's tag write
-        evicted_key_2q <= evicted_key_q;
-        filled_key_q   <= alloc_key;
+        evict_lo_q     <= LO_ONE << (evicted_key_q & KEY_LO_MASK);
+        fill_lo_q      <= LO_ONE << (alloc_key & KEY_LO_MASK);
     end
 
     // Tag and index memories: written on allocation, never reset (read only
