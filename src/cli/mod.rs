@@ -42,6 +42,7 @@ enum Command {
     },
     /// Write the Verilog, filelists and manifest of a spec.
     Generate {
+        /// Spec file (YAML); the embedded S configuration when omitted.
         spec: Option<PathBuf>,
         /// Output folder (default: generated/<spec name>).
         #[arg(short, long)]
@@ -49,6 +50,7 @@ enum Command {
     },
     /// Co-simulate the design in Verilator against the golden model.
     Verify {
+        /// Spec file (YAML); the embedded S configuration when omitted.
         spec: Option<PathBuf>,
         /// Workload and testbench seed (1..=2147483647); repeat for several simulations.
         #[arg(long = "seed", default_values_t = [1u64],
@@ -76,9 +78,15 @@ enum Command {
         real: real::TraceSelect,
     },
     /// Print the module hierarchy as Graphviz DOT.
-    Graph { spec: Option<PathBuf> },
+    Graph {
+        /// Spec file (YAML); the embedded S configuration when omitted.
+        spec: Option<PathBuf>,
+    },
     /// Run `verilator --lint-only -Wall` and Yosys synthesis checks.
-    Lint { spec: Option<PathBuf> },
+    Lint {
+        /// Spec file (YAML); the embedded S configuration when omitted.
+        spec: Option<PathBuf>,
+    },
     /// Synthesize (and place and route) a design: area per block, Fmax.
     Synth(synth::SynthArgs),
     /// Run all-MiniLM-L6-v2 on a text and write its per-head Q, K, V (.npz).
@@ -89,7 +97,7 @@ enum Command {
     Simulate(real::SimulateArgs),
     /// Run all-MiniLM-L6-v2 on a labeled task with exact and SPRINT attention.
     Eval(eval::EvalArgs),
-    /// Performance and energy of the three modes on a trace, measured in the RTL.
+    /// Performance and energy of the three modes, measured in the RTL, on a trace or verify's synthetic head.
     Report(report::ReportArgs),
     /// The report's measurement over a grid of parameters.
     Sweep(report::SweepArgs),
