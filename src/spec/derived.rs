@@ -79,6 +79,11 @@ pub struct Derived {
     pub causal: bool,
     /// Bits of a key or query index, clog2(seq_len).
     pub key_index_bits: u32,
+    /// A key index split in two for per-key decodes (the controller's
+    /// bounds, the buffer's resident updates): the low key_index_bits / 2
+    /// bits pick a key within its group, the other key_hi_bits the group.
+    pub key_lo_bits: u32,
+    pub key_hi_bits: u32,
 
     // Data.
     pub data_bits: u32,
@@ -297,6 +302,8 @@ impl Derived {
             head_dim: a.head_dim,
             causal: a.causal,
             key_index_bits: index_bits(a.seq_len),
+            key_lo_bits: index_bits(a.seq_len) / 2,
+            key_hi_bits: index_bits(a.seq_len) - index_bits(a.seq_len) / 2,
             data_bits: n.data_bits,
             out_bits: n.out_bits,
             out_frac_bits: n.out_bits - n.data_bits,

@@ -118,8 +118,8 @@ module tiny_buffer (
     // group of 2^KEY_LO_BITS keys, the key within the group; the group half
     // is zero when there is no update), so that each resident bit's update
     // is an AND of two register bits and no register reaches every key.
-    localparam integer KEY_LO_BITS = 5 / 2;
-    localparam integer KEY_HI_BITS = 5 - KEY_LO_BITS;
+    localparam integer KEY_LO_BITS = 2;
+    localparam integer KEY_HI_BITS = 3;
     localparam integer KEY_LO_N    = 1 << KEY_LO_BITS;
     localparam integer KEY_HI_N    = 1 << KEY_HI_BITS;
     localparam [4:0] KEY_LO_MASK = ~5'd0 >> KEY_HI_BITS;

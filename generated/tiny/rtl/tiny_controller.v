@@ -172,8 +172,8 @@ module tiny_controller (
     // the table over b bits doubles into entries e and e + 2^b) feed one
     // gate per key, instead of 32 carry chains or a fan-out of every bound
     // bit to every key.
-    localparam integer KEY_LO_BITS = 5 / 2;
-    localparam integer KEY_HI_BITS = 5 - KEY_LO_BITS;
+    localparam integer KEY_LO_BITS = 2;
+    localparam integer KEY_HI_BITS = 3;
     localparam integer KEY_LO_N    = 1 << KEY_LO_BITS;
     localparam integer KEY_HI_N    = (32 + KEY_LO_N - 1) / KEY_LO_N;  // high parts of real keys
     reg  [KEY_HI_N - 1:0] n_keys_hi_lt, n_keys_hi_eq;  // entry h: h <, == n_keys_q's high part
