@@ -485,10 +485,6 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
 
     let d = Derived::from_spec(spec);
     let dir = &opts.work_dir;
-    let io = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| SynthError::Io { path, source }
-    };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let design_dir = dir.join("design");
     let design = emit::render(spec);
@@ -623,10 +619,7 @@ fn place_and_route(
     )?;
     let log = tools::log_of(&out);
     let log_path = dir.join("nextpnr.log");
-    std::fs::write(&log_path, &log).map_err(|source| SynthError::Io {
-        path: log_path.display().to_string(),
-        source,
-    })?;
+    std::fs::write(&log_path, &log).map_err(io(&log_path))?;
     let device = opts.target.device().unwrap_or_default().to_string();
     let report_text = std::fs::read_to_string(&report_path).ok();
     if !out.status.success() || report_text.is_none() {
@@ -661,6 +654,12 @@ fn place_and_route(
     })
 }
 
+/// A file system error on `path`, for `map_err`.
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SynthError {
+    let path = path.display().to_string();
+    move |source| SynthError::Io { path, source }
+}
+
 /// The netlist nextpnr reads, relative to `design_dir`: Yosys's flattened
 /// `flat.json`, or for ECP5 `flat_dsp.json`, the same with the registers
 /// around each multiplier moved into its block ([`dsp_registers::pack`]).
@@ -671,19 +670,13 @@ fn pnr_netlist(
     if target != Target::Ecp5 {
         return Ok(("flat.json", None));
     }
-    let io = |path: PathBuf| {
-        move |source| SynthError::Io {
-            path: path.display().to_string(),
-            source,
-        }
-    };
     let flat = design_dir.join("flat.json");
-    let text = std::fs::read_to_string(&flat).map_err(io(flat.clone()))?;
+    let text = std::fs::read_to_string(&flat).map_err(io(&flat))?;
     let mut netlist: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| SynthError::Parse(format!("flat.json: {e}")))?;
     let packing = dsp_registers::pack(&mut netlist).map_err(SynthError::Parse)?;
     let packed = design_dir.join("flat_dsp.json");
     let text = serde_json::to_string(&netlist).map_err(|e| SynthError::Parse(e.to_string()))?;
-    std::fs::write(&packed, text).map_err(io(packed.clone()))?;
+    std::fs::write(&packed, text).map_err(io(&packed))?;
     Ok(("flat_dsp.json", Some(packing)))
 }
