@@ -19,8 +19,8 @@ pub struct SynthArgs {
     /// or buffer on its own, out of context (place-and-route on ecp5 only).
     #[arg(long, default_value = "top", value_parser = block)]
     pub block: Block,
-    /// Frequency place-and-route aims for, MHz.
-    #[arg(long, default_value_t = 100.0)]
+    /// Frequency place-and-route aims for, MHz (1..=1000).
+    #[arg(long, default_value_t = 100.0, value_parser = freq)]
     pub freq: f64,
     /// nextpnr's placer seed, for place-and-route (the baselines and the
     /// README's figures use 1).
@@ -58,6 +58,11 @@ fn baseline_conflict(args: &SynthArgs) -> Option<String> {
     } else {
         return None;
     };
+    if args.target == Target::Ice40 && !args.block.is_top() {
+        return Some(format!(
+            "{flag}: ice40 baselines cover whole designs only (nextpnr-ice40 cannot place a block on its own)"
+        ));
+    }
     let places = args.target != Target::Generic && !args.no_pnr;
     if places && args.seed != 1 {
         return Some(format!(
@@ -71,6 +76,14 @@ fn baseline_conflict(args: &SynthArgs) -> Option<String> {
         ));
     }
     None
+}
+
+fn freq(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if (1.0..=1000.0).contains(&f) => Ok(f),
+        Ok(_) => Err("the frequency must be between 1 and 1000 MHz".into()),
+        Err(e) => Err(format!("not a number: {e}")),
+    }
 }
 
 fn target(s: &str) -> Result<Target, String> {

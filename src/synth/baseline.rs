@@ -169,7 +169,7 @@ impl Baseline {
     pub fn compare(&self, report: &SynthReport) -> Result<Vec<Deviation>, String> {
         let entry = self.entry(report).ok_or_else(|| {
             format!(
-                "no baseline for {}{} on {} with {:?}; add one with {UPDATE_ENV}=1 or `sprint-rtl synth --update-baseline`",
+                "no baseline for {}{} on {} with {:?}; add one with `sprint-rtl synth --update-baseline` (or {UPDATE_ENV}=1 under `cargo test`)",
                 report.spec,
                 block_label(report.block),
                 report.target,
