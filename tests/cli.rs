@@ -1,5 +1,6 @@
-//! Command-line option checks that need no tool: conflicting options are
-//! refused (exit status 2) before anything runs or is written.
+//! Command-line option checks that need no tool: conflicting or
+//! out-of-range options are refused (exit status 2) before anything runs or
+//! is written.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -22,7 +23,7 @@ fn synth(args: &[&str]) -> (Option<i32>, String) {
 }
 
 #[test]
-fn synth_baselines_need_seed_1_and_place_and_route() {
+fn synth_refuses_options_it_cannot_honour() {
     let before = std::fs::read(root().join("synth/baseline.json")).unwrap();
     for (args, says) in [
         (
@@ -55,6 +56,22 @@ fn synth_baselines_need_seed_1_and_place_and_route() {
                 "--compare-baseline",
             ][..],
             "drop --no-pnr",
+        ),
+        (
+            &[
+                "specs/tiny.yaml",
+                "--target",
+                "ice40",
+                "--block",
+                "engine",
+                "--no-pnr",
+                "--compare-baseline",
+            ][..],
+            "whole designs only",
+        ),
+        (
+            &["specs/tiny.yaml", "--freq", "0"][..],
+            "between 1 and 1000 MHz",
         ),
     ] {
         let (status, stderr) = synth(args);
