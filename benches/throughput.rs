@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use sprint_rtl::emit;
-use sprint_rtl::golden::{self, Mode, RunConfig};
-use sprint_rtl::reports::calibrate::Thresholds;
-use sprint_rtl::sim::tools;
+use sprint_rtl::eval::calibrate::Thresholds;
+use sprint_rtl::golden::{self, Derived, Mode, RunConfig};
 use sprint_rtl::sim::verify::{Testbench, TraceRun};
-use sprint_rtl::spec::{Derived, Spec};
+use sprint_rtl::spec::Spec;
+use sprint_rtl::tools;
 use sprint_rtl::trace::Trace;
 
 fn root() -> PathBuf {

@@ -2,15 +2,25 @@
 //! (Yazdanbakhsh et al., MICRO 2022), verified bit for bit against a Rust
 //! golden model.
 //!
-//! Phases, one module each:
-//! - [`spec`]: parse, validate and derive the accelerator spec;
-//! - [`golden`]: the numerics, crossbar, buffer and per-head model;
+//! Phases, one module each, lowest first; a module imports only modules
+//! above it in this list (`tests/layers.rs` enforces it):
+//! - [`csr`]: the register map, the one definition of every CSR;
+//! - [`spec`]: parse and validate the accelerator spec;
+//! - [`golden`]: the numerics, the widths derived from a spec
+//!   ([`golden::Derived`]), crossbar, buffer, cycle model, per-head model and
+//!   the synthetic workload;
 //! - [`emit`]: templates, module graph, filelist and manifest;
 //! - [`model`]: the all-MiniLM-L6-v2 BERT forward pass, with per-head Q, K, V;
-//! - [`sim`]: workloads, stimulus files, Verilator and Yosys drivers;
-//! - [`eval`]: task accuracy of the model with golden-model attention.
+//! - [`trace`]: a model's per-head Q, K, V of a text, quantised, as `.npz`;
+//! - [`tools`]: Verilator, Yosys and Icarus runners with typed results;
+//! - [`sim`]: stimulus files and co-simulation against the golden model;
 //! - [`synth`]: synthesis and place-and-route: area per block, block RAM and
-//!   multiplier mapping, Fmax ([`synth::run`]).
+//!   multiplier mapping, Fmax ([`synth::run`]);
+//! - [`eval`]: threshold calibration and task accuracy of the model with
+//!   golden-model attention;
+//! - [`reports`]: performance, energy and sweeps measured in the RTL.
+//!
+//! The command line (`src/cli/`) sits on top of them all.
 
 pub mod csr;
 pub mod emit;
@@ -21,4 +31,5 @@ pub mod reports;
 pub mod sim;
 pub mod spec;
 pub mod synth;
+pub mod tools;
 pub mod trace;

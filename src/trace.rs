@@ -20,10 +20,9 @@ use ndarray::{Array1, Array2, ArrayView2};
 use ndarray_npy::{NpzReader, NpzWriter};
 use thiserror::Error;
 
-use crate::golden::HeadInput;
+use crate::golden::workload;
+use crate::golden::{Derived, HeadInput};
 use crate::model::{Forward, MiniLm};
-use crate::sim::workload;
-use crate::spec::Derived;
 
 /// Trace errors.
 #[derive(Debug, Error)]

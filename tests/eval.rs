@@ -15,9 +15,9 @@ use std::sync::OnceLock;
 use sprint_rtl::eval::data::{Dataset, Task};
 use sprint_rtl::eval::thresholds::Calibration;
 use sprint_rtl::eval::{self, Attention, Scorer, without_noise};
-use sprint_rtl::golden::Mode;
+use sprint_rtl::golden::{Derived, Mode};
 use sprint_rtl::model::MiniLm;
-use sprint_rtl::spec::{Derived, Spec};
+use sprint_rtl::spec::Spec;
 
 /// The model folder and the data folder, or `None` when the tests are to
 /// skip.

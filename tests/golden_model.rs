@@ -4,9 +4,9 @@
 use sprint_rtl::golden::crossbar::Crossbar;
 use sprint_rtl::golden::engine::attend;
 use sprint_rtl::golden::numerics::{self as nx, SCALE_FRAC_BITS};
-use sprint_rtl::golden::{HeadInput, Mode, RunConfig, reference, run_head};
-use sprint_rtl::sim::workload::{self, HeadShape};
-use sprint_rtl::spec::{Derived, Spec};
+use sprint_rtl::golden::workload::{self, HeadShape};
+use sprint_rtl::golden::{Derived, HeadInput, Mode, RunConfig, reference, run_head};
+use sprint_rtl::spec::Spec;
 
 fn spec(name: &str) -> Spec {
     let path = format!("{}/specs/{name}.yaml", env!("CARGO_MANIFEST_DIR"));

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 
 use sprint_rtl::emit;
 use sprint_rtl::golden::Mode;
-use sprint_rtl::sim::tools::{self, REQUIRE_TOOLS_ENV};
 use sprint_rtl::sim::verify::{self, VerifyOptions};
 use sprint_rtl::spec::Spec;
 use sprint_rtl::synth::{self, baseline};
+use sprint_rtl::tools::{self, REQUIRE_TOOLS_ENV};
 
 fn spec(name: &str) -> Spec {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -8,12 +8,13 @@
 
 use std::path::{Path, PathBuf};
 
+use sprint_rtl::eval::calibrate::{self, Target, Thresholds};
+use sprint_rtl::golden::Derived;
 use sprint_rtl::model::MiniLm;
-use sprint_rtl::reports::calibrate::{self, Target, Thresholds};
 use sprint_rtl::reports::simulate;
-use sprint_rtl::sim::tools::{self, REQUIRE_TOOLS_ENV};
 use sprint_rtl::sim::verify::{self, TraceRun, VerifyOptions};
-use sprint_rtl::spec::{Derived, Spec};
+use sprint_rtl::spec::Spec;
+use sprint_rtl::tools::{self, REQUIRE_TOOLS_ENV};
 use sprint_rtl::trace::Trace;
 
 fn root() -> PathBuf {

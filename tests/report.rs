@@ -9,13 +9,13 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use sprint_rtl::golden::Mode;
-use sprint_rtl::reports::calibrate::Thresholds;
+use sprint_rtl::eval::calibrate::Thresholds;
+use sprint_rtl::golden::{Derived, Mode};
 use sprint_rtl::reports::measure::{self, CycleSource, HeadJob, MeasureOptions};
 use sprint_rtl::reports::sweep::{self, Axis, SweepOptions};
 use sprint_rtl::reports::{plot, render};
-use sprint_rtl::sim::tools::{self, REQUIRE_TOOLS_ENV};
-use sprint_rtl::spec::{Derived, Energy, Spec};
+use sprint_rtl::spec::{Energy, Spec};
+use sprint_rtl::tools::{self, REQUIRE_TOOLS_ENV};
 use sprint_rtl::trace::Trace;
 
 const QUERIES: usize = 6;

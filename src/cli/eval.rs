@@ -11,15 +11,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
 use serde::Serialize;
 
+use sprint_rtl::eval::calibrate::Thresholds;
 use sprint_rtl::eval::data::{Dataset, Task};
 use sprint_rtl::eval::thresholds::{self, Calibration};
 use sprint_rtl::eval::{
     self, Attention, HeadThresholds, RunStats, Scorer, relative_drop, without_noise,
 };
-use sprint_rtl::golden::Mode;
+use sprint_rtl::golden::{Derived, Mode};
 use sprint_rtl::model::MiniLm;
-use sprint_rtl::reports::calibrate::Thresholds;
-use sprint_rtl::spec::{Derived, Spec};
+use sprint_rtl::spec::Spec;
 
 /// The model, task and data of a run.
 #[derive(Args, Clone)]

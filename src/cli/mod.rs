@@ -17,10 +17,10 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use sprint_rtl::emit::{self, Hierarchy};
-use sprint_rtl::golden::Mode;
-use sprint_rtl::sim::tools;
+use sprint_rtl::golden::{Derived, Mode};
 use sprint_rtl::sim::verify::{self, VerifyOptions, VerifyReport};
-use sprint_rtl::spec::{DEFAULT_SPEC_NAME, DEFAULT_SPEC_YAML, Derived, Spec};
+use sprint_rtl::spec::{DEFAULT_SPEC_NAME, DEFAULT_SPEC_YAML, Spec};
+use sprint_rtl::tools;
 
 #[derive(Parser)]
 #[command(

@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use sprint_rtl::eval::calibrate::{self, Target, Thresholds};
+use sprint_rtl::golden::Derived;
 use sprint_rtl::model::MiniLm;
-use sprint_rtl::reports::calibrate::{self, Target, Thresholds};
 use sprint_rtl::reports::simulate::{self, HeadStats};
 use sprint_rtl::sim::verify::TraceRun;
-use sprint_rtl::spec::{Derived, Spec};
+use sprint_rtl::spec::Spec;
 use sprint_rtl::trace::{Trace, TraceHead};
 
 #[derive(Args)]

@@ -7,11 +7,12 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use sprint_rtl::reports::calibrate::Thresholds;
+use sprint_rtl::eval::calibrate::Thresholds;
+use sprint_rtl::golden::Derived;
 use sprint_rtl::reports::measure::{self, CycleSource, MeasureOptions, Report};
 use sprint_rtl::reports::sweep::{self, Axis, SweepOptions};
 use sprint_rtl::reports::{plot, render};
-use sprint_rtl::spec::{Derived, Spec};
+use sprint_rtl::spec::Spec;
 use sprint_rtl::synth::{self as synthesis, Target};
 
 use super::real::{self, TraceSelect, fail};

@@ -16,7 +16,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::csr;
-use crate::spec::{Derived, Spec, hex};
+use crate::golden::Derived;
+use crate::spec::{Spec, hex};
 pub use graph::{Hierarchy, ModuleDef, ModuleKind};
 pub use write::write_atomically;
 

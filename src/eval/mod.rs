@@ -1,6 +1,7 @@
-//! Task accuracy with SPRINT attention: all-MiniLM-L6-v2 run on a labeled
-//! task with exact float attention and with every one of its 72 heads
-//! replaced by the golden model of a spec.
+//! Thresholds and accuracy: per-head threshold calibration on a trace
+//! ([`calibrate`]), and task accuracy with SPRINT attention, all-MiniLM-L6-v2
+//! run on a labeled task with exact float attention and with every one of its
+//! 72 heads replaced by the golden model of a spec.
 //!
 //! # What a golden-model head computes
 //!
@@ -35,6 +36,7 @@
 //! fetches (every key for every query, n² per head) / the fetches of the
 //! run's mode (SPRINT: misses of the kept keys after reuse).
 
+pub mod calibrate;
 pub mod data;
 pub mod probe;
 pub mod thresholds;
@@ -43,9 +45,9 @@ use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::golden::{self, Mode, RunConfig};
+use crate::golden::{self, Derived, Mode, RunConfig};
 use crate::model::{MiniLm, ModelError};
-use crate::spec::{Derived, Spec};
+use crate::spec::Spec;
 use crate::trace::{TraceHead, quantise};
 use data::{Dataset, Task};
 use probe::Ridge;

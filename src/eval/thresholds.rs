@@ -2,9 +2,9 @@
 //!
 //! On calibration texts run through the exact model, every head's
 //! crossbar approximate scores (quantised Q and K, the spec's noise,
-//! [`crate::reports::calibrate::approximate_scores`]) are histogrammed
+//! [`crate::eval::calibrate::approximate_scores`]) are histogrammed
 //! together with the exact softmax probability of each (query, key) pair
-//! ([`crate::reports::calibrate::probabilities`]). For a keep-mass target M,
+//! ([`crate::eval::calibrate::probabilities`]). For a keep-mass target M,
 //! layer l's threshold is the largest T such that the mean over the layer's
 //! queries (all texts, all 12 heads) of the softmax mass of the keys whose
 //! approximate score is ≥ T is at least M. One value serves every head of
@@ -13,9 +13,9 @@
 
 use rayon::prelude::*;
 
+use crate::eval::calibrate::{self, HeadThreshold, Target, Thresholds, approximate_scores};
+use crate::golden::Derived;
 use crate::model::{MiniLm, ModelError};
-use crate::reports::calibrate::{self, HeadThreshold, Target, Thresholds, approximate_scores};
-use crate::spec::Derived;
 use crate::trace::Trace;
 
 use super::HeadThresholds;

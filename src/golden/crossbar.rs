@@ -21,8 +21,8 @@
 //! minus 1020 (σ ≈ 209.02), scaled by a fixed-point multiplier:
 //! `(sample · mult) >>> 16`.
 
+use super::Derived;
 use super::numerics::CONDUCTANCE_FRAC_BITS;
-use crate::spec::Derived;
 
 /// Stream constant of programming-error draws.
 pub const STREAM_PROGRAM: u64 = 0x5052_4f47; // "PROG"

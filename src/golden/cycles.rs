@@ -47,8 +47,7 @@
 //!
 //! `sprint-rtl verify` prints the model's error against the RTL per run.
 
-use super::{Mode, QueryResult};
-use crate::spec::Derived;
+use super::{Derived, Mode, QueryResult};
 
 /// Cycles from an S pass's decision to its key's complete score, beyond
 /// the pass's C issue cycles: read, D, E, M, QK, T and score register

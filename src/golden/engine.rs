@@ -2,8 +2,8 @@
 //! kept keys, online softmax with an integer running max, the value
 //! accumulators and the final normalisation (see [`super::numerics`]).
 
+use super::Derived;
 use super::numerics as nx;
-use crate::spec::Derived;
 
 /// Softmax state of one query: integer running max m, running sum l
 /// (`sum_bits`, unsigned), one signed `acc_bits` accumulator per element.

@@ -18,8 +18,8 @@
 //! Every head starts with an empty buffer.
 //!
 //! ```
-//! use sprint_rtl::golden::{HeadInput, Mode, RunConfig, run_head};
-//! use sprint_rtl::spec::{Derived, Spec};
+//! use sprint_rtl::golden::{Derived, HeadInput, Mode, RunConfig, run_head};
+//! use sprint_rtl::spec::Spec;
 //!
 //! let d = Derived::from_spec(&Spec::default_spec());
 //! let row = |x: i32| vec![x; d.head_dim as usize];
@@ -43,13 +43,16 @@
 pub mod buffer;
 pub mod crossbar;
 pub mod cycles;
+mod derived;
 pub mod engine;
 pub mod numerics;
 pub mod reference;
+pub mod workload;
+
+pub use derived::Derived;
 
 use serde::Serialize;
 
-use crate::spec::Derived;
 use buffer::BufferTags;
 use crossbar::Crossbar;
 

@@ -1,7 +1,7 @@
 //! The numerics contract: every constant and every rounding step of the
 //! recompute engine, in one place. The RTL matches these functions bit for
 //! bit; the templates take their constants from here through
-//! [`crate::spec::Derived`].
+//! [`crate::golden::Derived`].
 //!
 //! Per kept key j of a query q (head dimension d, `data_bits`-bit signed
 //! elements):

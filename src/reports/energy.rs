@@ -26,8 +26,8 @@
 
 use serde::Serialize;
 
-use crate::golden::{Counters, Mode};
-use crate::spec::{Derived, Energy};
+use crate::golden::{Counters, Derived, Mode};
+use crate::spec::Energy;
 
 /// The names of the components, in report order.
 pub const COMPONENTS: [&str; 10] = [

@@ -10,9 +10,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::perf::{self, HeadReport, ModeRun, PaperComparison, Summary};
-use crate::golden::{self, HeadResult, Mode, RunConfig};
+use crate::golden::{self, Derived, HeadResult, Mode, RunConfig};
 use crate::sim::verify::{RunOutcome, Testbench, TraceRun, VerifyError};
-use crate::spec::{Derived, Energy, Spec};
+use crate::spec::{Energy, Spec};
 
 /// Version of the JSON report's layout; bumped when a field changes meaning
 /// or goes away.

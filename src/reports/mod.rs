@@ -2,7 +2,6 @@
 //! the golden model on a trace, and the performance and energy report
 //! (`report`, `sweep`) measured in the RTL.
 
-pub mod calibrate;
 pub mod energy;
 pub mod measure;
 pub mod perf;

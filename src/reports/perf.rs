@@ -33,9 +33,9 @@
 use serde::Serialize;
 
 use super::energy::{self, Activity, EnergyBreakdown};
-use crate::golden::{Counters, HeadResult, Mode, QueryResult, cycles};
+use crate::golden::{Counters, Derived, HeadResult, Mode, QueryResult, cycles};
 use crate::sim::verify::RunOutcome;
-use crate::spec::{Derived, Energy};
+use crate::spec::Energy;
 
 /// The paper's average speedup with 16 KB on chip (SPRINT, MICRO 2022).
 pub const PAPER_SPEEDUP: f64 = 7.5;

@@ -3,10 +3,9 @@
 
 use serde::Serialize;
 
-use super::calibrate::probabilities;
 use super::{mean, percentile};
-use crate::golden::{self, Mode, RunConfig, cycles};
-use crate::spec::Derived;
+use crate::eval::calibrate::probabilities;
+use crate::golden::{self, Derived, Mode, RunConfig, cycles};
 use crate::trace::TraceHead;
 
 /// One mode of one head.

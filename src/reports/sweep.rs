@@ -20,12 +20,12 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::calibrate::{self, Target, Thresholds};
 use super::measure::{self, CycleSource, HeadJob, MeasureError, MeasureOptions};
 use super::perf::Summary;
+use crate::eval::calibrate::{self, Target, Thresholds};
+use crate::golden::{Derived, workload};
 use crate::sim::verify::TraceRun;
-use crate::sim::workload;
-use crate::spec::{Derived, Spec};
+use crate::spec::Spec;
 use crate::trace::TraceHead;
 
 /// A parameter a sweep can vary.

@@ -1,7 +1,5 @@
-//! Simulation driver: synthetic workloads, stimulus files, the Verilator
-//! and Yosys wrappers, and co-simulation against the golden model.
+//! Simulation driver: stimulus files and co-simulation of a generated
+//! design in Verilator against the golden model.
 
 pub mod stimulus;
-pub mod tools;
 pub mod verify;
-pub mod workload;

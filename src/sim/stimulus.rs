@@ -5,8 +5,7 @@
 use std::fmt::Write;
 
 use crate::csr;
-use crate::golden::{HeadInput, HeadResult, RunConfig};
-use crate::spec::Derived;
+use crate::golden::{Derived, HeadInput, HeadResult, RunConfig};
 
 /// Testbench settings of one simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,11 +15,11 @@ use std::process::Command;
 use thiserror::Error;
 
 use super::stimulus::{Stimulus, TbParams};
-use super::tools::{self, ToolError};
-use super::workload::{self, HeadShape};
 use crate::emit::{self, EmittedFile};
-use crate::golden::{self, HeadInput, HeadResult, Mode, RunConfig};
-use crate::spec::{Derived, Spec};
+use crate::golden::workload::{self, HeadShape};
+use crate::golden::{self, Derived, HeadInput, HeadResult, Mode, RunConfig};
+use crate::spec::Spec;
+use crate::tools::{self, ToolError};
 use crate::trace::TraceHead;
 
 /// The testbench source, embedded so `verify` works from any directory.

@@ -1,17 +1,15 @@
-//! The accelerator spec: the YAML a user writes, its validation, and the
-//! parameters derived from it.
+//! The accelerator spec: the YAML a user writes and its validation.
 //!
 //! Phases: [`Spec::parse`] reads YAML with serde (unknown fields are errors),
-//! [`Spec::validate`] checks every range and cross-field rule, and
-//! [`Derived::from_spec`] computes every width, depth and count once so that
-//! the golden model and the templates only read them.
+//! [`Spec::validate`] checks every range and cross-field rule; then
+//! [`crate::golden::Derived::from_spec`] computes every width, depth and
+//! count once, from the numerics contract, so that the golden model and the
+//! templates only read them.
 
-mod derived;
 mod energy;
 mod error;
 mod locate;
 
-pub use derived::Derived;
 pub use energy::Energy;
 pub use error::{SpecError, SpecErrorKind};
 
@@ -192,6 +190,12 @@ pub enum ResetStyle {
     SyncHigh,
 }
 
+/// Bytes of one buffer slot: one K row and one V row, each `head_dim`
+/// elements of `data_bits` packed and rounded up to whole bytes.
+pub fn slot_bytes(head_dim: u32, data_bits: u32) -> u32 {
+    2 * (head_dim * data_bits).div_ceil(8)
+}
+
 impl Spec {
     /// Parses and validates a spec. `file` names the source in errors.
     ///
@@ -271,7 +275,7 @@ impl Spec {
                 ),
             });
         }
-        let slot_bytes = derived::slot_bytes(a.head_dim, n.data_bits);
+        let slot_bytes = slot_bytes(a.head_dim, n.data_bits);
         range("buffer.bytes", self.buffer.bytes, 2 * slot_bytes, 1 << 20).map_err(|e| {
             e.with_help(format!(
                 "the buffer needs at least two slots (one to fill while the engine reads \

@@ -53,8 +53,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::emit;
-use crate::sim::tools::{self, Finding, ToolError};
-use crate::spec::{Derived, Spec};
+use crate::golden::Derived;
+use crate::spec::Spec;
+use crate::tools::{self, Finding, ToolError};
 
 pub use dsp_registers::RegisterPacking;
 pub use netlist::{Area, ModuleArea};

@@ -3,15 +3,9 @@
 
 use serde::Serialize;
 
-use super::{ResetStyle, Spec};
-use crate::golden::crossbar;
-use crate::golden::numerics as nx;
-
-/// Bytes of one buffer slot: one K row and one V row, each `head_dim`
-/// elements of `data_bits` packed and rounded up to whole bytes.
-pub fn slot_bytes(head_dim: u32, data_bits: u32) -> u32 {
-    2 * (head_dim * data_bits).div_ceil(8)
-}
+use super::crossbar;
+use super::numerics as nx;
+use crate::spec::{ResetStyle, Spec, slot_bytes};
 
 /// Bits needed to index `n` things (at least 1, so a 1-entry memory still
 /// has a 1-bit address).

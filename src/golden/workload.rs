@@ -6,9 +6,8 @@
 //! query), so adjacent queries keep similar keys, as the paper observes on
 //! real models (Section 5: about 2.1 % of the sequence is new per query).
 
-use crate::golden::crossbar::{self, Crossbar};
-use crate::golden::{HeadInput, numerics as nx};
-use crate::spec::Derived;
+use super::crossbar::{self, Crossbar};
+use super::{Derived, HeadInput, numerics as nx};
 
 /// Stream constant of workload draws.
 const STREAM_WORKLOAD: u64 = 0x574f_524b; // "WORK"

@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::golden::crossbar::{self, Crossbar};
-use crate::sim::workload;
-use crate::spec::Derived;
+use crate::golden::{Derived, workload};
 use crate::trace::TraceHead;
 
 /// What a threshold must achieve.
