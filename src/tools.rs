@@ -6,10 +6,6 @@ use std::process::{Command, Output};
 
 use thiserror::Error;
 
-/// Set to 1 to turn a missing Verilator or Yosys from a skipped test into a
-/// failed one (CI sets it).
-pub const REQUIRE_TOOLS_ENV: &str = "SPRINT_RTL_REQUIRE_TOOLS";
-
 /// A tool that could not be run, or that failed.
 #[derive(Debug, Error)]
 pub enum ToolError {

