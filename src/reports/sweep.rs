@@ -197,14 +197,18 @@ pub fn apply(spec: &Spec, values: &[(Param, i64)]) -> Result<Spec, String> {
             Param::Threshold => {}
         }
     }
-    s.validate().map_err(|kind| {
-        crate::spec::SpecError {
-            file: format!("{} with {}", spec.name, label(values)),
-            line: None,
-            column: None,
-            kind: Box::new(kind),
-        }
-        .to_string()
+    s.validate().map_err(|kinds| {
+        let file = format!("{} with {}", spec.name, label(values));
+        let errors = kinds
+            .into_iter()
+            .map(|kind| crate::spec::SpecError {
+                file: file.clone(),
+                line: None,
+                column: None,
+                kind: Box::new(kind),
+            })
+            .collect();
+        crate::spec::SpecErrors(errors).to_string()
     })?;
     Ok(s)
 }

@@ -152,12 +152,18 @@ impl Energy {
     /// Checks that every energy is finite and in 0..=1000 pJ.
     ///
     /// # Errors
-    /// The first field out of range, with its dotted path.
-    pub fn validate(&self) -> Result<(), SpecErrorKind> {
-        for (field, value) in self.fields() {
-            super::range_f64(field, value, MAX_PJ)?;
+    /// Every field out of range, each with its dotted path.
+    pub fn validate(&self) -> Result<(), Vec<SpecErrorKind>> {
+        let errors: Vec<SpecErrorKind> = self
+            .fields()
+            .into_iter()
+            .filter_map(|(field, value)| super::range_f64(field, value, MAX_PJ).err())
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
         }
-        Ok(())
     }
 }
 

@@ -1,18 +1,46 @@
 //! Finds where a dotted field path (`buffer.bytes`) sits in the YAML text,
-//! so that validation errors, found after serde has finished, still point at
-//! a line and column.
+//! so that errors found on the parsed tree still point at a line and
+//! column; and, in the same event pass, the keys given twice and the
+//! aliases, which a parsed tree no longer shows.
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
+use yaml_rust2::scanner::{Marker, ScanError};
+
+/// What one pass over a well-formed YAML text found.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// Aliases (`*name`) used.
+    pub aliases: usize,
+    /// Keys given twice in one mapping: dotted path and 1-based (line,
+    /// column) of the second.
+    pub duplicates: Vec<(String, (usize, usize))>,
+}
+
+/// Reads `yaml` once.
+///
+/// # Errors
+/// The parser's error for text that is not well-formed YAML.
+pub(crate) fn scan(yaml: &str) -> Result<Scan, ScanError> {
+    let mut finder = Finder::new("");
+    Parser::new_from_str(yaml).load(&mut finder, true)?;
+    Ok(finder.scan)
+}
 
 /// 1-based (line, column) of the value of `path`, or of the deepest mapping
 /// key on the path that exists. An alias value is located at the `*alias`.
 pub fn value_position(yaml: &str, path: &str) -> Option<(usize, usize)> {
-    let mut finder = Finder {
-        target: path.split('.').map(str::to_owned).collect(),
-        stack: Vec::new(),
-        best: None,
-    };
+    position(yaml, path, true)
+}
+
+/// 1-based (line, column) of the key of `path`, or of the deepest mapping
+/// key on the path that exists.
+pub fn key_position(yaml: &str, path: &str) -> Option<(usize, usize)> {
+    position(yaml, path, false)
+}
+
+fn position(yaml: &str, path: &str, values: bool) -> Option<(usize, usize)> {
+    let mut finder = Finder::new(path);
+    finder.values = values;
     // A syntax error after the target does not hide what was found before it.
     let _ = Parser::new_from_str(yaml).load(&mut finder, false);
     finder.best.map(|(_, m)| (m.line(), m.col() + 1))
@@ -27,6 +55,8 @@ enum Frame {
         path: Option<Vec<String>>,
         expecting_key: bool,
         pending_key: Option<String>,
+        /// The keys read so far.
+        seen: Vec<String>,
     },
     /// A sequence: its items have no field path.
     Sequence,
@@ -38,13 +68,29 @@ struct Finder {
     /// Rank and position of the best match so far. The rank is twice the
     /// depth matched, plus one for a value, so that a value beats its key.
     best: Option<(usize, Marker)>,
+    /// Whether a value may be the best match (else keys only).
+    values: bool,
+    scan: Scan,
 }
 
 impl Finder {
+    fn new(path: &str) -> Finder {
+        Finder {
+            target: path.split('.').map(str::to_owned).collect(),
+            stack: Vec::new(),
+            best: None,
+            values: true,
+            scan: Scan::default(),
+        }
+    }
+
     /// Records `mark` if `path` is a prefix of the target deeper than (or,
     /// for a value, as deep as) the best match so far.
     fn note(&mut self, path: &[String], is_value: bool, mark: Marker) {
         let on_target = path.len() <= self.target.len() && self.target.starts_with(path);
+        if is_value && !self.values {
+            return;
+        }
         let rank = 2 * path.len() + usize::from(is_value);
         if on_target && self.best.is_none_or(|(r, _)| rank > r) {
             self.best = Some((rank, mark));
@@ -66,6 +112,7 @@ impl Finder {
             path,
             expecting_key,
             pending_key,
+            seen,
         }) = self.stack.last_mut()
         else {
             return None;
@@ -78,6 +125,16 @@ impl Finder {
                 p.push(k.to_owned());
                 p
             });
+            if let Some(k) = key_text {
+                if seen.iter().any(|s| s == k) {
+                    let shown = key_path.as_ref().map_or(k.to_owned(), |p| p.join("."));
+                    self.scan
+                        .duplicates
+                        .push((shown, (mark.line(), mark.col() + 1)));
+                } else {
+                    seen.push(k.to_owned());
+                }
+            }
             if let Some(p) = key_path {
                 self.note(&p, false, mark);
             }
@@ -103,6 +160,7 @@ impl MarkedEventReceiver for Finder {
                 self.node(Some(&text), false, mark);
             }
             Event::Alias(..) => {
+                self.scan.aliases += 1;
                 self.node(None, false, mark);
             }
             Event::MappingStart(..) => {
@@ -112,6 +170,7 @@ impl MarkedEventReceiver for Finder {
                     path: if root { Some(Vec::new()) } else { path },
                     expecting_key: true,
                     pending_key: None,
+                    seen: Vec::new(),
                 });
             }
             Event::SequenceStart(..) => {
@@ -191,6 +250,18 @@ mod tests {
         // tiny.yaml has `crossbar.noise` but no `crossbar.noise.other`.
         assert_eq!(value_position(TINY, "crossbar.noise.other"), Some((20, 3)));
         assert_eq!(value_position(TINY, "nothing.here"), None);
+    }
+
+    #[test]
+    fn the_scan_finds_duplicate_keys_and_aliases() {
+        let yaml = "a:\n  b: &x 1\n  c: *x\n  b: 2\nd: [1, {e: 1, e: 2}]\n";
+        let found = super::scan(yaml).unwrap();
+        assert_eq!(found.aliases, 1);
+        assert_eq!(
+            found.duplicates,
+            [("a.b".to_owned(), (4, 3)), ("e".to_owned(), (5, 15))]
+        );
+        assert!(super::scan("a: [\n").is_err());
     }
 
     #[test]

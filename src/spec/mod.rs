@@ -8,10 +8,12 @@
 
 mod energy;
 mod error;
+pub mod limits;
 mod locate;
+mod schema;
 
 pub use energy::Energy;
-pub use error::{SpecError, SpecErrorKind};
+pub use error::{SpecError, SpecErrorKind, SpecErrors};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -199,15 +201,30 @@ pub fn slot_bytes(head_dim: u32, data_bits: u32) -> u32 {
 impl Spec {
     /// Parses and validates a spec. `file` names the source in errors.
     ///
+    /// The text is checked in stages, each reporting every problem it finds
+    /// before the next runs: the bounds of [`limits`] (size, nesting), YAML
+    /// syntax, the shape ([`schema`]: unknown, missing, repeated or
+    /// mistyped fields), then ranges and cross-field rules
+    /// ([`Spec::validate`]).
+    ///
     /// # Errors
-    /// A [`SpecError`] with the file, line, column and field of the first
-    /// problem: malformed YAML, an unknown field, a wrong type, a value out of
-    /// range or contradictory fields.
-    pub fn parse(file: &str, yaml: &str) -> Result<Spec, SpecError> {
-        let spec: Spec =
-            serde_yaml::from_str(yaml).map_err(|e| SpecError::from_serde_in(file, yaml, e))?;
+    /// [`SpecErrors`]: every problem of the first stage that has any, each
+    /// with the file, line, column and field.
+    pub fn parse(file: &str, yaml: &str) -> Result<Spec, SpecErrors> {
+        limits::check(file, yaml)?;
+        let tree = yaml_tree(file, yaml)?;
+        let shape = schema::check(&tree);
+        if !shape.is_empty() {
+            return Err(SpecErrors::located(file, yaml, shape));
+        }
+        let spec: Spec = serde_yaml::from_str(yaml).map_err(|e| {
+            let kind = SpecErrorKind::Syntax {
+                message: format!("the spec's values could not be read: {e}"),
+            };
+            SpecError::at(file, None, kind)
+        })?;
         spec.validate()
-            .map_err(|kind| SpecError::locate(file, yaml, kind))?;
+            .map_err(|kinds| SpecErrors::located(file, yaml, kinds))?;
         Ok(spec)
     }
 
@@ -224,92 +241,134 @@ impl Spec {
     /// Checks every range and cross-field rule.
     ///
     /// # Errors
-    /// The first rule broken, with the dotted path of the field it names.
-    pub fn validate(&self) -> Result<(), SpecErrorKind> {
-        check_identifier("name", &self.name)?;
+    /// Every rule broken, each with the dotted path of the field it names. A
+    /// rule whose bound comes from another field (`numerics.out_bits` from
+    /// `numerics.data_bits`, say) is checked only when that field is valid.
+    pub fn validate(&self) -> Result<(), Vec<SpecErrorKind>> {
+        let mut errors = Vec::new();
+        errors.extend(check_identifier("name", &self.name).err());
         let a = &self.attention;
-        range("attention.seq_len", a.seq_len, 2, 2048)?;
-        range("attention.head_dim", a.head_dim, 2, 256)?;
         let n = &self.numerics;
-        range("numerics.data_bits", n.data_bits, 4, 16)?;
+        let x = &self.crossbar;
+        let head_dim_ok = push(&mut errors, range("attention.head_dim", a.head_dim, 2, 256));
+        let data_bits_ok = push(&mut errors, range("numerics.data_bits", n.data_bits, 4, 16));
+        push(&mut errors, range("attention.seq_len", a.seq_len, 2, 2048));
+        if data_bits_ok {
+            push(&mut errors, self.check_widths());
+        }
+        for (field, value, lo, hi) in [
+            ("crossbar.rows", x.rows, 8, 4096),
+            ("crossbar.cols", x.cols, 8, 4096),
+            ("crossbar.bits_per_cell", x.bits_per_cell, 1, 4),
+            ("crossbar.threshold_bits", x.threshold_bits, 4, 31),
+            ("crossbar.latency_cycles", x.latency_cycles, 1, 1024),
+            (
+                "memory.latency_cycles",
+                self.memory.latency_cycles,
+                1,
+                10_000,
+            ),
+            (
+                "memory.bytes_per_cycle",
+                self.memory.bytes_per_cycle,
+                1,
+                1024,
+            ),
+        ] {
+            push(&mut errors, range(field, value, lo, hi));
+        }
+        let noise = &x.noise;
+        push(
+            &mut errors,
+            range_f64(
+                "crossbar.noise.programming_sigma",
+                noise.programming_sigma,
+                8.0,
+            ),
+        );
+        push(
+            &mut errors,
+            range_f64("crossbar.noise.read_sigma", noise.read_sigma, 64.0),
+        );
+        if head_dim_ok {
+            push(&mut errors, self.check_lanes());
+        }
+        if head_dim_ok && data_bits_ok {
+            push(&mut errors, self.check_buffer());
+        }
+        if let Some(e) = &self.energy {
+            errors.extend(e.validate().err().into_iter().flatten());
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// `numerics.out_bits` and the crossbar's MSB widths against a valid
+    /// `numerics.data_bits`.
+    fn check_widths(&self) -> Result<(), SpecErrorKind> {
+        let (n, x) = (&self.numerics, &self.crossbar);
         range("numerics.out_bits", n.out_bits, n.data_bits, 32).map_err(|e| {
             e.with_help("outputs are at least as wide as numerics.data_bits".into())
         })?;
-        let x = &self.crossbar;
-        range("crossbar.rows", x.rows, 8, 4096)?;
-        range("crossbar.cols", x.cols, 8, 4096)?;
-        range("crossbar.bits_per_cell", x.bits_per_cell, 1, 4)?;
         let msbs =
             || "the crossbar stores most significant bits of numerics.data_bits-bit elements";
         range("crossbar.key_msb_bits", x.key_msb_bits, 1, n.data_bits)
             .map_err(|e| e.with_help(msbs().into()))?;
         range("crossbar.query_msb_bits", x.query_msb_bits, 1, n.data_bits)
-            .map_err(|e| e.with_help(msbs().into()))?;
-        range("crossbar.threshold_bits", x.threshold_bits, 4, 31)?;
-        range("crossbar.latency_cycles", x.latency_cycles, 1, 1024)?;
-        range_f64(
-            "crossbar.noise.programming_sigma",
-            x.noise.programming_sigma,
-            8.0,
-        )?;
-        range_f64("crossbar.noise.read_sigma", x.noise.read_sigma, 64.0)?;
+            .map_err(|e| e.with_help(msbs().into()))
+    }
+
+    /// `recompute.lanes` against a valid `attention.head_dim`.
+    fn check_lanes(&self) -> Result<(), SpecErrorKind> {
+        let head_dim = self.attention.head_dim;
         let lanes = self.recompute.lanes;
-        range("recompute.lanes", lanes, 1, a.head_dim).map_err(|e| {
+        range("recompute.lanes", lanes, 1, head_dim).map_err(|e| {
             e.with_help("at most one lane per element of attention.head_dim".into())
         })?;
-        if !a.head_dim.is_multiple_of(lanes) {
-            return Err(SpecErrorKind::Contradiction {
-                field: "recompute.lanes".into(),
-                message: format!(
-                    "{lanes} lanes do not divide attention.head_dim = {}",
-                    a.head_dim
-                ),
-                help: format!(
-                    "use a divisor of {}: {}",
-                    a.head_dim,
-                    (1..=a.head_dim)
-                        .filter(|l| a.head_dim.is_multiple_of(*l))
-                        .map(|l| l.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            });
+        if head_dim.is_multiple_of(lanes) {
+            return Ok(());
         }
-        let slot_bytes = slot_bytes(a.head_dim, n.data_bits);
+        Err(SpecErrorKind::Contradiction {
+            field: "recompute.lanes".into(),
+            message: format!("{lanes} lanes do not divide attention.head_dim = {head_dim}"),
+            help: format!(
+                "use a divisor of {head_dim}: {}",
+                (1..=head_dim)
+                    .filter(|l| head_dim.is_multiple_of(*l))
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+    }
+
+    /// `buffer.bytes` against valid `attention.head_dim` and
+    /// `numerics.data_bits`.
+    fn check_buffer(&self) -> Result<(), SpecErrorKind> {
+        let (head_dim, data_bits) = (self.attention.head_dim, self.numerics.data_bits);
+        let slot_bytes = slot_bytes(head_dim, data_bits);
         range("buffer.bytes", self.buffer.bytes, 2 * slot_bytes, 1 << 20).map_err(|e| {
             e.with_help(format!(
                 "the buffer needs at least two slots (one to fill while the engine reads \
-                 the other); a slot holds a K row and a V row: 2 x {} x {} bits = {slot_bytes} bytes",
-                a.head_dim, n.data_bits
+                 the other); a slot holds a K row and a V row: 2 x {head_dim} x {data_bits} bits \
+                 = {slot_bytes} bytes"
             ))
         })?;
         let slots = self.buffer.bytes / slot_bytes;
-        if slots > MAX_SLOTS {
-            return Err(SpecErrorKind::Contradiction {
-                field: "buffer.bytes".into(),
-                message: format!(
-                    "{} bytes make {slots} slots of {slot_bytes} bytes; at most {MAX_SLOTS} are supported",
-                    self.buffer.bytes
-                ),
-                help: format!("use at most {} bytes", MAX_SLOTS * slot_bytes),
-            });
+        if slots <= MAX_SLOTS {
+            return Ok(());
         }
-        range(
-            "memory.latency_cycles",
-            self.memory.latency_cycles,
-            1,
-            10_000,
-        )?;
-        range(
-            "memory.bytes_per_cycle",
-            self.memory.bytes_per_cycle,
-            1,
-            1024,
-        )?;
-        if let Some(e) = &self.energy {
-            e.validate()?;
-        }
-        Ok(())
+        Err(SpecErrorKind::Contradiction {
+            field: "buffer.bytes".into(),
+            message: format!(
+                "{} bytes make {slots} slots of {slot_bytes} bytes; at most {MAX_SLOTS} are supported",
+                self.buffer.bytes
+            ),
+            help: format!("use at most {} bytes", MAX_SLOTS * slot_bytes),
+        })
     }
 
     /// Hex SHA-256 of the spec's canonical form (re-serialised YAML), so that
@@ -330,6 +389,72 @@ pub const MAX_SLOTS: u32 = 4096;
 /// Lower-case hex of a byte string.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The one YAML document of `yaml`, as a tree.
+///
+/// # Errors
+/// The syntax error, too many aliases, or every key given twice.
+fn yaml_tree(file: &str, yaml: &str) -> Result<yaml_rust2::Yaml, SpecErrors> {
+    let syntax = |e: yaml_rust2::ScanError| {
+        let place = (e.marker().line(), e.marker().col() + 1);
+        let mut message = e.info().to_owned();
+        if let Some((l, c)) = limits::open_bracket_before(yaml, place.0) {
+            message += &format!(" (the `[` or `{{` at line {l}, column {c} is not closed)");
+        }
+        SpecError::at(file, Some(place), SpecErrorKind::Syntax { message })
+    };
+    let scan = locate::scan(yaml).map_err(syntax)?;
+    if scan.aliases > limits::MAX_ALIASES {
+        let kind = SpecErrorKind::TooLarge {
+            what: format!("uses {} aliases", scan.aliases),
+            allowed: format!("at most {}", limits::MAX_ALIASES),
+        };
+        return Err(SpecError::at(file, None, kind).into());
+    }
+    if !scan.duplicates.is_empty() {
+        return Err(SpecErrors::sorted(duplicate_keys(file, scan.duplicates)));
+    }
+    let mut docs = yaml_rust2::YamlLoader::load_from_str(yaml).map_err(syntax)?;
+    match docs.len() {
+        1 => Ok(docs.remove(0)),
+        n => {
+            let message = if n == 0 {
+                "the file holds no YAML document; a spec is one mapping of `field: value` lines"
+                    .to_owned()
+            } else {
+                format!(
+                    "the file holds {n} YAML documents (a `---` line starts another); \
+                     a spec is one document"
+                )
+            };
+            Err(SpecError::at(file, None, SpecErrorKind::Syntax { message }).into())
+        }
+    }
+}
+
+/// A shape error for each key given twice in one mapping, at the second.
+fn duplicate_keys(file: &str, duplicates: Vec<(String, (usize, usize))>) -> Vec<SpecError> {
+    duplicates
+        .into_iter()
+        .map(|(path, place)| {
+            let name = path.rsplit('.').next().unwrap_or(&path).to_owned();
+            let kind = SpecErrorKind::Shape {
+                problem: format!("`{path}` is given more than once"),
+                field: Some(path),
+                allowed: None,
+                help: Some(format!("keep one `{name}:` line")),
+                at_key: true,
+            };
+            SpecError::at(file, Some(place), kind)
+        })
+        .collect()
+}
+
+/// Adds `check`'s error to `errors`; whether it passed.
+fn push(errors: &mut Vec<SpecErrorKind>, check: Result<(), SpecErrorKind>) -> bool {
+    errors.extend(check.as_ref().err().cloned());
+    check.is_ok()
 }
 
 fn range(field: &str, value: u32, lo: u32, hi: u32) -> Result<(), SpecErrorKind> {
