@@ -2,7 +2,7 @@
 //! selected head in the three compared modes, in the RTL (one Verilator
 //! build per design, cached in the work folder, runs in parallel on the
 //! machine's cores) or in the analytical model alone, and assembles the
-//! [`Report`] whose JSON form `docs/report-schema.md` documents.
+//! [`Report`] whose JSON form `docs/src/report-schema.md` documents.
 
 use std::path::PathBuf;
 
