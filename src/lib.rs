@@ -5,6 +5,7 @@
 //! Phases, one module each, lowest first; a module imports only modules
 //! above it in this list (`tests/layers.rs` enforces it):
 //! - [`csr`]: the register map, the one definition of every CSR;
+//! - [`files`]: the project's JSON files, with errors that name the file;
 //! - [`spec`]: parse and validate the accelerator spec;
 //! - [`golden`]: the numerics, the widths derived from a spec
 //!   ([`golden::Derived`]), crossbar, buffer, cycle model, per-head model and
@@ -25,6 +26,7 @@
 pub mod csr;
 pub mod emit;
 pub mod eval;
+pub mod files;
 pub mod golden;
 pub mod model;
 pub mod reports;

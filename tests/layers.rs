@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 /// synthesis → thresholds and accuracy → reports. The command line
 /// (`src/main.rs`, `src/cli/`) sits above them all.
 const LAYERS: &[&str] = &[
-    "csr", "spec", "golden", "emit", "model", "trace", "tools", "sim", "synth", "eval", "reports",
+    "csr", "files", "spec", "golden", "emit", "model", "trace", "tools", "sim", "synth", "eval",
+    "reports",
 ];
 
 /// An import of `crate::<used>` from top-level module `module`.

@@ -309,7 +309,7 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
         p.header(&d);
         let (table, source) = match &args.thresholds {
             Some(path) => {
-                let file = Thresholds::read(path)?;
+                let file = Thresholds::read(path).map_err(|e| e.to_string())?;
                 if file.spec_hash != d.spec_hash {
                     eprintln!(
                         "warning: {} was calibrated for spec `{}` ({}), not this one",

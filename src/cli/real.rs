@@ -187,7 +187,7 @@ pub(crate) fn thresholds_for(
         .clone()
         .unwrap_or_else(|| Thresholds::default_path(trace_path));
     let file = if path.exists() {
-        Some(Thresholds::read(&path)?)
+        Some(Thresholds::read(&path).map_err(|e| e.to_string())?)
     } else {
         None
     };

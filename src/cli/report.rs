@@ -208,7 +208,7 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
             .clone()
             .unwrap_or_else(|| Thresholds::default_path(&trace_path));
         let thresholds = if path.exists() {
-            Some(Thresholds::read(&path)?)
+            Some(Thresholds::read(&path).map_err(|e| e.to_string())?)
         } else {
             None
         };

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use sprint_rtl::spec::Spec;
-use sprint_rtl::synth::{self, Block, SynthOptions, SynthReport, Target, baseline};
+use sprint_rtl::synth::{self, Block, SynthOptions, SynthReport, Target, UnknownChoice, baseline};
 
 #[derive(Args)]
 pub struct SynthArgs {
@@ -86,11 +86,11 @@ fn freq(s: &str) -> Result<f64, String> {
     }
 }
 
-fn target(s: &str) -> Result<Target, String> {
+fn target(s: &str) -> Result<Target, UnknownChoice> {
     s.parse()
 }
 
-fn block(s: &str) -> Result<Block, String> {
+fn block(s: &str) -> Result<Block, UnknownChoice> {
     s.parse()
 }
 

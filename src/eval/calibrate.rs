@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::files::{self, FileError};
 use crate::golden::crossbar::{self, Crossbar};
 use crate::golden::{Derived, workload};
 use crate::trace::TraceHead;
@@ -71,19 +72,17 @@ impl Thresholds {
     /// Reads a thresholds file.
     ///
     /// # Errors
-    /// A message naming the file.
-    pub fn read(path: &Path) -> Result<Thresholds, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    /// A file that cannot be read or holds no thresholds, named.
+    pub fn read(path: &Path) -> Result<Thresholds, FileError> {
+        files::read_json(path)
     }
 
     /// Writes a thresholds file (pretty JSON).
     ///
     /// # Errors
-    /// A message naming the file.
-    pub fn write(&self, path: &Path) -> Result<(), String> {
-        let text = serde_json::to_string_pretty(self).expect("thresholds serialise") + "\n";
-        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    /// A file that cannot be written, named.
+    pub fn write(&self, path: &Path) -> Result<(), FileError> {
+        files::write_json(path, self)
     }
 }
 

@@ -25,7 +25,7 @@ use super::perf::Summary;
 use crate::eval::calibrate::{self, Target, Thresholds};
 use crate::golden::{Derived, workload};
 use crate::sim::verify::TraceRun;
-use crate::spec::Spec;
+use crate::spec::{Spec, SpecError, SpecErrors};
 use crate::trace::TraceHead;
 
 /// A parameter a sweep can vary.
@@ -76,35 +76,45 @@ pub struct Axis {
     pub values: Vec<i64>,
 }
 
+/// A `--param` that is not `NAME=V1,V2,...` with a known name and integers.
+#[derive(Debug, thiserror::Error)]
+pub enum AxisError {
+    #[error("expected NAME=V1,V2,..., e.g. buffer_bytes=4096,8192")]
+    NoEquals,
+    #[error("unknown parameter `{0}`; one of {known}", known = Param::ALL.map(|(_, n)| n).join(", "))]
+    UnknownParam(String),
+    #[error("{name}: `{value}`: {source}")]
+    NotAnInteger {
+        name: String,
+        value: String,
+        source: std::num::ParseIntError,
+    },
+}
+
 impl std::str::FromStr for Axis {
-    type Err = String;
+    type Err = AxisError;
 
     /// Parses `NAME=V1,V2,...`.
-    fn from_str(text: &str) -> Result<Axis, String> {
-        let (name, values) = text
-            .split_once('=')
-            .ok_or("expected NAME=V1,V2,..., e.g. buffer_bytes=4096,8192")?;
+    fn from_str(text: &str) -> Result<Axis, AxisError> {
+        let (name, values) = text.split_once('=').ok_or(AxisError::NoEquals)?;
+        let name = name.trim();
         let param = Param::ALL
             .iter()
-            .find(|(_, n)| *n == name.trim())
+            .find(|(_, n)| *n == name)
             .map(|(p, _)| *p)
-            .ok_or_else(|| {
-                format!(
-                    "unknown parameter `{name}`; one of {}",
-                    Param::ALL.map(|(_, n)| n).join(", ")
-                )
-            })?;
+            .ok_or_else(|| AxisError::UnknownParam(name.to_owned()))?;
         let values = values
             .split(',')
             .map(|v| {
                 v.trim()
                     .parse::<i64>()
-                    .map_err(|e| format!("{name}: `{v}`: {e}"))
+                    .map_err(|source| AxisError::NotAnInteger {
+                        name: name.to_owned(),
+                        value: v.to_owned(),
+                        source,
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        if values.is_empty() {
-            return Err(format!("{name}: no values"));
-        }
         Ok(Axis { param, values })
     }
 }
@@ -145,10 +155,19 @@ pub struct Sweep {
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
     /// A point's spec is not valid.
-    #[error("{label}: {message}")]
-    BadPoint { label: String, message: String },
+    #[error("{label}: {source}")]
+    BadPoint { label: String, source: PointError },
     #[error("{label}: {source}")]
     Measure { label: String, source: MeasureError },
+}
+
+/// Why a point of the grid makes no valid spec.
+#[derive(Debug, thiserror::Error)]
+pub enum PointError {
+    #[error("{param}: {value} is out of range")]
+    OutOfRange { param: &'static str, value: i64 },
+    #[error("{0}")]
+    Spec(SpecErrors),
 }
 
 /// What to sweep and how.
@@ -185,10 +204,15 @@ pub fn grid(axes: &[Axis]) -> Vec<Vec<(Param, i64)>> {
 ///
 /// # Errors
 /// The spec error of a value out of range or contradicting another field.
-pub fn apply(spec: &Spec, values: &[(Param, i64)]) -> Result<Spec, String> {
+pub fn apply(spec: &Spec, values: &[(Param, i64)]) -> Result<Spec, PointError> {
     let mut s = spec.clone();
     for &(p, v) in values {
-        let v32 = || u32::try_from(v).map_err(|_| format!("{}: {v} is out of range", p.name()));
+        let v32 = || {
+            u32::try_from(v).map_err(|_| PointError::OutOfRange {
+                param: p.name(),
+                value: v,
+            })
+        };
         match p {
             Param::BufferBytes => s.buffer.bytes = v32()?,
             Param::SeqLen => s.attention.seq_len = v32()?,
@@ -201,14 +225,14 @@ pub fn apply(spec: &Spec, values: &[(Param, i64)]) -> Result<Spec, String> {
         let file = format!("{} with {}", spec.name, label(values));
         let errors = kinds
             .into_iter()
-            .map(|kind| crate::spec::SpecError {
+            .map(|kind| SpecError {
                 file: file.clone(),
                 line: None,
                 column: None,
                 kind: Box::new(kind),
             })
             .collect();
-        crate::spec::SpecErrors(errors).to_string()
+        PointError::Spec(SpecErrors(errors))
     })?;
     Ok(s)
 }
@@ -227,9 +251,9 @@ pub fn sweep(
     let specs = points
         .iter()
         .map(|values| {
-            apply(spec, values).map_err(|message| SweepError::BadPoint {
+            apply(spec, values).map_err(|source| SweepError::BadPoint {
                 label: label(values),
-                message,
+                source,
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -377,7 +401,7 @@ mod tests {
     fn a_point_that_breaks_the_spec_is_refused() {
         let spec = Spec::default_spec();
         let err = apply(&spec, &[(Param::Lanes, 3)]).unwrap_err();
-        assert!(err.contains("recompute.lanes"), "{err}");
+        assert!(err.to_string().contains("recompute.lanes"), "{err}");
         let ok = apply(&spec, &[(Param::BufferBytes, 4096)]).unwrap();
         assert_eq!(ok.buffer.bytes, 4096);
     }

@@ -13,6 +13,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{Block, SynthReport, Target};
+use crate::files::{self, FileError};
 
 /// Set to 1 to rewrite the baseline entries of the reports a test makes.
 pub const UPDATE_ENV: &str = "SPRINT_RTL_UPDATE_SYNTH_BASELINE";
@@ -137,24 +138,25 @@ fn block_label(block: Block) -> String {
 
 impl Baseline {
     /// Reads a baseline file; a missing file is an empty baseline.
-    pub fn load(path: &Path) -> Result<Baseline, String> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Baseline::default()),
-            Err(e) => Err(format!("{}: {e}", path.display())),
+    ///
+    /// # Errors
+    /// A file that cannot be read or is not a baseline.
+    pub fn load(path: &Path) -> Result<Baseline, FileError> {
+        match files::read_json(path) {
+            Err(e) if e.is_missing() => Ok(Baseline::default()),
+            other => other,
         }
     }
 
     /// Writes the baseline, entries sorted by spec, target, block and tools.
-    pub fn save(&mut self, path: &Path) -> Result<(), String> {
+    ///
+    /// # Errors
+    /// A file that cannot be written.
+    pub fn save(&mut self, path: &Path) -> Result<(), FileError> {
         self.entries.sort_by(|a, b| {
             (&a.spec, a.target, a.block, &a.tools).cmp(&(&b.spec, b.target, b.block, &b.tools))
         });
-        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+        files::write_json(path, self)
     }
 
     /// The entry made with exactly the report's spec, target, block and

@@ -35,6 +35,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::OutputError;
+
+/// What the errors of this pass name.
+const NETLIST: &str = "netlist JSON";
+
 const MULTIPLIER: &str = "MULT18X18D";
 const FLIP_FLOP: &str = "TRELLIS_FF";
 /// Operand pins A0..A17, B0..B17; product pins P0..P35.
@@ -112,13 +117,13 @@ impl BlockPorts {
 ///
 /// Errors: a netlist without a top module or whose cells are not in
 /// Yosys's JSON shape.
-pub fn pack(netlist: &mut Value) -> Result<RegisterPacking, String> {
+pub fn pack(netlist: &mut Value) -> Result<RegisterPacking, OutputError> {
     let module = top_module(netlist)?;
     let connectivity = Connectivity::of(module)?;
     let cells = module
         .get_mut("cells")
         .and_then(Value::as_object_mut)
-        .ok_or("netlist: the top module has no cells")?;
+        .ok_or_else(|| OutputError::shape(NETLIST, "the top module has no cells"))?;
     let blocks: Vec<String> = cells
         .iter()
         .filter(|(_, c)| cell_type(c) == MULTIPLIER)
@@ -174,11 +179,11 @@ impl Group {
     }
 }
 
-fn top_module(netlist: &mut Value) -> Result<&mut Map<String, Value>, String> {
+fn top_module(netlist: &mut Value) -> Result<&mut Map<String, Value>, OutputError> {
     let modules = netlist
         .get_mut("modules")
         .and_then(Value::as_object_mut)
-        .ok_or("netlist JSON has no `modules`")?;
+        .ok_or_else(|| OutputError::shape(NETLIST, "no `modules`"))?;
     let top = modules
         .iter()
         .find(|(_, m)| {
@@ -187,11 +192,11 @@ fn top_module(netlist: &mut Value) -> Result<&mut Map<String, Value>, String> {
                 .is_some_and(|t| t.as_str().is_some_and(|s| s.contains('1')) || t == 1)
         })
         .map(|(name, _)| name.clone())
-        .ok_or("netlist JSON has no top module")?;
+        .ok_or_else(|| OutputError::shape(NETLIST, "no top module"))?;
     modules
         .get_mut(&top)
         .and_then(Value::as_object_mut)
-        .ok_or_else(|| format!("netlist: module {top} is not an object"))
+        .ok_or_else(|| OutputError::shape(NETLIST, format!("module {top} is not an object")))
 }
 
 fn cell_type(cell: &Value) -> &str {
@@ -223,18 +228,21 @@ fn pin_bit<'a>(cell: &'a Value, port: &str) -> Option<&'a Bit> {
 }
 
 impl Connectivity {
-    fn of(module: &Map<String, Value>) -> Result<Connectivity, String> {
+    fn of(module: &Map<String, Value>) -> Result<Connectivity, OutputError> {
         let mut drivers = HashMap::new();
         let mut readers: HashMap<u64, Vec<Pin>> = HashMap::new();
         let cells = module
             .get("cells")
             .and_then(Value::as_object)
-            .ok_or("netlist: the top module has no cells")?;
+            .ok_or_else(|| OutputError::shape(NETLIST, "the top module has no cells"))?;
         for (name, cell) in cells {
             let directions = cell.get("port_directions").and_then(Value::as_object);
             let connections = cell.get("connections").and_then(Value::as_object);
             let (Some(directions), Some(connections)) = (directions, connections) else {
-                return Err(format!("netlist: cell {name} has no connections"));
+                return Err(OutputError::shape(
+                    NETLIST,
+                    format!("cell {name} has no connections"),
+                ));
             };
             for (port, bits) in connections {
                 let output = directions.get(port).and_then(Value::as_str) == Some("output");

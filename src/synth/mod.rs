@@ -193,12 +193,16 @@ impl fmt::Display for Target {
 }
 
 impl FromStr for Target {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Target, String> {
+    type Err = UnknownChoice;
+    fn from_str(s: &str) -> Result<Target, UnknownChoice> {
         Target::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| format!("unknown target `{s}`; use generic, ice40 or ecp5"))
+            .ok_or_else(|| UnknownChoice {
+                what: "target",
+                given: s.into(),
+                choices: "generic, ice40 or ecp5",
+            })
     }
 }
 
@@ -262,12 +266,16 @@ impl fmt::Display for Block {
 }
 
 impl FromStr for Block {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Block, String> {
+    type Err = UnknownChoice;
+    fn from_str(s: &str) -> Result<Block, UnknownChoice> {
         Block::ALL
             .into_iter()
             .find(|b| b.name() == s)
-            .ok_or_else(|| format!("unknown block `{s}`; use top, engine, controller or buffer"))
+            .ok_or_else(|| UnknownChoice {
+                what: "block",
+                given: s.into(),
+                choices: "top, engine, controller or buffer",
+            })
     }
 }
 
@@ -410,6 +418,39 @@ impl SynthOptions {
     }
 }
 
+/// A tool's output (Yosys's JSON netlist, nextpnr's report) that does not
+/// have the shape the flow reads.
+#[derive(Debug, Error)]
+pub enum OutputError {
+    /// Not JSON at all.
+    #[error("{what}: {source}")]
+    Json {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    /// JSON without the expected part.
+    #[error("{what}: {problem}")]
+    Shape { what: &'static str, problem: String },
+}
+
+impl OutputError {
+    pub(crate) fn shape(what: &'static str, problem: impl Into<String>) -> OutputError {
+        OutputError::Shape {
+            what,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A name that is not one of the choices (a target, a block).
+#[derive(Debug, Error)]
+#[error("unknown {what} `{given}`; use {choices}")]
+pub struct UnknownChoice {
+    pub what: &'static str,
+    pub given: String,
+    pub choices: &'static str,
+}
+
 /// Why synthesis could not report.
 #[derive(Debug, Error)]
 pub enum SynthError {
@@ -422,8 +463,8 @@ pub enum SynthError {
         source: std::io::Error,
     },
     /// A tool's output could not be read.
-    #[error("{0}")]
-    Parse(String),
+    #[error(transparent)]
+    Parse(#[from] OutputError),
     /// The options ask for something the target's tools cannot do.
     #[error("{0}")]
     Unsupported(String),
@@ -525,7 +566,7 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
         let p = design_dir.join(name);
         std::fs::read_to_string(&p).map_err(io(&p))
     };
-    let netlist = Netlist::parse(&read("hier.json")?).map_err(SynthError::Parse)?;
+    let netlist = Netlist::parse(&read("hier.json")?)?;
     let blocks = netlist.hierarchy(target, &top);
     let mapping = mapping(&d, target, &netlist);
 
@@ -643,7 +684,7 @@ fn place_and_route(
             multiplier_registers,
         });
     }
-    let figures = pnr::parse_report(&report_text.unwrap_or_default()).map_err(SynthError::Parse)?;
+    let figures = pnr::parse_report(&report_text.unwrap_or_default())?;
     Ok(PnrReport {
         device,
         target_mhz: opts.freq_mhz,
@@ -674,10 +715,13 @@ fn pnr_netlist(
     let flat = design_dir.join("flat.json");
     let text = std::fs::read_to_string(&flat).map_err(io(&flat))?;
     let mut netlist: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| SynthError::Parse(format!("flat.json: {e}")))?;
-    let packing = dsp_registers::pack(&mut netlist).map_err(SynthError::Parse)?;
+        serde_json::from_str(&text).map_err(|source| OutputError::Json {
+            what: "flat.json",
+            source,
+        })?;
+    let packing = dsp_registers::pack(&mut netlist)?;
     let packed = design_dir.join("flat_dsp.json");
-    let text = serde_json::to_string(&netlist).map_err(|e| SynthError::Parse(e.to_string()))?;
+    let text = serde_json::to_string(&netlist).expect("a JSON value serialises");
     std::fs::write(&packed, text).map_err(io(&packed))?;
     Ok(("flat_dsp.json", Some(packing)))
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::Target;
+use super::{OutputError, Target};
 
 /// Resources of one module (with everything it instantiates), from the
 /// synthesized netlist. Counts are cells of the target's library.
@@ -121,13 +121,15 @@ pub(crate) struct Netlist {
 impl Netlist {
     /// Parses `write_json` output. Library cells that Yosys writes as
     /// `blackbox` or `whitebox` modules stay leaf cells.
-    pub(crate) fn parse(text: &str) -> Result<Netlist, String> {
-        let v: Value = serde_json::from_str(text).map_err(|e| format!("netlist JSON: {e}"))?;
+    pub(crate) fn parse(text: &str) -> Result<Netlist, OutputError> {
+        const WHAT: &str = "netlist JSON";
+        let v: Value = serde_json::from_str(text)
+            .map_err(|source| OutputError::Json { what: WHAT, source })?;
         let mut modules = v
             .get("modules")
             .and_then(Value::as_object)
             .cloned()
-            .ok_or("netlist JSON has no `modules`")?;
+            .ok_or_else(|| OutputError::shape(WHAT, "no `modules`"))?;
         modules.retain(|_, m| {
             let attr = |name: &str| {
                 m.get("attributes")

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::OutputError;
+
 /// Used and available bels of one type on the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Utilisation {
@@ -83,8 +85,14 @@ pub fn block_of(cell: &str) -> String {
 }
 
 /// Parses the JSON that `nextpnr-* --report FILE` writes.
-pub fn parse_report(text: &str) -> Result<PnrFigures, String> {
-    let v: Value = serde_json::from_str(text).map_err(|e| format!("nextpnr report: {e}"))?;
+///
+/// # Errors
+/// [`OutputError::Json`] for text that is not JSON.
+pub fn parse_report(text: &str) -> Result<PnrFigures, OutputError> {
+    let v: Value = serde_json::from_str(text).map_err(|source| OutputError::Json {
+        what: "nextpnr report",
+        source,
+    })?;
     let mut figures = PnrFigures::default();
     if let Some(util) = v.get("utilization").and_then(Value::as_object) {
         for (bel, u) in util {
