@@ -700,7 +700,8 @@ fn an_unsupported_model_type_is_named_with_the_supported_ones() {
     assert_eq!(
         msg,
         format!(
-            "{}: field model_type: \"distilbert\" is not supported; supported: \"bert\"",
+            "{}: field model_type: \"distilbert\" is not supported (its tensors are \
+             `transformer.layer.{{l}}.attention.q_lin`…, with no token types); supported: \"bert\"",
             dir.path().join("config.json").display()
         )
     );
@@ -727,12 +728,12 @@ fn a_wrong_typed_or_missing_field_is_named() {
         (
             "num_hidden_layers",
             Some(json!("2")),
-            "field num_hidden_layers: found \"2\", which is not valid here",
+            "field num_hidden_layers: found \"2\", expected a positive integer",
         ),
         (
             "intermediate_size",
             None,
-            "field intermediate_size: missing; it is required",
+            "field intermediate_size: missing; it is required (a positive integer)",
         ),
         (
             "hidden_act",

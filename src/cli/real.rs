@@ -24,7 +24,7 @@ pub struct TraceArgs {
     #[arg(long)]
     text: PathBuf,
     /// Keep the first N tokens ([CLS] … [SEP] included), 2..=the model's
-    /// max_position_embeddings (default: all of them).
+    /// max_position_embeddings (default: that maximum).
     #[arg(long)]
     max_tokens: Option<usize>,
     /// Width of the quantised Q/K/V, 4..=16 (the spec's numerics.data_bits).

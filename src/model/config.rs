@@ -131,24 +131,25 @@ impl BertConfig {
         };
         let fields = Fields { map: &map, error };
 
-        let model_type: String = fields.get("model_type")?;
+        let model_type: String = fields.get("model_type", "a string")?;
         if !SUPPORTED_MODEL_TYPES.contains(&model_type.as_str()) {
             return Err(error(
                 "model_type",
                 format!(
-                    "\"{model_type}\" is not supported; supported: {}",
+                    "\"{model_type}\" is not supported{}; supported: {}",
+                    unsupported_because(&model_type),
                     quoted(SUPPORTED_MODEL_TYPES)
                 ),
             ));
         }
-        let position_type = fields.optional::<String>("position_embedding_type")?;
+        let position_type = fields.optional::<String>("position_embedding_type", "a string")?;
         if let Some(p) = position_type.filter(|p| p != "absolute") {
             return Err(error(
                 "position_embedding_type",
                 format!("\"{p}\" is not supported; supported: \"absolute\""),
             ));
         }
-        let act: String = fields.get("hidden_act")?;
+        let act: String = fields.get("hidden_act", "a string")?;
         let activation = serde_json::from_value(Value::String(act.clone())).map_err(|_| {
             error(
                 "hidden_act",
@@ -165,7 +166,7 @@ impl BertConfig {
             hidden: fields.size("hidden_size")?,
             intermediate: fields.size("intermediate_size")?,
             max_positions: fields.size("max_position_embeddings")?,
-            layer_norm_eps: fields.get("layer_norm_eps")?,
+            layer_norm_eps: fields.get("layer_norm_eps", "a number")?,
             vocab: fields.size("vocab_size")?,
             type_vocab: fields.size("type_vocab_size")?,
             activation,
@@ -209,28 +210,30 @@ struct Fields<'a, E: Fn(&str, String) -> ModelError> {
 }
 
 impl<E: Fn(&str, String) -> ModelError> Fields<'_, E> {
-    /// The required field `name`, of type `T`.
-    fn get<T: DeserializeOwned>(&self, name: &str) -> Result<T, ModelError> {
-        self.optional(name)?
-            .ok_or_else(|| (self.error)(name, "missing; it is required".into()))
+    /// The required field `name`, of type `T`, described as `expected` in
+    /// errors.
+    fn get<T: DeserializeOwned>(&self, name: &str, expected: &str) -> Result<T, ModelError> {
+        self.optional(name, expected)?
+            .ok_or_else(|| (self.error)(name, format!("missing; it is required ({expected})")))
     }
 
     /// The field `name`, of type `T`, or `None` when it is absent.
-    fn optional<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, ModelError> {
+    fn optional<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        expected: &str,
+    ) -> Result<Option<T>, ModelError> {
         let Some(v) = self.map.get(name) else {
             return Ok(None);
         };
-        serde_json::from_value(v.clone()).map(Some).map_err(|e| {
-            (self.error)(
-                name,
-                format!("found {}, which is not valid here: {e}", short(v)),
-            )
-        })
+        serde_json::from_value(v.clone())
+            .map(Some)
+            .map_err(|_| (self.error)(name, format!("found {}, expected {expected}", short(v))))
     }
 
     /// The required field `name`: a positive integer.
     fn size(&self, name: &str) -> Result<usize, ModelError> {
-        let n: usize = self.get(name)?;
+        let n: usize = self.get(name, "a positive integer")?;
         if n == 0 {
             return Err((self.error)(name, "found 0, expected at least 1".into()));
         }
@@ -244,6 +247,21 @@ fn short(v: &Value) -> String {
     match s.char_indices().nth(40) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s,
+    }
+}
+
+/// Why a BERT relative is not read as BERT, for the error message.
+fn unsupported_because(model_type: &str) -> &'static str {
+    match model_type {
+        "roberta" | "xlm-roberta" | "camembert" => {
+            " (its positions start at pad_token_id + 1, not 0, and its tensors sit under `roberta.`)"
+        }
+        "distilbert" => {
+            " (its tensors are `transformer.layer.{l}.attention.q_lin`…, with no token types)"
+        }
+        "electra" => " (its tensors sit under `electra.`, with an embedding projection)",
+        "albert" => " (it shares one layer's weights across layers and factorises the embeddings)",
+        _ => "",
     }
 }
 
@@ -297,15 +315,29 @@ mod tests {
     #[test]
     fn bad_fields_are_named() {
         for (field, value, says) in [
-            ("num_hidden_layers", None, "missing; it is required"),
+            (
+                "num_hidden_layers",
+                None,
+                "missing; it is required (a positive integer)",
+            ),
             (
                 "num_hidden_layers",
                 Some(Value::from("6")),
-                "found \"6\", which is not valid here",
+                "found \"6\", expected a positive integer",
+            ),
+            (
+                "layer_norm_eps",
+                Some(Value::from("tiny")),
+                "found \"tiny\", expected a number",
             ),
             ("hidden_size", Some(Value::from(0)), "found 0"),
             ("num_attention_heads", Some(Value::from(5)), "do not divide"),
-            ("model_type", Some(Value::from("distilbert")), "\"bert\""),
+            ("model_type", Some(Value::from("distilbert")), "q_lin"),
+            (
+                "model_type",
+                Some(Value::from("roberta")),
+                "pad_token_id + 1",
+            ),
             ("hidden_act", Some(Value::from("silu")), "\"gelu_new\""),
             (
                 "position_embedding_type",
