@@ -660,6 +660,30 @@ fn eval_refuses_a_spec_of_another_head_dim_before_loading_data() {
     );
 }
 
+#[test]
+fn head_ids_are_distinct_and_minilm_keeps_its_own() {
+    use sprint_rtl::trace::{check_head_ids, head_id};
+    // Up to 16 heads per layer: 16 · layer + head, as for all-MiniLM-L6-v2.
+    assert_eq!(head_id(5, 11, 12), 91);
+    assert_eq!(head_id(1, 1, 2), 17);
+    // More heads widen the head field: 20 heads take 5 bits.
+    assert_eq!(head_id(1, 3, 20), 35);
+    assert_eq!(head_id(2, 19, 20), 83);
+    let mut ids: Vec<u32> = (0..24)
+        .flat_map(|l| (0..20).map(move |h| head_id(l, h, 20)))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 24 * 20);
+    // The id is 16 bits: 4096 layers of up to 16 heads, 2048 of 32.
+    assert!(check_head_ids(4096, 12).is_ok());
+    let msg = check_head_ids(2049, 32).unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        "2049 layers of 32 heads do not fit the 16-bit head id (layer · 2^5 + head): at most 2048 layers"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Errors: each names the file, the field or tensor, what was found and what
 // is supported.
