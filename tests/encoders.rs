@@ -5,6 +5,7 @@
 //!   errors, and `trace`, `simulate` and the golden-model attention against
 //!   a spec of head_dim 16, and matches the numpy reference
 //!   `tests/reference/minilm_reference.py` (`tiny_bert_embeddings.json`);
+//!   its `eval` needs only the task data (`SPRINT_RTL_EVAL_DATA`);
 //! - a 3-layer encoder cut from all-MiniLM-L6-v2 (its `config.json` with
 //!   `num_hidden_layers: 3`, the tensors of layers 0-2) must equal the first
 //!   three layers of MiniLM exactly, match the numpy reference of that
@@ -634,6 +635,38 @@ fn tiny_bert_runs_with_golden_model_attention() {
     }
     let (_, stats) = run(Mode::Sprint);
     assert!(stats.kept < stats.allowed && stats.kept > 0, "{stats:?}");
+}
+
+#[test]
+fn tiny_bert_evaluates_within_its_positions() {
+    let Some(data) = eval_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    write_tiny(&model);
+    // seq_len 64 exceeds the model's 40 positions: the model's limit holds.
+    let spec = tiny16_spec(dir.path());
+    let yaml = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(&spec, yaml.replace("seq_len: 32", "seq_len: 64")).unwrap();
+    let out = sprint_rtl(&[
+        "eval",
+        path_str(&spec),
+        "--task",
+        "lee",
+        "--limit",
+        "4",
+        "--model",
+        path_str(&model),
+        "--data",
+        path_str(&data),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    for row in [
+        "truncated to 40 tokens (the model's max_position_embeddings)",
+        "layers 0-1:",
+        "sprint, crossbar noise on",
+    ] {
+        assert!(text(&out).contains(row), "no `{row}` in:\n{}", text(&out));
+    }
 }
 
 #[test]

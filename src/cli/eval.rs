@@ -261,8 +261,13 @@ impl Prepared {
                 eval::probe::RIDGE_LAMBDA
             ),
         }
+        let limit = if self.max_tokens < d.seq_len as usize {
+            "the model's max_position_embeddings"
+        } else {
+            "the spec's seq_len"
+        };
         println!(
-            "  {} of {} texts truncated to {} tokens (the spec's seq_len); {} tokens per test text on average",
+            "  {} of {} texts truncated to {} tokens ({limit}); {} tokens per test text on average",
             self.cut,
             ds.train.len() + ds.test.len(),
             self.max_tokens,
