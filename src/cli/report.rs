@@ -95,7 +95,7 @@ pub fn report(spec: &Spec, args: &ReportArgs) -> ExitCode {
     let result = (|| {
         let (source, jobs) = match &args.select.trace {
             Some(trace_path) => {
-                let trace = real::read_trace(trace_path)?;
+                let trace = real::read_trace(trace_path, &d)?;
                 let heads = real::selected(&trace, &args.select)?;
                 let thresholds = real::thresholds_for(&d, trace_path, &args.select, &heads)?;
                 let jobs: Vec<_> = heads
@@ -200,7 +200,7 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
     };
     let d = Derived::from_spec(spec);
     let result = (|| {
-        let trace = real::read_trace(&trace_path)?;
+        let trace = real::read_trace(&trace_path, &d)?;
         let heads = real::selected(&trace, &args.select)?;
         let path = args
             .select

@@ -1,17 +1,21 @@
 //! Thresholds and accuracy: per-head threshold calibration on a trace
-//! ([`calibrate`]), and task accuracy with SPRINT attention, all-MiniLM-L6-v2
-//! run on a labeled task with exact float attention and with every one of its
-//! 72 heads replaced by the golden model of a spec.
+//! ([`calibrate`]), and task accuracy with SPRINT attention: a BERT-family
+//! encoder ([`BertEncoder`], e.g. all-MiniLM-L6-v2) run on a labeled task with
+//! exact float attention and with every one of its heads (all-MiniLM-L6-v2:
+//! 6 × 12) replaced by the golden model of a spec whose `head_dim` is the
+//! model's.
 //!
 //! # What a golden-model head computes
 //!
 //! For layer l, head h of a text of n tokens (n ≤ the spec's `seq_len`; longer
 //! texts are truncated before the forward pass, see [`tokenize`]), the
-//! head's float Q, K, V (`n × 32`, from [`crate::model::MiniLm::forward_with`])
+//! head's float Q, K, V (`n × head_dim`, from
+//! [`crate::model::BertEncoder::forward_with`])
 //! are quantised symmetrically per tensor to signed `data_bits`
 //! ([`crate::trace::quantise`], the same as `sprint-rtl trace`), the SCALE CSR
-//! folds `log2(e)/√32 · s_q · s_k` ([`crate::trace::TraceHead::scale_csr`]),
-//! the head id is `16·l + h`, and [`crate::golden::run_head`] runs every query
+//! folds `log2(e)/√head_dim · s_q · s_k`
+//! ([`crate::trace::TraceHead::scale_csr`]), the head id is
+//! [`crate::trace::head_id`] (`16·l + h` up to 16 heads per layer), and [`crate::golden::run_head`] runs every query
 //! against every key in the chosen [`Mode`] at the layer's THRESHOLD CSR
 //! value: the crossbar's approximate scores with the spec's seeded noise,
 //! the threshold, fetches with reuse, the exact integer recompute and the
@@ -45,14 +49,16 @@ use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::golden::{self, Derived, Mode, RunConfig};
-use crate::model::{MiniLm, ModelError};
+use crate::golden::Derived;
+use crate::golden::{self, Mode, RunConfig};
+use crate::model::{BertEncoder, ModelError};
 use crate::spec::Spec;
-use crate::trace::{TraceHead, quantise};
+use crate::trace::{TraceHead, head_id, quantise};
 use data::{Dataset, Task};
 use probe::Ridge;
 
-/// THRESHOLD CSR values, `[layer][head]`: 6 × 12, signed `threshold_bits`
+/// THRESHOLD CSR values, `[layer][head]`: layers × heads of the model
+/// (all-MiniLM-L6-v2: 6 × 12), signed `threshold_bits`
 /// integers in 1/16 of a query-MSB × key-MSB product (see
 /// [`crate::golden::crossbar`]).
 pub type HeadThresholds = Vec<Vec<i64>>;
@@ -60,7 +66,7 @@ pub type HeadThresholds = Vec<Vec<i64>>;
 /// Which attention every head uses.
 #[derive(Debug, Clone)]
 pub enum Attention {
-    /// `softmax(q·kᵀ/√32)·v` in float ([`crate::model::exact_attention`]).
+    /// `softmax(q·kᵀ/√head_dim)·v` in float ([`crate::model::exact_attention`]).
     Exact,
     /// The golden model of a spec (see the module docs).
     Golden {
@@ -135,13 +141,14 @@ pub fn without_noise(spec: &Spec) -> Spec {
     s
 }
 
-/// Token ids of the texts, each cut to at most `max_tokens` (`2..=512`)
+/// Token ids of the texts, each cut to at most `max_tokens`
+/// (`2..=`[`BertEncoder::max_tokens`])
 /// ids, `[SEP]` kept last; also how many texts were cut.
 ///
 /// # Errors
 /// A tokenizer failure.
 pub fn tokenize(
-    model: &MiniLm,
+    model: &BertEncoder,
     texts: &[&str],
     max_tokens: usize,
 ) -> Result<(Vec<Vec<u32>>, usize), ModelError> {
@@ -167,12 +174,13 @@ pub fn tokenize(
     Ok((out, cut))
 }
 
-/// One head through the golden model: the `n × 32` context and its counts.
+/// One head through the golden model: the `n × head_dim` context and its
+/// counts; the head is given as `(layer, head, head id)`.
 fn golden_head(
     d: &Derived,
     mode: Mode,
     threshold: i64,
-    (layer, head): (usize, usize),
+    (layer, head, head_id): (usize, usize, u32),
     q: &ArrayView2<f32>,
     k: &ArrayView2<f32>,
     v: &ArrayView2<f32>,
@@ -184,6 +192,7 @@ fn golden_head(
     let th = TraceHead {
         layer,
         head,
+        head_id,
         q: q.to_owned(),
         k: k.to_owned(),
         v: v.to_owned(),
@@ -221,16 +230,17 @@ fn golden_head(
     (ctx, stats)
 }
 
-/// The sentence embedding (384 values, unit length) of one tokenised text
+/// The sentence embedding (`hidden` values, unit length) of one tokenised text
 /// under `attention`, and its counts.
 ///
 /// # Errors
 /// A forward-pass error (bad ids, too many tokens).
 ///
 /// # Panics
-/// If a golden-model text has more tokens than the spec's `seq_len`.
+/// If a golden-model text has more tokens than the spec's `seq_len`, or the
+/// spec's `head_dim` is not the model's (callers check both first).
 pub fn embed_one(
-    model: &MiniLm,
+    model: &BertEncoder,
     attention: &Attention,
     ids: &[u32],
 ) -> Result<(Vec<f32>, RunStats), ModelError> {
@@ -247,8 +257,14 @@ pub fn embed_one(
             thresholds,
         } => {
             assert!(ids.len() <= d.seq_len as usize, "text longer than seq_len");
+            assert_eq!(
+                d.head_dim as usize,
+                model.head_dim(),
+                "spec and model head_dim"
+            );
             model.forward_with(ids, &mut |l, h, q, k, v| {
-                let (ctx, s) = golden_head(d, *mode, thresholds[l][h], (l, h), q, k, v);
+                let id = head_id(l, h, model.heads());
+                let (ctx, s) = golden_head(d, *mode, thresholds[l][h], (l, h, id), q, k, v);
                 stats = stats.add(s);
                 ctx
             })?
@@ -263,7 +279,7 @@ pub fn embed_one(
 /// # Errors
 /// The first forward-pass error.
 pub fn embed_all(
-    model: &MiniLm,
+    model: &BertEncoder,
     attention: &Attention,
     ids: &[&[u32]],
     tick: &(dyn Fn() + Sync),

@@ -4,7 +4,7 @@
 use nalgebra::{DMatrix, DVector};
 
 /// Ridge penalty λ of every probe, on features that are unit-length
-/// embeddings (384 values).
+/// embeddings (`hidden` values; 384 for all-MiniLM-L6-v2).
 pub const RIDGE_LAMBDA: f64 = 1.0;
 
 /// Pearson correlation of two equally long samples; 0 when either is

@@ -6,7 +6,7 @@
 //! together with the exact softmax probability of each (query, key) pair
 //! ([`crate::eval::calibrate::probabilities`]). For a keep-mass target M,
 //! layer l's threshold is the largest T such that the mean over the layer's
-//! queries (all texts, all 12 heads) of the softmax mass of the keys whose
+//! queries (all texts, all the layer's heads) of the softmax mass of the keys whose
 //! approximate score is ≥ T is at least M. One value serves every head of
 //! the layer, as SPRINT uses one threshold per layer; M = 1 gives the
 //! smallest threshold (every key kept).
@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use crate::eval::calibrate::{self, HeadThreshold, Target, Thresholds, approximate_scores};
 use crate::golden::Derived;
-use crate::model::{MiniLm, ModelError};
+use crate::model::{BertEncoder, ModelError};
 use crate::trace::Trace;
 
 use super::HeadThresholds;
@@ -118,12 +118,12 @@ impl Calibration {
     /// # Errors
     /// A forward-pass error.
     pub fn collect(
-        model: &MiniLm,
+        model: &BertEncoder,
         d: &Derived,
         ids: &[&[u32]],
         tick: &(dyn Fn() + Sync),
     ) -> Result<Calibration, ModelError> {
-        let empty = || vec![vec![Histogram::default(); MiniLm::HEADS]; MiniLm::LAYERS];
+        let empty = || vec![vec![Histogram::default(); model.heads()]; model.layers()];
         let per_text: Vec<Vec<Vec<Histogram>>> = ids
             .par_iter()
             .map(|t| {
@@ -171,22 +171,20 @@ impl Calibration {
         acc
     }
 
-    /// One threshold per layer (6 values) for keep mass `m` in (0, 1], in
-    /// the signed `threshold_bits` range of `d`.
+    /// One threshold per layer (one value per model layer) for keep mass
+    /// `m` in (0, 1], in the signed `threshold_bits` range of `d`.
     pub fn layer_thresholds(&self, d: &Derived, m: f64) -> Vec<i64> {
         let hi = (1i64 << (d.threshold_bits - 1)) - 1;
-        (0..MiniLm::LAYERS)
+        (0..self.heads.len())
             .map(|l| self.layer(l).threshold_for_mass(m, -hi - 1, hi))
             .collect()
     }
 
-    /// The per-layer thresholds as a 6 × 12 table (every head of a layer
-    /// alike).
-    pub fn head_table(layer_thresholds: &[i64]) -> HeadThresholds {
-        layer_thresholds
-            .iter()
-            .map(|&t| vec![t; MiniLm::HEADS])
-            .collect()
+    /// The per-layer thresholds as a layers × heads table (every head of a
+    /// layer alike).
+    pub fn head_table(&self, layer_thresholds: &[i64]) -> HeadThresholds {
+        let heads = self.heads.first().map_or(0, Vec::len);
+        layer_thresholds.iter().map(|&t| vec![t; heads]).collect()
     }
 
     /// Kept fraction of the calibration pairs at per-layer thresholds.
@@ -228,14 +226,15 @@ impl Calibration {
     }
 }
 
-/// The 6 × 12 table of a thresholds file.
+/// The `layers × heads` table of a thresholds file, for a model of that
+/// shape.
 ///
 /// # Errors
 /// A head the file does not list, named.
-pub fn from_file(t: &Thresholds) -> Result<HeadThresholds, String> {
-    (0..MiniLm::LAYERS)
+pub fn from_file(t: &Thresholds, layers: usize, heads: usize) -> Result<HeadThresholds, String> {
+    (0..layers)
         .map(|l| {
-            (0..MiniLm::HEADS)
+            (0..heads)
                 .map(|h| {
                     t.lookup(l, h)
                         .map(|x| x.threshold)

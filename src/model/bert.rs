@@ -3,14 +3,11 @@
 use ndarray::{Array2, Array3, ArrayView2, Axis, s};
 
 use super::weights::{LayerNorm, Linear, Weights};
-use super::{Forward, LayerQkv, MiniLm, ModelError};
-
-const H: usize = MiniLm::HIDDEN;
-const D: usize = MiniLm::HEAD_DIM;
+use super::{BertConfig, Forward, LayerQkv, ModelError};
 
 /// Exact scaled dot-product attention of one head:
 /// `softmax(q·kᵀ/√d)·v`, row-wise softmax, `d` being `q`'s column count
-/// (32 for this model).
+/// (the model's head_dim; 32 for all-MiniLM-L6-v2).
 ///
 /// `q` is `n × d` (queries × head dimension), `k` is `m × d`, `v` is
 /// `m × dv`; the result is the `n × dv` context. No mask is applied. The
@@ -42,9 +39,10 @@ pub fn exact_attention(
     p.dot(v)
 }
 
-/// The forward pass over `ids`; see [`MiniLm::forward_with`].
+/// The forward pass over `ids`; see [`super::BertEncoder::forward_with`].
 #[allow(clippy::type_complexity)]
 pub(super) fn forward(
+    c: &BertConfig,
     w: &Weights,
     ids: &[u32],
     attend: &mut dyn FnMut(
@@ -59,66 +57,64 @@ pub(super) fn forward(
     if n == 0 {
         return Err(ModelError::NoTokens);
     }
-    if n > MiniLm::MAX_TOKENS {
+    if n > c.max_positions {
         return Err(ModelError::TooManyTokens {
             tokens: n,
-            max: MiniLm::MAX_TOKENS,
+            max: c.max_positions,
         });
     }
+    let d = c.head_dim();
 
     // Embeddings: word + position + token type 0, then LayerNorm.
-    let mut h = Array2::<f32>::zeros((n, H));
+    let mut h = Array2::<f32>::zeros((n, c.hidden));
     for (i, &id) in ids.iter().enumerate() {
-        if id as usize >= MiniLm::VOCAB {
-            return Err(ModelError::BadTokenId {
-                id,
-                vocab: MiniLm::VOCAB,
-            });
+        if id as usize >= c.vocab {
+            return Err(ModelError::BadTokenId { id, vocab: c.vocab });
         }
         let mut row = h.row_mut(i);
         row.assign(&w.word.row(id as usize));
         row += &w.position.row(i);
         row += &w.token_type0;
     }
-    layer_norm(&mut h, &w.embed_norm);
+    layer_norm(&mut h, &w.embed_norm, c.layer_norm_eps);
 
-    let mut qkv = Vec::with_capacity(MiniLm::LAYERS);
+    let mut qkv = Vec::with_capacity(c.layers);
     for (l, layer) in w.layers.iter().enumerate() {
-        let q = split_heads(linear(&h, &layer.query));
-        let k = split_heads(linear(&h, &layer.key));
-        let v = split_heads(linear(&h, &layer.value));
+        let q = split_heads(linear(&h, &layer.query), c.heads);
+        let k = split_heads(linear(&h, &layer.key), c.heads);
+        let v = split_heads(linear(&h, &layer.value), c.heads);
 
-        let mut context = Array2::<f32>::zeros((n, H));
-        for j in 0..MiniLm::HEADS {
-            let c = attend(
+        let mut context = Array2::<f32>::zeros((n, c.hidden));
+        for j in 0..c.heads {
+            let ctx = attend(
                 l,
                 j,
                 &q.index_axis(Axis(0), j),
                 &k.index_axis(Axis(0), j),
                 &v.index_axis(Axis(0), j),
             );
-            if c.shape() != [n, D] {
+            if ctx.shape() != [n, d] {
                 return Err(ModelError::AttentionShape {
                     layer: l,
                     head: j,
-                    expected: [n, D],
-                    got: c.shape().to_vec(),
+                    expected: [n, d],
+                    got: ctx.shape().to_vec(),
                 });
             }
-            context.slice_mut(s![.., j * D..(j + 1) * D]).assign(&c);
+            context.slice_mut(s![.., j * d..(j + 1) * d]).assign(&ctx);
         }
 
         // Attention output projection, residual, LayerNorm.
         let mut a = linear(&context, &layer.attn_out);
         a += &h;
-        layer_norm(&mut a, &layer.attn_norm);
+        layer_norm(&mut a, &layer.attn_norm, c.layer_norm_eps);
 
-        // Feed-forward with GELU, residual, LayerNorm.
+        // Feed-forward with the config's activation, residual, LayerNorm.
         let mut f = linear(&a, &layer.up);
-        f.mapv_inplace(gelu);
+        f.mapv_inplace(|x| c.activation.apply(x));
         let mut out = linear(&f, &layer.down);
         out += &a;
-        layer_norm(&mut out, &layer.out_norm);
+        layer_norm(&mut out, &layer.out_norm, c.layer_norm_eps);
 
         h = out;
         qkv.push(LayerQkv { q, k, v });
@@ -136,38 +132,32 @@ fn linear(x: &Array2<f32>, l: &Linear) -> Array2<f32> {
     y
 }
 
-/// `n × 384` to `12 × n × 32` (heads × tokens × head dimension), head `j`
-/// taking columns `32j … 32j+31`.
-fn split_heads(x: Array2<f32>) -> Array3<f32> {
-    let n = x.nrows();
-    x.into_shape_with_order((n, MiniLm::HEADS, D))
-        .expect("a standard-layout n × 384 matrix")
+/// `n × hidden` to `heads × n × d` (heads × tokens × head dimension,
+/// `d = hidden / heads`), head `j` taking columns `d·j … d·j + d − 1`.
+fn split_heads(x: Array2<f32>, heads: usize) -> Array3<f32> {
+    let (n, d) = (x.nrows(), x.ncols() / heads);
+    x.into_shape_with_order((n, heads, d))
+        .expect("a standard-layout n × hidden matrix")
         .permuted_axes([1, 0, 2])
         .as_standard_layout()
         .into_owned()
 }
 
-/// In-place LayerNorm of each row: `(x − mean)/√(var + 1e-12)·γ + β`, the
+/// In-place LayerNorm of each row: `(x − mean)/√(var + eps)·γ + β`, the
 /// variance being the biased (population) one; statistics in `f64`.
-fn layer_norm(x: &mut Array2<f32>, norm: &LayerNorm) {
+fn layer_norm(x: &mut Array2<f32>, norm: &LayerNorm, eps: f64) {
     for mut row in x.rows_mut() {
         let len = row.len() as f64;
         let mean = row.iter().map(|&v| v as f64).sum::<f64>() / len;
         let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / len;
-        let inv = 1.0 / (var + MiniLm::LAYER_NORM_EPS).sqrt();
+        let inv = 1.0 / (var + eps).sqrt();
         for ((v, &g), &b) in row.iter_mut().zip(&norm.gamma).zip(&norm.beta) {
             *v = ((*v as f64 - mean) * inv * g as f64 + b as f64) as f32;
         }
     }
 }
 
-/// GELU in its exact form, `x/2 · (1 + erf(x/√2))`, computed in `f64`.
-fn gelu(x: f32) -> f32 {
-    let x = x as f64;
-    (0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2))) as f32
-}
-
-/// Mean over the rows of `hidden` (`n × 384`), then division by
+/// Mean over the rows of `hidden` (`n × hidden`), then division by
 /// `max(‖mean‖₂, 1e-12)` as in PyTorch's `F.normalize`; sums in `f64`.
 pub(super) fn mean_pool_normalise(hidden: &Array2<f32>) -> Vec<f32> {
     let n = hidden.nrows() as f64;

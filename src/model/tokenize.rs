@@ -1,15 +1,17 @@
-//! The WordPiece tokenizer of `tokenizer.json`, with its built-in padding
-//! and truncation (both to 128 tokens) turned off.
+//! The tokenizer of `tokenizer.json` (all-MiniLM-L6-v2: WordPiece), with
+//! its built-in padding and truncation (all-MiniLM-L6-v2: both to 128
+//! tokens) turned off.
 
 use std::path::Path;
 
 use tokenizers::Tokenizer;
 
-use super::{MiniLm, ModelError};
+use super::ModelError;
 
 /// Loads `tokenizer.json` at `path`, turns off its padding and truncation,
-/// and returns it with the ids of `[CLS]` and `[SEP]`.
-pub(super) fn load(path: &Path) -> Result<(Tokenizer, u32, u32), ModelError> {
+/// and returns it with the ids of `[CLS]` and `[SEP]`. Its vocabulary
+/// (added tokens included) must fit in the model's `vocab` embedding rows.
+pub(super) fn load(path: &Path, vocab: usize) -> Result<(Tokenizer, u32, u32), ModelError> {
     if !path.is_file() {
         return Err(ModelError::MissingFile {
             path: path.to_path_buf(),
@@ -35,28 +37,36 @@ pub(super) fn load(path: &Path) -> Result<(Tokenizer, u32, u32), ModelError> {
             })
     };
     let (cls, sep) = (special("[CLS]")?, special("[SEP]")?);
-    let vocab = tokenizer.get_vocab_size(true);
-    if vocab != MiniLm::VOCAB {
+    let size = tokenizer.get_vocab_size(true);
+    if size > vocab {
         return Err(ModelError::Tokenizer {
             what: format!("{}", path.display()),
-            source: format!("vocabulary of {vocab} tokens, expected {}", MiniLm::VOCAB).into(),
+            source: format!(
+                "vocabulary of {size} tokens, more than the {vocab} rows of the word embeddings \
+                 (config.json vocab_size)"
+            )
+            .into(),
         });
     }
     Ok((tokenizer, cls, sep))
 }
 
-/// Encodes `text` as `[CLS] … [SEP]` and applies `max_tokens` (see
-/// [`MiniLm::tokenize`]).
+/// Encodes `text` as `[CLS] … [SEP]` and applies `max_tokens` against the
+/// model's `max_positions` (see [`super::BertEncoder::tokenize`]).
 pub(super) fn tokenize(
     tokenizer: &Tokenizer,
     sep: u32,
+    max_positions: usize,
     text: &str,
     max_tokens: Option<usize>,
 ) -> Result<Vec<u32>, ModelError> {
     if let Some(m) = max_tokens
-        && !(2..=MiniLm::MAX_TOKENS).contains(&m)
+        && !(2..=max_positions).contains(&m)
     {
-        return Err(ModelError::BadMaxTokens(m));
+        return Err(ModelError::BadMaxTokens {
+            max_tokens: m,
+            max: max_positions,
+        });
     }
     let encoding = tokenizer
         .encode(text, true)
@@ -70,10 +80,10 @@ pub(super) fn tokenize(
             ids.truncate(m - 1);
             ids.push(sep);
         }
-        None if ids.len() > MiniLm::MAX_TOKENS => {
+        None if ids.len() > max_positions => {
             return Err(ModelError::TooManyTokens {
                 tokens: ids.len(),
-                max: MiniLm::MAX_TOKENS,
+                max: max_positions,
             });
         }
         _ => {}

@@ -1,12 +1,22 @@
 //! Loading the BERT weights from `model.safetensors`, checking the type and
-//! shape of every tensor.
+//! the shape of every tensor against `config.json`.
+//!
+//! Tensor names follow `transformers`' `BertModel`
+//! (`embeddings.word_embeddings.weight`,
+//! `encoder.layer.{l}.attention.self.query.weight`, …). Checkpoints of the
+//! `BertFor…` classes store the same tensors under a leading `bert.`; the
+//! prefix is the one under which `embeddings.word_embeddings.weight` is
+//! found.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ndarray::{Array1, Array2};
 use safetensors::{Dtype, SafeTensors};
 
-use super::{MiniLm, ModelError};
+use super::{BertConfig, ModelError};
+
+/// The prefixes tried, in order, before the `BertModel` tensor names.
+const PREFIXES: [&str; 2] = ["", "bert."];
 
 /// A linear layer `y = x·Wᵀ + b`.
 pub(super) struct Linear {
@@ -16,7 +26,7 @@ pub(super) struct Linear {
     pub b: Array1<f32>,
 }
 
-/// A LayerNorm's affine parameters, each `HIDDEN` long.
+/// A LayerNorm's affine parameters, each `hidden` long.
 pub(super) struct LayerNorm {
     /// Scale γ.
     pub gamma: Array1<f32>,
@@ -26,19 +36,19 @@ pub(super) struct LayerNorm {
 
 /// One encoder layer.
 pub(super) struct Layer {
-    /// Query projection, `384 × 384`.
+    /// Query projection, `hidden × hidden`.
     pub query: Linear,
-    /// Key projection, `384 × 384`.
+    /// Key projection, `hidden × hidden`.
     pub key: Linear,
-    /// Value projection, `384 × 384`.
+    /// Value projection, `hidden × hidden`.
     pub value: Linear,
-    /// Attention output projection, `384 × 384`.
+    /// Attention output projection, `hidden × hidden`.
     pub attn_out: Linear,
     /// LayerNorm after the attention's residual sum.
     pub attn_norm: LayerNorm,
-    /// Feed-forward up projection, `1536 × 384`.
+    /// Feed-forward up projection, `intermediate × hidden`.
     pub up: Linear,
-    /// Feed-forward down projection, `384 × 1536`.
+    /// Feed-forward down projection, `hidden × intermediate`.
     pub down: Linear,
     /// LayerNorm after the feed-forward's residual sum.
     pub out_norm: LayerNorm,
@@ -46,21 +56,23 @@ pub(super) struct Layer {
 
 /// All the weights the forward pass uses.
 pub(super) struct Weights {
-    /// Word embeddings, `30522 × 384`.
+    /// Word embeddings, `vocab × hidden`.
     pub word: Array2<f32>,
-    /// Position embeddings, `512 × 384`.
+    /// Position embeddings, `max_positions × hidden`.
     pub position: Array2<f32>,
-    /// Row 0 of the token type embeddings (every token has type 0), `384`.
+    /// Row 0 of the token type embeddings (every token has type 0),
+    /// `hidden`.
     pub token_type0: Array1<f32>,
     /// LayerNorm of the embeddings.
     pub embed_norm: LayerNorm,
-    /// The encoder layers, `LAYERS` of them.
+    /// The encoder layers, `layers` of them.
     pub layers: Vec<Layer>,
 }
 
 impl Weights {
-    /// Reads and checks `model.safetensors` at `path`.
-    pub fn load(path: &Path) -> Result<Weights, ModelError> {
+    /// Reads `model.safetensors` at `path` and checks every tensor the
+    /// forward pass uses against the shape in `c`.
+    pub fn load(path: &Path, c: &BertConfig) -> Result<Weights, ModelError> {
         if !path.is_file() {
             return Err(ModelError::MissingFile {
                 path: path.to_path_buf(),
@@ -74,33 +86,49 @@ impl Weights {
             path: path.to_path_buf(),
             source,
         })?;
-        let st = Store { st: &st };
+        let word = "embeddings.word_embeddings.weight";
+        let prefix = PREFIXES
+            .into_iter()
+            .find(|p| st.tensor(&format!("{p}{word}")).is_ok())
+            .ok_or_else(|| ModelError::BadTensor {
+                path: path.to_path_buf(),
+                name: word.to_string(),
+                reason: format!(
+                    "not found, neither as {} (is this a BERT checkpoint?)",
+                    PREFIXES
+                        .iter()
+                        .map(|p| format!("{p}{word}"))
+                        .collect::<Vec<_>>()
+                        .join(" nor as ")
+                ),
+            })?;
+        let st = Store {
+            st: &st,
+            path: path.to_path_buf(),
+            prefix,
+            hidden: c.hidden,
+        };
 
-        const H: usize = MiniLm::HIDDEN;
-        const F: usize = MiniLm::INTERMEDIATE;
-        let token_type = st.matrix("embeddings.token_type_embeddings.weight", 2, H)?;
-        let layers = (0..MiniLm::LAYERS)
+        let (h, f) = (c.hidden, c.intermediate);
+        let token_type = st.matrix("embeddings.token_type_embeddings.weight", c.type_vocab, h)?;
+        let layers = (0..c.layers)
             .map(|l| {
                 let p = format!("encoder.layer.{l}");
                 Ok(Layer {
-                    query: st.linear(&format!("{p}.attention.self.query"), H, H)?,
-                    key: st.linear(&format!("{p}.attention.self.key"), H, H)?,
-                    value: st.linear(&format!("{p}.attention.self.value"), H, H)?,
-                    attn_out: st.linear(&format!("{p}.attention.output.dense"), H, H)?,
+                    query: st.linear(&format!("{p}.attention.self.query"), h, h)?,
+                    key: st.linear(&format!("{p}.attention.self.key"), h, h)?,
+                    value: st.linear(&format!("{p}.attention.self.value"), h, h)?,
+                    attn_out: st.linear(&format!("{p}.attention.output.dense"), h, h)?,
                     attn_norm: st.layer_norm(&format!("{p}.attention.output.LayerNorm"))?,
-                    up: st.linear(&format!("{p}.intermediate.dense"), F, H)?,
-                    down: st.linear(&format!("{p}.output.dense"), H, F)?,
+                    up: st.linear(&format!("{p}.intermediate.dense"), f, h)?,
+                    down: st.linear(&format!("{p}.output.dense"), h, f)?,
                     out_norm: st.layer_norm(&format!("{p}.output.LayerNorm"))?,
                 })
             })
             .collect::<Result<Vec<_>, ModelError>>()?;
         Ok(Weights {
-            word: st.matrix("embeddings.word_embeddings.weight", MiniLm::VOCAB, H)?,
-            position: st.matrix(
-                "embeddings.position_embeddings.weight",
-                MiniLm::MAX_TOKENS,
-                H,
-            )?,
+            word: st.matrix(word, c.vocab, h)?,
+            position: st.matrix("embeddings.position_embeddings.weight", c.max_positions, h)?,
             token_type0: token_type.row(0).to_owned(),
             embed_norm: st.layer_norm("embeddings.LayerNorm")?,
             layers,
@@ -111,25 +139,34 @@ impl Weights {
 /// Typed access to the tensors of a parsed safetensors file.
 struct Store<'a, 'data> {
     st: &'a SafeTensors<'data>,
+    /// The file, for errors.
+    path: PathBuf,
+    /// `""` or `"bert."`, put before every `BertModel` tensor name.
+    prefix: &'static str,
+    /// `hidden_size`, the length of every LayerNorm.
+    hidden: usize,
 }
 
 impl Store<'_, '_> {
-    /// The little-endian `F32` tensor `name`, which must have `shape`.
+    /// The little-endian `F32` tensor `name` (after the prefix), which must
+    /// have `shape`.
     fn f32s(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, ModelError> {
+        let name = format!("{}{name}", self.prefix);
         let bad = |reason: String| ModelError::BadTensor {
-            name: name.to_string(),
+            path: self.path.clone(),
+            name: name.clone(),
             reason,
         };
         let view = self
             .st
-            .tensor(name)
-            .map_err(|e| bad(format!("not found ({e})")))?;
+            .tensor(&name)
+            .map_err(|_| bad(format!("not found (expected shape {shape:?}, F32)")))?;
         if view.dtype() != Dtype::F32 {
             return Err(bad(format!("dtype {:?}, expected F32", view.dtype())));
         }
         if view.shape() != shape {
             return Err(bad(format!(
-                "shape {:?}, expected {:?}",
+                "shape {:?}, expected {:?} (from config.json)",
                 view.shape(),
                 shape
             )));
@@ -170,8 +207,8 @@ impl Store<'_, '_> {
 
     fn layer_norm(&self, prefix: &str) -> Result<LayerNorm, ModelError> {
         Ok(LayerNorm {
-            gamma: self.vector(&format!("{prefix}.weight"), MiniLm::HIDDEN)?,
-            beta: self.vector(&format!("{prefix}.bias"), MiniLm::HIDDEN)?,
+            gamma: self.vector(&format!("{prefix}.weight"), self.hidden)?,
+            beta: self.vector(&format!("{prefix}.bias"), self.hidden)?,
         })
     }
 }

