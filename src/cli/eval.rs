@@ -347,7 +347,8 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
                     );
                 }
                 (
-                    thresholds::from_file(&file, p.model.layers(), p.model.heads())?,
+                    thresholds::from_file(&file, p.model.layers(), p.model.heads())
+                        .map_err(|e| e.to_string())?,
                     format!("from {}", path.display()),
                 )
             }

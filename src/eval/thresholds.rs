@@ -226,19 +226,31 @@ impl Calibration {
     }
 }
 
+/// A head of the model that a thresholds file does not list.
+#[derive(Debug, thiserror::Error)]
+#[error("the thresholds file has no head l{layer}h{head}")]
+pub struct MissingHead {
+    pub layer: usize,
+    pub head: usize,
+}
+
 /// The `layers × heads` table of a thresholds file, for a model of that
 /// shape.
 ///
 /// # Errors
-/// A head the file does not list, named.
-pub fn from_file(t: &Thresholds, layers: usize, heads: usize) -> Result<HeadThresholds, String> {
+/// The first head the file does not list.
+pub fn from_file(
+    t: &Thresholds,
+    layers: usize,
+    heads: usize,
+) -> Result<HeadThresholds, MissingHead> {
     (0..layers)
         .map(|l| {
             (0..heads)
                 .map(|h| {
                     t.lookup(l, h)
                         .map(|x| x.threshold)
-                        .ok_or_else(|| format!("the thresholds file has no head l{l}h{h}"))
+                        .ok_or(MissingHead { layer: l, head: h })
                 })
                 .collect()
         })
