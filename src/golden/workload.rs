@@ -40,6 +40,38 @@ pub struct HeadShape {
     pub head_id: u32,
 }
 
+/// The synthetic workload of `verify` and `report`: a head of `n_queries`
+/// queries against `seq_len` keys, with the scale of synthetic data and the
+/// threshold that keeps about a given fraction of its pairs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntheticRun {
+    pub input: HeadInput,
+    /// SCALE CSR ([`synthetic_scale`]).
+    pub scale: u32,
+    /// THRESHOLD CSR ([`calibrate_threshold`]).
+    pub threshold: i64,
+}
+
+impl SyntheticRun {
+    /// Head 0 at query 0, drawn from `seed`, keeping about `keep_fraction`
+    /// of the pairs; `n_queries` is clamped to 1..=seq_len.
+    pub fn new(d: &Derived, seed: u64, n_queries: u32, keep_fraction: f64) -> SyntheticRun {
+        let shape = HeadShape {
+            n_queries: n_queries.clamp(1, d.seq_len),
+            n_keys: d.seq_len,
+            query_base: 0,
+            head_id: 0,
+        };
+        let input = synthetic_head(d, seed, shape);
+        let threshold = calibrate_threshold(d, &input, keep_fraction);
+        SyntheticRun {
+            input,
+            scale: synthetic_scale(d),
+            threshold,
+        }
+    }
+}
+
 /// A synthetic head of the given shape.
 pub fn synthetic_head(d: &Derived, seed: u64, shape: HeadShape) -> HeadInput {
     let mut r = Draws {

@@ -23,7 +23,8 @@ use serde::Serialize;
 use super::measure::{self, CycleSource, HeadJob, MeasureError, MeasureOptions};
 use super::perf::Summary;
 use crate::eval::calibrate::{self, Target, Thresholds};
-use crate::golden::{Derived, workload};
+use crate::golden::Derived;
+use crate::golden::workload::SyntheticRun;
 use crate::sim::verify::TraceRun;
 use crate::spec::{Spec, SpecError, SpecErrors};
 use crate::trace::TraceHead;
@@ -333,22 +334,15 @@ pub fn sweep(
 /// the (query, key) pairs: for designs no trace fits. It has no exact
 /// probabilities, so its report has no oracle comparison.
 pub fn synthetic_job(d: &Derived, queries: u32, keep_fraction: f64) -> HeadJob {
-    let shape = workload::HeadShape {
-        n_queries: queries.clamp(1, d.seq_len),
-        n_keys: d.seq_len,
-        query_base: 0,
-        head_id: 0,
-    };
-    let input = workload::synthetic_head(d, 1, shape);
-    let threshold = workload::calibrate_threshold(d, &input, keep_fraction);
+    let synthetic = SyntheticRun::new(d, 1, queries, keep_fraction);
     HeadJob {
         layer: 0,
         head: 0,
         run: TraceRun {
             label: "synthetic".to_string(),
-            input,
-            scale: workload::synthetic_scale(d),
-            threshold,
+            input: synthetic.input,
+            scale: synthetic.scale,
+            threshold: synthetic.threshold,
         },
         probabilities: Vec::new(),
     }

@@ -16,7 +16,7 @@ use thiserror::Error;
 
 use super::stimulus::{Stimulus, TbParams};
 use crate::emit::{self, EmittedFile};
-use crate::golden::workload::{self, HeadShape};
+use crate::golden::workload::{self, HeadShape, SyntheticRun};
 use crate::golden::{self, Derived, HeadInput, HeadResult, Mode, RunConfig};
 use crate::spec::Spec;
 use crate::tools::{self, ToolError};
@@ -396,15 +396,11 @@ fn plan_seed(d: &Derived, opts: &VerifyOptions, seed: u64) -> (String, Vec<Plann
         }
         return (s.finish(), planned);
     }
-    let shape_a = HeadShape {
-        n_queries,
-        n_keys: d.seq_len,
-        query_base: 0,
-        head_id: 0,
-    };
-    let head_a = workload::synthetic_head(d, seed, shape_a);
-    let scale = workload::synthetic_scale(d);
-    let threshold = workload::calibrate_threshold(d, &head_a, opts.keep_fraction);
+    let SyntheticRun {
+        input: head_a,
+        scale,
+        threshold,
+    } = SyntheticRun::new(d, seed, n_queries, opts.keep_fraction);
     s.comment("head A: the three compared modes, then reuse without pruning");
     s.load_head(&head_a);
     for mode in [
