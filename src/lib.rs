@@ -22,3 +22,4 @@ pub mod sim;
 pub mod spec;
 pub mod synth;
 pub mod trace;
+pub mod trace_decoder;
