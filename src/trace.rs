@@ -12,6 +12,10 @@
 //! Quantisation is symmetric per tensor: `s = max|x| / (2^(b−1) − 1)`,
 //! `x_int = round(x / s)`, so `x ≈ x_int · s`. Read in numpy with
 //! `np.load(path)["l0h0_q"]`.
+//!
+//! A decoder's trace (`src/trace_decoder.rs`) writes each KV head's K and
+//! V once, as `l{layer}kv{g}_…`, and a query head's `l{layer}h{head}_kv`
+//! names it; [`Trace::read_npz`] gives each query head its KV head's K and V.
 
 use std::fs::File;
 use std::path::Path;
