@@ -422,8 +422,8 @@ pub type AttendFn<'a> = dyn FnMut(usize, usize, &ArrayView2<f32>, &ArrayView2<f3
 impl Llama {
     /// Loads the model from `path`: a `.gguf` file, or a folder holding
     /// exactly one. Reads the hyper-parameters and the tokenizer from the
-    /// metadata, dequantises every tensor to `f32` (about 540 MB for
-    /// SmolLM2-135M) and checks its shape against the metadata.
+    /// metadata, dequantises every tensor to `f32` (4 bytes a parameter)
+    /// and checks its shape against the metadata.
     ///
     /// # Errors
     /// See [`DecoderError`]: a missing file, a non-llama architecture, a
