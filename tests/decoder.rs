@@ -518,6 +518,16 @@ struct Reference {
     texts: Vec<String>,
     token_ids: Vec<Vec<u32>>,
     logits: Vec<Vec<f64>>,
+    layer0: Layer0,
+}
+
+/// Layer 0 of the last text, after RoPE, in the half-split layout.
+#[derive(Deserialize)]
+struct Layer0 {
+    /// Query head 0, tokens × 64.
+    q_head0: Vec<Vec<f64>>,
+    /// KV head 1, tokens × 64.
+    k_head1: Vec<Vec<f64>>,
 }
 
 /// Runs `smollm2_reference.py` on `smollm2_inputs.json`.
@@ -589,6 +599,35 @@ fn smollm2_tokens_and_logits_match_numpy() {
         worst = worst.max(rel);
     }
     eprintln!("largest relative logit difference from numpy: {worst:.2e}");
+
+    // Q and K after RoPE are Hugging Face's half-split layout: the GGUF
+    // rows are un-permuted (src/model/llama.rs).
+    let ids = r.token_ids.last().unwrap();
+    let mut layer0 = None;
+    m.forward_with(
+        ids,
+        &mut |_, _, q, k, v| causal_attention(q, k, v),
+        &mut |l, qkv| {
+            if l == 0 {
+                layer0 = Some(qkv.clone());
+            }
+        },
+    )
+    .unwrap();
+    let layer0 = layer0.unwrap();
+    for (got, want) in [
+        (layer0.q.index_axis(ndarray::Axis(0), 0), &r.layer0.q_head0),
+        (layer0.k.index_axis(ndarray::Axis(0), 1), &r.layer0.k_head1),
+    ] {
+        assert_eq!(got.nrows(), want.len());
+        let scale = want.iter().flatten().fold(0f64, |a, x| a.max(x.abs()));
+        let diff = got
+            .iter()
+            .zip(want.iter().flatten())
+            .fold(0f64, |a, (g, w)| a.max((f64::from(*g) - w).abs()));
+        eprintln!("layer 0 after RoPE: max difference {diff:.2e} (max |value| {scale:.2})");
+        assert!(diff < 1e-4 * scale, "layer 0 after RoPE differs by {diff}");
+    }
 }
 
 #[test]

@@ -4,8 +4,12 @@
 Usage: smollm2_reference.py MODEL.gguf INPUTS_JSON > OUTPUT_JSON
 
 INPUTS_JSON is {"texts": [...]}. The output is {"texts": [...],
-"token_ids": [[...], ...], "logits": [[...], ...]}: each text's token ids
-and the next-token logits of its last position (vocabulary size values).
+"token_ids": [[...], ...], "logits": [[...], ...], "layer0": {...}}: each
+text's token ids, the next-token logits of its last position (vocabulary
+size values), and layer 0's query head 0 and KV head 1 of the last text
+after RoPE ("q_head0", "k_head1": tokens x head_dim), their dimensions
+reordered from llama.cpp's interleaved layout to Hugging Face's
+half-split one (dimension j·d/2 + k is GGUF's 2k + j).
 
 Needs numpy, gguf (its GGUFReader and gguf.quants.dequantize) and regex
 (for \\p{L}, \\p{N}). Nothing is shared with the Rust implementation:
@@ -144,6 +148,16 @@ class Model:
         n = x.shape[0]
         return x.reshape(n, count, self.d).transpose(1, 0, 2)
 
+    def layer0_qk(self, ids):
+        """Layer 0's Q (all heads) and K after RoPE, half-split order."""
+        w = self.w
+        h = self.rms_norm(w["token_embd.weight"][ids], w["blk.0.attn_norm.weight"])
+        q = self.rope_interleaved(self.heads_of(h @ w["blk.0.attn_q.weight"].T, self.heads))
+        k = self.rope_interleaved(self.heads_of(h @ w["blk.0.attn_k.weight"].T, self.kv_heads))
+        half = self.d // 2
+        order = [2 * k + j for j in range(2) for k in range(half)]
+        return q[..., order], k[..., order]
+
     def last_logits(self, ids):
         w = self.w
         n = len(ids)
@@ -181,7 +195,11 @@ def main():
     model = Model(reader)
     ids = [tokenizer.encode(t) for t in texts]
     logits = [model.last_logits(i).tolist() for i in ids]
-    json.dump({"texts": texts, "token_ids": ids, "logits": logits}, sys.stdout)
+    q, k = model.layer0_qk(ids[-1])
+    layer0 = {"q_head0": q[0].tolist(), "k_head1": k[1].tolist()}
+    json.dump(
+        {"texts": texts, "token_ids": ids, "logits": logits, "layer0": layer0}, sys.stdout
+    )
 
 
 if __name__ == "__main__":
