@@ -13,7 +13,8 @@
 //! - [`emit`]: templates, module graph, filelist and manifest;
 //! - [`model`]: BERT-family encoders (e.g. all-MiniLM-L6-v2) read from their
 //!   own `config.json`: the forward pass, with per-head Q, K, V;
-//! - [`trace`]: a model's per-head Q, K, V of a text, quantised, as `.npz`;
+//! - [`trace`]: a model's per-head Q, K, V of a text (an encoder's, or a decoder's
+//!   with shared K/V heads), quantised, as `.npz`;
 //! - [`tools`]: Verilator, Yosys and Icarus runners with typed results;
 //! - [`sim`]: stimulus files and co-simulation against the golden model;
 //! - [`synth`]: synthesis and place-and-route: area per block, block RAM and

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod decoder;
 mod eval;
 mod real;
 mod report;
@@ -89,7 +90,8 @@ enum Command {
     },
     /// Synthesize (and place and route) a design: area per block, Fmax.
     Synth(synth::SynthArgs),
-    /// Run a BERT-family encoder (e.g. all-MiniLM-L6-v2) on a text and write its per-head Q, K, V (.npz).
+    /// Run a BERT-family encoder (e.g. all-MiniLM-L6-v2) or a Llama-family GGUF decoder on a
+    /// text and write its per-head Q, K, V (.npz).
     Trace(real::TraceArgs),
     /// Pick a crossbar threshold per head from calibration text.
     Calibrate(real::CalibrateArgs),

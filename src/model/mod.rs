@@ -79,6 +79,16 @@ mod config;
 mod tokenize;
 mod weights;
 
+// The Llama-family decoder read from a GGUF file (SmolLM2-135M-Instruct).
+mod gguf;
+mod gguf_tokenizer;
+mod llama;
+pub use gguf::is_gguf;
+pub use llama::{
+    AttendFn, DecoderError, DecoderForward, DecoderLayerQkv, Llama, LlamaConfig, ROW_BLOCK,
+    causal_attention,
+};
+
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, Array3, ArrayView2};

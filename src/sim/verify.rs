@@ -470,9 +470,10 @@ fn plan_seed(d: &Derived, opts: &VerifyOptions, seed: u64) -> (String, Vec<Plann
 
         s.comment("head B back to back with head A");
         let shape_b = HeadShape {
+            n_queries,
+            n_keys: d.seq_len,
             query_base: d.seq_len - n_queries,
             head_id: 1,
-            ..shape_a
         };
         let head_b = workload::synthetic_head(d, seed ^ 0x5eed, shape_b);
         s.load_head(&head_b);

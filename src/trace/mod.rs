@@ -19,6 +19,12 @@
 //! Quantisation is symmetric per tensor: `s = max|x| / (2^(b−1) − 1)`,
 //! `x_int = round(x / s)`, so `x ≈ x_int · s`. Read in numpy with
 //! `np.load(path)["l0h0_q"]`.
+//!
+//! A decoder's trace (`src/trace/decoder.rs`) writes each KV head's K and
+//! V once, as `l{layer}kv{g}_…`, and a query head's `l{layer}h{head}_kv`
+//! names it; [`Trace::read_npz`] gives each query head its KV head's K and V.
+
+pub mod decoder;
 
 use std::fs::File;
 use std::path::Path;
@@ -287,16 +293,29 @@ impl Trace {
         let mut heads = Vec::new();
         for (layer, head) in pairs {
             let p = format!("l{layer}h{head}_");
-            let mut f = |n: &str| -> Result<Array2<f32>, TraceError> {
-                npz.by_name(&format!("{p}{n}"))
-                    .map_err(|e| err(format!("member {p}{n}: {e}")))
+            // A decoder's query head reads K and V from its shared KV head
+            // (src/trace/decoder.rs); an encoder's head holds its own.
+            let kv: Option<Array1<i32>> = npz.by_name(&format!("{p}kv")).ok();
+            let kv_p = match kv.as_ref().and_then(|g| g.first()) {
+                Some(g) => format!("l{layer}kv{g}_"),
+                None => p.clone(),
             };
-            let (q, k, v) = (f("q")?, f("k")?, f("v")?);
-            let mut i = |n: &str| -> Result<Array2<i16>, TraceError> {
-                npz.by_name(&format!("{p}{n}"))
-                    .map_err(|e| err(format!("member {p}{n}: {e}")))
+            let mut f = |m: String| -> Result<Array2<f32>, TraceError> {
+                npz.by_name(&m).map_err(|e| err(format!("member {m}: {e}")))
             };
-            let (q_int, k_int, v_int) = (i("q_int")?, i("k_int")?, i("v_int")?);
+            let (q, k, v) = (
+                f(format!("{p}q"))?,
+                f(format!("{kv_p}k"))?,
+                f(format!("{kv_p}v"))?,
+            );
+            let mut i = |m: String| -> Result<Array2<i16>, TraceError> {
+                npz.by_name(&m).map_err(|e| err(format!("member {m}: {e}")))
+            };
+            let (q_int, k_int, v_int) = (
+                i(format!("{p}q_int"))?,
+                i(format!("{kv_p}k_int"))?,
+                i(format!("{kv_p}v_int"))?,
+            );
             let s: Array1<f32> = npz
                 .by_name(&format!("{p}scales"))
                 .map_err(|e| err(format!("member {p}scales: {e}")))?;

@@ -1,0 +1,88 @@
+//! `sprint-rtl trace` on a Llama-family GGUF decoder (see
+//! `docs/src/decoder.md`).
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use sprint_rtl::model::{Llama, is_gguf};
+use sprint_rtl::trace::decoder::{DecoderTrace, check_selection};
+
+use super::real::{TraceArgs, fail};
+
+/// Tokens a decoder trace keeps unless `--max-tokens` says otherwise.
+const DEFAULT_MAX_TOKENS: usize = 512;
+
+/// Whether `--model` names a GGUF decoder: a `.gguf` path, or a folder
+/// without `model.safetensors` (the encoder's) that holds a `.gguf` file.
+pub(super) fn is_decoder_model(path: &Path) -> bool {
+    if is_gguf(path) {
+        return true;
+    }
+    path.is_dir()
+        && !path.join("model.safetensors").exists()
+        && std::fs::read_dir(path)
+            .is_ok_and(|entries| entries.filter_map(|e| e.ok()).any(|e| is_gguf(&e.path())))
+}
+
+/// `sprint-rtl trace --model FILE.gguf`.
+pub(super) fn trace(args: &TraceArgs) -> ExitCode {
+    let text = match std::fs::read_to_string(&args.text) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("{}: {e}", args.text.display())),
+    };
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed}] {msg}").expect("valid template"),
+    );
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    spinner.set_message("loading the model");
+    let model = match Llama::load(&args.model) {
+        Ok(m) => m,
+        Err(e) => {
+            spinner.finish_and_clear();
+            return fail(e);
+        }
+    };
+    if let Err(e) = check_selection(model.config(), &args.heads) {
+        spinner.finish_and_clear();
+        return fail(e);
+    }
+    let ids = match model.tokenize(&text, Some(args.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS))) {
+        Ok(ids) => ids,
+        Err(e) => {
+            spinner.finish_and_clear();
+            return fail(e);
+        }
+    };
+    spinner.set_message(format!("forward pass over {} tokens", ids.len()));
+    let start = Instant::now();
+    let trace = DecoderTrace::record(&model, &ids, args.data_bits, &args.heads);
+    let seconds = start.elapsed().as_secs_f64();
+    spinner.finish_and_clear();
+    let trace = match trace {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    if let Err(e) = trace.write_npz(&args.output) {
+        return fail(e);
+    }
+    let c = model.config();
+    println!(
+        "wrote {}: {} tokens, {} query heads and {} KV heads (of {} layers × {}/{} heads of {}), \
+         Q/K/V as float32 and {}-bit integers; forward pass {:.1} s",
+        args.output.display(),
+        ids.len(),
+        trace.heads.len(),
+        trace.kv_heads.len(),
+        c.layers,
+        c.heads,
+        c.kv_heads,
+        c.head_dim,
+        args.data_bits,
+        seconds
+    );
+    ExitCode::SUCCESS
+}
