@@ -56,7 +56,7 @@ pub struct Spec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Attention {
-    /// Largest number of keys (and queries) per head, N. Range 2..=2048.
+    /// Largest number of keys (and queries) per head, N. Range 2..=16384.
     pub seq_len: u32,
     /// Head dimension d: elements per q, k and v row. Range 2..=256.
     pub head_dim: u32,
@@ -224,7 +224,7 @@ impl Spec {
     pub fn validate(&self) -> Result<(), SpecErrorKind> {
         check_identifier("name", &self.name)?;
         let a = &self.attention;
-        range("attention.seq_len", a.seq_len, 2, 2048)?;
+        range("attention.seq_len", a.seq_len, 2, 16_384)?;
         range("attention.head_dim", a.head_dim, 2, 256)?;
         let n = &self.numerics;
         range("numerics.data_bits", n.data_bits, 4, 16)?;
