@@ -168,7 +168,6 @@ module causal_buffer (
     // allocation, never reset. Lookups and fills never share a cycle (see
     // the header), so what a read of the entry being written returns does
     // not matter.
-    (* ram_style = "block" *)
     reg  [4:0]     slot_of_mem [0:127];
     always @(posedge clk) begin
         if (alloc_valid) slot_of_mem[alloc_key] <= alloc_slot;

@@ -168,7 +168,6 @@ module sprint_s_buffer (
     // allocation, never reset. Lookups and fills never share a cycle (see
     // the header), so what a read of the entry being written returns does
     // not matter.
-    (* ram_style = "block" *)
     reg  [6:0]     slot_of_mem [0:511];
     always @(posedge clk) begin
         if (alloc_valid) slot_of_mem[alloc_key] <= alloc_slot;

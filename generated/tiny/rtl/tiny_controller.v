@@ -295,7 +295,6 @@ module tiny_controller (
                 && ((state_q == C_HITS) || (state_q == C_FETCH));
     wire hits_end = (state_q == C_HITS) && (reads_left_q == 6'd0) && (!entry_valid_q || entry_used);
 
-    (* ram_style = "block" *)
     reg  [LIST_BITS - 1:0]  list_mem [0:31];
     always @(posedge clk) begin
         if (list_we) list_mem[list_wr_addr] <= list_wr_data;
@@ -464,7 +463,9 @@ module tiny_controller (
             keep_base_q      <= keep_next_base_q;
             keep_next_base_q <= keep_next_base_q + BEAT_STEP;
         end else if (keep_beat_valid_q && beat_any) begin
-            keep_beat_q[beat_col] <= 1'b0;
+            // Clear the emitted (lowest) key: x & (x - 1), a carry chain
+            // rather than a decode of the encoder's index.
+            keep_beat_q <= keep_beat_q & (keep_beat_q - 32'd1);
         end
         if (emit_valid && !prune) count_q <= count_q + 6'd1;
         look_key_q <= emit_key;
