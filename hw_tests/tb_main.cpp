@@ -115,14 +115,16 @@ bool parse_num(const std::string& s, uint64_t& v, bool csr_value = false) {
 
 struct Params {
     uint64_t mem_latency = 1, mem_bytes_per_cycle = 0, chunk_bytes = 0, chunk_bits = 0, beats_per_key = 0,
-             max_cycles = 50000000, idle_percent = 0, stall_percent = 0, tb_seed = 1, out_bits = 0;
+             max_cycles = 50000000, idle_percent = 0, stall_percent = 0, tb_seed = 1, out_bits = 0,
+             keep_beat_bits = 0;
     uint64_t* find(const std::string& n) {
         static const std::map<std::string, uint64_t Params::*> names = {
             {"mem_latency", &Params::mem_latency}, {"mem_bytes_per_cycle", &Params::mem_bytes_per_cycle},
             {"chunk_bytes", &Params::chunk_bytes}, {"chunk_bits", &Params::chunk_bits},
             {"beats_per_key", &Params::beats_per_key}, {"max_cycles", &Params::max_cycles},
             {"idle_percent", &Params::idle_percent}, {"stall_percent", &Params::stall_percent},
-            {"tb_seed", &Params::tb_seed}, {"out_bits", &Params::out_bits}};
+            {"tb_seed", &Params::tb_seed}, {"out_bits", &Params::out_bits},
+            {"keep_beat_bits", &Params::keep_beat_bits}};
         auto it = names.find(n);
         return it == names.end() ? nullptr : &(this->*(it->second));
     }
@@ -291,6 +293,8 @@ private:
     std::deque<Expected> expected_;
     std::deque<Fetch> fetches_;
     std::deque<Keep> keeps_;
+    Words keep_acc_;            // the keep vector being received, beat by beat
+    unsigned keep_bits_ = 0;    // its bits so far
     std::deque<MemReq> mem_reqs_;
     std::map<uint64_t, std::pair<Words, Words>> mem_;  // key -> (K row, V row)
     bool q_valid_ = false, rsp_valid_ = false;          // a source holding valid until its handshake
@@ -346,6 +350,7 @@ private:
         const Words out = out_fire ? get_port(top_->m_out_data) : Words{};
         const uint64_t key = to_u64(get_port(top_->m_mem_req_key));
         const bool keep_fire = top_->mon_keep_fire;
+        const bool keep_last = top_->mon_keep_last;
         const Words keep = keep_fire ? get_port(top_->mon_keep_data) : Words{};
         top_->clk = 1;
         top_->eval();
@@ -364,7 +369,7 @@ private:
         }
         if (out_fire) check_output(out);
         if (req_fire) accept_fetch(key, this_edge);
-        if (keep_fire) check_keep(keep);
+        if (keep_fire) keep_beat(keep, keep_last);
     }
     void clock() { drive(); edge(); }
 
@@ -429,6 +434,23 @@ private:
             r.beats.push_back(field(src, unsigned(b % (p_.beats_per_key / 2)) * cbits, cbits));
         }
         mem_reqs_.push_back(r);
+    }
+    // One beat of a keep vector: keep_beat_bits keys, appended to the vector
+    // being received; the last beat completes it.
+    void keep_beat(const Words& beat, bool last) {
+        const unsigned width = unsigned(p_.keep_beat_bits);
+        if (width == 0 || width > capacity(top_->mon_keep_data))
+            parse_error(line_, "a keep vector needs keep_beat_bits fitting mon_keep_data");
+        for (unsigned i = 0; i < width; ++i) {
+            const unsigned pos = keep_bits_ + i;
+            if (keep_acc_.size() <= pos / 32) keep_acc_.resize(pos / 32 + 1, 0);
+            if (bit(beat, i)) keep_acc_[pos / 32] |= uint32_t(1) << (pos % 32);
+        }
+        keep_bits_ += width;
+        if (!last) return;
+        check_keep(keep_acc_);
+        keep_acc_.clear();
+        keep_bits_ = 0;
     }
     // The crossbar's keep vector for one query: bits at and above n_keys are
     // never used (unprogrammed bit lines), so only the first n_keys compare.
@@ -518,6 +540,8 @@ private:
         expected_.clear();
         fetches_.clear();
         keeps_.clear();
+        keep_acc_.clear();
+        keep_bits_ = 0;
         mem_reqs_.clear();
         q_valid_ = rsp_valid_ = false;
         credits_ = run_outputs_ = run_words_ = 0;

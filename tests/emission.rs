@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use sprint_rtl::emit::{self, Hierarchy};
 use sprint_rtl::spec::Spec;
 
-const SHIPPED: &[&str] = &["sprint_s", "minilm", "tiny", "causal"];
+const SHIPPED: &[&str] = &["sprint_s", "minilm", "tiny", "causal", "long16k"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -239,7 +239,10 @@ fn default_spec_runs_the_synthetic_head_near_its_bound() {
     // The default spec fits no trace (head_dim 64): the report falls back
     // to verify's synthetic head. The cycle model follows the stall-free
     // RTL (tests/hardware.rs checks the RTL against it), and the pipelined
-    // engine keeps both modes close to their MAC bound.
+    // engine keeps the baseline close to its MAC bound. A pruned query
+    // first scans its keep vector (a cycle per kept key and per beat
+    // without one, docs/src/scaling.md) before its first hit, which costs
+    // it about a tenth of its bound here.
     let spec = Spec::default_spec();
     let d = Derived::from_spec(&spec);
     let job = sweep::synthetic_job(&d, 8, 0.15);
@@ -252,7 +255,7 @@ fn default_spec_runs_the_synthetic_head_near_its_bound() {
     let s = &report.summary;
     assert!((s.kept_fraction - 0.15).abs() < 0.03, "{}", s.kept_fraction);
     assert!(
-        s.efficiency[0] > 0.9 && s.efficiency[2] > 0.9,
+        s.efficiency[0] > 0.9 && s.efficiency[1] > 0.85 && s.efficiency[2] > 0.85,
         "{:?}",
         s.efficiency
     );

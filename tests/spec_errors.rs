@@ -80,6 +80,7 @@ bad_spec_tests!(
     out_bits_below_data_bits,
     read_sigma_nan,
     read_sigma_too_large,
+    seq_len_too_large,
     seq_len_too_small,
     unknown_nested_field,
     unknown_reset_style,

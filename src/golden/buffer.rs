@@ -10,6 +10,11 @@
 //! slot the engine is reading. Rows the current query still needs are
 //! never evicted, because the controller consumes every resident kept row
 //! (the hits) before its first fill.
+//!
+//! [`BufferTags::lookup`] is a search of the tags here; the RTL answers it
+//! from a key→slot RAM of depth seq_len checked against the slot's tag
+//! (templates/buffer.v.hbs), which gives the same answer: a key is filled
+//! only when not resident, so a resident key's table entry is its slot.
 
 /// Tag state of the buffer.
 #[derive(Debug, Clone)]

@@ -6,14 +6,16 @@
 //! controller (which fetches and hands keys over) and the engine (which
 //! computes). Times are clock cycles from the start of the query.
 //!
-//! - The controller plans a query 2 cycles after taking it, plus
-//!   `xbar_latency + 2` for a crossbar read.
-//! - The controller walks its work list (the hits, then the misses) through
-//!   registered stages: a tree finds the lowest key and its answer is
-//!   registered, stage 1 takes the key, stage 2 (hits) holds its slot. A
-//!   key leaves the list at most every other cycle, and a pass ends 2
-//!   cycles after its last key left (the registered answer must show the
-//!   list empty), so a query with no kept key ends 6 cycles after its plan.
+//! - The query is taken at cycle 1. The controller then scans its kept
+//!   keys ([`scan_done`]): without pruning a counter emits one key per
+//!   cycle; with pruning the keep vector arrives in `xbar_beats` beats of
+//!   `cols` keys after the crossbar's latency, and each beat takes
+//!   max(1, its kept keys) cycles in the priority encoder. Each key is
+//!   looked up in the buffer's key→slot table and written to the hit or
+//!   miss list [`SCAN_DRAIN`] cycles after its emission.
+//! - The hit pass reads the hits back from the list RAM: the first is
+//!   offered [`LIST_READ_LATENCY`] cycle after the pass starts, each
+//!   further one a cycle after the engine took the previous one.
 //! - The engine ([`EngineTimeline`]) runs each key through an S pass (C
 //!   reads of its K row, C = chunks), 9 weight cycles, then an A pass (C
 //!   reads of its V row). Passes share the read port; S of key i+1 runs
@@ -23,23 +25,21 @@
 //!   Each read goes through a pipeline: a key's score is complete
 //!   [`SCORE_LATENCY`] cycles after its pass is decided plus C, an A pass's
 //!   accumulators [`ACCUMULATE_LATENCY`] cycles after.
-//! - The first hit is offered [`HIT_OFFER_LATENCY`] cycles after the plan's
-//!   next cycle, each further one [`HIT_INTERVAL`] cycles after the engine
-//!   took the previous one.
-//! - The fetch pass starts 2 cycles after the last hit's hand-over (3 after
-//!   the plan without hits). Its first request comes
-//!   [`FIRST_REQUEST_LATENCY`] cycles after its start, the others every
-//!   [`REQUEST_INTERVAL`] cycles (the buffer's victim is registered, and so
-//!   is the check that the engine no longer reads it), up to `fetch_depth`
-//!   in flight (a request waits for a free queue entry, which the hand-over
-//!   of the row `fetch_depth` requests earlier frees).
+//! - The fetch pass starts the cycle after the last hit's hand-over (the
+//!   cycle after the hit pass's first without hits). Its first request
+//!   comes when its list entry is read, and after hits 2 cycles after the
+//!   pass's start (the buffer's victim after the last consume, and the
+//!   registered check that the engine no longer reads it); the others
+//!   every [`REQUEST_INTERVAL`] cycles, up to `fetch_depth` in flight (a
+//!   request waits for a free queue entry, which the hand-over of the row
+//!   `fetch_depth` requests earlier frees).
 //!   A row is offered `mem_latency + 1 + (beats − 1) · r` cycles after its
 //!   request, `r = max(1, beat_bytes / bytes_per_cycle)`, and no sooner
 //!   than `beats · r` cycles after the previous row: the memory port
 //!   streams. Victim waits (a small buffer whose victim the engine still
 //!   reads) are not modelled.
 //! - The controller finishes 2 cycles after the last miss's hand-over (or
-//!   after the fetch pass's start without misses); normalisation and output
+//!   1 after the fetch pass's start without misses); normalisation and output
 //!   take [`post_cycles`] after that cycle's predecessor or the engine's
 //!   drain, whichever is later: `lz_bits + recip_bits + chunks + 12` (a
 //!   leading-zero search of one cycle per halving, the reciprocal's one bit
@@ -197,50 +197,95 @@ impl EngineTimeline {
     }
 }
 
-/// Cycles from the controller's plan to the first hit's offer: the work
-/// list's tree answer is registered (1), stage 1 takes the key (1) and
-/// stage 2 its slot (1).
-pub const HIT_OFFER_LATENCY: u64 = 3;
+/// Cycle of a query's first scan emission (the query is taken at cycle 1):
+/// without pruning the counter emits key 0 the cycle after the take; with
+/// pruning the crossbar takes the request at cycle 2, presents its first
+/// beat `xbar_latency + 1` cycles later, and the beat is held (and emits)
+/// from the cycle after.
+pub fn scan_start(d: &Derived, mode: Mode) -> u64 {
+    if mode.prune() {
+        u64::from(d.xbar_latency) + 4
+    } else {
+        2
+    }
+}
 
-/// Cycles from a hit's hand-over to the next hit's offer.
-pub const HIT_INTERVAL: u64 = 2;
+/// Cycles from the last key's emission to the scan's end: the table
+/// lookup's two stages, then the end is seen.
+pub const SCAN_DRAIN: u64 = 3;
 
-/// Cycles from the fetch pass's first cycle to its first request: the
-/// tree's answer and stage 1.
-pub const FIRST_REQUEST_LATENCY: u64 = 2;
+/// Cycles from the list read that starts a pass to its first entry being
+/// offered (hits) or ready to request (misses): the list RAM's registered
+/// read.
+pub const LIST_READ_LATENCY: u64 = 1;
 
 /// Cycles between requests: the buffer shows a new victim one cycle after
 /// a fill, and the check that the engine no longer reads it is registered.
 pub const REQUEST_INTERVAL: u64 = 3;
 
+/// Kept keys per crossbar beat (`cols` keys each), from a query's kept set.
+pub fn kept_per_beat(d: &Derived, kept: &[u32]) -> Vec<u64> {
+    let mut per_beat = vec![0u64; d.xbar_beats as usize];
+    for &j in kept {
+        per_beat[(j / d.xbar_cols) as usize] += 1;
+    }
+    per_beat
+}
+
+/// The cycle the scan of `q` ends (its lists written): emissions start at
+/// [`scan_start`]; with pruning each beat takes max(1, kept keys of the
+/// beat) cycles, without pruning each kept key one cycle.
+pub fn scan_done(d: &Derived, mode: Mode, q: &QueryResult) -> u64 {
+    let start = scan_start(d, mode);
+    let source_cycles: u64 = if mode.prune() {
+        kept_per_beat(d, &q.kept).iter().map(|&k| k.max(1)).sum()
+    } else {
+        q.kept.len() as u64
+    };
+    let source_done = start + source_cycles;
+    // The last key is emitted in the last cycle of the last beat holding
+    // kept keys; later beats without kept keys take one cycle each.
+    let last_emit = if mode.prune() {
+        let per_beat = kept_per_beat(d, &q.kept);
+        let trailing_empty = per_beat.iter().rev().take_while(|&&k| k == 0).count() as u64;
+        source_done - 1 - trailing_empty
+    } else {
+        source_done - 1
+    };
+    if q.kept.is_empty() {
+        source_done
+    } else {
+        source_done.max(last_emit + SCAN_DRAIN)
+    }
+}
+
 /// Cycles of one query in `mode`.
 pub fn query_cycles(d: &Derived, mode: Mode, q: &QueryResult) -> u64 {
-    // The cycle after the query is taken (and the crossbar has answered):
-    // the controller plans at `plan`.
-    let plan = 2 + if mode.prune() {
-        u64::from(d.xbar_latency) + 2
-    } else {
-        0
-    };
-    // Each pass over the work list ends two cycles after its last key left
-    // it (the registered tree answer shows it empty).
+    // The hit pass's first cycle.
+    let hits_start = scan_done(d, mode, q) + 1;
     if q.kept.is_empty() {
-        return plan + 6;
+        // The hit pass ends at once, the fetch pass a cycle later, and the
+        // finish takes one cycle.
+        return hits_start + 3;
     }
-    let mut engine = EngineTimeline::new(u64::from(d.chunks), plan + 1);
-    let mut fetch_start = plan + 3;
-    let mut offer = plan + 1 + HIT_OFFER_LATENCY;
+    let mut engine = EngineTimeline::new(u64::from(d.chunks), hits_start);
+    let mut fetch_start = hits_start + 1;
+    let mut offer = hits_start + LIST_READ_LATENCY;
     for _ in 0..q.hits {
         let take = engine.take(offer);
-        offer = take + HIT_INTERVAL;
-        fetch_start = take + 2;
+        // The next entry is read as the engine takes this one.
+        offer = take + LIST_READ_LATENCY;
+        fetch_start = take + 1;
     }
+    // The first request waits for its list entry, and after a hit's
+    // consume for the buffer's new victim and the registered check.
+    let first_request = fetch_start + if q.hits > 0 { 2 } else { LIST_READ_LATENCY };
     let depth = d.fetch_depth as usize;
     let mut takes = Vec::with_capacity(q.fetches as usize);
-    let mut request = fetch_start + FIRST_REQUEST_LATENCY;
+    let mut request = first_request;
     let mut row: Option<u64> = None;
     // The cycle the controller moves to the finish (from the fetch pass).
-    let mut finish = fetch_start + 2;
+    let mut finish = fetch_start + 1;
     for i in 0..q.fetches as usize {
         if i > 0 {
             request += REQUEST_INTERVAL;
@@ -293,6 +338,38 @@ mod tests {
             e.drain(),
             2 * 8 + SCORE_LATENCY + WEIGHT_LATENCY + ACCUMULATE_LATENCY
         );
+    }
+
+    fn kept(keys: &[u32]) -> QueryResult {
+        QueryResult {
+            index: 0,
+            xbar_keep: None,
+            kept: keys.to_vec(),
+            order: keys.to_vec(),
+            hits: 0,
+            fetches: keys.len() as u32,
+            evicts: 0,
+            out: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_scan_takes_a_cycle_per_key_or_per_empty_beat() {
+        // 512 keys in 4 beats of 128, crossbar latency 8: beats hold 2, 0,
+        // 1 and 0 kept keys.
+        let d = Derived::from_spec(&crate::spec::Spec::default_spec());
+        assert_eq!((d.xbar_beats, d.xbar_latency), (4, 8));
+        let q = kept(&[0, 1, 300]);
+        assert_eq!(kept_per_beat(&d, &q.kept), vec![2, 0, 1, 0]);
+        // Emissions from cycle 12; beats end at 17; the last key (cycle
+        // 15) is in its list 3 cycles later.
+        assert_eq!(scan_done(&d, Mode::PruneOnly, &q), 18);
+        // Four empty beats.
+        assert_eq!(scan_done(&d, Mode::PruneOnly, &kept(&[])), 16);
+        // Without pruning: keys 0..10 emitted at cycles 2..=11.
+        let all: Vec<u32> = (0..10).collect();
+        assert_eq!(scan_done(&d, Mode::Baseline, &kept(&all)), 14);
+        assert_eq!(scan_done(&d, Mode::Baseline, &kept(&[])), 2);
     }
 
     #[test]

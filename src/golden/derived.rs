@@ -71,13 +71,14 @@ pub struct Derived {
     pub seq_len: u32,
     pub head_dim: u32,
     pub causal: bool,
-    /// Bits of a key or query index, clog2(seq_len).
+    /// Bits of a key index, clog2(seq_len): the address of every RAM of
+    /// depth seq_len (the key→slot table, the kept-key list).
     pub key_index_bits: u32,
-    /// A key index split in two for per-key decodes (the controller's
-    /// bounds, the buffer's resident updates): the low key_index_bits / 2
-    /// bits pick a key within its group, the other key_hi_bits the group.
-    pub key_lo_bits: u32,
-    pub key_hi_bits: u32,
+    /// Counts 0..=seq_len (kept keys of a query, the key limit).
+    pub key_count_bits: u32,
+    /// One entry of the controller's kept-key list: a hit's slot or a
+    /// miss's key, max(key_index_bits, slot_index_bits).
+    pub list_bits: u32,
 
     // Data.
     pub data_bits: u32,
@@ -140,6 +141,8 @@ pub struct Derived {
     /// Slots: buffer_bytes / slot_bytes (bytes beyond the last whole slot are unused).
     pub slots: u32,
     pub slot_index_bits: u32,
+    /// Slot indices: 2^slot_index_bits (slots, padded to a power of two).
+    pub slot_leaves: u32,
     /// Buffer words: slots × 2 × chunks, each chunk_bits wide.
     pub buffer_words: u32,
     pub buffer_addr_bits: u32,
@@ -156,6 +159,30 @@ pub struct Derived {
     pub word_lines_per_key: u32,
     /// Arrays needed to hold K: ceil(word lines / rows) × ceil(seq_len / cols).
     pub xbar_arrays: u32,
+    /// Beats of a keep vector on the crossbar port, one array's columns
+    /// each: ceil(seq_len / cols).
+    pub xbar_beats: u32,
+    /// A keep vector in whole beats: xbar_beats × cols (the behavioral
+    /// model pads seq_len with zeros).
+    pub xbar_keep_bits: u32,
+    /// Bits of a column index within a beat: clog2(cols).
+    pub xbar_col_bits: u32,
+    /// Columns padded to a power of two: 2^xbar_col_bits (the leaves of
+    /// the controller's priority encoder).
+    pub xbar_col_leaves: u32,
+    /// Counts 0..=cols (the keys of one beat below the key limit).
+    pub xbar_col_count_bits: u32,
+    /// Key index of a beat's bit 0 grows by this from one beat to the next:
+    /// cols, or 0 when one beat holds every key (the step is never taken,
+    /// and cols need not fit key_index_bits).
+    pub xbar_beat_step: u32,
+    /// Width of the controller's beat room arithmetic (key limit minus a
+    /// beat's first key, compared with cols):
+    /// max(key_count_bits, xbar_col_count_bits) + 1.
+    pub xbar_room_bits: u32,
+    /// Width of a beat's first key plus a column index:
+    /// max(key_index_bits, xbar_col_bits).
+    pub xbar_key_sum_bits: u32,
     /// Query MSB vector driven on the word lines: head_dim × query_msb_bits.
     pub qmsb_bits: u32,
     pub threshold_bits: u32,
@@ -186,9 +213,6 @@ pub struct Derived {
     pub fetch_count_bits: u32,
     /// The fetch queue's slots side by side: fetch_depth × slot_index_bits.
     pub fetch_slots_bits: u32,
-    /// The controller's work list is searched in groups of
-    /// 2^todo_group_bits keys: min(key_index_bits, 4).
-    pub todo_group_bits: u32,
 
     // Widths and pads of intermediate RTL signals (so templates only print).
     /// One lane's q·k product: 2 × data_bits.
@@ -279,6 +303,7 @@ impl Derived {
         let slots = spec.buffer.bytes / slot_bytes;
         let cells_per_element = x.key_msb_bits.div_ceil(x.bits_per_cell);
         let word_lines_per_key = a.head_dim * cells_per_element;
+        let xbar_beats = a.seq_len.div_ceil(x.cols);
         let (reset_port, sensitivity, active, low) = reset_forms(spec.rtl.reset);
         let recip_frac_bits = n.out_bits + 2;
         let max_bits = z_bits - nx::SCALE_FRAC_BITS + 1;
@@ -296,8 +321,8 @@ impl Derived {
             head_dim: a.head_dim,
             causal: a.causal,
             key_index_bits: index_bits(a.seq_len),
-            key_lo_bits: index_bits(a.seq_len) / 2,
-            key_hi_bits: index_bits(a.seq_len) - index_bits(a.seq_len) / 2,
+            key_count_bits: seq_count,
+            list_bits: index_bits(a.seq_len).max(index_bits(slots)),
             data_bits: n.data_bits,
             out_bits: n.out_bits,
             out_frac_bits: n.out_bits - n.data_bits,
@@ -330,6 +355,7 @@ impl Derived {
             slot_bytes,
             slots,
             slot_index_bits: index_bits(slots),
+            slot_leaves: 1 << index_bits(slots),
             buffer_words: slots * 2 * chunks,
             buffer_addr_bits: index_bits(slots * 2 * chunks),
             xbar_rows: x.rows,
@@ -339,7 +365,15 @@ impl Derived {
             query_msb_bits: x.query_msb_bits,
             cells_per_element,
             word_lines_per_key,
-            xbar_arrays: word_lines_per_key.div_ceil(x.rows) * a.seq_len.div_ceil(x.cols),
+            xbar_arrays: word_lines_per_key.div_ceil(x.rows) * xbar_beats,
+            xbar_beats,
+            xbar_keep_bits: xbar_beats * x.cols,
+            xbar_col_bits: index_bits(x.cols),
+            xbar_col_leaves: 1 << index_bits(x.cols),
+            xbar_col_count_bits: count_bits(x.cols),
+            xbar_beat_step: if xbar_beats > 1 { x.cols } else { 0 },
+            xbar_room_bits: seq_count.max(count_bits(x.cols)) + 1,
+            xbar_key_sum_bits: index_bits(a.seq_len).max(index_bits(x.cols)),
             qmsb_bits: a.head_dim * x.query_msb_bits,
             threshold_bits: x.threshold_bits,
             xbar_latency: x.latency_cycles,
@@ -356,7 +390,6 @@ impl Derived {
             fetch_ptr_bits: fetch_depth.trailing_zeros(),
             fetch_count_bits: count_bits(fetch_depth),
             fetch_slots_bits: fetch_depth * index_bits(slots),
-            todo_group_bits: index_bits(a.seq_len).min(4),
             qk_bits: 2 * n.data_bits,
             pv_bits,
             score_pad_bits: score_bits - 2 * n.data_bits,

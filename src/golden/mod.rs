@@ -7,12 +7,18 @@
 //!
 //! Per query t (absolute index i = query_base + t) the controller:
 //! 1. keeps every key j < n_keys (baseline, or reuse-only), or asks the
-//!    crossbar ([`crossbar`]) for the keep vector (pruning modes);
+//!    crossbar ([`crossbar`]) for the keep vector (pruning modes), which
+//!    crosses the port in beats of `crossbar.cols` keys (beat b holds keys
+//!    b·cols .. b·cols + cols − 1; [`QueryResult::xbar_keep`] is their
+//!    concatenation, cut to the head's keys);
 //! 2. masks keys j > i when the spec is causal;
 //! 3. without reuse, empties the buffer; with reuse, keeps its rows;
 //! 4. processes the kept keys already in the buffer (hits) in ascending key
 //!    order, then fetches and processes the others (misses) in ascending
-//!    key order, each fill choosing its slot by [`buffer`]'s policy;
+//!    key order, each fill choosing its slot by [`buffer`]'s policy. (The
+//!    RTL finds them as key indices, lowest first, and sorts them into a
+//!    hit list and a miss list by a key→slot table lookup before the first
+//!    hit: residency is that of the buffer as the query starts, as here.)
 //! 5. emits the output row ([`engine`]).
 //!
 //! Every head starts with an empty buffer.

@@ -70,6 +70,7 @@ impl<'a> Stimulus<'a> {
             ("chunk_bytes", u64::from(d.chunk_bits.div_ceil(8))),
             ("beats_per_key", u64::from(d.beats_per_key)),
             ("out_bits", u64::from(d.out_bits)),
+            ("keep_beat_bits", u64::from(d.xbar_cols)),
             ("idle_percent", u64::from(tb.idle_percent)),
             ("stall_percent", u64::from(tb.stall_percent)),
             ("max_cycles", tb.max_cycles),

@@ -56,7 +56,7 @@ pub struct Spec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Attention {
-    /// Largest number of keys (and queries) per head, N. Range 2..=2048.
+    /// Largest number of keys (and queries) per head, N. Range 2..=16384.
     pub seq_len: u32,
     /// Head dimension d: elements per q, k and v row. Range 2..=256.
     pub head_dim: u32,
@@ -252,7 +252,10 @@ impl Spec {
         let x = &self.crossbar;
         let head_dim_ok = push(&mut errors, range("attention.head_dim", a.head_dim, 2, 256));
         let data_bits_ok = push(&mut errors, range("numerics.data_bits", n.data_bits, 4, 16));
-        push(&mut errors, range("attention.seq_len", a.seq_len, 2, 2048));
+        push(
+            &mut errors,
+            range("attention.seq_len", a.seq_len, 2, 16_384),
+        );
         if data_bits_ok {
             push(&mut errors, self.check_widths());
         }

@@ -300,8 +300,8 @@ pub struct Mapping {
     /// Distributed RAMs in the buffer (ECP5: its data when too small for a
     /// block RAM, and the tag and key-to-slot memories).
     pub buffer_lutrams: u64,
-    /// Flip-flops in the buffer (valid, consumed and resident bits, the
-    /// read register, the round-robin pointer).
+    /// Flip-flops in the buffer (valid and consumed bits, the victim and
+    /// lookup registers, the read register, the round-robin pointer).
     pub buffer_ffs: u64,
     /// Bits the buffer keeps in RAM macros (generic target).
     pub buffer_memory_bits: u64,

@@ -11,17 +11,30 @@
 // the old word (read-first), a case the controller never creates.
 //
 // Tags: each slot's key, a valid bit and a consumed bit (the current query
-// has used its row); `resident` and `slot_of` answer "where is key j" in one
-// cycle. Replacement (golden::buffer): the lowest free slot, else the lowest
+// has used its row).
+//
+// Residency is a RAM lookup, so nothing here grows with seq_len but the
+// depth of one table. slot_of_mem, the key→slot table (128 entries of
+// 5 bits, never reset), records for each key the slot of its latest fill.
+// A lookup reads the key's entry (a registered read) and then checks that
+// slot's own tag: key j is resident exactly when
+//   valid[s] && tag[s] == j,  s = slot_of[j].
+// A key is filled only when it is not resident, so while it is resident
+// its latest fill is the one that placed it, and slot_of[j] is its slot.
+// An entry left by a key since evicted (or never written) names a slot
+// whose tag is another key, or an invalid slot: it reads as a miss. So a
+// clear only drops the 32 valid bits, and eviction writes nothing to the
+// table.
+//
+// Replacement (golden::buffer): the lowest free slot, else the lowest
 // slot the current query has not consumed (after the hit pass these are rows
 // it does not need), else the round-robin pointer's slot (the pointer starts
 // at 0 on clear and moves past each slot it gives), so that back-to-back
 // fills of a tiled query avoid the slot the engine is reading. The victim is
 // registered: alloc_slot shows the choice for the tags of the cycle before,
 // and alloc_ready says the tags have not changed since (a fill, a consume,
-// a new query or a clear makes it wait one cycle). A fill's evicted key
-// leaves `resident` two cycles after the fill, the filled key joins it the
-// cycle after.
+// a new query or a clear makes it wait one cycle). The controller looks
+// keys up only between queries' fills, so a lookup never meets a fill.
 `default_nettype none
 
 module causal_buffer (
@@ -29,10 +42,10 @@ module causal_buffer (
     input  wire           rst,
     input  wire           clear,          // invalidate every slot
     input  wire           start_query,    // clear every consumed bit
-    // Lookup.
-    output wire [127:0]   resident,       // bit j: key j is in some slot
+    // Lookup: the answer for the key of the cycle before.
     input  wire [6:0]     lookup_key,
-    output wire [4:0]     lookup_slot,    // valid when resident[lookup_key]
+    output wire           lookup_hit,     // that key is resident ...
+    output wire [4:0]     lookup_slot,    // ... in this slot
     // Mark a hit's slot consumed.
     input  wire           consume_valid,
     input  wire [4:0]     consume_slot,
@@ -53,10 +66,10 @@ module causal_buffer (
     reg  [31:0]    data_mem [0:511];
     reg  [31:0]    rd_data_q;
     reg  [6:0]     tag_mem [0:31];
-    reg  [4:0]     slot_of_mem [0:127];
     reg  [31:0]    valid_q;
     reg  [31:0]    consumed_q;
-    reg  [127:0]   resident_q;
+    reg  [4:0]     lookup_slot_q;  // slot_of_mem[lookup_key], registered read
+    reg  [6:0]     lookup_key_q;
 
     reg  [4:0]     round_robin_q;
 
@@ -107,62 +120,26 @@ module causal_buffer (
     assign alloc_ready = victim_fresh_q;
     wire [4:0]     round_robin_next = (round_robin_q == 5'd31)
                                      ? 5'd0 : round_robin_q + 5'd1;
-    // A fill's evicted key leaves resident_q two cycles after the fill (its
-    // tag read and a register); nothing reads resident for that long after
-    // a fill, and the evicted key is not filled again in the same query.
-    // The filled key joins resident_q the cycle after the fill, from
-    // registers (alloc_valid comes from the controller's handshake and
-    // would otherwise reach all 128 bits in the same cycle): the controller
-    // reads resident only in its hit pass, which no fill overlaps.
-    // Both updates come from registered one-hot halves of the key (its
-    // group of 2^KEY_LO_BITS keys, the key within the group; the group half
-    // is zero when there is no update), so that each resident bit's update
-    // is an AND of two register bits and no register reaches every key.
-    localparam integer KEY_LO_BITS = 3;
-    localparam integer KEY_HI_BITS = 4;
-    localparam integer KEY_LO_N    = 1 << KEY_LO_BITS;
-    localparam integer KEY_HI_N    = 1 << KEY_HI_BITS;
-    localparam [6:0] KEY_LO_MASK = ~7'd0 >> KEY_HI_BITS;
-    localparam [KEY_HI_N - 1:0] HI_ONE = 1;
-    localparam [KEY_LO_N - 1:0] LO_ONE = 1;
-    reg  [6:0]     evicted_key_q;
-    reg                 evict_pending_q;
-    reg  [KEY_HI_N - 1:0] fill_hi_q, evict_hi_q;
-    reg  [KEY_LO_N - 1:0] fill_lo_q, evict_lo_q;
-
-    assign resident    = resident_q;
-    assign lookup_slot = slot_of_mem[lookup_key];
+    // The lookup's slot, checked against its tag. A slot index beyond the
+    // last slot (only a never-written table entry holds one) reads invalid.
+    wire [31:0] valid_pad = valid_q;
+    assign lookup_hit  = valid_pad[lookup_slot_q] && (tag_mem[lookup_slot_q] == lookup_key_q);
+    assign lookup_slot = lookup_slot_q;
     assign rd_data     = rd_data_q;
 
-    integer key;
     always @(posedge clk or posedge rst) begin
         if (rst) begin
             valid_q       <= 32'd0;
             consumed_q    <= 32'd0;
-            resident_q    <= 128'd0;
             round_robin_q <= 5'd0;
             victim_fresh_q <= 1'b0;
-            evict_pending_q  <= 1'b0;
-            fill_hi_q        <= {KEY_HI_N{1'b0}};
-            evict_hi_q       <= {KEY_HI_N{1'b0}};
         end else if (clear) begin
             valid_q       <= 32'd0;
             consumed_q    <= 32'd0;
-            resident_q    <= 128'd0;
             round_robin_q <= 5'd0;
             victim_fresh_q <= 1'b0;
-            evict_pending_q  <= 1'b0;
-            fill_hi_q        <= {KEY_HI_N{1'b0}};
-            evict_hi_q       <= {KEY_HI_N{1'b0}};
         end else begin
             victim_fresh_q   <= !(start_query || consume_valid || alloc_valid);
-            evict_pending_q  <= alloc_valid && alloc_evict;
-            fill_hi_q  <= alloc_valid ? (HI_ONE << (alloc_key >> KEY_LO_BITS)) : {KEY_HI_N{1'b0}};
-            evict_hi_q <= evict_pending_q ? (HI_ONE << (evicted_key_q >> KEY_LO_BITS)) : {KEY_HI_N{1'b0}};
-            for (key = 0; key < 128; key = key + 1) begin
-                if (evict_hi_q[key >> KEY_LO_BITS] && evict_lo_q[key % KEY_LO_N]) resident_q[key] <= 1'b0;
-                if (fill_hi_q[key >> KEY_LO_BITS] && fill_lo_q[key % KEY_LO_N]) resident_q[key] <= 1'b1;
-            end
             if (start_query) consumed_q <= 32'd0;
             if (consume_valid) consumed_q[consume_slot] <= 1'b1;
             if (alloc_valid) begin
@@ -179,18 +156,23 @@ module causal_buffer (
         victim_q       <= victim;
         victim_evict_q <= !free_found;
         victim_rr_q    <= !free_found && !unconsumed_found;
-        evicted_key_q  <= tag_mem[victim_q];   // before a fill's tag write
-        evict_lo_q     <= LO_ONE << (evicted_key_q & KEY_LO_MASK);
-        fill_lo_q      <= LO_ONE << (alloc_key & KEY_LO_MASK);
     end
 
-    // Tag and index memories: written on allocation, never reset (read only
-    // where valid_q or resident_q says the entry is meaningful).
+    // Tags: written on allocation, never reset (read only where valid_q
+    // says the entry is meaningful).
     always @(posedge clk) begin
-        if (alloc_valid) begin
-            tag_mem[alloc_slot]    <= alloc_key;
-            slot_of_mem[alloc_key] <= alloc_slot;
-        end
+        if (alloc_valid) tag_mem[alloc_slot] <= alloc_key;
+    end
+
+    // The key→slot table: a RAM with a registered read, written on
+    // allocation, never reset. Lookups and fills never share a cycle (see
+    // the header), so what a read of the entry being written returns does
+    // not matter.
+    reg  [4:0]     slot_of_mem [0:127];
+    always @(posedge clk) begin
+        if (alloc_valid) slot_of_mem[alloc_key] <= alloc_slot;
+        lookup_slot_q <= slot_of_mem[lookup_key];
+        lookup_key_q  <= lookup_key;
     end
 
     always @(posedge clk) begin

@@ -44,10 +44,13 @@ module causal_top (
     output wire [127:0]   m_xbar_req_qmsb,
     output wire [17:0]    m_xbar_req_threshold,
     output wire [31:0]    m_xbar_req_read_id,
-    // Crossbar keep vectors: bit j keeps key j.
+    // Crossbar keep vectors, in 1 beats of 128 keys (one array's columns):
+    // bit c of beat b keeps key b * 128 + c; bits past seq_len read 0; the
+    // last beat has s_xbar_keep_last.
     input  wire           s_xbar_keep_valid,
     output wire           s_xbar_keep_ready,
-    input  wire [127:0]   s_xbar_keep_data
+    input  wire [127:0]   s_xbar_keep_data,
+    input  wire           s_xbar_keep_last
 );
     wire                          eng_q_load, eng_key_valid, eng_key_ready;
     wire                          eng_finish_valid, eng_finish_ready, eng_idle, eng_mac_active;
@@ -57,7 +60,7 @@ module causal_top (
     wire [255:0]   q_row;
     wire                          buf_clear, buf_start_query, buf_consume_valid, buf_alloc_valid;
     wire                          buf_alloc_evict, buf_alloc_ready, buf_wr_en, buf_rd_en;
-    wire [127:0]   buf_resident;
+    wire                          buf_lookup_hit;
     wire [6:0]     buf_lookup_key, buf_alloc_key;
     wire [4:0]     buf_lookup_slot, buf_consume_slot, buf_alloc_slot;
     wire [8:0]     buf_wr_addr, buf_rd_addr;
@@ -89,6 +92,7 @@ module causal_top (
         .s_xbar_keep_valid    (s_xbar_keep_valid),
         .s_xbar_keep_ready    (s_xbar_keep_ready),
         .s_xbar_keep_data     (s_xbar_keep_data),
+        .s_xbar_keep_last     (s_xbar_keep_last),
         .m_mem_req_valid      (m_mem_req_valid),
         .m_mem_req_ready      (m_mem_req_ready),
         .m_mem_req_key        (m_mem_req_key),
@@ -108,8 +112,8 @@ module causal_top (
         .eng_probe_busy       (eng_probe_busy),
         .buf_clear            (buf_clear),
         .buf_start_query      (buf_start_query),
-        .buf_resident         (buf_resident),
         .buf_lookup_key       (buf_lookup_key),
+        .buf_lookup_hit       (buf_lookup_hit),
         .buf_lookup_slot      (buf_lookup_slot),
         .buf_consume_valid    (buf_consume_valid),
         .buf_consume_slot     (buf_consume_slot),
@@ -152,8 +156,8 @@ module causal_top (
         .rst (rst),
         .clear         (buf_clear),
         .start_query   (buf_start_query),
-        .resident      (buf_resident),
         .lookup_key    (buf_lookup_key),
+        .lookup_hit    (buf_lookup_hit),
         .lookup_slot   (buf_lookup_slot),
         .consume_valid (buf_consume_valid),
         .consume_slot  (buf_consume_slot),

@@ -7,7 +7,9 @@
 // Holds the key MSBs of up to 512 keys as conductances, one key per bit line
 // (4 arrays of 128 x 128 cells, 2 bits per cell, 2 cells per
 // 4-bit key element), and answers a query's MSBs with a keep vector after
-// 8 cycles. Bit-exact with golden::crossbar:
+// 8 cycles, streamed in 4 beats of 128 keys, one array's columns each
+// (beat b: keys b * 128 + c in bit c; bits past seq_len read 0; m_keep_last on
+// the last beat). Bit-exact with golden::crossbar:
 //   g[j][i] = (k[j][i] >>> 4) * 2^4 + prog_noise(seed, j, i)
 //   keep[j] = sum_i qmsb[i] * g[j][i] + read_noise(seed, read_id, j) >= threshold
 // Noise draws are SplitMix64 mixes of (seed, stream, a, b); a sample is the
@@ -20,7 +22,7 @@ module minilm_xbar_model (
     input  wire           rst_n,
     input  wire [63:0]    seed,          // noise seed, constant during a run
     input  wire           stall_req,     // test back-pressure on requests
-    input  wire           stall_rsp,     // test delay of keep vectors
+    input  wire           stall_rsp,     // test delay of keep vector beats
     // Programming: write key prog_key (full-precision row; its MSBs are kept).
     input  wire           prog_valid,
     input  wire [8:0]     prog_key,
@@ -31,10 +33,11 @@ module minilm_xbar_model (
     input  wire [127:0]   s_req_qmsb,
     input  wire [19:0]    s_req_threshold,
     input  wire [31:0]    s_req_read_id,
-    // Keep vectors.
+    // Keep vectors, in beats.
     output wire           m_keep_valid,
     input  wire           m_keep_ready,
-    output wire [511:0]   m_keep_data
+    output wire [127:0]   m_keep_data,
+    output wire           m_keep_last
 );
     localparam [63:0] STREAM_PROGRAM = 64'h0000000050524F47;
     localparam [63:0] STREAM_READ    = 64'h0000000052454144;
@@ -124,31 +127,41 @@ module minilm_xbar_model (
     endfunction
 
     // One request at a time: compute its keep vector when it is accepted,
-    // count the latency down, then present it.
+    // count the latency down, then present its beats in order (a beat may
+    // be delayed by stall_rsp; valid and data hold until taken).
+    localparam integer BEATS = 4;
+    localparam integer COLS  = 128;
     reg                         busy_q;
     reg                         valid_q;
     reg  [31:0]    wait_q;
-    reg  [511:0]   keep_q;
+    reg  [31:0]    beat_q;
+    reg  [BEATS * COLS - 1:0]   keep_q;   // bits past seq_len are 0; not reset
 
     assign s_req_ready  = !busy_q && !stall_req;
     assign m_keep_valid = valid_q;
+    assign m_keep_last  = (beat_q == BEATS - 1);
 
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) begin
             busy_q      <= 1'b0;
             valid_q     <= 1'b0;
             wait_q      <= 32'd0;
-            keep_q      <= 512'd0;
+            beat_q      <= 32'd0;
         end else if (!busy_q) begin
             if (s_req_valid && !stall_req) begin
                 busy_q      <= 1'b1;
                 wait_q      <= LATENCY;
-                keep_q      <= keep_vector(s_req_qmsb, s_req_threshold, s_req_read_id);
+                beat_q      <= 32'd0;
             end
         end else if (valid_q) begin
             if (m_keep_ready) begin
-                valid_q <= 1'b0;
-                busy_q  <= 1'b0;
+                if (m_keep_last) begin
+                    valid_q <= 1'b0;
+                    busy_q  <= 1'b0;
+                end else begin
+                    valid_q <= !stall_rsp;
+                    beat_q  <= beat_q + 32'd1;
+                end
             end
         end else if (wait_q > 32'd1) begin
             wait_q <= wait_q - 32'd1;
@@ -157,7 +170,13 @@ module minilm_xbar_model (
         end
     end
 
-    assign m_keep_data = keep_q;
+    // The request's keep vector, read only while busy_q.
+    always @(posedge clk) begin
+        if (!busy_q && s_req_valid && !stall_req)
+            keep_q <= keep_vector(s_req_qmsb, s_req_threshold, s_req_read_id);
+    end
+
+    assign m_keep_data = keep_q[beat_q * COLS +: COLS];
 endmodule
 
 `default_nettype wire

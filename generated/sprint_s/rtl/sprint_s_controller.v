@@ -4,27 +4,39 @@
 // (sha256 4c3f816f3536ceaed31bd1385843f42b169e9f9728254c41df10d6fc5f7c59f0). Do not edit: regenerate with `sprint-rtl generate`.
 // Reset: async_low on `rst_n`; memories are not reset.
 //
-// Per query (golden::run_head): accept q, get the keep vector (every key
-// below n_keys in baseline and reuse-only modes, else a crossbar read),
-// empty the buffer unless reuse is on, hand the
-// kept keys already resident to the engine (hits, ascending key order),
-// then fetch and hand over the others (misses, ascending key order), and
-// finally let the engine normalise and emit the row.
+// Per query (golden::run_head): accept q, scan the query's kept keys into
+// a list, hand the kept keys already resident to the engine (hits, ascending
+// key order), then fetch and hand over the others (misses, ascending key
+// order), and finally let the engine normalise and emit the row. Without
+// reuse the buffer is emptied as the query is taken.
+//
+// Nothing here grows with seq_len but RAM depth and index widths:
+// - Scan. With pruning, the keep vector streams from the crossbar in
+//   4 beats of 128 keys (one array's columns; beat b holds keys
+//   b * 128 + c in bit c, the last beat flagged; bits past seq_len read 0).
+//   Each beat is masked to the keys below the key limit
+//   (n_keys) and compacted by
+//   a priority encoder over its 128 bits into one key index per cycle,
+//   lowest first (a beat with no kept key takes one cycle). Without pruning a counter emits the
+//   keys 0 .. limit - 1, one per cycle.
+// - Lookup. Each key is looked up in the buffer's key→slot table (a RAM,
+//   validated by the slot's tag; see the buffer), and written to the
+//   kept-key list, a RAM of 512 entries: a hit's slot at the next address
+//   from 0 up, a miss's key at the next address from 511 down. A query
+//   keeps at most 512 keys, so the two never meet.
+// - Passes. The hit pass reads the hits back in list order (ascending
+//   keys) and offers each slot to the engine; the fetch pass reads the
+//   misses back from 511 down (ascending keys) and requests their rows.
 //
 // Fetches are pipelined: up to 4 requests are in flight (a queue of their
 // slots), the memory returns their beats in request order, and each row goes
 // to the engine once its last beat is in. Each request allocates its slot at
 // once, so the slots are those of golden::buffer's one-at-a-time fills. A
 // fill never overwrites a row still to be read: the request waits while the
-// victim is in the queue or the engine's slot probe reports it busy.
-//
-// Timing: no path crosses the 512-bit work list and the buffer in one cycle.
-// Registered summaries of groups of keys and a tree over them find the work
-// list's lowest key, and its answer is registered; stage 1 takes that key (and clears it from the list), at most every other
-// cycle; in the hit pass stage 2 registers the key's slot from the buffer's
-// lookup and offers it to the engine. A fill request waits for the buffer's
-// registered victim and a registered check that it may be overwritten, so
-// requests are at least 3 cycles apart (src/golden/cycles.rs follows this).
+// victim is in the queue or the engine's slot probe reports it busy. A fill
+// request waits for the buffer's registered victim and a registered check
+// that it may be overwritten, so requests are at least 3 cycles apart
+// (src/golden/cycles.rs follows this sequencing).
 //
 // CSRs (32-bit, see src/csr.rs):
 //   0x0 ctrl: W: bit 0 starts a head; ignored while busy.
@@ -56,14 +68,15 @@ module sprint_s_controller (
     // Query stream handshake (the data goes straight to the engine).
     input  wire           s_q_valid,
     output wire           s_q_ready,
-    // Crossbar: query MSBs and threshold out, keep vector back.
+    // Crossbar: threshold out, keep vector back in beats (see above).
     output wire           m_xbar_req_valid,
     input  wire           m_xbar_req_ready,
     output wire [19:0]    m_xbar_req_threshold,
     output wire [31:0]    m_xbar_req_read_id,     // {head_id, query index}
     input  wire           s_xbar_keep_valid,
     output wire           s_xbar_keep_ready,
-    input  wire [511:0]   s_xbar_keep_data,       // bit j: keep key j
+    input  wire [127:0]   s_xbar_keep_data,       // bit c: keep key b * 128 + c of beat b
+    input  wire           s_xbar_keep_last,       // beat 3, the last
     // External memory: fetch key j's K and V rows.
     output wire           m_mem_req_valid,
     input  wire           m_mem_req_ready,
@@ -86,9 +99,9 @@ module sprint_s_controller (
     // Buffer.
     output wire           buf_clear,
     output wire           buf_start_query,
-    input  wire [511:0]   buf_resident,
     output wire [8:0]     buf_lookup_key,
-    input  wire [6:0]     buf_lookup_slot,
+    input  wire           buf_lookup_hit,         // the key of the cycle before is resident ...
+    input  wire [6:0]     buf_lookup_slot,        // ... in this slot
     output wire           buf_consume_valid,
     output wire [6:0]     buf_consume_slot,
     output wire           buf_alloc_valid,
@@ -120,11 +133,10 @@ module sprint_s_controller (
     localparam [3:0] C_IDLE       = 4'd0,
                      C_QUERY      = 4'd1,
                      C_XBAR_REQ   = 4'd2,
-                     C_XBAR_WAIT  = 4'd3,
-                     C_PLAN       = 4'd4,
-                     C_HITS       = 4'd5,
-                     C_FETCH      = 4'd6,
-                     C_FINISH     = 4'd7;
+                     C_SCAN       = 4'd3,
+                     C_HITS       = 4'd4,
+                     C_FETCH      = 4'd5,
+                     C_FINISH     = 4'd6;
 
     localparam [10:0] BEATS_PER_KEY = 11'd16;
     localparam [3:0] LAST_BEAT     = 4'd15;
@@ -141,11 +153,6 @@ module sprint_s_controller (
     // Run state.
     reg                        done_q;
     reg  [15:0]    query_count_q;
-    reg  [511:0]   keep_q;         // kept keys not yet found by the search (the work list)
-    // keep_q's load (state_q is C_QUERY and pruning is off, or state_q is
-    // C_XBAR_WAIT) and its source (the crossbar), from registers of their
-    // own: they fan out to every key, each into one gate.
-    reg                        keep_load_q, keep_xbar_q;
     // Fetch queue: the slots of requested rows, in request order.
     reg  [27:0]    fetch_slots_q;  // entry e in bits [e * 7 +: 7]
     reg  [3:0]     fetch_live_q;     // entry requested, not yet handed over
@@ -163,240 +170,138 @@ module sprint_s_controller (
     wire [15:0]    query_index = query_base_q + query_count_q;
 
     // ------------------------------------------------------------------
-    // Keys this query may keep: below n_keys.
+    // Key limit, registered as the query is taken: keys below it may be
+    // kept (n_keys, at most seq_len).
     // ------------------------------------------------------------------
-    // Each key's comparison with a bound splits the key into a high part h
-    // and a low part l: k < v when v's high part is above h, or equal to h
-    // and v's low part is above l. Small decoders of the bound's two parts
-    // (thermometer and one-hot codes, built one bit at a time: entry e of
-    // the table over b bits doubles into entries e and e + 2^b) feed one
-    // gate per key, instead of 512 carry chains or a fan-out of every bound
-    // bit to every key.
-    localparam integer KEY_LO_BITS = 4;
-    localparam integer KEY_HI_BITS = 5;
-    localparam integer KEY_LO_N    = 1 << KEY_LO_BITS;
-    localparam integer KEY_HI_N    = (512 + KEY_LO_N - 1) / KEY_LO_N;  // high parts of real keys
-    reg  [KEY_HI_N - 1:0] n_keys_hi_lt, n_keys_hi_eq;  // entry h: h <, == n_keys_q's high part
-    reg  [KEY_LO_N - 1:0] n_keys_lo_lt;                // entry l: l < n_keys_q's low part
-    always @* begin : bound_decoders
-        integer b, e;
-        n_keys_hi_lt = {KEY_HI_N{1'b0}};
-        n_keys_hi_eq = {KEY_HI_N{1'b0}};
-        n_keys_hi_eq[0] = 1'b1;
-        n_keys_lo_lt = {KEY_LO_N{1'b0}};
-        for (b = 0; b < KEY_LO_BITS; b = b + 1)
-            for (e = 0; e < (1 << b); e = e + 1) begin
-                n_keys_lo_lt[e + (1 << b)] = n_keys_q[b] & n_keys_lo_lt[e];
-                n_keys_lo_lt[e]            = n_keys_q[b] | n_keys_lo_lt[e];
-            end
-        // Entries only feed higher ones, so those past the last key's high
-        // part are never built.
-        for (b = 0; b < KEY_HI_BITS; b = b + 1)
-            for (e = 0; e < (1 << b); e = e + 1) begin
-                if (e + (1 << b) < KEY_HI_N) begin
-                    n_keys_hi_lt[e + (1 << b)] = n_keys_q[KEY_LO_BITS + b] & n_keys_hi_lt[e];
-                    n_keys_hi_eq[e + (1 << b)] = n_keys_q[KEY_LO_BITS + b] & n_keys_hi_eq[e];
-                end
-                n_keys_hi_lt[e] = n_keys_q[KEY_LO_BITS + b] | n_keys_hi_lt[e];
-                n_keys_hi_eq[e] = !n_keys_q[KEY_LO_BITS + b] & n_keys_hi_eq[e];
-            end
-    end
-    wire n_keys_big = |n_keys_q[15:9];      // every key is below n_keys
-    // n_keys_q's decoders are registered: n_keys_q only changes while idle
-    // (by a CSR write), and keep_q only loads at least two cycles later
-    // (the start, then C_QUERY), so the registered codes are always those
-    // of the current n_keys_q when read; a 512-key mask from a
-    // 16-bit register in one cycle is all fan-out and routing.
-    reg  [KEY_HI_N - 1:0] n_keys_hi_above_q, n_keys_hi_at_q;  // entry h: h <, == n_keys_q / KEY_LO_N
-    reg  [KEY_LO_N - 1:0] n_keys_lo_above_q;                  // entry l: l < n_keys_q % KEY_LO_N
-    always @(posedge clk) begin
-        n_keys_hi_above_q <= n_keys_hi_lt | {KEY_HI_N{n_keys_big}};
-        n_keys_hi_at_q    <= n_keys_hi_eq & {KEY_HI_N{!n_keys_big}};
-        n_keys_lo_above_q <= n_keys_lo_lt;
-    end
-    wire [511:0]   key_allowed;
-    genvar key;
-    generate
-        for (key = 0; key < 512; key = key + 1) begin : g_allowed
-            localparam integer H = key / KEY_LO_N;
-            localparam integer L = key % KEY_LO_N;
-            assign key_allowed[key] = n_keys_hi_above_q[H] || (n_keys_hi_at_q[H] && n_keys_lo_above_q[L]);
-        end
-    endgenerate
+    localparam integer KEY_BITS   = 9;
+    localparam integer COUNT_BITS = 10;
+    localparam [16:0] SEQ_LEN_WIDE = 17'd512;
+    wire [16:0] n_keys_wide   = {1'b0, n_keys_q};
+    wire [16:0] keys_in_head  = (n_keys_wide < SEQ_LEN_WIDE) ? n_keys_wide : SEQ_LEN_WIDE;
+    wire [16:0] key_limit     = keys_in_head;
+    wire        unused_key_limit = ^key_limit[16:COUNT_BITS];  // at most seq_len
+    reg  [COUNT_BITS - 1:0] key_limit_q;
 
-    // Lowest key of the work list (the pass's keys not yet taken), in two
-    // stages that each take a cycle. The keys are cut into groups of
-    // TODO_GROUP_SIZE, and each group's summary (any key left, and the
-    // lowest) is a register that changes with the work list (group_any_q,
-    // group_key_q, "Work list groups" below). A tree over the group
-    // summaries finds the lowest key, and its answer is registered. So the
-    // answer follows the work list a cycle later, while neither cycle
-    // searches all 512 keys.
-    localparam integer TODO_LEAVES     = 1 << 9;
-    localparam integer TODO_GROUP_SIZE = 1 << 4;
-    localparam integer TODO_GROUPS     = TODO_LEAVES / TODO_GROUP_SIZE;
+    // ------------------------------------------------------------------
+    // Scan, with pruning: the crossbar's beats, masked to the key limit and
+    // compacted by a priority encoder into one key index per cycle.
+    // ------------------------------------------------------------------
+    localparam integer COLS       = 128;
+    localparam integer COL_BITS   = 7;
+    localparam integer COL_LEAVES = 1 << COL_BITS;
+    localparam integer ROOM_BITS  = 11;
+    localparam [ROOM_BITS - 1:0] COLS_ROOM = 11'd128;
+    localparam [KEY_BITS - 1:0]  BEAT_STEP = 9'd128;
 
-    // The lowest set bit of a group: a binary tree of (any, index) nodes,
-    // node n over nodes 2n and 2n+1, the leaves TODO_GROUP_SIZE + i the bits i.
-    function [4:0] group_lowest;  // {any, index}
-        input [TODO_GROUP_SIZE - 1:0] bits;
+    // The lowest set bit of a beat, and whether another is set: a binary
+    // tree of (any, many, index) nodes, node n over nodes 2n and 2n+1, the
+    // leaves COL_LEAVES + c the bits c.
+    function [COL_BITS + 1:0] beat_lowest;  // {many, any, index}
+        input [COL_LEAVES - 1:0] bits;
         integer level, node;
-        reg [2 * TODO_GROUP_SIZE - 1:1] node_any;
-        reg [2 * TODO_GROUP_SIZE * 4 - 1:4] node_key;  // node n in bits [n * 4 +: 4]
+        reg [2 * COL_LEAVES - 1:1] node_any, node_many;
+        reg [2 * COL_LEAVES * COL_BITS - 1:COL_BITS] node_key;  // node n in bits [n * COL_BITS +: COL_BITS]
         begin
-            node_any = {(2 * TODO_GROUP_SIZE - 1){1'b0}};
-            node_key = {(2 * TODO_GROUP_SIZE - 1){ 4'd0 }};
-            node_any[TODO_GROUP_SIZE +: TODO_GROUP_SIZE] = bits;
-            for (level = 3; level >= 0; level = level - 1)
+            for (node = COL_LEAVES; node < 2 * COL_LEAVES; node = node + 1) begin
+                node_many[node] = 1'b0;
+                node_key[node * COL_BITS +: COL_BITS] = 7'd0;
+            end
+            node_any[COL_LEAVES +: COL_LEAVES] = bits;
+            for (level = COL_BITS - 1; level >= 0; level = level - 1)
                 for (node = (1 << level); node < (2 << level); node = node + 1) begin
-                    node_any[node] = node_any[2 * node] | node_any[2 * node + 1];
-                    node_key[node * 4 +: 4] = node_any[2 * node]
-                        ? node_key[2 * node * 4 +: 4]
-                        : (node_key[(2 * node + 1) * 4 +: 4] | (4'd1 << (3 - level)));
+                    node_any[node]  = node_any[2 * node] | node_any[2 * node + 1];
+                    node_many[node] = node_many[2 * node] | node_many[2 * node + 1]
+                                    | (node_any[2 * node] & node_any[2 * node + 1]);
+                    node_key[node * COL_BITS +: COL_BITS] = node_any[2 * node]
+                        ? node_key[2 * node * COL_BITS +: COL_BITS]
+                        : (node_key[(2 * node + 1) * COL_BITS +: COL_BITS] | (7'd1 << (COL_BITS - 1 - level)));
                 end
-            group_lowest = {node_any[1], node_key[4 +: 4]};
+            beat_lowest = {node_many[1], node_any[1], node_key[COL_BITS +: COL_BITS]};
         end
     endfunction
 
-    reg  [TODO_GROUPS - 1:0] group_any_q;                       // group g holds a key of the work list
-    reg  [TODO_GROUPS * 4 - 1:0] group_key_q;  // group g's lowest, in bits [g * 4 +: 4]
+    reg  [COLS - 1:0]     keep_beat_q;        // the beat's kept keys not yet emitted
+    reg                   keep_beat_valid_q;  // keep_beat_q holds a beat
+    reg  [KEY_BITS - 1:0] keep_base_q;        // key of keep_beat_q's bit 0
+    reg  [KEY_BITS - 1:0] keep_next_base_q;   // key of the next beat's bit 0
+    reg                   xbar_done_q;        // the last beat has been taken
 
-    // The tree over the groups: the same nodes, the leaves TODO_GROUPS + g
-    // the groups g, whose node keys start with the key's low bits.
-    reg                        todo_any;
-    reg  [8:0]     todo_key;
-    always @* begin : lowest_todo
-        integer level, node;
-        reg [2 * TODO_GROUPS - 1:1] node_any;
-        reg [2 * TODO_GROUPS * 9 - 1:9] node_key;  // node n in bits [n * 9 +: 9]
-        node_any = {(2 * TODO_GROUPS - 1){1'b0}};
-        node_key = {(2 * TODO_GROUPS - 1){ 9'd0 }};
-        node_any[TODO_GROUPS +: TODO_GROUPS] = group_any_q;
-        for (node = 0; node < TODO_GROUPS; node = node + 1)
-            node_key[(TODO_GROUPS + node) * 9 +: 4] = group_key_q[node * 4 +: 4];
-        for (level = 9 - 4 - 1; level >= 0; level = level - 1)
-            for (node = (1 << level); node < (2 << level); node = node + 1) begin
-                node_any[node] = node_any[2 * node] | node_any[2 * node + 1];
-                node_key[node * 9 +: 9] = node_any[2 * node]
-                    ? node_key[2 * node * 9 +: 9]
-                    : (node_key[(2 * node + 1) * 9 +: 9] | (9'd1 << (8 - level)));
-            end
-        todo_any = node_any[1];
-        todo_key = node_key[9 +: 9];
-    end
+    wire [COL_BITS + 1:0] beat_search = beat_lowest(keep_beat_q);
+    wire                  beat_many   = beat_search[COL_BITS + 1];  // a key beyond the lowest
+    wire                  beat_any    = beat_search[COL_BITS];
+    wire [COL_BITS - 1:0] beat_col    = beat_search[COL_BITS - 1:0];
+    wire [8:0] beat_key_sum = keep_base_q + { 2'd0, beat_col };
+    wire        unused_beat_key_sum = ^beat_key_sum;  // below seq_len where used
+    wire [KEY_BITS - 1:0] beat_key = beat_key_sum[KEY_BITS - 1:0];
 
-    reg  [MASK_COPIES * TODO_GROUP_SIZE - 1:0] lowest_bit_d;
-    reg  [TODO_GROUPS - 1:0] lowest_group_d;
-    // The answer's group and its bit come from the group summaries, not
-    // from todo_key, so that they are no deeper than the tree. A block's
-    // copy of the bit is that of the block's lowest group holding a key:
-    // the answer's bit in the answer's block, and read only with the
-    // answer's group (lowest_group_q) or as a mask of that group's search.
-    always @* begin : lowest_bit_copies
-        integer c, j;
-        reg lower_any;   // a lower group holds a key
-        lower_any = 1'b0;
-        for (j = 0; j < TODO_GROUPS; j = j + 1) begin
-            lowest_group_d[j] = group_any_q[j] & !lower_any;
-            lower_any = lower_any | group_any_q[j];
-        end
-        for (c = 0; c < MASK_COPIES; c = c + 1) begin
-            lower_any = 1'b0;
-            lowest_bit_d[c * TODO_GROUP_SIZE +: TODO_GROUP_SIZE] = {TODO_GROUP_SIZE{1'b0}};
-            for (j = c << MASK_SHIFT; j < (c + 1) << MASK_SHIFT; j = j + 1) begin
-                if (!lower_any && group_any_q[j])
-                    lowest_bit_d[c * TODO_GROUP_SIZE +: TODO_GROUP_SIZE] =
-                        { {(TODO_GROUP_SIZE - 1){1'b0}}, 1'b1 } << group_key_q[j * 4 +: 4];
-                lower_any = lower_any | group_any_q[j];
-            end
-        end
-    end
+    // The next beat's keys below the key limit: none, all, or its lowest
+    // `room` keys (a thermometer code over the beat).
+    wire [ROOM_BITS - 1:0] room_limit = { 1'd0, key_limit_q };
+    wire [ROOM_BITS - 1:0] room_base  = { 2'd0, keep_next_base_q };
+    wire [ROOM_BITS - 1:0] room       = room_limit - room_base;
+    wire                   room_some  = room_limit > room_base;
+    wire                   room_all   = room_some && (room >= COLS_ROOM);
+    wire [COLS - 1:0]      beat_mask  = room_all ? {COLS{1'b1}}
+                                      : room_some ? ~({COLS{1'b1}} << room[7:0])
+                                      : {COLS{1'b0}};
 
-    // The tree's answer is registered (stage 0: lowest_any_q, lowest_key_q)
-    // and meaningful when the group summaries did not change in the cycle
-    // before (lowest_fresh_q). Stage 1 takes the key (next_key_q) and
-    // removes it from its group's summary at once, so a key leaves the work
-    // list at most every other cycle. In the hit pass, stage 2 holds the
-    // key's slot (the buffer's lookup, registered) and offers it to the
-    // engine.
-    reg                        lowest_fresh_q;
-    reg                        lowest_any_q;
-    reg  [8:0]     lowest_key_q;
-    // The answer's bit in its group, one-hot (zero without an answer), in
-    // a copy per block of TODO_GROUPS / MASK_COPIES groups: every group's
-    // search reads it ("Work list groups"), and one copy for all would fan
-    // out across the whole list.
-    localparam integer MASK_COPIES = (TODO_GROUPS < 8) ? TODO_GROUPS : 8;
-    localparam integer MASK_SHIFT  = $clog2(TODO_GROUPS / MASK_COPIES);  // groups of a block, log2
-    reg  [MASK_COPIES * TODO_GROUP_SIZE - 1:0] lowest_bit_q;  // block c in bits [c * TODO_GROUP_SIZE +: TODO_GROUP_SIZE]
-    reg  [TODO_GROUPS - 1:0] lowest_group_q;  // one-hot: lowest_key_q's group (zero without an answer)
-    reg                        next_valid_q;
-    reg  [8:0]     next_key_q;
-    reg                        hit_valid_q;
-    reg  [6:0]     hit_slot_q;
-    // state_q is C_HITS or C_FETCH, and C_HITS, from registers of their own:
-    // they decide each group summary's next value.
-    reg  walking_q, in_hits_q;
-    wire take_now  = walking_q && !next_valid_q && lowest_fresh_q;  // takes the answer, if any
-    wire next_load = take_now && lowest_any_q;
-    wire hit_load  = in_hits_q && next_valid_q && !hit_valid_q;
-    // Every key of the pass has left stage 1.
-    wire walk_done = lowest_fresh_q && !lowest_any_q && !next_valid_q;
+    wire scanning = (state_q == C_SCAN);
+    // A beat is taken when none is held or the held one emits its last key.
+    assign s_xbar_keep_ready = scanning && prune && !xbar_done_q && (!keep_beat_valid_q || !beat_many);
+    wire keep_take = s_xbar_keep_valid && s_xbar_keep_ready;
 
     // ------------------------------------------------------------------
-    // Work list groups.
+    // Scan, without pruning: a counter over the keys below the limit.
     // ------------------------------------------------------------------
-    // The work list is keep_q itself: each key leaves keep_q once the search
-    // has found it (stage 1 takes it next), so the hit pass walks
-    // keep_q & buf_resident (when reuse is on; the buffer does not change
-    // during the pass) and leaves keep_q holding just the misses, which the
-    // miss pass walks (no fill touches a key still in keep_q). The passes
-    // thus never load 512 bits at once.
-    // A group's summary is loaded in C_PLAN (the hits) and at the end of
-    // the hit pass (the misses), and changes when stage 1 takes the group's
-    // lowest key. Its candidates, the group's hits and misses without that
-    // key, are searched from registers, and the state only selects among
-    // them at the end. The answer's bit in its group (lowest_bit_q) is
-    // masked; in C_PLAN and at the end of the hit pass the answer is empty
-    // and masks nothing, so the same candidates are the loads.
-    reg  plan_q;          // state_q == C_PLAN, a register of its own for its fan-out
-    wire hits_end = in_hits_q && walk_done && !hit_valid_q;
-    reg  [TODO_GROUPS - 1:0] group_any_d;
-    reg  [TODO_GROUPS * 4 - 1:0] group_key_d;
-    reg  [511:0]   answer;  // the answer's key, one-hot (zero without an answer)
-    always @* begin : work_list_next
-        integer g, k;
-        reg [TODO_LEAVES - 1:0]     hit_pad, miss_pad;  // padded to whole groups
-        reg [TODO_GROUPS - 1:0]     taken_group;        // one-hot: the taken key's group
-        reg [4:0]                hit_sum, miss_sum;
-        reg                         use_hits;
-        hit_pad  = {TODO_LEAVES{1'b0}};
-        hit_pad[511:0]  = keep_q & buf_resident;
-        miss_pad = {TODO_LEAVES{1'b0}};
-        miss_pad[511:0] = keep_q;
-        taken_group = lowest_group_q & {TODO_GROUPS{take_now}};
-        for (k = 0; k < 512; k = k + 1)
-            answer[k] = lowest_group_q[k / TODO_GROUP_SIZE]
-                      & lowest_bit_q[(k / TODO_GROUP_SIZE >> MASK_SHIFT) * TODO_GROUP_SIZE + k % TODO_GROUP_SIZE];
-        group_any_d = group_any_q;
-        group_key_d = group_key_q;
-        for (g = 0; g < TODO_GROUPS; g = g + 1) begin
-            hit_sum  = group_lowest(hit_pad[g * TODO_GROUP_SIZE +: TODO_GROUP_SIZE] & ~lowest_bit_q[(g >> MASK_SHIFT) * TODO_GROUP_SIZE +: TODO_GROUP_SIZE]);
-            miss_sum = group_lowest(miss_pad[g * TODO_GROUP_SIZE +: TODO_GROUP_SIZE] & ~lowest_bit_q[(g >> MASK_SHIFT) * TODO_GROUP_SIZE +: TODO_GROUP_SIZE]);
-            // A take needs a fresh, non-empty answer, so never comes with a
-            // load; the enable and the choice of candidate are separate so
-            // that the choice is a plain select after the search.
-            // The hits are the candidate in C_PLAN and for a take in the hit
-            // pass (in the answer's group); at the end of the hit pass the
-            // answer is empty, and the misses are. Each group decides from
-            // registers of its own, so no select fans out to every group.
-            use_hits = plan_q || (in_hits_q && lowest_group_q[g]);
-            if (plan_q || hits_end || taken_group[g]) begin
-                group_any_d[g] = use_hits ? (hit_sum[4] & reuse) : miss_sum[4];
-                group_key_d[g * 4 +: 4] = use_hits ? hit_sum[3:0] : miss_sum[3:0];
-            end
-        end
+    reg  [COUNT_BITS - 1:0] count_q;
+    wire count_more       = (count_q != key_limit_q);
+    wire unused_count_msb = count_q[COUNT_BITS - 1];  // below seq_len where emitted
+
+    // One kept key per cycle, from the beat or the counter.
+    wire                  emit_valid = scanning && (prune ? (keep_beat_valid_q && beat_any) : count_more);
+    wire [KEY_BITS - 1:0] emit_key   = prune ? beat_key : count_q[KEY_BITS - 1:0];
+    wire                  source_done = prune ? (xbar_done_q && !keep_beat_valid_q) : !count_more;
+
+    // ------------------------------------------------------------------
+    // Lookup and the kept-key list.
+    // ------------------------------------------------------------------
+    // Stage L holds the emitted key while the buffer reads its table entry;
+    // stage W has the buffer's answer and writes the list: a hit's slot at
+    // hit_count_q, a miss's key at LIST_TOP - miss_count_q.
+    localparam integer LIST_BITS = 9;
+    localparam [KEY_BITS - 1:0] LIST_TOP = 9'd511;
+    reg                     look_valid_q, sort_valid_q;
+    reg  [KEY_BITS - 1:0]   look_key_q, sort_key_q;
+    reg  [COUNT_BITS - 1:0] hit_count_q, miss_count_q;
+    wire scan_done = scanning && source_done && !look_valid_q && !sort_valid_q;
+
+    wire                   list_hit     = reuse && buf_lookup_hit;
+    wire                   list_we      = sort_valid_q;
+    wire [KEY_BITS - 1:0]  list_wr_addr = list_hit ? hit_count_q[KEY_BITS - 1:0] : LIST_TOP - miss_count_q[KEY_BITS - 1:0];
+    wire [LIST_BITS - 1:0] list_wr_data = list_hit ? { 2'd0, buf_lookup_slot }
+                                                   : sort_key_q;
+    wire unused_counts_msb = hit_count_q[COUNT_BITS - 1] ^ miss_count_q[COUNT_BITS - 1];  // below seq_len where written
+
+    // The passes read the list back: the hits from 0 up, then the misses
+    // from LIST_TOP down. list_rd_q is the entry read (the RAM's registered
+    // output), entry_valid_q says it is not yet used (offered to the engine
+    // in the hit pass, requested in the fetch pass).
+    reg  [KEY_BITS - 1:0]   rd_ptr_q;
+    reg  [COUNT_BITS - 1:0] reads_left_q;
+    reg                     entry_valid_q;
+    reg  [LIST_BITS - 1:0]  list_rd_q;
+    wire entry_used;   // the engine took the hit, or the fetch was requested
+    wire list_rd = (reads_left_q != 10'd0) && (!entry_valid_q || entry_used)
+                && ((state_q == C_HITS) || (state_q == C_FETCH));
+    wire hits_end = (state_q == C_HITS) && (reads_left_q == 10'd0) && (!entry_valid_q || entry_used);
+
+    reg  [LIST_BITS - 1:0]  list_mem [0:511];
+    always @(posedge clk) begin
+        if (list_we) list_mem[list_wr_addr] <= list_wr_data;
+        if (list_rd) list_rd_q <= list_mem[rd_ptr_q];
     end
+    wire [6:0]     hit_slot = list_rd_q[6:0];
+    wire [8:0]     miss_key = list_rd_q[KEY_BITS - 1:0];
 
     // ------------------------------------------------------------------
     // Handshakes.
@@ -410,7 +315,6 @@ module sprint_s_controller (
     assign m_xbar_req_valid     = (state_q == C_XBAR_REQ);
     assign m_xbar_req_threshold = threshold_q;
     assign m_xbar_req_read_id   = {head_id_q, query_index};
-    assign s_xbar_keep_ready    = (state_q == C_XBAR_WAIT);
 
     // A fill may not overwrite a row still to be read: one queued for the
     // engine, or one the engine holds. The buffer shows its victim one cycle
@@ -429,31 +333,32 @@ module sprint_s_controller (
     wire queue_full       = (queued_q == 3'd4);
     wire row_ready        = (queued_q != unfilled_q);    // the row at hand_ptr_q is complete
 
-    assign m_mem_req_valid = (state_q == C_FETCH) && next_valid_q && !queue_full && buf_alloc_ready && fill_safe_q;
-    assign m_mem_req_key   = next_key_q;
+    assign m_mem_req_valid = (state_q == C_FETCH) && entry_valid_q && !queue_full && buf_alloc_ready && fill_safe_q;
+    assign m_mem_req_key   = miss_key;
     assign s_mem_rsp_ready = (state_q == C_FETCH) && (unfilled_q != 3'd0);
     wire mem_req_take      = m_mem_req_valid && m_mem_req_ready;
     wire mem_rsp_take      = s_mem_rsp_valid && s_mem_rsp_ready;
     wire row_filled        = mem_rsp_take && (beat_q == LAST_BEAT);
 
-    wire hit_issue  = (state_q == C_HITS) && hit_valid_q;
+    wire hit_issue  = (state_q == C_HITS) && entry_valid_q;
     wire miss_issue = (state_q == C_FETCH) && row_ready;
     assign eng_key_valid    = hit_issue || miss_issue;
-    assign eng_key_slot     = miss_issue ? fetch_slots_q[hand_ptr_q * 7 +: 7] : hit_slot_q;
+    assign eng_key_slot     = miss_issue ? fetch_slots_q[hand_ptr_q * 7 +: 7] : hit_slot;
     wire key_take           = eng_key_valid && eng_key_ready;
     wire hit_take           = hit_issue && eng_key_ready;
     wire miss_take          = miss_issue && eng_key_ready;
+    assign entry_used       = hit_take || mem_req_take;
     wire [6:0]     fill_slot = fetch_slots_q[fill_ptr_q * 7 +: 7];
     assign eng_finish_valid = (state_q == C_FINISH);
     wire finish_take        = eng_finish_valid && eng_finish_ready;
 
-    assign buf_clear         = start || ((state_q == C_PLAN) && !reuse);
-    assign buf_start_query   = (state_q == C_PLAN);
-    assign buf_lookup_key    = next_key_q;
+    assign buf_clear         = start || (q_take && !reuse);
+    assign buf_start_query   = q_take;
+    assign buf_lookup_key    = look_key_q;
     assign buf_consume_valid = hit_take;
-    assign buf_consume_slot  = hit_slot_q;
+    assign buf_consume_slot  = hit_slot;
     assign buf_alloc_valid   = mem_req_take;
-    assign buf_alloc_key     = next_key_q;
+    assign buf_alloc_key     = miss_key;
     assign buf_wr_en         = mem_rsp_take;
     assign buf_wr_addr       = { 4'd0, fill_slot } * BEATS_PER_KEY
                              + { 7'd0, beat_q };
@@ -467,12 +372,12 @@ module sprint_s_controller (
         case (state_q)
             C_IDLE:       if (start) state_d = C_QUERY;
             C_QUERY:      if (!queries_left && eng_idle) state_d = C_IDLE;
-                          else if (q_take) state_d = prune ? C_XBAR_REQ : C_PLAN;
-            C_XBAR_REQ:   if (m_xbar_req_ready) state_d = C_XBAR_WAIT;
-            C_XBAR_WAIT:  if (s_xbar_keep_valid) state_d = C_PLAN;
-            C_PLAN:       state_d = C_HITS;
-            C_HITS:       if (walk_done && !hit_valid_q) state_d = C_FETCH;
-            C_FETCH:      if (walk_done && queued_q == 3'd0) state_d = C_FINISH;
+                          else if (q_take) state_d = prune ? C_XBAR_REQ : C_SCAN;
+            C_XBAR_REQ:   if (m_xbar_req_ready) state_d = C_SCAN;
+            C_SCAN:       if (scan_done) state_d = C_HITS;
+            C_HITS:       if (hits_end) state_d = C_FETCH;
+            C_FETCH:      if (reads_left_q == 10'd0 && !entry_valid_q && queued_q == 3'd0)
+                              state_d = C_FINISH;
             C_FINISH:     if (finish_take) state_d = C_QUERY;
             default:      state_d = C_IDLE;
         endcase
@@ -483,13 +388,12 @@ module sprint_s_controller (
             state_q       <= C_IDLE;
             done_q        <= 1'b0;
             query_count_q <= 16'd0;
-            keep_q        <= 512'd0;
-            group_any_q   <= {TODO_GROUPS{1'b0}};
-            plan_q        <= 1'b0;
-            keep_load_q   <= 1'b0;
-            walking_q     <= 1'b0;
-            in_hits_q     <= 1'b0;
-            keep_xbar_q   <= 1'b0;
+            keep_beat_valid_q <= 1'b0;
+            xbar_done_q   <= 1'b0;
+            look_valid_q  <= 1'b0;
+            sort_valid_q  <= 1'b0;
+            entry_valid_q <= 1'b0;
+            reads_left_q  <= 10'd0;
             fetch_live_q  <= 4'd0;
             push_ptr_q    <= 2'd0;
             fill_ptr_q    <= 2'd0;
@@ -497,38 +401,27 @@ module sprint_s_controller (
             queued_q      <= 3'd0;
             unfilled_q    <= 3'd0;
             beat_q        <= 4'd0;
-            lowest_fresh_q <= 1'b0;
-            next_valid_q  <= 1'b0;
-            hit_valid_q   <= 1'b0;
             fill_safe_q   <= 1'b0;
         end else begin
             state_q <= state_d;
-            plan_q    <= (state_d == C_PLAN);
-            walking_q <= (state_d == C_HITS) || (state_d == C_FETCH);
-            in_hits_q <= (state_d == C_HITS);
-            group_any_q <= group_any_d;
-            // Without pruning every allowed key is kept (loaded while
-            // waiting in C_QUERY, so the load does not hang on the
-            // handshake). With pruning keep_q follows the crossbar's data
-            // through C_XBAR_WAIT, whose last cycle is the one with
-            // s_xbar_keep_valid, and nothing reads it before C_PLAN: so the
-            // load waits on a register, not on the handshake. The answer's
-            // key leaves keep_q as soon as it is the answer: stage 1 takes
-            // it before the work list changes otherwise, and no group's
-            // search reads keep_q in the cycle after a take, so no per-key
-            // update waits on the take's handshake either. (Without an
-            // answer, outside the passes, answer is zero.)
-            if (keep_load_q) keep_q <= key_allowed & (s_xbar_keep_data | { 512{!keep_xbar_q} });
-            else keep_q <= keep_q & ~answer;
-            keep_load_q <= ((state_d == C_QUERY) && !prune) || (state_d == C_XBAR_WAIT);
-            keep_xbar_q <= (state_d == C_XBAR_WAIT);
-            // The group summaries change in C_PLAN, at the end of the hit
-            // pass and when stage 1 takes a key.
-            lowest_fresh_q <= !(plan_q || hits_end || next_load);
-            if (next_load) next_valid_q <= 1'b1;
-            else if (hit_load || mem_req_take) next_valid_q <= 1'b0;
-            if (hit_load) hit_valid_q <= 1'b1;
-            else if (hit_take) hit_valid_q <= 1'b0;
+            // Scan: a beat is taken as the held one emits its last key (or
+            // at once when none is held); each cycle emits the held beat's
+            // lowest key, or the counter's next.
+            if (keep_take) begin
+                keep_beat_valid_q <= 1'b1;
+                if (s_xbar_keep_last) xbar_done_q <= 1'b1;
+            end else if (keep_beat_valid_q && !beat_many) begin
+                keep_beat_valid_q <= 1'b0;
+            end
+            look_valid_q <= emit_valid;
+            sort_valid_q <= look_valid_q;
+            // Passes: the list's read side.
+            if (list_rd) entry_valid_q <= 1'b1;
+            else if (entry_used || hits_end) entry_valid_q <= 1'b0;
+            if (scan_done) reads_left_q <= hit_count_q;
+            else if (hits_end) reads_left_q <= miss_count_q;
+            else if (list_rd) reads_left_q <= reads_left_q - 10'd1;
+            if (q_take) xbar_done_q <= 1'b0;
             fill_safe_q <= (state_q == C_FETCH) && buf_alloc_ready && !eng_probe_busy && !victim_queued;
             case (state_q)
                 C_IDLE: if (start) begin
@@ -553,17 +446,35 @@ module sprint_s_controller (
         end
     end
 
-    // Stage registers without reset (next_valid_q and hit_valid_q say
-    // whether they hold a key) and the fetch queue storage (fetch_live_q
-    // says which entries hold a slot).
+    // Scan and list registers without reset (the valid bits above say
+    // when they are meaningful; every count restarts as a query is taken)
+    // and the fetch queue storage (fetch_live_q says which entries hold a
+    // slot).
     always @(posedge clk) begin
-        lowest_any_q <= todo_any;
-        lowest_key_q <= todo_key;
-        lowest_bit_q   <= lowest_bit_d;
-        lowest_group_q <= lowest_group_d;
-        group_key_q  <= group_key_d;
-        if (next_load) next_key_q <= lowest_key_q;
-        if (hit_load) hit_slot_q <= buf_lookup_slot;
+        if (q_take) begin
+            key_limit_q   <= key_limit[COUNT_BITS - 1:0];
+            count_q       <= 10'd0;
+            keep_next_base_q <= 9'd0;
+            hit_count_q   <= 10'd0;
+            miss_count_q  <= 10'd0;
+        end
+        if (keep_take) begin
+            keep_beat_q      <= s_xbar_keep_data & beat_mask;
+            keep_base_q      <= keep_next_base_q;
+            keep_next_base_q <= keep_next_base_q + BEAT_STEP;
+        end else if (keep_beat_valid_q && beat_any) begin
+            // Clear the emitted (lowest) key: x & (x - 1), a carry chain
+            // rather than a decode of the encoder's index.
+            keep_beat_q <= keep_beat_q & (keep_beat_q - 128'd1);
+        end
+        if (emit_valid && !prune) count_q <= count_q + 10'd1;
+        look_key_q <= emit_key;
+        sort_key_q <= look_key_q;
+        if (list_we && list_hit) hit_count_q <= hit_count_q + 10'd1;
+        if (list_we && !list_hit) miss_count_q <= miss_count_q + 10'd1;
+        if (scan_done) rd_ptr_q <= 9'd0;
+        else if (hits_end) rd_ptr_q <= LIST_TOP;
+        else if (list_rd) rd_ptr_q <= (state_q == C_HITS) ? rd_ptr_q + 9'd1 : rd_ptr_q - 9'd1;
         if (mem_req_take) fetch_slots_q[push_ptr_q * 7 +: 7] <= buf_alloc_slot;
     end
 

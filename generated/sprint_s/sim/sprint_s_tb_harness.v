@@ -34,20 +34,23 @@ module sprint_s_tb_harness (
     input  wire           s_mem_rsp_valid,
     output wire           s_mem_rsp_ready,
     input  wire [63:0]    s_mem_rsp_data,
-    // Monitor of the internal crossbar keep port: high on each transfer.
+    // Monitor of the internal crossbar keep port: high on each beat's
+    // transfer (4 beats of 128 keys per keep vector).
     output wire           mon_keep_fire,
-    output wire [511:0]   mon_keep_data
+    output wire [127:0]   mon_keep_data,
+    output wire           mon_keep_last
 );
     wire rst_n = ~tb_rst;
 
-    wire                   xbar_req_valid, xbar_req_ready, keep_valid, keep_ready;
+    wire                   xbar_req_valid, xbar_req_ready, keep_valid, keep_ready, keep_last;
     wire [255:0]   xbar_qmsb;
     wire [19:0]    xbar_threshold;
     wire [31:0]    xbar_read_id;
-    wire [511:0]   keep_data;
+    wire [127:0]   keep_data;
 
     assign mon_keep_fire = keep_valid && keep_ready;
     assign mon_keep_data = keep_data;
+    assign mon_keep_last = keep_last;
 
     sprint_s_top u_top (
         .clk                  (clk),
@@ -75,7 +78,8 @@ module sprint_s_tb_harness (
         .m_xbar_req_read_id   (xbar_read_id),
         .s_xbar_keep_valid    (keep_valid),
         .s_xbar_keep_ready    (keep_ready),
-        .s_xbar_keep_data     (keep_data)
+        .s_xbar_keep_data     (keep_data),
+        .s_xbar_keep_last     (keep_last)
     );
 
     sprint_s_xbar_model u_xbar (
@@ -94,7 +98,8 @@ module sprint_s_tb_harness (
         .s_req_read_id   (xbar_read_id),
         .m_keep_valid    (keep_valid),
         .m_keep_ready    (keep_ready),
-        .m_keep_data     (keep_data)
+        .m_keep_data     (keep_data),
+        .m_keep_last     (keep_last)
     );
 endmodule
 

@@ -1,0 +1,6 @@
+rtl/long16k_controller.v
+rtl/long16k_exp2.v
+rtl/long16k_recip.v
+rtl/long16k_engine.v
+rtl/long16k_buffer.v
+rtl/long16k_top.v
