@@ -614,3 +614,62 @@ fn parse_log(log: &str, planned: &[Planned]) -> Result<Parsed, VerifyError> {
     }
     Ok(Parsed { runs, failure })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, contents: &str) -> EmittedFile {
+        EmittedFile {
+            path: path.into(),
+            contents: contents.into(),
+        }
+    }
+
+    #[test]
+    fn the_two_builds_differ_only_in_x_handling_and_folder() {
+        let x = ["--x-assign", "--x-initial", "unique", "fast"];
+        let rest = |b: SimBuild| -> Vec<&str> {
+            b.flags().into_iter().filter(|f| !x.contains(f)).collect()
+        };
+        assert_eq!(rest(SimBuild::Checking), rest(SimBuild::Measuring));
+        let checking = SimBuild::Checking.flags();
+        assert!(checking.windows(2).any(|w| w == ["--x-initial", "unique"]));
+        let measuring = SimBuild::Measuring.flags();
+        assert!(measuring.windows(2).any(|w| w == ["--x-assign", "fast"]));
+        assert_ne!(
+            SimBuild::Checking.obj_dir_name(),
+            SimBuild::Measuring.obj_dir_name()
+        );
+    }
+
+    #[test]
+    fn a_build_stamp_changes_with_the_design_and_the_flags() {
+        let design = [file("rtl/a.v", "module a; endmodule\n")];
+        let stamp = build_stamp(&design, SimBuild::Checking, "Verilator 5.006");
+        assert_eq!(
+            stamp,
+            build_stamp(&design, SimBuild::Checking, "Verilator 5.006")
+        );
+        assert_ne!(
+            stamp,
+            build_stamp(&design, SimBuild::Measuring, "Verilator 5.006")
+        );
+        assert_ne!(
+            stamp,
+            build_stamp(&design, SimBuild::Checking, "Verilator 5.020")
+        );
+        let edited = [file("rtl/a.v", "module a; wire w; endmodule\n")];
+        assert_ne!(
+            stamp,
+            build_stamp(&edited, SimBuild::Checking, "Verilator 5.006")
+        );
+        // Path and contents are length-prefixed: moving text between them
+        // is a change.
+        let moved = [file("rtl/a.vm", "odule a; endmodule\n")];
+        assert_ne!(
+            stamp,
+            build_stamp(&moved, SimBuild::Checking, "Verilator 5.006")
+        );
+    }
+}
