@@ -3,7 +3,8 @@
 //! Verilator co-simulation speed in simulated cycles per second.
 //!
 //! The co-simulation benchmark needs Verilator and is skipped without it;
-//! its testbench is built once, before timing, in
+//! its testbench is the measurement build that `report` uses
+//! ([`SimBuild::Measuring`]), built once, before timing, in
 //! `target/sprint-rtl/bench/minilm`. It is timed end to end per run:
 //! writing the stimulus, starting the testbench, simulating and checking.
 
@@ -17,7 +18,7 @@ use sprint_rtl::eval::calibrate::Thresholds;
 use sprint_rtl::golden::{self, Derived, Mode, RunConfig};
 use sprint_rtl::sim::verify::{Testbench, TraceRun};
 use sprint_rtl::spec::Spec;
-use sprint_rtl::tools;
+use sprint_rtl::tools::{self, SimBuild};
 use sprint_rtl::trace::Trace;
 
 fn root() -> PathBuf {
@@ -86,7 +87,7 @@ fn verilator(c: &mut Criterion) {
     let mut run = real_head(&d);
     run.input.q.truncate(16);
     let work = Path::new("target/sprint-rtl/bench/minilm");
-    let tb = Testbench::build(&s, work, &|_| {}).expect("testbench builds");
+    let tb = Testbench::build(&s, work, SimBuild::Measuring, &|_| {}).expect("testbench builds");
     let mut g = c.benchmark_group("verilator_minilm_16_queries");
     g.sample_size(10);
     for mode in [Mode::Baseline, Mode::Sprint] {

@@ -243,44 +243,92 @@ pub fn parse_yosys(log: &str) -> Vec<Finding> {
         .collect()
 }
 
+/// How a Verilator testbench is built: the flags that differ between the
+/// build that checks the design and the build that measures it.
+///
+/// Both compile the model's C++ with `-O2`, set through the Makefile's
+/// `OPT_FAST` and `OPT_GLOBAL` (their default `-Os` comes after, and so
+/// overrides, any `-CFLAGS -O` flag); they differ only in how X values are
+/// simulated, so each run checks the same outputs against the golden model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimBuild {
+    /// `verify`: `--x-assign unique --x-initial unique`, so that X values
+    /// and registers the reset misses take random values (seeded by
+    /// `+verilator+seed`) and show up as mismatches.
+    Checking,
+    /// `report`, `sweep` and the benchmarks: `--x-assign fast --x-initial
+    /// fast`, which lets Verilator fold X values into whatever is cheapest.
+    Measuring,
+}
+
+impl SimBuild {
+    /// The Verilator flags of this build, after the common ones.
+    pub fn x_flags(self) -> [&'static str; 4] {
+        let x = match self {
+            SimBuild::Checking => "unique",
+            SimBuild::Measuring => "fast",
+        };
+        ["--x-assign", x, "--x-initial", x]
+    }
+
+    /// The build's folder name in a testbench work folder (`obj`,
+    /// `obj-fast`): the two builds of a design are cached side by side.
+    pub fn obj_dir_name(self) -> &'static str {
+        match self {
+            SimBuild::Checking => "obj",
+            SimBuild::Measuring => "obj-fast",
+        }
+    }
+
+    /// Every flag [`verilator_build`] passes, apart from paths and the top:
+    /// what a cached build is keyed by.
+    pub fn flags(self) -> Vec<&'static str> {
+        let mut flags = vec![
+            "-O2",
+            "-CFLAGS",
+            "-std=c++17",
+            "-MAKEFLAGS",
+            "OPT_FAST=-O2 OPT_GLOBAL=-O2",
+        ];
+        flags.extend(self.x_flags());
+        flags
+    }
+}
+
 /// Builds the Verilator testbench: `harness` top, the files of
-/// `sim_filelist` (relative to `design_dir`) and `tb_cpp`, into `obj_dir`.
-/// Returns the executable. Built with `--x-assign unique --x-initial unique`
-/// so that a register the reset misses shows up as a mismatch.
+/// `sim_filelist` (relative to `design_dir`) and `tb_cpp`, into `obj_dir`,
+/// with the flags of `build` ([`SimBuild::flags`]). Returns the executable.
 pub fn verilator_build(
     design_dir: &Path,
     sim_filelist: &str,
     harness: &str,
     tb_cpp: &Path,
     obj_dir: &Path,
+    build: SimBuild,
 ) -> Result<PathBuf, ToolError> {
     require("verilator", "verilator")?;
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let out = run(
         "verilator",
-        Command::new("verilator").current_dir(design_dir).args([
-            "--cc",
-            "--exe",
-            "--build",
-            "-j",
-            &jobs.to_string(),
-            "-O2",
-            "--x-assign",
-            "unique",
-            "--x-initial",
-            "unique",
-            "--prefix",
-            "Vharness",
-            "--top-module",
-            harness,
-            "-CFLAGS",
-            "-O1 -std=c++17",
-            "-Mdir",
-            &obj_dir.to_string_lossy(),
-            "-f",
-            sim_filelist,
-            &tb_cpp.to_string_lossy(),
-        ]),
+        Command::new("verilator")
+            .current_dir(design_dir)
+            .args([
+                "--cc",
+                "--exe",
+                "--build",
+                "-j",
+                &jobs.to_string(),
+                "--prefix",
+                "Vharness",
+                "--top-module",
+                harness,
+                "-Mdir",
+                &obj_dir.to_string_lossy(),
+                "-f",
+                sim_filelist,
+                &tb_cpp.to_string_lossy(),
+            ])
+            .args(build.flags()),
     )?;
     if !out.status.success() {
         let log = log_of(&out);

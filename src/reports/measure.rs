@@ -13,6 +13,7 @@ use super::perf::{self, HeadReport, ModeRun, PaperComparison, Summary};
 use crate::golden::{self, Derived, HeadResult, Mode, RunConfig};
 use crate::sim::verify::{RunOutcome, Testbench, TraceRun, VerifyError};
 use crate::spec::{Energy, Spec};
+use crate::tools::SimBuild;
 
 /// Version of the JSON report's layout; bumped when a field changes meaning
 /// or goes away.
@@ -176,7 +177,12 @@ pub fn measure(
     let d = Derived::from_spec(spec);
     let energy = spec.energy();
     let tb = match opts.source {
-        CycleSource::Rtl => Some(Testbench::build(spec, &opts.work_dir, on_step)?),
+        CycleSource::Rtl => Some(Testbench::build(
+            spec,
+            &opts.work_dir,
+            SimBuild::Measuring,
+            on_step,
+        )?),
         CycleSource::Model => None,
     };
     on_step("simulating");

@@ -12,6 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::stimulus::{Stimulus, TbParams};
@@ -19,7 +20,7 @@ use crate::emit::{self, EmittedFile};
 use crate::golden::workload::{self, HeadShape, SyntheticRun};
 use crate::golden::{self, Derived, HeadInput, HeadResult, Mode, RunConfig};
 use crate::spec::Spec;
-use crate::tools::{self, ToolError};
+use crate::tools::{self, SimBuild, ToolError};
 use crate::trace::TraceHead;
 
 /// The testbench source, embedded so `verify` works from any directory.
@@ -166,7 +167,7 @@ pub fn verify(
     progress: &dyn Fn(&str),
 ) -> Result<VerifyReport, VerifyError> {
     let d = Derived::from_spec(spec);
-    let tb = Testbench::build(spec, &opts.work_dir, progress)?;
+    let tb = Testbench::build(spec, &opts.work_dir, SimBuild::Checking, progress)?;
     let mut report = VerifyReport {
         verilator_version: tb.verilator_version.clone(),
         runs: Vec::new(),
@@ -190,22 +191,26 @@ pub fn verify(
 pub struct Testbench {
     /// `verilator --version`.
     pub verilator_version: String,
-    /// The work folder (absolute): `design/`, `obj/`, stimulus files.
+    /// The work folder (absolute): `design/`, the builds (`obj/`,
+    /// `obj-fast/`), stimulus files.
     pub work: PathBuf,
     exe: PathBuf,
 }
 
 impl Testbench {
     /// Generates `spec` into `<work_dir>/design` and builds its testbench
-    /// into `<work_dir>/obj`, unless the design and testbench there are
-    /// already those of `spec` (then nothing is rebuilt). `progress` is
-    /// told each step.
+    /// with the flags of `build` into `<work_dir>/<build's folder>` (`obj`
+    /// or `obj-fast`, [`SimBuild::obj_dir_name`]), unless that build is
+    /// already one of the same design, testbench and flags (its
+    /// `build.stamp` says so; then nothing is rebuilt). `progress` is told
+    /// each step.
     ///
     /// # Errors
     /// Verilator missing or failing, or files that cannot be written.
     pub fn build(
         spec: &Spec,
         work_dir: &Path,
+        build: SimBuild,
         progress: &dyn Fn(&str),
     ) -> Result<Testbench, VerifyError> {
         let d = Derived::from_spec(spec);
@@ -215,23 +220,30 @@ impl Testbench {
         progress("generating the design");
         let design_dir = work.join("design");
         let design = emit::render(spec);
-        let changed = write_if_changed(&design_dir, &design.files)?;
+        write_if_changed(&design_dir, &design.files)?;
         let tb_cpp = work.join("tb_main.cpp");
-        let tb_changed = fs::read_to_string(&tb_cpp).ok().as_deref() != Some(TB_MAIN_CPP);
-        if tb_changed {
+        if fs::read_to_string(&tb_cpp).ok().as_deref() != Some(TB_MAIN_CPP) {
             fs::write(&tb_cpp, TB_MAIN_CPP).map_err(io("writing tb_main.cpp"))?;
         }
-        let obj = work.join("obj");
+        let obj = work.join(build.obj_dir_name());
         let exe = obj.join("Vharness");
-        if changed || tb_changed || !exe.exists() {
+        let stamp_path = obj.join("build.stamp");
+        let stamp = build_stamp(&design.files, build, &verilator_version);
+        let fresh =
+            exe.exists() && fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp.as_str());
+        if !fresh {
             progress("building the Verilator testbench");
+            // A build that fails half-way leaves no stamp behind.
+            let _ = fs::remove_file(&stamp_path);
             tools::verilator_build(
                 &design_dir,
                 "sim_filelist.f",
                 &format!("{}_tb_harness", d.name),
                 &tb_cpp,
                 &obj,
+                build,
             )?;
+            fs::write(&stamp_path, &stamp).map_err(io("writing the build stamp"))?;
         }
         Ok(Testbench {
             verilator_version,
@@ -340,16 +352,34 @@ fn tail(log: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// Writes the design only where it differs, so an unchanged design is not
-/// rebuilt. Returns whether anything changed.
-fn write_if_changed(dir: &Path, files: &[EmittedFile]) -> Result<bool, VerifyError> {
+/// Writes the design only where it differs, so that unchanged files keep
+/// their times.
+fn write_if_changed(dir: &Path, files: &[EmittedFile]) -> Result<(), VerifyError> {
     let same = files.iter().all(|f| {
         fs::read_to_string(dir.join(&f.path)).ok().as_deref() == Some(f.contents.as_str())
     });
     if !same {
         emit::write_atomically(dir, files).map_err(io(format!("writing {}", dir.display())))?;
     }
-    Ok(!same)
+    Ok(())
+}
+
+/// What a cached build was made from: SHA-256 over the design's files
+/// (path and contents), the testbench source, the build's flags and the
+/// Verilator version, in hex. Each build folder keeps its own, so a design
+/// change rebuilds each build when it is next used.
+fn build_stamp(files: &[EmittedFile], build: SimBuild, verilator_version: &str) -> String {
+    let mut h = Sha256::new();
+    for f in files {
+        for part in [f.path.as_bytes(), f.contents.as_bytes()] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+    }
+    h.update(TB_MAIN_CPP.as_bytes());
+    h.update(build.flags().join("\n").as_bytes());
+    h.update(verilator_version.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The default number of queries per head.
@@ -580,4 +610,63 @@ fn parse_log(log: &str, planned: &[Planned]) -> Result<Parsed, VerifyError> {
         }
     }
     Ok(Parsed { runs, failure })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, contents: &str) -> EmittedFile {
+        EmittedFile {
+            path: path.into(),
+            contents: contents.into(),
+        }
+    }
+
+    #[test]
+    fn the_two_builds_differ_only_in_x_handling_and_folder() {
+        let x = ["--x-assign", "--x-initial", "unique", "fast"];
+        let rest = |b: SimBuild| -> Vec<&str> {
+            b.flags().into_iter().filter(|f| !x.contains(f)).collect()
+        };
+        assert_eq!(rest(SimBuild::Checking), rest(SimBuild::Measuring));
+        let checking = SimBuild::Checking.flags();
+        assert!(checking.windows(2).any(|w| w == ["--x-initial", "unique"]));
+        let measuring = SimBuild::Measuring.flags();
+        assert!(measuring.windows(2).any(|w| w == ["--x-assign", "fast"]));
+        assert_ne!(
+            SimBuild::Checking.obj_dir_name(),
+            SimBuild::Measuring.obj_dir_name()
+        );
+    }
+
+    #[test]
+    fn a_build_stamp_changes_with_the_design_and_the_flags() {
+        let design = [file("rtl/a.v", "module a; endmodule\n")];
+        let stamp = build_stamp(&design, SimBuild::Checking, "Verilator 5.006");
+        assert_eq!(
+            stamp,
+            build_stamp(&design, SimBuild::Checking, "Verilator 5.006")
+        );
+        assert_ne!(
+            stamp,
+            build_stamp(&design, SimBuild::Measuring, "Verilator 5.006")
+        );
+        assert_ne!(
+            stamp,
+            build_stamp(&design, SimBuild::Checking, "Verilator 5.020")
+        );
+        let edited = [file("rtl/a.v", "module a; wire w; endmodule\n")];
+        assert_ne!(
+            stamp,
+            build_stamp(&edited, SimBuild::Checking, "Verilator 5.006")
+        );
+        // Path and contents are length-prefixed: moving text between them
+        // is a change.
+        let moved = [file("rtl/a.vm", "odule a; endmodule\n")];
+        assert_ne!(
+            stamp,
+            build_stamp(&moved, SimBuild::Checking, "Verilator 5.006")
+        );
+    }
 }
