@@ -12,7 +12,8 @@
 //!   the synthetic workload;
 //! - [`emit`]: templates, module graph, filelist and manifest;
 //! - [`model`]: BERT-family encoders (e.g. all-MiniLM-L6-v2) read from their
-//!   own `config.json`: the forward pass, with per-head Q, K, V;
+//!   own `config.json`, and Llama-family decoders read from GGUF (e.g.
+//!   SmolLM2-135M): the forward passes, with per-head Q, K, V;
 //! - [`trace`]: a model's per-head Q, K, V of a text (an encoder's, or a decoder's
 //!   with shared K/V heads), quantised, as `.npz`;
 //! - [`tools`]: Verilator, Yosys and Icarus runners with typed results;
