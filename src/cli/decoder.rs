@@ -5,8 +5,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
 use sprint_rtl::model::{Llama, is_gguf};
 use sprint_rtl::trace::decoder::{DecoderTrace, check_selection};
 
@@ -33,11 +31,7 @@ pub(super) fn trace(args: &TraceArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(format!("{}: {e}", args.text.display())),
     };
-    let spinner = ProgressBar::new_spinner();
-    spinner.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed}] {msg}").expect("valid template"),
-    );
-    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    let spinner = super::spinner();
     spinner.set_message("loading the model");
     let model = match Llama::load(&args.model) {
         Ok(m) => m,

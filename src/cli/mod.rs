@@ -221,12 +221,18 @@ fn generate(spec: &Spec, output: Option<PathBuf>) -> ExitCode {
     }
 }
 
-fn run_verify(spec: &Spec, opts: &VerifyOptions) -> ExitCode {
+/// A spinner with the elapsed time, for steps of unknown length.
+pub(crate) fn spinner() -> ProgressBar {
     let bar = ProgressBar::new_spinner();
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed}] {msg}").expect("valid template"),
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
+fn run_verify(spec: &Spec, opts: &VerifyOptions) -> ExitCode {
+    let bar = spinner();
     let result = verify::verify(spec, opts, &|step| {
         bar.set_message(step.to_string());
         bar.println(format!("  {step}"));

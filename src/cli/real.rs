@@ -135,11 +135,7 @@ pub fn trace(args: &TraceArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(format!("{}: {e}", args.text.display())),
     };
-    let spinner = ProgressBar::new_spinner();
-    spinner.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed}] {msg}").expect("valid template"),
-    );
-    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    let spinner = super::spinner();
     spinner.set_message("loading the model");
     let result = (|| {
         let model = BertEncoder::load(&args.model).map_err(|e| e.to_string())?;
