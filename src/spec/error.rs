@@ -313,13 +313,15 @@ mod tests {
     }
 
     #[test]
-    fn a_hostile_file_is_refused_quickly() {
+    fn a_hostile_file_is_refused_before_parsing() {
+        // The bounds are checked on the raw text, so these messages come from
+        // src/spec/limits.rs, not from a YAML parser that would take time
+        // quadratic in the nesting.
         let nested = format!(
             "name: x\nattention: {}{}\n",
             "[".repeat(100_000),
             "]".repeat(100_000)
         );
-        let start = std::time::Instant::now();
         let e = errors_of(&nested);
         assert!(
             e.starts_with(&format!("error: the spec is {} bytes long", nested.len())),
@@ -333,7 +335,5 @@ mod tests {
         assert!(errors_of(&nested).contains("nests `[` or `{` more than 16 deep"));
         let nested = format!("attention: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
         assert!(errors_of(&nested).contains("nests `[` or `{` more than 16 deep"));
-        // Linear scans only: far below what a parser would take on these.
-        assert!(start.elapsed().as_secs_f64() < 5.0);
     }
 }
