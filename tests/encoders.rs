@@ -30,12 +30,13 @@
 
 mod common;
 
+use common::{NumpyReference, max_abs_diff};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ndarray::s;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use sprint_rtl::eval::thresholds::Calibration;
 use sprint_rtl::eval::{self, Attention};
@@ -348,40 +349,8 @@ fn write_minilm_l3_to(minilm: &Path, dir: &Path) {
 // ---------------------------------------------------------------------------
 // The numpy references.
 
-#[derive(Deserialize)]
-struct Reference {
-    token_ids: Vec<Vec<u32>>,
-    embeddings: Vec<Vec<f32>>,
-    heads: Vec<HeadRef>,
-}
-
-#[derive(Deserialize)]
-struct HeadRef {
-    layer: usize,
-    head: usize,
-    q: Vec<Vec<f32>>,
-    k: Vec<Vec<f32>>,
-    v: Vec<Vec<f32>>,
-}
-
-fn reference(name: &str) -> Reference {
-    let path = root().join("tests/reference").join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn max_abs_diff<'a>(
-    a: impl IntoIterator<Item = &'a f32>,
-    b: impl IntoIterator<Item = &'a f32>,
-) -> f32 {
-    a.into_iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
 /// Checks every embedding and the recorded heads' Q/K/V against `r`.
-fn matches_reference(m: &BertEncoder, r: &Reference) {
+fn matches_reference(m: &BertEncoder, r: &NumpyReference) {
     assert!(!r.embeddings.is_empty() && r.heads.len() == 2);
     for (ids, want) in r.token_ids.iter().zip(&r.embeddings) {
         let got = m.embed_ids(ids).unwrap();
@@ -475,7 +444,7 @@ fn tiny_bert_matches_numpy() {
     let dir = tempfile::tempdir().unwrap();
     write_tiny(dir.path());
     let m = BertEncoder::load(dir.path()).unwrap();
-    let r = reference("tiny_bert_embeddings.json");
+    let r = common::numpy_reference("tiny_bert_embeddings.json");
     for (s, ids) in SENTENCES.iter().zip(&r.token_ids) {
         assert_eq!(&m.tokenize(s, None).unwrap(), ids, "{s}");
     }
@@ -906,7 +875,10 @@ fn minilm_cut_to_three_layers_is_its_first_three_layers() {
     // The input of layer 3 is the output of layer 2: its queries follow.
     assert_ne!(a.last_hidden, b.last_hidden);
 
-    matches_reference(&three, &reference("minilm_l3_embeddings.json"));
+    matches_reference(
+        &three,
+        &common::numpy_reference("minilm_l3_embeddings.json"),
+    );
 }
 
 #[test]

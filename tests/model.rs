@@ -18,12 +18,13 @@
 
 mod common;
 
+use common::{NumpyReference, max_abs_diff};
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2};
-use serde::Deserialize;
 use sprint_rtl::model::{BertEncoder, ModelError, exact_attention};
 
 /// Largest allowed difference from the numpy reference.
@@ -43,43 +44,12 @@ fn model() -> &'static BertEncoder {
     MODEL.get_or_init(|| BertEncoder::load(&common::minilm_dir()).unwrap_or_else(|e| panic!("{e}")))
 }
 
-#[derive(Deserialize)]
-struct Reference {
-    sentences: Vec<String>,
-    token_ids: Vec<Vec<u32>>,
-    embeddings: Vec<Vec<f32>>,
-    /// Q, K and V of chosen heads of the first sentence's first tokens.
-    heads: Vec<HeadRef>,
-}
-
-#[derive(Deserialize)]
-struct HeadRef {
-    layer: usize,
-    head: usize,
-    /// tokens × 32 each.
-    q: Vec<Vec<f32>>,
-    k: Vec<Vec<f32>>,
-    v: Vec<Vec<f32>>,
-}
-
 fn reference_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference")
 }
 
-fn reference() -> Reference {
-    let path = reference_dir().join("minilm_embeddings.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn max_abs_diff<'a>(
-    a: impl IntoIterator<Item = &'a f32>,
-    b: impl IntoIterator<Item = &'a f32>,
-) -> f32 {
-    a.into_iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+fn reference() -> NumpyReference {
+    common::numpy_reference("minilm_embeddings.json")
 }
 
 /// A text of well over 512 tokens.

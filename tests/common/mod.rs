@@ -96,3 +96,44 @@ pub fn check_or_write(path: &Path, text: &str) {
         path.display()
     );
 }
+
+/// The output of `tests/reference/minilm_reference.py`, the independent
+/// numpy forward pass of a BERT-family encoder.
+#[derive(serde::Deserialize)]
+pub struct NumpyReference {
+    /// The texts, in order (absent from older files).
+    #[serde(default)]
+    pub sentences: Vec<String>,
+    pub token_ids: Vec<Vec<u32>>,
+    pub embeddings: Vec<Vec<f32>>,
+    /// Q, K and V of chosen heads of the first sentence's first tokens.
+    pub heads: Vec<NumpyHead>,
+}
+
+/// One head of a [`NumpyReference`]: tokens × head_dim each.
+#[derive(serde::Deserialize)]
+pub struct NumpyHead {
+    pub layer: usize,
+    pub head: usize,
+    pub q: Vec<Vec<f32>>,
+    pub k: Vec<Vec<f32>>,
+    pub v: Vec<Vec<f32>>,
+}
+
+/// `tests/reference/<name>`, parsed.
+pub fn numpy_reference(name: &str) -> NumpyReference {
+    let path = root().join("tests/reference").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Largest absolute difference between two sequences of numbers.
+pub fn max_abs_diff<'a>(
+    a: impl IntoIterator<Item = &'a f32>,
+    b: impl IntoIterator<Item = &'a f32>,
+) -> f32 {
+    a.into_iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
