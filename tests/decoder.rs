@@ -23,7 +23,7 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use ndarray::{Array2, ArrayView2, s};
 use serde::Deserialize;
-use sprint_rtl::model::{DecoderError, Llama, ROW_BLOCK, causal_attention};
+use sprint_rtl::model::{DecoderError, ForwardError, Llama, ROW_BLOCK, causal_attention};
 use sprint_rtl::trace::Trace;
 use sprint_rtl::trace::decoder::DecoderTrace;
 
@@ -256,18 +256,24 @@ fn tiny_forward_is_causal_and_calls_the_hooks_in_order() {
     assert!(
         matches!(
             err,
-            DecoderError::AttentionShape {
+            DecoderError::Forward(ForwardError::AttentionShape {
                 layer: 0,
                 head: 0,
                 ..
-            }
+            })
         ),
         "{err}"
     );
-    assert!(matches!(m.forward(&[]), Err(DecoderError::NoTokens)));
+    assert!(matches!(
+        m.forward(&[]),
+        Err(DecoderError::Forward(ForwardError::NoTokens))
+    ));
     assert!(matches!(
         m.forward(&[6]),
-        Err(DecoderError::BadTokenId { id: 6, vocab: 6 })
+        Err(DecoderError::Forward(ForwardError::BadTokenId {
+            id: 6,
+            vocab: 6
+        }))
     ));
 }
 

@@ -42,7 +42,7 @@ use sprint_rtl::eval::thresholds::Calibration;
 use sprint_rtl::eval::{self, Attention};
 use sprint_rtl::golden::Derived;
 use sprint_rtl::golden::Mode;
-use sprint_rtl::model::{BertEncoder, ModelError};
+use sprint_rtl::model::{BertEncoder, ForwardError, ModelError};
 use sprint_rtl::spec::Spec;
 use sprint_rtl::trace::Trace;
 
@@ -435,7 +435,10 @@ fn tiny_bert_takes_its_shape_from_config_json() {
     );
     assert!(matches!(
         m.forward(&[2, 50, 3]),
-        Err(ModelError::BadTokenId { id: 50, vocab: 50 })
+        Err(ModelError::Forward(ForwardError::BadTokenId {
+            id: 50,
+            vocab: 50
+        }))
     ));
 }
 

@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2};
-use sprint_rtl::model::{BertEncoder, ModelError, exact_attention};
+use sprint_rtl::model::{BertEncoder, ForwardError, ModelError, exact_attention};
 
 /// Largest allowed difference from the numpy reference.
 const TOLERANCE: f32 = 1e-4;
@@ -199,11 +199,11 @@ fn forward_with_exact_attention_reproduces_forward() {
     assert!(
         matches!(
             err,
-            ModelError::AttentionShape {
+            ModelError::Forward(ForwardError::AttentionShape {
                 layer: 0,
                 head: 0,
                 ..
-            }
+            })
         ),
         "{err}"
     );
@@ -251,10 +251,16 @@ fn long_texts_need_max_tokens() {
         m.forward(&too_many),
         Err(ModelError::TooManyTokens { tokens: 513, .. })
     ));
-    assert!(matches!(m.forward(&[]), Err(ModelError::NoTokens)));
+    assert!(matches!(
+        m.forward(&[]),
+        Err(ModelError::Forward(ForwardError::NoTokens))
+    ));
     assert!(matches!(
         m.forward(&[101, 30522, 102]),
-        Err(ModelError::BadTokenId { id: 30522, .. })
+        Err(ModelError::Forward(ForwardError::BadTokenId {
+            id: 30522,
+            ..
+        }))
     ));
 }
 

@@ -3,7 +3,7 @@
 use ndarray::{Array2, Array3, ArrayView2, Axis, s};
 
 use super::weights::{LayerNorm, Linear, Weights};
-use super::{BertConfig, Forward, LayerQkv, ModelError};
+use super::{BertConfig, Forward, ForwardError, LayerQkv, ModelError};
 
 /// Exact scaled dot-product attention of one head:
 /// `softmax(q·kᵀ/√d)·v`, row-wise softmax, `d` being `q`'s column count
@@ -55,7 +55,7 @@ pub(super) fn forward(
 ) -> Result<Forward, ModelError> {
     let n = ids.len();
     if n == 0 {
-        return Err(ModelError::NoTokens);
+        return Err(ForwardError::NoTokens.into());
     }
     if n > c.max_positions {
         return Err(ModelError::TooManyTokens {
@@ -69,7 +69,7 @@ pub(super) fn forward(
     let mut h = Array2::<f32>::zeros((n, c.hidden));
     for (i, &id) in ids.iter().enumerate() {
         if id as usize >= c.vocab {
-            return Err(ModelError::BadTokenId { id, vocab: c.vocab });
+            return Err(ForwardError::BadTokenId { id, vocab: c.vocab }.into());
         }
         let mut row = h.row_mut(i);
         row.assign(&w.word.row(id as usize));
@@ -94,12 +94,13 @@ pub(super) fn forward(
                 &v.index_axis(Axis(0), j),
             );
             if ctx.shape() != [n, d] {
-                return Err(ModelError::AttentionShape {
+                return Err(ForwardError::AttentionShape {
                     layer: l,
                     head: j,
                     expected: [n, d],
                     got: ctx.shape().to_vec(),
-                });
+                }
+                .into());
             }
             context.slice_mut(s![.., j * d..(j + 1) * d]).assign(&ctx);
         }

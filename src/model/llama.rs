@@ -58,6 +58,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, Axis, s};
 use rayon::prelude::*;
 
+use super::ForwardError;
 use super::gguf::{self, GgufFile};
 use super::gguf_tokenizer::{self, GgufTokenizer};
 
@@ -204,31 +205,9 @@ pub enum DecoderError {
         /// `llama.context_length`.
         max: usize,
     },
-    /// An empty token id list was given to the forward pass.
-    #[error("no tokens: the forward pass needs at least one token id")]
-    NoTokens,
-    /// A token id outside the vocabulary.
-    #[error("token id {id} is outside the vocabulary of {vocab} tokens")]
-    BadTokenId {
-        /// The offending id.
-        id: u32,
-        /// The vocabulary size.
-        vocab: usize,
-    },
-    /// A replacement attention returned a context of the wrong shape.
-    #[error(
-        "attention of layer {layer} head {head} returned a {got:?} context, expected {expected:?} (tokens × head_dim)"
-    )]
-    AttentionShape {
-        /// Layer index.
-        layer: usize,
-        /// Query head index.
-        head: usize,
-        /// `[tokens, head_dim]`.
-        expected: [usize; 2],
-        /// What the function returned.
-        got: Vec<usize>,
-    },
+    /// An input the forward pass refuses.
+    #[error(transparent)]
+    Forward(#[from] ForwardError),
 }
 
 /// The hyper-parameters of a Llama-family decoder, all read from the GGUF
@@ -539,7 +518,7 @@ impl Llama {
     /// RoPE) and `v` are those of its KV head ([`LlamaConfig::kv_head_of`]).
     /// `attend` must return the head's `n × d` context, what
     /// `softmax(q·kᵀ/√d + causal mask)·v` would be
-    /// ([`causal_attention`]), else [`DecoderError::AttentionShape`].
+    /// ([`causal_attention`]), else [`ForwardError::AttentionShape`].
     /// `inspect` sees the whole layer's [`DecoderLayerQkv`]; nothing of it is
     /// kept after the layer, so memory stays one layer's.
     pub fn forward_with(
@@ -551,7 +530,7 @@ impl Llama {
         let c = &self.config;
         let n = ids.len();
         if n == 0 {
-            return Err(DecoderError::NoTokens);
+            return Err(ForwardError::NoTokens.into());
         }
         if n > c.context {
             return Err(DecoderError::TooManyTokens {
@@ -562,7 +541,7 @@ impl Llama {
         let mut x = Array2::<f32>::zeros((n, c.hidden));
         for (i, &id) in ids.iter().enumerate() {
             if id as usize >= c.vocab {
-                return Err(DecoderError::BadTokenId { id, vocab: c.vocab });
+                return Err(ForwardError::BadTokenId { id, vocab: c.vocab }.into());
             }
             x.row_mut(i).assign(&self.embed.row(id as usize));
         }
@@ -588,12 +567,13 @@ impl Llama {
                     &qkv.v.index_axis(Axis(0), g),
                 );
                 if ctx.shape() != [n, d] {
-                    return Err(DecoderError::AttentionShape {
+                    return Err(ForwardError::AttentionShape {
                         layer: l,
                         head: j,
                         expected: [n, d],
                         got: ctx.shape().to_vec(),
-                    });
+                    }
+                    .into());
                 }
                 context.slice_mut(s![.., j * d..(j + 1) * d]).assign(&ctx);
             }

@@ -179,7 +179,15 @@ pub enum ModelError {
         /// The model's positions, [`BertConfig::max_positions`].
         max: usize,
     },
-    /// An empty token id list was given to the forward pass.
+    /// An input the forward pass refuses.
+    #[error(transparent)]
+    Forward(#[from] ForwardError),
+}
+
+/// What a forward pass refuses, in either model family.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    /// An empty token id list.
     #[error("no tokens: the forward pass needs at least one token id")]
     NoTokens,
     /// A token id outside the vocabulary.
@@ -187,7 +195,7 @@ pub enum ModelError {
     BadTokenId {
         /// The offending id.
         id: u32,
-        /// The vocabulary size, [`BertConfig::vocab`].
+        /// The vocabulary size.
         vocab: usize,
     },
     /// A replacement attention returned a context of the wrong shape.
@@ -197,7 +205,7 @@ pub enum ModelError {
     AttentionShape {
         /// Layer index, `0..layers`.
         layer: usize,
-        /// Head index, `0..heads`.
+        /// (Query) head index, `0..heads`.
         head: usize,
         /// `[tokens, head_dim]`.
         expected: [usize; 2],
@@ -355,7 +363,7 @@ impl BertEncoder {
     /// dimension) matrices, after the bias and before any scaling, exactly
     /// as recorded in [`Forward::qkv`]. The function must return the head's
     /// `n × head_dim` context (what `softmax(q·kᵀ/√head_dim)·v` would be),
-    /// else [`ModelError::AttentionShape`]. [`exact_attention`] is the
+    /// else [`ForwardError::AttentionShape`]. [`exact_attention`] is the
     /// reference implementation.
     #[allow(clippy::type_complexity)]
     pub fn forward_with(
