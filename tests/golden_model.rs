@@ -303,3 +303,41 @@ fn a_threshold_above_every_score_keeps_nothing() {
     assert_eq!(r.counters.kept, 0);
     assert!(r.queries.iter().all(|q| q.out.iter().all(|&x| x == 0)));
 }
+
+#[test]
+fn streaming_without_keep_vectors_gives_run_heads_results() {
+    use sprint_rtl::golden::{KeepVectors, stream_head};
+    let d = Derived::from_spec(&spec("causal"));
+    let shape = HeadShape {
+        n_queries: 96,
+        n_keys: 120,
+        query_base: 3,
+        head_id: 7,
+    };
+    let input = workload::synthetic_head(&d, 9, shape);
+    let threshold = workload::calibrate_threshold(&d, &input, 0.3);
+    for mode in [Mode::Baseline, Mode::PruneOnly, Mode::Sprint] {
+        let cfg = RunConfig {
+            mode,
+            threshold,
+            scale: workload::synthetic_scale(&d),
+        };
+        let full = run_head(&d, &input, &cfg);
+        let mut streamed = Vec::new();
+        let counters = stream_head(&d, &input, &cfg, KeepVectors::Omitted, &mut |r| {
+            streamed.push(r)
+        });
+        assert_eq!(counters, full.counters, "{mode:?}");
+        if mode == Mode::Baseline {
+            assert!(full.counters.evicts > 0, "the 32-slot buffer fills");
+        }
+        for (s, f) in streamed.iter().zip(&full.queries) {
+            assert_eq!(s.xbar_keep, None);
+            assert_eq!(f.xbar_keep.is_some(), mode.prune());
+            assert_eq!(
+                (s.index, &s.kept, &s.order, &s.out),
+                (f.index, &f.kept, &f.order, &f.out)
+            );
+        }
+    }
+}

@@ -71,33 +71,46 @@ pub struct Crossbar {
     query_shift: u32,
     read_mult: u32,
     seed: u64,
-    /// conductance[j][i]: key j, element i, with 2^-G units.
-    conductance: Vec<Vec<i64>>,
+    /// Elements per key.
+    dim: usize,
+    /// Key j's element i at `j·dim + i`, in 2^-G units.
+    conductance: Vec<i64>,
+    /// The same values, when every bit-line sum fits an `i32` (see
+    /// [`Crossbar::program`]): the sums are then computed in `i32`, which
+    /// vectorises, and are the same numbers.
+    narrow: Option<Vec<i32>>,
 }
 
 impl Crossbar {
     /// Programs keys `k` (n_keys × head_dim, signed `data_bits`) into the array.
     pub fn program(d: &Derived, k: &[Vec<i32>]) -> Crossbar {
         let key_shift = d.data_bits - d.key_msb_bits;
-        let conductance = k
+        let dim = k.first().map_or(d.head_dim as usize, Vec::len);
+        let mut conductance = Vec::with_capacity(k.len() * dim);
+        for (j, row) in k.iter().enumerate() {
+            for (i, &x) in row.iter().enumerate() {
+                let level = i64::from(x >> key_shift);
+                let h = draw(d.noise_seed, STREAM_PROGRAM, j as u64, i as u64);
+                conductance.push((level << CONDUCTANCE_FRAC_BITS) + noise(h, d.prog_noise_mult));
+            }
+        }
+        // |Σ_i q_i·g_i| <= dim · max|q| · max|g|, with |q| <= 2^(query_msb_bits-1).
+        let max_g = conductance
             .iter()
-            .enumerate()
-            .map(|(j, row)| {
-                row.iter()
-                    .enumerate()
-                    .map(|(i, &x)| {
-                        let level = i64::from(x >> key_shift);
-                        let h = draw(d.noise_seed, STREAM_PROGRAM, j as u64, i as u64);
-                        (level << CONDUCTANCE_FRAC_BITS) + noise(h, d.prog_noise_mult)
-                    })
-                    .collect()
-            })
-            .collect();
+            .map(|g| g.unsigned_abs())
+            .max()
+            .unwrap_or(0);
+        let max_q = 1u64 << (d.query_msb_bits - 1);
+        let bound = u128::from(max_g) * u128::from(max_q) * dim as u128;
+        let narrow =
+            (bound <= i32::MAX as u128).then(|| conductance.iter().map(|&g| g as i32).collect());
         Crossbar {
             query_shift: d.data_bits - d.query_msb_bits,
             read_mult: d.read_noise_mult,
             seed: d.noise_seed,
+            dim,
             conductance,
+            narrow,
         }
     }
 
@@ -111,21 +124,58 @@ impl Crossbar {
     /// Approximate scores of every programmed key, with read noise, in
     /// 2^-G product units.
     pub fn approximate_scores(&self, q: &[i32], read_id: u32) -> Vec<i64> {
-        let qm = self.query_msbs(q);
-        self.conductance
-            .iter()
-            .enumerate()
-            .map(|(j, g)| {
-                let sum: i64 = qm.iter().zip(g).map(|(a, b)| a * b).sum();
-                let h = draw(self.seed, STREAM_READ, u64::from(read_id), j as u64);
-                sum + noise(h, self.read_mult)
-            })
-            .collect()
+        self.approximate_scores_of(q, read_id, self.keys())
+    }
+
+    /// Approximate scores of the first `keys` programmed keys (a causal
+    /// query's allowed keys), the same values as the first `keys` of
+    /// [`Crossbar::approximate_scores`].
+    pub fn approximate_scores_of(&self, q: &[i32], read_id: u32, keys: usize) -> Vec<i64> {
+        let keys = keys.min(self.keys());
+        // draw(seed, READ, read_id, j) = mix(prefix ^ j): the prefix once.
+        let prefix = mix(mix(self.seed ^ STREAM_READ) ^ u64::from(read_id));
+        let noise_of = |j: usize| noise(mix(prefix ^ j as u64), self.read_mult);
+        let dim = self.dim;
+        match &self.narrow {
+            Some(g) => {
+                let qm: Vec<i32> = q.iter().map(|&x| x >> self.query_shift).collect();
+                g.chunks_exact(dim.max(1))
+                    .take(keys)
+                    .enumerate()
+                    .map(|(j, gj)| {
+                        let sum: i32 = qm.iter().zip(gj).map(|(a, b)| a * b).sum();
+                        i64::from(sum) + noise_of(j)
+                    })
+                    .collect()
+            }
+            None => {
+                let qm = self.query_msbs(q);
+                self.conductance
+                    .chunks_exact(dim.max(1))
+                    .take(keys)
+                    .enumerate()
+                    .map(|(j, gj)| {
+                        let sum: i64 = qm.iter().zip(gj).map(|(a, b)| a * b).sum();
+                        sum + noise_of(j)
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Keys programmed.
+    pub fn keys(&self) -> usize {
+        self.conductance.len() / self.dim.max(1)
     }
 
     /// Keep vector: `score >= threshold` per key.
     pub fn keep(&self, q: &[i32], read_id: u32, threshold: i64) -> Vec<bool> {
-        self.approximate_scores(q, read_id)
+        self.keep_of(q, read_id, threshold, self.keys())
+    }
+
+    /// Keep vector of the first `keys` keys.
+    pub fn keep_of(&self, q: &[i32], read_id: u32, threshold: i64, keys: usize) -> Vec<bool> {
+        self.approximate_scores_of(q, read_id, keys)
             .into_iter()
             .map(|s| s >= threshold)
             .collect()

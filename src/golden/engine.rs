@@ -72,10 +72,23 @@ pub fn attend(
     scale: u32,
 ) -> Vec<i32> {
     let mut state = SoftmaxState::new(q.len());
+    // Scores of `score_bits <= 32` fit an i32 at every partial sum (each
+    // is bounded as the whole sum is): the same values, in a loop that
+    // vectorises.
+    let narrow = d.score_bits <= 32;
     for &j in order {
         let j = j as usize;
-        let z = nx::log2_score(nx::score(q, &k[j]), scale);
-        state.add(z, &v[j]);
+        let s = if narrow {
+            i64::from(score_i32(q, &k[j]))
+        } else {
+            nx::score(q, &k[j])
+        };
+        state.add(nx::log2_score(s, scale), &v[j]);
     }
     state.finish(d)
+}
+
+/// [`nx::score`] in `i32`, for scores of at most 32 bits.
+fn score_i32(q: &[i32], k: &[i32]) -> i32 {
+    q.iter().zip(k).map(|(&a, &b)| a * b).sum()
 }

@@ -175,34 +175,75 @@ pub struct HeadResult {
 /// If the input's shape does not fit the spec (more keys than seq_len, rows
 /// of the wrong length).
 pub fn run_head(d: &Derived, input: &HeadInput, cfg: &RunConfig) -> HeadResult {
+    let mut queries = Vec::with_capacity(input.q.len());
+    let counters = stream_head(d, input, cfg, KeepVectors::Full, &mut |r| queries.push(r));
+    HeadResult { queries, counters }
+}
+
+/// How much of the crossbar's keep vector [`stream_head`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeepVectors {
+    /// Every key's bit, as the crossbar port carries it
+    /// ([`QueryResult::xbar_keep`]).
+    Full,
+    /// None: with a causal spec the crossbar then scores only the keys the
+    /// mask allows (j ≤ i), since the others are never kept. Outputs, kept
+    /// sets and counters are those of [`KeepVectors::Full`].
+    Omitted,
+}
+
+/// Runs one head as [`run_head`] does, handing each query's result to
+/// `sink` in query order instead of keeping them all, and returns the
+/// head's counters. Memory is one query's result, not the head's.
+///
+/// # Panics
+/// As [`run_head`].
+pub fn stream_head(
+    d: &Derived,
+    input: &HeadInput,
+    cfg: &RunConfig,
+    keep_vectors: KeepVectors,
+    sink: &mut dyn FnMut(QueryResult),
+) -> Counters {
     check_shape(d, input);
     let xbar = cfg.mode.prune().then(|| Crossbar::program(d, &input.k));
     let threshold = crossbar::sign_extend(cfg.threshold, d.threshold_bits);
     let mut tags = BufferTags::new(d.slots as usize);
     let mut counters = Counters::default();
-    let mut queries = Vec::with_capacity(input.q.len());
+    let n_keys = input.k.len() as u32;
     for (t, q) in input.q.iter().enumerate() {
         let index = input.query_base + t as u32;
+        let allowed = if d.causal {
+            n_keys.min(index.saturating_add(1))
+        } else {
+            n_keys
+        };
+        let scored = match keep_vectors {
+            KeepVectors::Full => n_keys,
+            KeepVectors::Omitted => allowed,
+        };
         let xbar_keep = xbar.as_ref().map(|x| {
             counters.xbar_reads += 1;
-            x.keep(q, crossbar::read_id(input.head_id, index), threshold)
+            let id = crossbar::read_id(input.head_id, index);
+            x.keep_of(q, id, threshold, scored as usize)
         });
-        let kept: Vec<u32> = (0..input.k.len() as u32)
+        let kept: Vec<u32> = (0..allowed)
             .filter(|&j| xbar_keep.as_ref().is_none_or(|k| k[j as usize]))
-            .filter(|&j| !(d.causal && j > index))
             .collect();
         if !cfg.mode.reuse() {
             tags.invalidate();
         }
         let mut result = process_query(d, &mut tags, input, q, index, kept, cfg.scale);
-        result.xbar_keep = xbar_keep;
+        if keep_vectors == KeepVectors::Full {
+            result.xbar_keep = xbar_keep;
+        }
         counters.kept += result.kept.len() as u64;
         counters.hits += u64::from(result.hits);
         counters.fetches += u64::from(result.fetches);
         counters.evicts += u64::from(result.evicts);
-        queries.push(result);
+        sink(result);
     }
-    HeadResult { queries, counters }
+    counters
 }
 
 fn process_query(
