@@ -23,7 +23,12 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use ndarray::{Array2, ArrayView2, s};
 use serde::Deserialize;
+use sprint_rtl::eval::Attention;
+use sprint_rtl::eval::perplexity::{self, PerplexityError};
+use sprint_rtl::eval::thresholds::Calibration;
+use sprint_rtl::golden::{Derived, Mode};
 use sprint_rtl::model::{DecoderError, ForwardError, Llama, ROW_BLOCK, causal_attention};
+use sprint_rtl::spec::Spec;
 use sprint_rtl::trace::Trace;
 use sprint_rtl::trace::decoder::DecoderTrace;
 
@@ -691,4 +696,284 @@ fn smollm2_trace_of_2048_tokens_simulates_on_the_smollm2_spec() {
             == 2,
         "{stdout}"
     );
+}
+
+// -------------------------------------------------------------- perplexity
+
+/// `specs/causal.yaml` with the tiny model's head dimension and context.
+fn tiny_causal_spec(causal: bool, head_dim: usize) -> Derived {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/causal.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("seq_len: 128", &format!("seq_len: {CONTEXT}"))
+        .replace("head_dim: 32", &format!("head_dim: {head_dim}"))
+        .replace("causal: true", &format!("causal: {causal}"));
+    Derived::from_spec(&Spec::parse("tiny_causal.yaml", &text).unwrap())
+}
+
+/// Thresholds that keep every key: the smallest signed THRESHOLD value.
+fn keep_all(d: &Derived, layers: usize, heads: usize) -> Vec<Vec<i64>> {
+    vec![vec![-(1i64 << (d.threshold_bits - 1)); heads]; layers]
+}
+
+fn golden(d: &Derived, mode: Mode, thresholds: Vec<Vec<i64>>) -> Attention {
+    Attention::Golden {
+        d: Box::new(d.clone()),
+        mode,
+        thresholds,
+    }
+}
+
+#[test]
+fn tiny_perplexity_is_the_mean_nll_and_keep_all_pruning_equals_the_baseline() {
+    let (_dir, path) = tiny(&Tweak::default());
+    let m = Llama::load(&path).unwrap();
+    let ids = [4, 3, 2, 0, 1, 5, 2, 4, 4, 1, 3, 0];
+    let exact = perplexity::perplexity(&m, &ids, &Attention::Exact, &|_| ()).unwrap();
+
+    // The mean NLL, one row of logits at a time.
+    let f = m.forward(&ids).unwrap();
+    let nll: f64 = (0..ids.len() - 1)
+        .map(|i| {
+            let logits = m.logits(&f.hidden.row(i));
+            let z: f64 = logits.iter().map(|&x| f64::from(x).exp()).sum();
+            z.ln() - f64::from(logits[ids[i + 1] as usize])
+        })
+        .sum::<f64>()
+        / (ids.len() - 1) as f64;
+    assert!(
+        (exact.mean_nll - nll).abs() < 1e-5,
+        "{} vs {nll}",
+        exact.mean_nll
+    );
+    assert!((exact.perplexity - nll.exp()).abs() < 1e-4 * nll.exp());
+    assert_eq!(exact.stats.kept_fraction(), 1.0);
+
+    // Pruning that keeps every key processes the keys in the baseline's
+    // order: the same outputs, bit for bit, so the same perplexity.
+    let d = tiny_causal_spec(true, D);
+    let all = keep_all(&d, LAYERS, HEADS);
+    let base = perplexity::perplexity(&m, &ids, &golden(&d, Mode::Baseline, all.clone()), &|_| ())
+        .unwrap();
+    let pruned =
+        perplexity::perplexity(&m, &ids, &golden(&d, Mode::PruneOnly, all), &|_| ()).unwrap();
+    assert_eq!(base.perplexity, pruned.perplexity);
+    assert_eq!(pruned.stats.kept_fraction(), 1.0);
+    let n = ids.len() as u64;
+    assert_eq!(
+        base.stats.allowed,
+        (LAYERS * HEADS) as u64 * n * (n + 1) / 2
+    );
+    assert_ne!(base.perplexity, exact.perplexity, "golden heads are used");
+    // 8-bit Q/K/V and the fixed-point softmax move the perplexity a little.
+    assert!(
+        (base.perplexity / exact.perplexity - 1.0).abs() < 0.05,
+        "{} vs {}",
+        base.perplexity,
+        exact.perplexity
+    );
+
+    // A threshold above every score keeps nothing: zero contexts.
+    let none = vec![vec![(1i64 << (d.threshold_bits - 1)) - 1; HEADS]; LAYERS];
+    let empty = perplexity::perplexity(&m, &ids, &golden(&d, Mode::Sprint, none), &|_| ()).unwrap();
+    assert_eq!(empty.stats.kept, 0);
+    assert_eq!(empty.stats.empty_queries, (LAYERS * HEADS) as u64 * n);
+}
+
+#[test]
+fn perplexity_refuses_specs_and_texts_that_do_not_fit() {
+    let (_dir, path) = tiny(&Tweak::default());
+    let m = Llama::load(&path).unwrap();
+    let ids = [4, 3, 2, 0];
+    let run = |d: &Derived, ids: &[u32]| {
+        let all = keep_all(d, LAYERS, HEADS);
+        perplexity::perplexity(&m, ids, &golden(d, Mode::Sprint, all), &|_| ()).unwrap_err()
+    };
+    let err = run(&tiny_causal_spec(true, 8), &ids);
+    assert!(
+        matches!(
+            err,
+            PerplexityError::HeadDim {
+                spec_dim: 8,
+                model_dim: D,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = run(&tiny_causal_spec(false, D), &ids);
+    assert!(matches!(err, PerplexityError::NotCausal { .. }), "{err}");
+    assert!(err.to_string().contains("causal"), "{err}");
+    let err = run(&tiny_causal_spec(true, D), &[4]);
+    assert!(
+        matches!(err, PerplexityError::TooFewTokens { tokens: 1 }),
+        "{err}"
+    );
+    let mut short = tiny_causal_spec(true, D);
+    short.seq_len = 3;
+    let err = run(&short, &ids);
+    assert!(
+        matches!(
+            err,
+            PerplexityError::SeqLen {
+                tokens: 4,
+                seq_len: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--max-tokens"), "{err}");
+}
+
+#[test]
+fn perplexity_cli_needs_a_disjoint_calibration_text() {
+    let (dir, model) = tiny(&Tweak::default());
+    let text = dir.path().join("text.txt");
+    std::fs::write(&text, "ab c ab ba cab").unwrap();
+    let same = dir.path().join("same.txt");
+    std::fs::write(&same, "ab c ab ba cab").unwrap();
+    let spec = dir.path().join("tiny_causal.yaml");
+    let yaml = std::fs::read_to_string("specs/causal.yaml")
+        .unwrap()
+        .replace("seq_len: 128", "seq_len: 16")
+        .replace("head_dim: 32", "head_dim: 4");
+    std::fs::write(&spec, yaml).unwrap();
+    let run = |extra: &[&std::ffi::OsStr]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "eval".as_ref(),
+            spec.as_os_str(),
+            "--task".as_ref(),
+            "perplexity".as_ref(),
+            "--model".as_ref(),
+            model.as_os_str(),
+            "--text".as_ref(),
+            text.as_os_str(),
+        ];
+        args.extend_from_slice(extra);
+        cli(&args)
+    };
+    let (code, _, stderr) = run(&[]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--calibrate-on"), "{stderr}");
+    let (code, _, stderr) = run(&["--calibrate-on".as_ref(), same.as_os_str()]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("same text"), "{stderr}");
+
+    let other = dir.path().join("other.txt");
+    std::fs::write(&other, "cab ba ab c ab c").unwrap();
+    let (code, stdout, stderr) = run(&[
+        "--calibrate-on".as_ref(),
+        other.as_os_str(),
+        "--keep-mass".as_ref(),
+        "0.99,0.5".as_ref(),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for row in [
+        "exact float attention",
+        "quantised, no pruning",
+        "sprint, keep mass 0.99",
+        "sprint, keep mass 0.5",
+    ] {
+        assert!(stdout.contains(row), "{stdout}");
+    }
+}
+
+/// The first `chars` characters of a Debian licence text.
+fn licence_head(name: &str, chars: usize) -> String {
+    let path = Path::new("/usr/share/common-licenses").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.chars().take(chars).collect()
+}
+
+#[derive(Deserialize)]
+struct ReferencePerplexity {
+    token_ids: Vec<u32>,
+    mean_nll: f64,
+}
+
+#[test]
+#[ignore = "needs SPRINT_RTL_SMOLLM2_GGUF and python3 with numpy, gguf, regex (CI runs it)"]
+fn smollm2_perplexity_matches_numpy_and_keep_all_pruning_the_baseline() {
+    let m = smollm2();
+    let dir = tempfile::tempdir().unwrap();
+    let text_path = dir.path().join("gpl3_head.txt");
+    std::fs::write(&text_path, licence_head("GPL-3", 1200)).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/smollm2_reference.py");
+    let python = std::env::var("SPRINT_RTL_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(m.path())
+        .arg("--perplexity")
+        .arg(&text_path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+    assert!(
+        out.status.success(),
+        "smollm2_reference.py --perplexity failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want: ReferencePerplexity = serde_json::from_slice(&out.stdout).unwrap();
+    let ids = m
+        .tokenize(&std::fs::read_to_string(&text_path).unwrap(), None)
+        .unwrap();
+    assert_eq!(ids, want.token_ids);
+    assert!((200..400).contains(&ids.len()), "{} tokens", ids.len());
+    let exact = perplexity::perplexity(m, &ids, &Attention::Exact, &|_| ()).unwrap();
+    let rel = (exact.mean_nll - want.mean_nll).abs() / want.mean_nll;
+    eprintln!(
+        "{} tokens: mean NLL rust {:.6}, numpy {:.6} (relative {rel:.1e}); perplexity {:.4}",
+        ids.len(),
+        exact.mean_nll,
+        want.mean_nll,
+        exact.perplexity
+    );
+    assert!(
+        rel < 1e-4,
+        "mean NLL differs from numpy by {rel:.2e} relative"
+    );
+
+    // The golden model in every head, keeping every key: pruning and the
+    // baseline give the same perplexity, within 1 % of exact attention.
+    let d = Derived::from_spec(&common_spec("smollm2"));
+    let c = m.config();
+    let all = keep_all(&d, c.layers, c.heads);
+    let base =
+        perplexity::perplexity(m, &ids, &golden(&d, Mode::Baseline, all.clone()), &|_| ()).unwrap();
+    let pruned =
+        perplexity::perplexity(m, &ids, &golden(&d, Mode::PruneOnly, all), &|_| ()).unwrap();
+    eprintln!(
+        "quantised, no pruning: perplexity {:.4} ({:+.3} %)",
+        base.perplexity,
+        base.change_from(&exact)
+    );
+    assert_eq!(base.perplexity, pruned.perplexity);
+    assert_eq!(pruned.stats.kept_fraction(), 1.0);
+    assert!(base.change_from(&exact).abs() < 1.0);
+
+    // Thresholds chosen on another text (MPL-2.0) prune this one.
+    let calib = m.tokenize(&licence_head("MPL-2.0", 1200), None).unwrap();
+    let cal = Calibration::collect_decoder(m, &d, &calib, &|_| ()).unwrap();
+    let table = cal.head_table(&cal.layer_thresholds(&d, 0.99));
+    let sprint =
+        perplexity::perplexity(m, &ids, &golden(&d, Mode::Sprint, table), &|_| ()).unwrap();
+    eprintln!(
+        "sprint, keep mass 0.99 on MPL-2.0: perplexity {:.4} ({:+.3} %), kept {:.1} %, fetch reduction {:.2}x",
+        sprint.perplexity,
+        sprint.change_from(&exact),
+        100.0 * sprint.stats.kept_fraction(),
+        sprint.stats.fetch_reduction()
+    );
+    assert!(sprint.stats.kept_fraction() < 0.9);
+    assert!(sprint.change_from(&exact).abs() < 5.0);
+}
+
+/// `specs/<name>.yaml`.
+fn common_spec(name: &str) -> Spec {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("specs/{name}.yaml"));
+    Spec::parse(
+        &path.display().to_string(),
+        &std::fs::read_to_string(&path).unwrap(),
+    )
+    .unwrap()
 }

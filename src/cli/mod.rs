@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 mod decoder;
 mod eval;
+mod perplexity;
 mod real;
 mod report;
 mod synth;
@@ -97,7 +98,8 @@ enum Command {
     Calibrate(real::CalibrateArgs),
     /// Run the golden model on a trace and report pruning, fetches, cycles, error.
     Simulate(real::SimulateArgs),
-    /// Run a BERT-family encoder on a labeled task with exact and SPRINT attention.
+    /// Run a BERT-family encoder on a labeled task, or a GGUF decoder's perplexity on a text, with
+    /// exact and SPRINT attention.
     Eval(eval::EvalArgs),
     /// Performance and energy of the three modes, measured in the RTL, on a trace or verify's synthetic head.
     Report(report::ReportArgs),

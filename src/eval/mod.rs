@@ -42,6 +42,7 @@
 
 pub mod calibrate;
 pub mod data;
+pub mod perplexity;
 pub mod probe;
 pub mod thresholds;
 
@@ -50,7 +51,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::golden::Derived;
-use crate::golden::{self, Mode, RunConfig};
+use crate::golden::{self, KeepVectors, Mode, RunConfig};
 use crate::model::{BertEncoder, ModelError};
 use crate::spec::Spec;
 use crate::trace::{TraceHead, head_id, quantise};
@@ -207,23 +208,25 @@ fn golden_head(
         threshold,
         scale: th.scale_csr(d),
     };
-    let r = golden::run_head(d, &input, &cfg);
     let lsb = f64::from(sv) / f64::from(1u32 << d.out_frac_bits);
     let mut ctx = Array2::<f32>::zeros((n, q.ncols()));
-    for (i, qr) in r.queries.iter().enumerate() {
+    let mut empty_queries = 0;
+    let counters = golden::stream_head(d, &input, &cfg, KeepVectors::Omitted, &mut |qr| {
+        let i = (qr.index - input.query_base) as usize;
         for (e, &x) in qr.out.iter().enumerate() {
             ctx[(i, e)] = (f64::from(x) * lsb) as f32;
         }
-    }
+        empty_queries += u64::from(qr.kept.is_empty());
+    });
     let allowed: u64 = (0..n as u64)
         .map(|i| if d.causal { i + 1 } else { n as u64 })
         .sum();
     let stats = RunStats {
-        kept: r.counters.kept,
+        kept: counters.kept,
         allowed,
-        fetches: r.counters.fetches,
+        fetches: counters.fetches,
         baseline_fetches: allowed,
-        empty_queries: r.queries.iter().filter(|q| q.kept.is_empty()).count() as u64,
+        empty_queries,
         queries: n as u64,
         ..RunStats::default()
     };

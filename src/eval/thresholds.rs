@@ -13,10 +13,13 @@
 
 use rayon::prelude::*;
 
+use ndarray::{ArrayView2, Axis, s};
+
 use crate::eval::calibrate::{self, HeadThreshold, Target, Thresholds, approximate_scores};
 use crate::golden::Derived;
-use crate::model::{BertEncoder, ModelError};
-use crate::trace::Trace;
+use crate::golden::crossbar::{self, Crossbar};
+use crate::model::{BertEncoder, DecoderError, Llama, ModelError, ROW_BLOCK, causal_attention};
+use crate::trace::{Trace, head_id, quantise};
 
 use super::HeadThresholds;
 
@@ -163,6 +166,57 @@ impl Calibration {
         })
     }
 
+    /// Runs the exact decoder on `ids` (at most `seq_len` tokens) and
+    /// histograms every query head's approximate scores under `d` with the
+    /// exact causal softmax probability of each allowed pair
+    /// ([`decoder_head_histogram`]), layer by layer, the layer's heads in
+    /// parallel; `tick(layer)` after each layer. Memory is one layer's
+    /// activations and a block of [`crate::model::ROW_BLOCK`] query rows
+    /// of scores per head, never `n × n`.
+    ///
+    /// # Errors
+    /// A forward-pass error.
+    ///
+    /// # Panics
+    /// If the text is longer than the spec's `seq_len` or the head sizes
+    /// differ (callers check both, see [`crate::eval::perplexity::check`]).
+    pub fn collect_decoder(
+        model: &Llama,
+        d: &Derived,
+        ids: &[u32],
+        tick: &(dyn Fn(usize) + Sync),
+    ) -> Result<Calibration, DecoderError> {
+        let c = model.config();
+        assert!(ids.len() <= d.seq_len as usize, "text longer than seq_len");
+        assert_eq!(c.head_dim, d.head_dim as usize, "spec and model head_dim");
+        let mut heads = Vec::with_capacity(c.layers);
+        model.forward_with(
+            ids,
+            &mut |_, _, q, k, v| causal_attention(q, k, v),
+            &mut |l, qkv| {
+                let layer: Vec<Histogram> = (0..c.heads)
+                    .into_par_iter()
+                    .map(|h| {
+                        let g = c.kv_head_of(h);
+                        decoder_head_histogram(
+                            d,
+                            head_id(l, h, c.heads),
+                            &qkv.q.index_axis(Axis(0), h),
+                            &qkv.k.index_axis(Axis(0), g),
+                        )
+                    })
+                    .collect();
+                heads.push(layer);
+                tick(l);
+            },
+        )?;
+        Ok(Calibration {
+            heads,
+            tokens: ids.len(),
+            texts: 1,
+        })
+    }
+
     fn layer(&self, l: usize) -> Histogram {
         let mut acc = Histogram::default();
         for h in &self.heads[l] {
@@ -224,6 +278,56 @@ impl Calibration {
             heads,
         }
     }
+}
+
+/// The histogram of one causal query head: for each query i and key
+/// j ≤ i, the crossbar's approximate score (Q and K quantised per tensor to
+/// `data_bits` as [`crate::trace::quantise`] does, read id from `head_id`
+/// and i, the spec's noise) with the exact softmax probability
+/// `softmax_j(q_i·k_j/√d)` of the float Q and K (`f32` scores, `f64`
+/// normaliser). `q` and `k` are `n × d`; queries run in blocks of
+/// [`ROW_BLOCK`] rows.
+fn decoder_head_histogram(
+    d: &Derived,
+    head_id: u32,
+    q: &ArrayView2<f32>,
+    k: &ArrayView2<f32>,
+) -> Histogram {
+    let n = q.nrows();
+    let (q_int, _) = quantise(q, d.data_bits);
+    let (k_int, _) = quantise(k, d.data_bits);
+    let ints = |a: &ndarray::Array2<i16>| -> Vec<Vec<i32>> {
+        a.outer_iter()
+            .map(|r| r.iter().map(|&x| i32::from(x)).collect())
+            .collect()
+    };
+    let (q_rows, k_rows) = (ints(&q_int), ints(&k_int));
+    let xbar = Crossbar::program(d, &k_rows);
+    let scale = 1.0 / (q.ncols() as f32).sqrt();
+    let mut hist = Histogram {
+        queries: n as u64,
+        ..Histogram::default()
+    };
+    for r0 in (0..n).step_by(ROW_BLOCK) {
+        let r1 = (r0 + ROW_BLOCK).min(n);
+        let logits = q.slice(s![r0..r1, ..]).dot(&k.slice(s![..r1, ..]).t());
+        for (b, row) in logits.outer_iter().enumerate() {
+            let i = r0 + b;
+            let allowed = &row.as_slice().expect("a standard-layout block")[..=i];
+            let max = allowed.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+            let e: Vec<f64> = allowed
+                .iter()
+                .map(|&x| f64::from(((x - max) * scale).exp()))
+                .collect();
+            let total: f64 = e.iter().sum();
+            let id = crossbar::read_id(head_id, i as u32);
+            let approx = xbar.approximate_scores_of(&q_rows[i], id, i + 1);
+            for (&a, &w) in approx.iter().zip(&e) {
+                hist.add(a, w / total);
+            }
+        }
+    }
+    hist
 }
 
 /// A head of the model that a thresholds file does not list.

@@ -596,6 +596,14 @@ impl Llama {
     pub fn logits(&self, hidden: &ArrayView1<f32>) -> Array1<f32> {
         self.output.as_ref().unwrap_or(&self.embed).dot(hidden)
     }
+
+    /// The logits of several rows of [`DecoderForward::hidden`] at once
+    /// (`rows × hidden` to `rows × vocab`), each row what [`Llama::logits`]
+    /// gives up to `f32` summation order; one matrix product, so callers
+    /// bound memory by the rows they pass.
+    pub fn logits_rows(&self, hidden: &ArrayView2<f32>) -> Array2<f32> {
+        hidden.dot(&self.output.as_ref().unwrap_or(&self.embed).t())
+    }
 }
 
 /// Reorders the rows of a GGUF `attn_q`/`attn_k` weight (`heads·d × in`)

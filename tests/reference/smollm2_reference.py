@@ -2,6 +2,7 @@
 """Independent numpy reference of a Llama-family GGUF decoder (SmolLM2).
 
 Usage: smollm2_reference.py MODEL.gguf INPUTS_JSON > OUTPUT_JSON
+       smollm2_reference.py MODEL.gguf --perplexity TEXT_FILE > OUTPUT_JSON
 
 INPUTS_JSON is {"texts": [...]}. The output is {"texts": [...],
 "token_ids": [[...], ...], "logits": [[...], ...], "layer0": {...}}: each
@@ -10,6 +11,10 @@ size values), and layer 0's query head 0 and KV head 1 of the last text
 after RoPE ("q_head0", "k_head1": tokens x head_dim), their dimensions
 reordered from llama.cpp's interleaved layout to Hugging Face's
 half-split one (dimension j·d/2 + k is GGUF's 2k + j).
+
+With --perplexity the output is {"token_ids": [...], "mean_nll": x,
+"perplexity": y}: the text's token ids and, over its n − 1 next-token
+predictions, the mean negative log-likelihood (nats) and its exponential.
 
 Needs numpy, gguf (its GGUFReader and gguf.quants.dequantize) and regex
 (for \\p{L}, \\p{N}). Nothing is shared with the Rust implementation:
@@ -160,6 +165,21 @@ class Model:
 
     def last_logits(self, ids):
         w = self.w
+        out = w.get("output.weight", w["token_embd.weight"])
+        return out @ self.final_hidden(ids)[-1]
+
+    def mean_nll(self, ids):
+        """Mean negative log-likelihood of ids[i + 1] given ids[..=i]."""
+        w = self.w
+        out = w.get("output.weight", w["token_embd.weight"])
+        logits = self.final_hidden(ids)[:-1] @ out.T
+        top = logits.max(axis=1, keepdims=True)
+        log_z = np.log(np.exp(logits - top).sum(axis=1)) + top[:, 0]
+        return float((log_z - logits[np.arange(len(ids) - 1), ids[1:]]).mean())
+
+    def final_hidden(self, ids):
+        """The hidden states after the output RMSNorm, n × hidden."""
+        w = self.w
         n = len(ids)
         x = w["token_embd.weight"][ids]
         mask = np.triu(np.full((n, n), -np.inf), k=1)
@@ -182,13 +202,17 @@ class Model:
             gate = h @ w[p + "ffn_gate.weight"].T
             up = h @ w[p + "ffn_up.weight"].T
             x = x + (gate / (1.0 + np.exp(-gate)) * up) @ w[p + "ffn_down.weight"].T
-        x = self.rms_norm(x, w["output_norm.weight"])
-        out = w.get("output.weight", w["token_embd.weight"])
-        return out @ x[-1]
+        return self.rms_norm(x, w["output_norm.weight"])
 
 
 def main():
     reader = GGUFReader(sys.argv[1])
+    if sys.argv[2] == "--perplexity":
+        with open(sys.argv[3], encoding="utf-8") as f:
+            ids = Tokenizer(reader).encode(f.read())
+        nll = Model(reader).mean_nll(ids)
+        json.dump({"token_ids": ids, "mean_nll": nll, "perplexity": float(np.exp(nll))}, sys.stdout)
+        return
     with open(sys.argv[2]) as f:
         texts = json.load(f)["texts"]
     tokenizer = Tokenizer(reader)
