@@ -877,6 +877,18 @@ fn perplexity_cli_needs_a_disjoint_calibration_text() {
     ] {
         assert!(stdout.contains(row), "{stdout}");
     }
+    let (code, stdout, stderr) = run(&[
+        "--calibrate-on".as_ref(),
+        other.as_os_str(),
+        "--per-head".as_ref(),
+        "--no-baseline".as_ref(),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("sprint, keep mass 0.99 per head"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("quantised, no pruning"), "{stdout}");
 }
 
 /// The first `chars` characters of a Debian licence text.

@@ -40,6 +40,10 @@ pub struct TextArgs {
     /// N tokens of this text, which must differ from --text.
     #[arg(long, requires = "task")]
     pub calibrate_on: Option<PathBuf>,
+    /// Perplexity: one threshold per head instead of per layer (each head's
+    /// own keep-mass threshold on the calibration text).
+    #[arg(long, requires = "task")]
+    pub per_head: bool,
     /// Perplexity: skip the quantised run without pruning (baseline mode).
     #[arg(long, requires = "task")]
     pub no_baseline: bool,
@@ -144,8 +148,13 @@ fn thresholds_of(
     b.finish_and_clear();
     let cal = cal?;
     println!(
-        "  thresholds per layer chosen on {} ({} tokens, {:.0} s): the largest keeping the asked mean \
+        "  thresholds per {} chosen on {} ({} tokens, {:.0} s): the largest keeping the asked mean \
          softmax mass of the exact model's attention",
+        if args.run.text.per_head {
+            "head"
+        } else {
+            "layer"
+        },
         calib_path.display(),
         ids.len(),
         start.elapsed().as_secs_f64()
@@ -154,14 +163,24 @@ fn thresholds_of(
         .keep_mass
         .iter()
         .map(|&m| {
-            let layers = cal.layer_thresholds(d, m);
-            let table = cal.head_table(&layers);
-            (
-                format!("sprint, keep mass {m}"),
-                Some(m),
-                Some(layers),
-                table,
-            )
+            if args.run.text.per_head {
+                let table = cal.per_head_thresholds(d, m);
+                (
+                    format!("sprint, keep mass {m} per head"),
+                    Some(m),
+                    None,
+                    table,
+                )
+            } else {
+                let layers = cal.layer_thresholds(d, m);
+                let table = cal.head_table(&layers);
+                (
+                    format!("sprint, keep mass {m}"),
+                    Some(m),
+                    Some(layers),
+                    table,
+                )
+            }
         })
         .collect())
 }

@@ -234,6 +234,22 @@ impl Calibration {
             .collect()
     }
 
+    /// One threshold per head (a layers × heads table) for keep mass `m`
+    /// in (0, 1]: each head's largest threshold whose kept softmax mass
+    /// averages at least `m` over that head's queries.
+    pub fn per_head_thresholds(&self, d: &Derived, m: f64) -> HeadThresholds {
+        let hi = (1i64 << (d.threshold_bits - 1)) - 1;
+        self.heads
+            .iter()
+            .map(|layer| {
+                layer
+                    .iter()
+                    .map(|h| h.threshold_for_mass(m, -hi - 1, hi))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// The per-layer thresholds as a layers × heads table (every head of a
     /// layer alike).
     pub fn head_table(&self, layer_thresholds: &[i64]) -> HeadThresholds {
