@@ -3,7 +3,8 @@
 //! encoder ([`BertEncoder`], e.g. all-MiniLM-L6-v2) run on a labeled task with
 //! exact float attention and with every one of its heads (all-MiniLM-L6-v2:
 //! 6 × 12) replaced by the golden model of a spec whose `head_dim` is the
-//! model's.
+//! model's; and the perplexity of a causal decoder on a text with the same
+//! replacement in every query head ([`perplexity`]).
 //!
 //! # What a golden-model head computes
 //!
