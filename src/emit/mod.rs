@@ -5,9 +5,14 @@
 //! - `rtl/<name>_<module>.v`: synthesizable modules, one per file;
 //! - `sim/<name>_<module>.v`: the behavioral crossbar and the test harness;
 //! - `filelist.f`: RTL files in dependency order; `sim_filelist.f`: all files;
+//! - `<name>_regs.h`, `<name>.rdl`: the register map as a C header and as
+//!   SystemRDL ([`regs`]);
+//! - `<name>.core`: the FuseSoC core file ([`core_file`]);
 //! - `manifest.json`: generator version, spec hash, the spec, file hashes.
 
+pub mod core_file;
 pub mod graph;
+pub mod regs;
 mod write;
 
 use handlebars::{Handlebars, handlebars_helper, no_escape};
@@ -95,44 +100,61 @@ fn registry() -> Handlebars<'static> {
 struct Context<'a> {
     d: &'a Derived,
     csrs: &'a [csr::Csr],
+    /// The register map as a Verilog comment ([`regs::verilog_comment`]).
+    csr_comment: String,
 }
 
-/// Renders every module of a validated spec, plus filelists and manifest.
+/// Renders the modules of [`Hierarchy::dependency_order`]: each with its
+/// definition and its file.
+fn render_modules(hb: &Handlebars, ctx: &Context, name: &str) -> Vec<(ModuleDef, EmittedFile)> {
+    Hierarchy::new()
+        .dependency_order()
+        .into_iter()
+        .map(|m| {
+            let contents = hb
+                .render(m.template, ctx)
+                .unwrap_or_else(|e| panic!("template {}: {e}", m.template));
+            let path = module_path(name, &m);
+            (m, EmittedFile { path, contents })
+        })
+        .collect()
+}
+
+/// Renders every module of a validated spec, plus filelists, the
+/// register header and SystemRDL, the FuseSoC core file and the manifest.
 pub fn render(spec: &Spec) -> Design {
     let d = Derived::from_spec(spec);
     let hb = registry();
     let ctx = Context {
         d: &d,
         csrs: csr::ALL,
+        csr_comment: regs::verilog_comment(&d),
     };
-    let mut files = Vec::new();
-    for m in Hierarchy::new().dependency_order() {
-        let contents = hb
-            .render(m.template, &ctx)
-            .unwrap_or_else(|e| panic!("template {}: {e}", m.template));
-        files.push(EmittedFile {
-            path: module_path(&d.name, &m),
-            contents,
-        });
-    }
+    let modules = render_modules(&hb, &ctx, &d.name);
     let list = |kinds: &[ModuleKind]| -> String {
-        files
+        modules
             .iter()
-            .zip(Hierarchy::new().dependency_order())
-            .filter(|(_, m)| kinds.contains(&m.kind))
-            .map(|(f, _)| format!("{}\n", f.path))
+            .filter(|(m, _)| kinds.contains(&m.kind))
+            .map(|(_, f)| format!("{}\n", f.path))
             .collect()
     };
     let filelist = list(&[ModuleKind::Rtl]);
     let sim_filelist = list(&[ModuleKind::Rtl, ModuleKind::Sim]);
-    files.push(EmittedFile {
-        path: "filelist.f".into(),
-        contents: filelist,
-    });
-    files.push(EmittedFile {
-        path: "sim_filelist.f".into(),
-        contents: sim_filelist,
-    });
+    let header = format!("{}_regs.h", d.name);
+    let rdl = format!("{}.rdl", d.name);
+    let module_files: Vec<core_file::ModuleFile> =
+        modules.iter().map(|(m, f)| (*m, f.path.clone())).collect();
+    let core = core_file::fusesoc_core(&d, &module_files, [&header, &rdl]);
+    let mut files: Vec<EmittedFile> = modules.into_iter().map(|(_, f)| f).collect();
+    for (path, contents) in [
+        ("filelist.f".to_string(), filelist),
+        ("sim_filelist.f".to_string(), sim_filelist),
+        (header, regs::c_header(&d)),
+        (rdl, regs::system_rdl(&d)),
+        (format!("{}.core", d.name), core),
+    ] {
+        files.push(EmittedFile { path, contents });
+    }
     let manifest = manifest(spec, &d, &files);
     files.push(EmittedFile {
         path: "manifest.json".into(),
