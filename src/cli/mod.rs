@@ -41,7 +41,8 @@ enum Command {
         /// Spec file (YAML); the embedded S configuration when omitted.
         spec: Option<PathBuf>,
     },
-    /// Write the Verilog, filelists and manifest of a spec.
+    /// Write the Verilog, filelists, register header and SystemRDL, FuseSoC core file and
+    /// manifest of a spec.
     Generate {
         /// Spec file (YAML); the embedded S configuration when omitted.
         spec: Option<PathBuf>,
