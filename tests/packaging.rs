@@ -134,12 +134,22 @@ fn core_file_packages_the_filelists_and_the_register_files() {
                 assert!(design.files.iter().any(|f| f.path == p), "{name}: {p}");
             }
         }
-        let top = format!("{name}_top");
-        for t in ["lint", "synth"] {
+        // The toplevels are the filelists' last modules (parents come last).
+        let stem = |path: &str| {
+            path.rsplit('/')
+                .next()
+                .unwrap()
+                .trim_end_matches(".v")
+                .to_string()
+        };
+        let top = stem(rtl.last().unwrap());
+        for t in ["default", "lint", "synth"] {
             assert_eq!(core.targets[t].toplevel, top, "{name}: {t}");
+        }
+        for t in ["lint", "synth"] {
             assert_eq!(core.targets[t].filesets, ["rtl"], "{name}: {t}");
         }
-        assert_eq!(core.targets["sim"].toplevel, format!("{name}_tb_harness"));
+        assert_eq!(core.targets["sim"].toplevel, stem(all.last().unwrap()));
         assert_eq!(core.targets["sim"].filesets, ["rtl", "sim"]);
         assert_eq!(core.targets["lint"].flow.as_deref(), Some("lint"));
         assert!(core.targets["default"].filesets.contains(&"rtl".into()));

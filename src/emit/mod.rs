@@ -46,6 +46,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "tb_harness.v.hbs",
         include_str!("../../templates/tb_harness.v.hbs"),
     ),
+    (
+        core_file::TEMPLATE,
+        include_str!("../../templates/fusesoc.core.hbs"),
+    ),
 ];
 
 /// One emitted file: its path relative to the design folder and its text.
@@ -144,7 +148,7 @@ pub fn render(spec: &Spec) -> Design {
     let rdl = format!("{}.rdl", d.name);
     let module_files: Vec<core_file::ModuleFile> =
         modules.iter().map(|(m, f)| (*m, f.path.clone())).collect();
-    let core = core_file::fusesoc_core(&d, &module_files, [&header, &rdl]);
+    let core = core_file::fusesoc_core(&hb, &d, &module_files, &header, &rdl);
     let mut files: Vec<EmittedFile> = modules.into_iter().map(|(_, f)| f).collect();
     for (path, contents) in [
         ("filelist.f".to_string(), filelist),
