@@ -19,7 +19,7 @@
 #define CAUSAL_CTRL_OFFSET            0x00u
 #define CAUSAL_CTRL_RESET             0x00000000u
 
-// start[0] W: A write of 1 starts a head; ignored while busy.
+// ctrl.start[0] W: A write of 1 starts a head; ignored while busy.
 #define CAUSAL_CTRL_START_SHIFT       0u
 #define CAUSAL_CTRL_START_WIDTH       1u
 #define CAUSAL_CTRL_START_MASK        0x00000001u
@@ -30,13 +30,13 @@
 #define CAUSAL_STATUS_OFFSET          0x04u
 #define CAUSAL_STATUS_RESET           0x00000000u
 
-// busy[0] R: A head is running.
+// status.busy[0] R: A head is running.
 #define CAUSAL_STATUS_BUSY_SHIFT      0u
 #define CAUSAL_STATUS_BUSY_WIDTH      1u
 #define CAUSAL_STATUS_BUSY_MASK       0x00000001u
 #define CAUSAL_STATUS_BUSY_RESET      0x0u
 
-// done[1] R: A head has finished since the last start (cleared by start).
+// status.done[1] R: A head has finished since the last start (cleared by start).
 #define CAUSAL_STATUS_DONE_SHIFT      1u
 #define CAUSAL_STATUS_DONE_WIDTH      1u
 #define CAUSAL_STATUS_DONE_MASK       0x00000002u
@@ -47,13 +47,13 @@
 #define CAUSAL_MODE_OFFSET            0x08u
 #define CAUSAL_MODE_RESET             0x00000003u
 
-// prune[0] RW: Keep only the keys of the crossbar's keep vector.
+// mode.prune[0] RW: Keep only the keys of the crossbar's keep vector.
 #define CAUSAL_MODE_PRUNE_SHIFT       0u
 #define CAUSAL_MODE_PRUNE_WIDTH       1u
 #define CAUSAL_MODE_PRUNE_MASK        0x00000001u
 #define CAUSAL_MODE_PRUNE_RESET       0x1u
 
-// reuse[1] RW: Reuse buffered K/V rows across queries.
+// mode.reuse[1] RW: Reuse buffered K/V rows across queries.
 #define CAUSAL_MODE_REUSE_SHIFT       1u
 #define CAUSAL_MODE_REUSE_WIDTH       1u
 #define CAUSAL_MODE_REUSE_MASK        0x00000002u
@@ -64,8 +64,8 @@
 #define CAUSAL_THRESHOLD_OFFSET       0x0Cu
 #define CAUSAL_THRESHOLD_RESET        0x00000000u
 
-// value[17:0] RW, signed: Signed threshold of the approximate score, in 1/16 of a query-MSB x
-// key-MSB product; a read sign-extends it.
+// threshold.value[17:0] RW, signed: Signed threshold of the approximate score, in 1/16 of a
+// query-MSB x key-MSB product; a read sign-extends it.
 #define CAUSAL_THRESHOLD_VALUE_SHIFT  0u
 #define CAUSAL_THRESHOLD_VALUE_WIDTH  18u
 #define CAUSAL_THRESHOLD_VALUE_MASK   0x0003FFFFu
@@ -76,8 +76,8 @@
 #define CAUSAL_SCALE_OFFSET           0x10u
 #define CAUSAL_SCALE_RESET            0x00000000u
 
-// value[15:0] RW: Unsigned, 20 fractional bits: round(log2(e) / sqrt(head_dim) * s_q * s_k * 2^20)
-// for quantisation scales s_q, s_k; 0 gives uniform weights.
+// scale.value[15:0] RW: Unsigned, 20 fractional bits: round(log2(e) / sqrt(head_dim) * s_q * s_k *
+// 2^20) for quantisation scales s_q, s_k; 0 gives uniform weights.
 #define CAUSAL_SCALE_VALUE_SHIFT      0u
 #define CAUSAL_SCALE_VALUE_WIDTH      16u
 #define CAUSAL_SCALE_VALUE_MASK       0x0000FFFFu
@@ -88,7 +88,7 @@
 #define CAUSAL_N_KEYS_OFFSET          0x14u
 #define CAUSAL_N_KEYS_RESET           0x00000080u
 
-// value[15:0] RW: Keys at or above it are never kept.
+// n_keys.value[15:0] RW: Keys at or above it are never kept.
 #define CAUSAL_N_KEYS_VALUE_SHIFT     0u
 #define CAUSAL_N_KEYS_VALUE_WIDTH     16u
 #define CAUSAL_N_KEYS_VALUE_MASK      0x0000FFFFu
@@ -99,7 +99,7 @@
 #define CAUSAL_N_QUERIES_OFFSET       0x18u
 #define CAUSAL_N_QUERIES_RESET        0x00000080u
 
-// value[15:0] RW: Query rows the next head reads.
+// n_queries.value[15:0] RW: Query rows the next head reads.
 #define CAUSAL_N_QUERIES_VALUE_SHIFT  0u
 #define CAUSAL_N_QUERIES_VALUE_WIDTH  16u
 #define CAUSAL_N_QUERIES_VALUE_MASK   0x0000FFFFu
@@ -110,7 +110,7 @@
 #define CAUSAL_QUERY_BASE_OFFSET      0x1Cu
 #define CAUSAL_QUERY_BASE_RESET       0x00000000u
 
-// value[15:0] RW: For the causal mask and the crossbar read id.
+// query_base.value[15:0] RW: For the causal mask and the crossbar read id.
 #define CAUSAL_QUERY_BASE_VALUE_SHIFT 0u
 #define CAUSAL_QUERY_BASE_VALUE_WIDTH 16u
 #define CAUSAL_QUERY_BASE_VALUE_MASK  0x0000FFFFu
@@ -121,7 +121,7 @@
 #define CAUSAL_HEAD_ID_OFFSET         0x20u
 #define CAUSAL_HEAD_ID_RESET          0x00000000u
 
-// value[15:0] RW: Sent in the upper half of the crossbar read id.
+// head_id.value[15:0] RW: Sent in the upper half of the crossbar read id.
 #define CAUSAL_HEAD_ID_VALUE_SHIFT    0u
 #define CAUSAL_HEAD_ID_VALUE_WIDTH    16u
 #define CAUSAL_HEAD_ID_VALUE_MASK     0x0000FFFFu
@@ -132,7 +132,7 @@
 #define CAUSAL_CYCLES_OFFSET          0x24u
 #define CAUSAL_CYCLES_RESET           0x00000000u
 
-// count[31:0] R: Cleared by start.
+// cycles.count[31:0] R: Cleared by start.
 #define CAUSAL_CYCLES_COUNT_SHIFT     0u
 #define CAUSAL_CYCLES_COUNT_WIDTH     32u
 #define CAUSAL_CYCLES_COUNT_MASK      0xFFFFFFFFu
@@ -143,7 +143,7 @@
 #define CAUSAL_KEPT_OFFSET            0x28u
 #define CAUSAL_KEPT_RESET             0x00000000u
 
-// count[31:0] R: Cleared by start.
+// kept.count[31:0] R: Cleared by start.
 #define CAUSAL_KEPT_COUNT_SHIFT       0u
 #define CAUSAL_KEPT_COUNT_WIDTH       32u
 #define CAUSAL_KEPT_COUNT_MASK        0xFFFFFFFFu
@@ -154,7 +154,7 @@
 #define CAUSAL_FETCHES_OFFSET         0x2Cu
 #define CAUSAL_FETCHES_RESET          0x00000000u
 
-// count[31:0] R: Cleared by start.
+// fetches.count[31:0] R: Cleared by start.
 #define CAUSAL_FETCHES_COUNT_SHIFT    0u
 #define CAUSAL_FETCHES_COUNT_WIDTH    32u
 #define CAUSAL_FETCHES_COUNT_MASK     0xFFFFFFFFu
@@ -165,7 +165,7 @@
 #define CAUSAL_HITS_OFFSET            0x30u
 #define CAUSAL_HITS_RESET             0x00000000u
 
-// count[31:0] R: Cleared by start.
+// hits.count[31:0] R: Cleared by start.
 #define CAUSAL_HITS_COUNT_SHIFT       0u
 #define CAUSAL_HITS_COUNT_WIDTH       32u
 #define CAUSAL_HITS_COUNT_MASK        0xFFFFFFFFu
@@ -176,7 +176,7 @@
 #define CAUSAL_EVICTS_OFFSET          0x34u
 #define CAUSAL_EVICTS_RESET           0x00000000u
 
-// count[31:0] R: Cleared by start.
+// evicts.count[31:0] R: Cleared by start.
 #define CAUSAL_EVICTS_COUNT_SHIFT     0u
 #define CAUSAL_EVICTS_COUNT_WIDTH     32u
 #define CAUSAL_EVICTS_COUNT_MASK      0xFFFFFFFFu
@@ -187,7 +187,7 @@
 #define CAUSAL_XBAR_READS_OFFSET      0x38u
 #define CAUSAL_XBAR_READS_RESET       0x00000000u
 
-// count[31:0] R: Cleared by start.
+// xbar_reads.count[31:0] R: Cleared by start.
 #define CAUSAL_XBAR_READS_COUNT_SHIFT 0u
 #define CAUSAL_XBAR_READS_COUNT_WIDTH 32u
 #define CAUSAL_XBAR_READS_COUNT_MASK  0xFFFFFFFFu
@@ -198,7 +198,7 @@
 #define CAUSAL_MAC_CYCLES_OFFSET      0x3Cu
 #define CAUSAL_MAC_CYCLES_RESET       0x00000000u
 
-// count[31:0] R: Cleared by start.
+// mac_cycles.count[31:0] R: Cleared by start.
 #define CAUSAL_MAC_CYCLES_COUNT_SHIFT 0u
 #define CAUSAL_MAC_CYCLES_COUNT_WIDTH 32u
 #define CAUSAL_MAC_CYCLES_COUNT_MASK  0xFFFFFFFFu

@@ -52,69 +52,86 @@ fn bit_range(f: &Field, p: &Params) -> String {
     }
 }
 
+/// A comment and the macros (name, value) it describes.
+struct MacroGroup {
+    comment: String,
+    macros: Vec<(String, String)>,
+}
+
+/// The macro groups of the C header: the block's, then per register its
+/// own and each of its fields'.
+fn macro_groups(prefix: &str, p: &Params) -> Vec<MacroGroup> {
+    let mut groups = vec![MacroGroup {
+        comment: "Registers in the map, and bytes a register takes on the bus.".into(),
+        macros: vec![
+            (
+                format!("{prefix}_REG_COUNT"),
+                format!("{}u", csr::ALL.len()),
+            ),
+            (
+                format!("{prefix}_REG_BYTES"),
+                format!("{}u", csr::BYTES_PER_CSR),
+            ),
+        ],
+    }];
+    for r in csr::ALL {
+        let reg = format!("{prefix}_{}", r.name.to_uppercase());
+        let access = r.access().map_or("mixed", Access::label);
+        groups.push(MacroGroup {
+            comment: format!("0x{:02X} {} ({access}): {}", r.byte_offset(), r.name, r.doc),
+            macros: vec![
+                (format!("{reg}_INDEX"), format!("{}u", r.addr)),
+                (
+                    format!("{reg}_OFFSET"),
+                    format!("0x{:02X}u", r.byte_offset()),
+                ),
+                (
+                    format!("{reg}_RESET"),
+                    format!("0x{:08X}u", r.reset_value(p)),
+                ),
+            ],
+        });
+        for f in r.fields {
+            let field = format!("{reg}_{}", f.name.to_uppercase());
+            let signed = if f.signed { ", signed" } else { "" };
+            groups.push(MacroGroup {
+                comment: format!(
+                    "{}.{}{} {}{signed}: {}",
+                    r.name,
+                    f.name,
+                    bit_range(f, p),
+                    f.access.label(),
+                    f.doc
+                ),
+                macros: vec![
+                    (format!("{field}_SHIFT"), format!("{}u", f.lsb)),
+                    (format!("{field}_WIDTH"), format!("{}u", f.width.value(p))),
+                    (format!("{field}_MASK"), format!("0x{:08X}u", f.mask(p))),
+                    (
+                        format!("{field}_RESET"),
+                        format!("0x{:X}u", f.reset.value(p)),
+                    ),
+                ],
+            });
+        }
+    }
+    groups
+}
+
 /// The C header of the register map: per register `_INDEX`, `_OFFSET`
 /// (bytes) and `_RESET`; per field `_SHIFT`, `_WIDTH`, `_MASK` (in place)
 /// and `_RESET` (shifted down); every name behind `<NAME>_` in upper case.
 /// Object-like macros of unsigned constants only, so it is C99 and C++.
 pub fn c_header(d: &Derived) -> String {
-    let p = params(d);
     let prefix = d.name.to_uppercase();
     let guard = format!("{prefix}_REGS_H");
-    let mut defines: Vec<(Option<String>, String, String)> = vec![
-        (
-            Some(String::from(
-                "Registers in the map, and bytes a register takes on the bus.",
-            )),
-            format!("{prefix}_REG_COUNT"),
-            format!("{}u", csr::ALL.len()),
-        ),
-        (
-            None,
-            format!("{prefix}_REG_BYTES"),
-            format!("{}u", csr::BYTES_PER_CSR),
-        ),
-    ];
-    for r in csr::ALL {
-        let reg = format!("{prefix}_{}", r.name.to_uppercase());
-        let access = r.access().map_or("mixed", Access::label);
-        let title = format!("0x{:02X} {} ({access}): {}", r.byte_offset(), r.name, r.doc);
-        defines.push((Some(title), format!("{reg}_INDEX"), format!("{}u", r.addr)));
-        defines.push((
-            None,
-            format!("{reg}_OFFSET"),
-            format!("0x{:02X}u", r.byte_offset()),
-        ));
-        defines.push((
-            None,
-            format!("{reg}_RESET"),
-            format!("0x{:08X}u", r.reset_value(&p)),
-        ));
-        for f in r.fields {
-            let field = format!("{reg}_{}", f.name.to_uppercase());
-            let signed = if f.signed { ", signed" } else { "" };
-            let title = format!(
-                "  {}{} {}{signed}: {}",
-                f.name,
-                bit_range(f, &p),
-                f.access.label(),
-                f.doc
-            );
-            let width = f.width.value(&p);
-            defines.push((Some(title), format!("{field}_SHIFT"), format!("{}u", f.lsb)));
-            defines.push((None, format!("{field}_WIDTH"), format!("{width}u")));
-            defines.push((
-                None,
-                format!("{field}_MASK"),
-                format!("0x{:08X}u", f.mask(&p)),
-            ));
-            defines.push((
-                None,
-                format!("{field}_RESET"),
-                format!("0x{:X}u", f.reset.value(&p)),
-            ));
-        }
-    }
-    let column = defines.iter().map(|(_, n, _)| n.len()).max().unwrap_or(0);
+    let groups = macro_groups(&prefix, &params(d));
+    let column = groups
+        .iter()
+        .flat_map(|g| &g.macros)
+        .map(|(name, _)| name.len())
+        .max()
+        .unwrap_or(0);
     let mut out = notice(
         d,
         "//",
@@ -131,12 +148,12 @@ pub fn c_header(d: &Derived) -> String {
         100,
     );
     out += &format!("#ifndef {guard}\n#define {guard}\n");
-    for (comment, name, value) in &defines {
-        if let Some(c) = comment {
-            out.push('\n');
-            out += &wrap(c, "// ", 100);
+    for g in &groups {
+        out += "\n";
+        out += &wrap(&g.comment, "// ", 100);
+        for (name, value) in &g.macros {
+            out += &format!("#define {name:<column$} {value}\n");
         }
-        out += &format!("#define {name:<column$} {value}\n");
     }
     out + &format!("\n#endif // {guard}\n")
 }
