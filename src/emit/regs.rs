@@ -27,12 +27,20 @@ pub(super) fn notice(d: &Derived, leader: &str, file: &str, summary: &str) -> St
 /// `text` in lines of at most `width` characters (a longer word stays
 /// whole), each behind `indent`.
 fn wrap(text: &str, indent: &str, width: usize) -> String {
+    wrap_hanging(text, indent, indent, width)
+}
+
+/// `text` in lines of at most `width` characters (a longer word stays
+/// whole): the first behind `first`, the others behind `rest`.
+fn wrap_hanging(text: &str, first: &str, rest: &str, width: usize) -> String {
     let mut out = String::new();
+    let mut indent = first;
     let mut line = String::from(indent);
     for word in text.split_whitespace() {
         if line.len() > indent.len() && line.len() + 1 + word.len() > width {
             out += line.trim_end();
             out.push('\n');
+            indent = rest;
             line = String::from(indent);
         }
         if line.len() > indent.len() {
@@ -180,7 +188,7 @@ pub fn verilog_comment(d: &Derived) -> String {
                 f.reset.value(&p),
                 f.doc
             );
-            out += &wrap(&line, "//       ", 100);
+            out += &wrap_hanging(&line, "//       ", "//           ", 100);
         }
     }
     out
@@ -379,6 +387,10 @@ mod tests {
         let text = wrap("aaa bbb ccc", "// ", 10);
         assert_eq!(text, "// aaa bbb\n// ccc\n");
         assert_eq!(wrap("abcdefghijkl", "// ", 8), "// abcdefghijkl\n");
+        assert_eq!(
+            wrap_hanging("aaa bbb ccc", "// ", "//   ", 10),
+            "// aaa bbb\n//   ccc\n"
+        );
     }
 
     #[test]

@@ -49,10 +49,10 @@
 //       [1] reuse RW, reset 1: Reuse buffered K/V rows across queries.
 //   0x3 threshold: Crossbar threshold.
 //       [15:0] value RW, signed, reset 0: Signed threshold of the approximate score, in 1/16 of a
-//       query-MSB x key-MSB product; a read sign-extends it.
+//           query-MSB x key-MSB product; a read sign-extends it.
 //   0x4 scale: Score scale.
 //       [15:0] value RW, reset 0: Unsigned, 20 fractional bits: round(log2(e) / sqrt(head_dim) *
-//       s_q * s_k * 2^20) for quantisation scales s_q, s_k; 0 gives uniform weights.
+//           s_q * s_k * 2^20) for quantisation scales s_q, s_k; 0 gives uniform weights.
 //   0x5 n_keys: Keys in this head.
 //       [15:0] value RW, reset 32: Keys at or above it are never kept.
 //   0x6 n_queries: Queries in this run.
