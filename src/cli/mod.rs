@@ -129,6 +129,17 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if needs_rtl(&cli.command)
+        && let Err(e) = emit::check_emittable(&spec)
+    {
+        eprintln!(
+            "error: {}: {e}",
+            spec_arg
+                .as_deref()
+                .map_or_else(|| DEFAULT_SPEC_NAME.into(), |p| p.display().to_string())
+        );
+        return ExitCode::from(2);
+    }
     match cli.command {
         Command::Check { .. } => {
             print_derived(&Derived::from_spec(&spec));
@@ -180,6 +191,19 @@ pub fn main() -> ExitCode {
         Command::Synth(args) => synth::synth(&spec, &args),
         Command::Trace(_) => unreachable!("handled before the spec is loaded"),
     }
+}
+
+/// Whether a command emits the design (the others run the golden model).
+fn needs_rtl(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Generate { .. }
+            | Command::Verify { .. }
+            | Command::Lint { .. }
+            | Command::Report(_)
+            | Command::Sweep(_)
+            | Command::Synth(_)
+    )
 }
 
 fn fraction(text: &str) -> Result<f64, String> {
@@ -375,6 +399,27 @@ fn lint(spec: &Spec) -> ExitCode {
     }
 }
 
+/// `"N cores (queries in blocks of B), each: "`, or nothing for one core.
+fn cores_of(d: &Derived) -> String {
+    if d.cores == 1 {
+        String::new()
+    } else {
+        format!(
+            "{} cores (queries in blocks of {}, round robin), each: ",
+            d.cores, d.block_queries
+        )
+    }
+}
+
+/// `"N bytes in all, each core: "`, or nothing for one core.
+fn share_of(d: &Derived) -> String {
+    if d.cores == 1 {
+        String::new()
+    } else {
+        format!("{} bytes in all, each core: ", d.buffer_bytes)
+    }
+}
+
 fn print_derived(d: &Derived) {
     println!("spec {} (sha256 {})", d.name, d.spec_hash);
     let rows: &[(&str, String)] = &[
@@ -426,8 +471,11 @@ fn print_derived(d: &Derived) {
         (
             "recompute",
             format!(
-                "{} MAC lanes, {} chunks of {} bits per row",
-                d.lanes, d.chunks, d.chunk_bits
+                "{}{} MAC lanes, {} chunks of {} bits per row",
+                cores_of(d),
+                d.lanes,
+                d.chunks,
+                d.chunk_bits
             ),
         ),
         (
@@ -440,8 +488,9 @@ fn print_derived(d: &Derived) {
         (
             "buffer",
             format!(
-                "{} bytes -> {} slots of {} bytes, {} words x {} bits, {}-bit address",
-                d.buffer_bytes,
+                "{}{} bytes -> {} slots of {} bytes, {} words x {} bits, {}-bit address",
+                share_of(d),
+                d.core_buffer_bytes,
                 d.slots,
                 d.slot_bytes,
                 d.buffer_words,

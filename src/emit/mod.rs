@@ -97,8 +97,38 @@ struct Context<'a> {
     csrs: &'a [csr::Csr],
 }
 
+/// A valid spec that the templates cannot emit yet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unsupported {
+    /// The golden model and its cycle model run several recompute cores;
+    /// the templates emit one.
+    #[error(
+        "recompute.cores = {cores}: the RTL of several recompute cores is not generated yet \
+         (the golden model and its cycle model run them); allowed here: 1"
+    )]
+    SeveralCores { cores: u32 },
+}
+
+/// Whether the templates can emit `spec`.
+///
+/// # Errors
+/// [`Unsupported`]: what the spec asks that no template emits.
+pub fn check_emittable(spec: &Spec) -> Result<(), Unsupported> {
+    match spec.recompute.cores {
+        1 => Ok(()),
+        cores => Err(Unsupported::SeveralCores { cores }),
+    }
+}
+
 /// Renders every module of a validated spec, plus filelists and manifest.
+///
+/// # Panics
+/// If [`check_emittable`] refuses the spec: a design that ignored a field
+/// of its spec would be wrong without a sign of it.
 pub fn render(spec: &Spec) -> Design {
+    if let Err(e) = check_emittable(spec) {
+        panic!("{e}");
+    }
     let d = Derived::from_spec(spec);
     let hb = registry();
     let ctx = Context {

@@ -90,7 +90,15 @@ pub struct Derived {
     /// One output row: head_dim × out_bits.
     pub out_row_bits: u32,
 
-    // Recompute engine.
+    // Recompute cores.
+    /// Recompute cores (CORELETs): a power of two, 1..=8.
+    pub cores: u32,
+    /// Bits of a core index: clog2(cores), at least 1.
+    pub core_index_bits: u32,
+    /// Queries per dispatch block ([`super::dispatch::BLOCK_QUERIES`]).
+    pub block_queries: u32,
+
+    // Recompute engine (each core has one).
     pub lanes: u32,
     /// Row chunks processed per pass: head_dim / lanes.
     pub chunks: u32,
@@ -135,10 +143,15 @@ pub struct Derived {
     pub exp_coef_a: u32,
     pub exp_coef_b: u32,
 
-    // Buffer.
+    // Buffer (each core has one; the fields below are per core but
+    // buffer_bytes).
+    /// The spec's buffer, all cores together.
     pub buffer_bytes: u32,
+    /// One core's share: buffer_bytes / cores.
+    pub core_buffer_bytes: u32,
     pub slot_bytes: u32,
-    /// Slots: buffer_bytes / slot_bytes (bytes beyond the last whole slot are unused).
+    /// Slots of one core: core_buffer_bytes / slot_bytes (bytes beyond the
+    /// last whole slot are unused).
     pub slots: u32,
     pub slot_index_bits: u32,
     /// Slot indices: 2^slot_index_bits (slots, padded to a power of two).
@@ -300,7 +313,9 @@ impl Derived {
         let sum_bits = p_bits + seq_count;
         let acc_bits = nx::EXP_FRAC_BITS + n.data_bits + seq_count + 1;
         let slot_bytes = slot_bytes(a.head_dim, n.data_bits);
-        let slots = spec.buffer.bytes / slot_bytes;
+        let cores = spec.recompute.cores;
+        let core_buffer_bytes = spec.buffer.bytes / cores;
+        let slots = core_buffer_bytes / slot_bytes;
         let cells_per_element = x.key_msb_bits.div_ceil(x.bits_per_cell);
         let word_lines_per_key = a.head_dim * cells_per_element;
         let xbar_beats = a.seq_len.div_ceil(x.cols);
@@ -328,6 +343,9 @@ impl Derived {
             out_frac_bits: n.out_bits - n.data_bits,
             row_bits: a.head_dim * n.data_bits,
             out_row_bits: a.head_dim * n.out_bits,
+            cores,
+            core_index_bits: index_bits(cores),
+            block_queries: super::dispatch::BLOCK_QUERIES,
             lanes,
             chunks,
             chunk_index_bits: index_bits(chunks),
@@ -352,6 +370,7 @@ impl Derived {
             exp_coef_a: nx::EXP_COEF_A,
             exp_coef_b: nx::EXP_COEF_B,
             buffer_bytes: spec.buffer.bytes,
+            core_buffer_bytes,
             slot_bytes,
             slots,
             slot_index_bits: index_bits(slots),

@@ -541,6 +541,7 @@ mod tests {
 
     fn query(kept: u32, hits: u32) -> QueryResult {
         QueryResult {
+            core: 0,
             index: 0,
             xbar_keep: None,
             kept: (0..kept).collect(),
