@@ -129,17 +129,6 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if needs_rtl(&cli.command)
-        && let Err(e) = emit::check_emittable(&spec)
-    {
-        eprintln!(
-            "error: {}: {e}",
-            spec_arg
-                .as_deref()
-                .map_or_else(|| DEFAULT_SPEC_NAME.into(), |p| p.display().to_string())
-        );
-        return ExitCode::from(2);
-    }
     match cli.command {
         Command::Check { .. } => {
             print_derived(&Derived::from_spec(&spec));
@@ -179,7 +168,10 @@ pub fn main() -> ExitCode {
             run_verify(&spec, &opts)
         }
         Command::Graph { .. } => {
-            print!("{}", Hierarchy::new().to_dot(&spec.name));
+            print!(
+                "{}",
+                Hierarchy::with_cores(spec.recompute.cores).to_dot(&spec.name)
+            );
             ExitCode::SUCCESS
         }
         Command::Lint { .. } => lint(&spec),
@@ -191,19 +183,6 @@ pub fn main() -> ExitCode {
         Command::Synth(args) => synth::synth(&spec, &args),
         Command::Trace(_) => unreachable!("handled before the spec is loaded"),
     }
-}
-
-/// Whether a command emits the design (the others run the golden model).
-fn needs_rtl(command: &Command) -> bool {
-    matches!(
-        command,
-        Command::Generate { .. }
-            | Command::Verify { .. }
-            | Command::Lint { .. }
-            | Command::Report(_)
-            | Command::Sweep(_)
-            | Command::Synth(_)
-    )
 }
 
 fn fraction(text: &str) -> Result<f64, String> {

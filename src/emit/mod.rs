@@ -38,6 +38,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/xbar_model.v.hbs"),
     ),
     (
+        "corelets.v.hbs",
+        include_str!("../../templates/corelets.v.hbs"),
+    ),
+    (
         "tb_harness.v.hbs",
         include_str!("../../templates/tb_harness.v.hbs"),
     ),
@@ -97,38 +101,10 @@ struct Context<'a> {
     csrs: &'a [csr::Csr],
 }
 
-/// A valid spec that the templates cannot emit yet.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Unsupported {
-    /// The golden model and its cycle model run several recompute cores;
-    /// the templates emit one.
-    #[error(
-        "recompute.cores = {cores}: the RTL of several recompute cores is not generated yet \
-         (the golden model and its cycle model run them); allowed here: 1"
-    )]
-    SeveralCores { cores: u32 },
-}
-
-/// Whether the templates can emit `spec`.
-///
-/// # Errors
-/// [`Unsupported`]: what the spec asks that no template emits.
-pub fn check_emittable(spec: &Spec) -> Result<(), Unsupported> {
-    match spec.recompute.cores {
-        1 => Ok(()),
-        cores => Err(Unsupported::SeveralCores { cores }),
-    }
-}
-
 /// Renders every module of a validated spec, plus filelists and manifest.
-///
-/// # Panics
-/// If [`check_emittable`] refuses the spec: a design that ignored a field
-/// of its spec would be wrong without a sign of it.
+/// With several recompute cores the top is `corelets.v.hbs` and each core
+/// a `<name>_core` ([`Hierarchy::with_cores`]).
 pub fn render(spec: &Spec) -> Design {
-    if let Err(e) = check_emittable(spec) {
-        panic!("{e}");
-    }
     let d = Derived::from_spec(spec);
     let hb = registry();
     let ctx = Context {
@@ -136,7 +112,8 @@ pub fn render(spec: &Spec) -> Design {
         csrs: csr::ALL,
     };
     let mut files = Vec::new();
-    for m in Hierarchy::new().dependency_order() {
+    let hierarchy = Hierarchy::with_cores(d.cores);
+    for m in hierarchy.dependency_order() {
         let contents = hb
             .render(m.template, &ctx)
             .unwrap_or_else(|e| panic!("template {}: {e}", m.template));
@@ -148,7 +125,7 @@ pub fn render(spec: &Spec) -> Design {
     let list = |kinds: &[ModuleKind]| -> String {
         files
             .iter()
-            .zip(Hierarchy::new().dependency_order())
+            .zip(hierarchy.dependency_order())
             .filter(|(_, m)| kinds.contains(&m.kind))
             .map(|(f, _)| format!("{}\n", f.path))
             .collect()

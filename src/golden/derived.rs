@@ -97,6 +97,24 @@ pub struct Derived {
     pub core_index_bits: u32,
     /// Queries per dispatch block ([`super::dispatch::BLOCK_QUERIES`]).
     pub block_queries: u32,
+    /// log2(block_queries): the low bits of a query's position in its run.
+    pub block_bits: u32,
+    /// Bits of a query's position within a round of `cores` blocks:
+    /// block_bits + log2(cores).
+    pub round_bits: u32,
+    /// Several cores: the top is the corelets top (templates/corelets.v.hbs)
+    /// and each core a `<name>_core`.
+    pub multicore: bool,
+    /// CSR address: 4 bits for the design's registers, plus a window per
+    /// core with several cores: 4 + clog2(cores + 1).
+    pub csr_addr_bits: u32,
+    /// Memory requests in flight over all cores, the depth of the FIFO that
+    /// routes responses to their core: cores × fetch_depth.
+    pub mem_route_depth: u32,
+    /// Index of a route FIFO entry: log2(mem_route_depth), at least 1.
+    pub mem_route_ptr_bits: u32,
+    /// Counts 0..=mem_route_depth.
+    pub mem_route_count_bits: u32,
 
     // Recompute engine (each core has one).
     pub lanes: u32,
@@ -346,6 +364,17 @@ impl Derived {
             cores,
             core_index_bits: index_bits(cores),
             block_queries: super::dispatch::BLOCK_QUERIES,
+            block_bits: super::dispatch::BLOCK_QUERIES.trailing_zeros(),
+            round_bits: super::dispatch::BLOCK_QUERIES.trailing_zeros() + cores.trailing_zeros(),
+            multicore: cores > 1,
+            csr_addr_bits: if cores > 1 {
+                4 + index_bits(cores + 1)
+            } else {
+                4
+            },
+            mem_route_depth: cores * fetch_depth,
+            mem_route_ptr_bits: index_bits(cores * fetch_depth),
+            mem_route_count_bits: count_bits(cores * fetch_depth),
             lanes,
             chunks,
             chunk_index_bits: index_bits(chunks),
