@@ -116,7 +116,7 @@ bool parse_num(const std::string& s, uint64_t& v, bool csr_value = false) {
 struct Params {
     uint64_t mem_latency = 1, mem_bytes_per_cycle = 0, chunk_bytes = 0, chunk_bits = 0, beats_per_key = 0,
              max_cycles = 50000000, idle_percent = 0, stall_percent = 0, tb_seed = 1, out_bits = 0,
-             keep_beat_bits = 0;
+             keep_beat_bits = 0, port_order = 1;
     uint64_t* find(const std::string& n) {
         static const std::map<std::string, uint64_t Params::*> names = {
             {"mem_latency", &Params::mem_latency}, {"mem_bytes_per_cycle", &Params::mem_bytes_per_cycle},
@@ -124,7 +124,7 @@ struct Params {
             {"beats_per_key", &Params::beats_per_key}, {"max_cycles", &Params::max_cycles},
             {"idle_percent", &Params::idle_percent}, {"stall_percent", &Params::stall_percent},
             {"tb_seed", &Params::tb_seed}, {"out_bits", &Params::out_bits},
-            {"keep_beat_bits", &Params::keep_beat_bits}};
+            {"keep_beat_bits", &Params::keep_beat_bits}, {"port_order", &Params::port_order}};
         auto it = names.find(n);
         return it == names.end() ? nullptr : &(this->*(it->second));
     }
@@ -182,8 +182,8 @@ std::vector<Cmd> parse_file(const char* path) {
             if ((c.name == "idle_percent" || c.name == "stall_percent") && c.a > 100)
                 parse_error(line, c.name + " above 100");
         }
-        if ((c.op == "csr" || c.op == "expect_csr" || c.op == "report_csr") && c.a > 15)
-            parse_error(line, "CSR address above 15");
+        if ((c.op == "csr" || c.op == "expect_csr" || c.op == "report_csr") && c.a > 255)
+            parse_error(line, "CSR address above 255");
         cmds.push_back(c);
         if (c.op == "end") return cmds;
     }
@@ -410,14 +410,19 @@ private:
     }
 
     void accept_fetch(uint64_t key, uint64_t at_edge) {
-        if (fetches_.empty() || fetches_.front().key != key) {
+        // Without port order (several cores share the port), any expected
+        // fetch of this key may come next.
+        auto match = fetches_.begin();
+        if (!p_.port_order)
+            match = std::find_if(fetches_.begin(), fetches_.end(), [&](const Fetch& f) { return f.key == key; });
+        if (match == fetches_.end() || match->key != key) {
             const std::string q = fetches_.empty() ? "none" : std::to_string(fetches_.front().query);
             const std::string k = fetches_.empty() ? "none" : std::to_string(fetches_.front().key);
             std::printf("MISMATCH fetch label=%s query=%s expected key=%s got key=%llu\n", label_.c_str(), q.c_str(),
                         k.c_str(), (unsigned long long)key);
             die(1);
         }
-        fetches_.pop_front();
+        fetches_.erase(match);
         ++checks_;
         auto row = mem_.find(key);
         if (row == mem_.end()) {
@@ -459,8 +464,20 @@ private:
             std::printf("MISMATCH keep label=%s query=none unexpected keep vector\n", label_.c_str());
             die(1);
         }
-        const Keep k = keeps_.front();
-        keeps_.pop_front();
+        // Without port order (several cores share the port), any expected
+        // vector may come next: take the first that matches.
+        auto match = keeps_.begin();
+        if (!p_.port_order) {
+            auto same = [&](const Keep& k) {
+                for (uint64_t j = 0; j < k.n_keys; ++j)
+                    if (bit(got, unsigned(j)) != bit(k.bits, unsigned(j))) return false;
+                return true;
+            };
+            auto found = std::find_if(keeps_.begin(), keeps_.end(), same);
+            if (found != keeps_.end()) match = found;
+        }
+        const Keep k = *match;
+        keeps_.erase(match);
         for (uint64_t j = 0; j < k.n_keys; ++j) {
             if (bit(got, unsigned(j)) != bit(k.bits, unsigned(j))) {
                 std::printf("MISMATCH keep label=%s query=%llu key=%llu expected=%d got=%d\n", label_.c_str(),

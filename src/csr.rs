@@ -301,6 +301,17 @@ pub const ADDR_BITS: u32 = 4;
 /// Bytes a register takes on a memory-mapped bus.
 pub const BYTES_PER_CSR: u32 = 4;
 
+/// With several recompute cores, core c's registers are readable at
+/// `CORE_WINDOW × (c + 1) + addr`, `addr` one of the map above (read only;
+/// writes go through the design's registers below `CORE_WINDOW`, to every
+/// core). The design's own KEPT .. MAC_CYCLES are the sums over its cores.
+pub const CORE_WINDOW: u32 = 0x10;
+
+/// Address of register `addr` of core `core` (several cores only).
+pub fn core_register(core: u32, addr: u32) -> u32 {
+    CORE_WINDOW * (core + 1) + addr
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -239,6 +239,18 @@ fn lint_long16k() {
 }
 
 #[test]
+#[ignore = "needs Verilator"]
+fn lint_sprint_m() {
+    lint_clean("sprint_m");
+}
+
+#[test]
+#[ignore = "needs Verilator"]
+fn lint_sprint_l() {
+    lint_clean("sprint_l");
+}
+
+#[test]
 #[ignore = "needs Yosys"]
 fn synth_tiny() {
     synth_clean("tiny");
@@ -396,6 +408,68 @@ fn cosim_long16k() {
     assert_eq!(baseline.mode, Mode::Baseline);
     assert_eq!(baseline.expected.fetches, 2 * 16_384, "every key fetched");
     model_follows_stall_free_rtl(&s, &opts);
+}
+
+/// Co-simulates `s` with several cores: every run passes, and every run
+/// checks every output row, the design's 5 counters and each core's 5.
+fn cosim_cores(s: &sprint_rtl::spec::Spec, opts: &VerifyOptions) -> verify::VerifyReport {
+    let report = verify::verify(s, opts, &|_| {}).unwrap();
+    assert!(
+        report.passed(),
+        "{}: {}",
+        s.name,
+        report.failure.unwrap_or_default()
+    );
+    let counters = 5 * (1 + s.recompute.cores);
+    for r in &report.runs {
+        assert_eq!(
+            r.outputs,
+            u64::from(r.queries),
+            "{}: every output row",
+            r.label
+        );
+        assert_eq!(r.counters_checked, counters, "{}: every counter", r.label);
+    }
+    report
+}
+
+/// The paper's M (two cores sharing the ports) on a short slice: 24
+/// queries, three blocks of 8 (two on core 0, one on core 1), the four
+/// modes and the robustness runs, with random idle and back-pressure.
+#[test]
+#[ignore = "needs Verilator"]
+fn cosim_sprint_m() {
+    common::tool("verilator");
+    let s = spec("sprint_m");
+    let mut opts = VerifyOptions::for_spec(&s);
+    opts.queries = Some(24);
+    opts.work_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cosim")
+        .join("sprint_m");
+    let report = cosim_cores(&s, &opts);
+    assert_eq!(report.runs.len(), 4 + 4, "every run reported");
+}
+
+/// Two cores of the tiny design, causal (the mask follows each core's
+/// absolute query indices), with a synchronous reset and a buffer that
+/// forces tiles: three seeds, every mode and robustness run.
+#[test]
+#[ignore = "needs Verilator"]
+fn cosim_tiny_two_cores_causal() {
+    common::tool("verilator");
+    let mut s = spec("tiny");
+    s.name = "tiny_cores".into();
+    s.recompute.cores = 2;
+    s.buffer.bytes *= 2;
+    s.attention.causal = true;
+    s.validate().unwrap();
+    let mut opts = VerifyOptions::for_spec(&s);
+    opts.seeds = vec![1, 2, 3];
+    opts.work_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cosim")
+        .join("tiny_cores");
+    let report = cosim_cores(&s, &opts);
+    assert_eq!(report.runs.len(), 3 * (4 + 4), "every run reported");
 }
 
 /// Every reset style simulates: the tiny design with each of the four.

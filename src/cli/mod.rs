@@ -169,7 +169,10 @@ pub fn main() -> ExitCode {
             run_verify(&spec, &opts)
         }
         Command::Graph { .. } => {
-            print!("{}", Hierarchy::new().to_dot(&spec.name));
+            print!(
+                "{}",
+                Hierarchy::with_cores(spec.recompute.cores).to_dot(&spec.name)
+            );
             ExitCode::SUCCESS
         }
         Command::Lint { .. } => lint(&spec),
@@ -376,6 +379,27 @@ fn lint(spec: &Spec) -> ExitCode {
     }
 }
 
+/// `"N cores (queries in blocks of B), each: "`, or nothing for one core.
+fn cores_of(d: &Derived) -> String {
+    if d.cores == 1 {
+        String::new()
+    } else {
+        format!(
+            "{} cores (queries in blocks of {}, round robin), each: ",
+            d.cores, d.block_queries
+        )
+    }
+}
+
+/// `"N bytes in all, each core: "`, or nothing for one core.
+fn share_of(d: &Derived) -> String {
+    if d.cores == 1 {
+        String::new()
+    } else {
+        format!("{} bytes in all, each core: ", d.buffer_bytes)
+    }
+}
+
 fn print_derived(d: &Derived) {
     println!("spec {} (sha256 {})", d.name, d.spec_hash);
     let rows: &[(&str, String)] = &[
@@ -427,8 +451,11 @@ fn print_derived(d: &Derived) {
         (
             "recompute",
             format!(
-                "{} MAC lanes, {} chunks of {} bits per row",
-                d.lanes, d.chunks, d.chunk_bits
+                "{}{} MAC lanes, {} chunks of {} bits per row",
+                cores_of(d),
+                d.lanes,
+                d.chunks,
+                d.chunk_bits
             ),
         ),
         (
@@ -441,8 +468,9 @@ fn print_derived(d: &Derived) {
         (
             "buffer",
             format!(
-                "{} bytes -> {} slots of {} bytes, {} words x {} bits, {}-bit address",
-                d.buffer_bytes,
+                "{}{} bytes -> {} slots of {} bytes, {} words x {} bits, {}-bit address",
+                share_of(d),
+                d.core_buffer_bytes,
                 d.slots,
                 d.slot_bytes,
                 d.buffer_words,

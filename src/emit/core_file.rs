@@ -20,13 +20,12 @@ pub type ModuleFile = (ModuleDef, String);
 /// module of that kind that no other one instantiates, or, should there be
 /// several, the one with the largest hierarchy (the later in dependency
 /// order on a tie).
-fn root(modules: &[ModuleFile], kind: ModuleKind) -> &ModuleDef {
+fn root<'m>(modules: &'m [ModuleFile], kind: ModuleKind, hierarchy: &Hierarchy) -> &'m ModuleDef {
     let of_kind: Vec<&ModuleDef> = modules
         .iter()
         .map(|(m, _)| m)
         .filter(|m| m.kind == kind)
         .collect();
-    let hierarchy = Hierarchy::new();
     of_kind
         .iter()
         .copied()
@@ -71,6 +70,7 @@ pub fn fusesoc_core(
             .map(|(_, path)| path.as_str())
             .collect()
     };
+    let hierarchy = Hierarchy::with_cores(d.cores);
     let description = format!(
         "SPRINT sparse-attention accelerator {}: seq_len {}, head_dim {}, {} MAC lanes, \
          {}-byte K/V buffer",
@@ -84,8 +84,16 @@ pub fn fusesoc_core(
         sim_files: files(ModuleKind::Sim),
         header,
         rdl,
-        top: format!("{}_{}", d.name, root(modules, ModuleKind::Rtl).suffix),
-        harness: format!("{}_{}", d.name, root(modules, ModuleKind::Sim).suffix),
+        top: format!(
+            "{}_{}",
+            d.name,
+            root(modules, ModuleKind::Rtl, &hierarchy).suffix
+        ),
+        harness: format!(
+            "{}_{}",
+            d.name,
+            root(modules, ModuleKind::Sim, &hierarchy).suffix
+        ),
     };
     hb.render(TEMPLATE, &ctx)
         .unwrap_or_else(|e| panic!("template {TEMPLATE}: {e}"))

@@ -88,23 +88,62 @@ pub const MODULES: &[ModuleDef] = &[
     },
 ];
 
+/// The top of a design with several recompute cores: the cores behind
+/// the dispatcher and the shared ports.
+pub const CORELETS_TOP: ModuleDef = ModuleDef {
+    suffix: "top",
+    template: "corelets.v.hbs",
+    kind: ModuleKind::Rtl,
+    summary: "accelerator top level: recompute cores behind shared ports",
+    children: &["core"],
+};
+
+/// One recompute core of a design with several: the one-core top's
+/// template, with a core index.
+pub const CORE: ModuleDef = ModuleDef {
+    suffix: "core",
+    template: "top.v.hbs",
+    kind: ModuleKind::Rtl,
+    summary: "one recompute core: controller, engine, buffer",
+    children: &["controller", "engine", "buffer"],
+};
+
 /// Instantiation graph: an edge parent → child per instance.
 pub struct Hierarchy {
     graph: DiGraph<ModuleDef, ()>,
 }
 
 impl Hierarchy {
-    /// The hierarchy of [`MODULES`].
+    /// The hierarchy of [`MODULES`]: one recompute core.
     pub fn new() -> Hierarchy {
+        Hierarchy::of(MODULES)
+    }
+
+    /// The hierarchy of a design with `cores` recompute cores: with one,
+    /// [`MODULES`]; with several, the top is [`CORELETS_TOP`] and each core
+    /// a [`CORE`], what the one-core top is.
+    pub fn with_cores(cores: u32) -> Hierarchy {
+        if cores == 1 {
+            return Hierarchy::new();
+        }
+        let mut modules: Vec<ModuleDef> = MODULES
+            .iter()
+            .map(|m| if m.suffix == "top" { CORELETS_TOP } else { *m })
+            .collect();
+        modules.push(CORE);
+        Hierarchy::of(&modules)
+    }
+
+    fn of(modules: &[ModuleDef]) -> Hierarchy {
         let mut graph = DiGraph::new();
-        let nodes: Vec<NodeIndex> = MODULES.iter().map(|m| graph.add_node(*m)).collect();
+        let nodes: Vec<NodeIndex> = modules.iter().map(|m| graph.add_node(*m)).collect();
         let find = |suffix: &str| {
-            MODULES
+            modules
                 .iter()
                 .position(|m| m.suffix == suffix)
                 .unwrap_or_else(|| panic!("unknown child module {suffix}"))
         };
-        for (i, m) in MODULES.iter().enumerate() {
+        for (i, m) in modules.iter().enumerate() {
             for child in m.children {
                 graph.add_edge(nodes[i], nodes[find(child)], ());
             }

@@ -43,6 +43,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/xbar_model.v.hbs"),
     ),
     (
+        "corelets.v.hbs",
+        include_str!("../../templates/corelets.v.hbs"),
+    ),
+    (
         "tb_harness.v.hbs",
         include_str!("../../templates/tb_harness.v.hbs"),
     ),
@@ -110,8 +114,13 @@ struct Context<'a> {
 
 /// Renders the modules of [`Hierarchy::dependency_order`]: each with its
 /// definition and its file.
-fn render_modules(hb: &Handlebars, ctx: &Context, name: &str) -> Vec<(ModuleDef, EmittedFile)> {
-    Hierarchy::new()
+fn render_modules(
+    hb: &Handlebars,
+    ctx: &Context,
+    name: &str,
+    hierarchy: &Hierarchy,
+) -> Vec<(ModuleDef, EmittedFile)> {
+    hierarchy
         .dependency_order()
         .into_iter()
         .map(|m| {
@@ -126,6 +135,8 @@ fn render_modules(hb: &Handlebars, ctx: &Context, name: &str) -> Vec<(ModuleDef,
 
 /// Renders every module of a validated spec, plus filelists, the
 /// register header and SystemRDL, the FuseSoC core file and the manifest.
+/// With several recompute cores the top is `corelets.v.hbs` and each core
+/// a `<name>_core` ([`Hierarchy::with_cores`]).
 pub fn render(spec: &Spec) -> Design {
     let d = Derived::from_spec(spec);
     let hb = registry();
@@ -134,7 +145,8 @@ pub fn render(spec: &Spec) -> Design {
         csrs: csr::ALL,
         csr_comment: regs::verilog_comment(&d),
     };
-    let modules = render_modules(&hb, &ctx, &d.name);
+    let hierarchy = Hierarchy::with_cores(d.cores);
+    let modules = render_modules(&hb, &ctx, &d.name, &hierarchy);
     let list = |kinds: &[ModuleKind]| -> String {
         modules
             .iter()

@@ -79,6 +79,12 @@ impl<'a> Stimulus<'a> {
         for (name, value) in params {
             s.line(format_args!("param {name} {value}"));
         }
+        if d.cores > 1 {
+            // The cores' requests and keep vectors interleave as the ports'
+            // arbitration grants them: each is checked against the expected
+            // ones in any order, the outputs still in query order.
+            s.line(format_args!("param port_order 0"));
+        }
         s.line(format_args!("seed {:016x}", d.noise_seed));
         s.reset(4);
         s
@@ -173,11 +179,43 @@ impl<'a> Stimulus<'a> {
                 value as u32
             ));
         }
+        if self.d.cores > 1 {
+            self.check_cores(label, expected);
+        }
         self.line(format_args!("report_csr {} {label}.cycles", csr::CYCLES));
         self.line(format_args!(
             "report_csr {} {label}.mac_cycles",
             csr::MAC_CYCLES
         ));
+    }
+
+    /// Checks every core's counters in its CSR window
+    /// ([`csr::core_register`]) and reports its busy cycles, as
+    /// `<label>.core<c>_<counter>`.
+    fn check_cores(&mut self, label: &str, expected: &HeadResult) {
+        for (core, c) in expected.per_core.iter().enumerate() {
+            let core = core as u32;
+            let checks = [
+                (csr::KEPT, c.kept, "kept"),
+                (csr::FETCHES, c.fetches, "fetches"),
+                (csr::HITS, c.hits, "hits"),
+                (csr::EVICTS, c.evicts, "evicts"),
+                (csr::XBAR_READS, c.xbar_reads, "xbar_reads"),
+            ];
+            for (addr, value, name) in checks {
+                self.line(format_args!(
+                    "expect_csr {} {} {label}.core{core}_{name}",
+                    csr::core_register(core, addr),
+                    value as u32
+                ));
+            }
+            for (addr, name) in [(csr::CYCLES, "cycles"), (csr::MAC_CYCLES, "mac_cycles")] {
+                self.line(format_args!(
+                    "report_csr {} {label}.core{core}_{name}",
+                    csr::core_register(core, addr)
+                ));
+            }
+        }
     }
 
     /// Closes the file.

@@ -124,6 +124,9 @@ pub struct RunOutcome {
     pub cycles: u64,
     /// MAC_CYCLES CSR.
     pub mac_cycles: u64,
+    /// With several cores, each core's CYCLES register (start until the
+    /// core is idle), core 0 first; empty with one core.
+    pub core_cycles: Vec<u64>,
     /// The analytical model's cycles for the same run ([`golden::cycles`]).
     pub model_cycles: u64,
     /// The golden model's counters, as checked.
@@ -579,6 +582,7 @@ fn parse_log(log: &str, planned: &[Planned]) -> Result<Parsed, VerifyError> {
                     counters_checked: 0,
                     cycles: 0,
                     mac_cycles: 0,
+                    core_cycles: Vec::new(),
                     model_cycles: plan.model_cycles,
                     expected: plan.expected.counters,
                 });
@@ -596,9 +600,20 @@ fn parse_log(log: &str, planned: &[Planned]) -> Result<Parsed, VerifyError> {
                     continue;
                 };
                 let value: u64 = value.parse().unwrap_or(0);
+                let core_cycles = counter
+                    .strip_prefix("core")
+                    .and_then(|c| c.strip_suffix("_cycles"))
+                    .and_then(|c| c.parse::<usize>().ok());
                 match counter {
                     "cycles" => run.cycles = value,
                     "mac_cycles" => run.mac_cycles = value,
+                    _ if core_cycles.is_some() => {
+                        let core = core_cycles.expect("matched");
+                        if run.core_cycles.len() <= core {
+                            run.core_cycles.resize(core + 1, 0);
+                        }
+                        run.core_cycles[core] = value;
+                    }
                     _ if checked => run.counters_checked += 1,
                     _ => {}
                 }
