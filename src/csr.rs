@@ -19,14 +19,15 @@ pub struct Csr {
 }
 
 macro_rules! csrs {
-    ($($id:ident = $addr:expr, $name:expr, $doc:expr;)*) => {
+    ($table:ident, $table_doc:expr; $($id:ident = $addr:expr, $name:expr, $doc:expr;)*) => {
         $(#[doc = $doc] pub const $id: u32 = $addr;)*
-        /// Every register, in address order.
-        pub const ALL: &[Csr] = &[$(Csr { name: $name, addr: $addr, param: concat!("CSR_", stringify!($id)), doc: $doc }),*];
+        #[doc = $table_doc]
+        pub const $table: &[Csr] = &[$(Csr { name: $name, addr: $addr, param: concat!("CSR_", stringify!($id)), doc: $doc }),*];
     };
 }
 
 csrs! {
+    ALL, "Every register of the native CSR port (`<name>_top`), in address order.";
     CTRL = 0x0, "ctrl", "W: bit 0 starts a head; ignored while busy.";
     STATUS = 0x1, "status", "R: bit 0 busy, bit 1 done (cleared by start).";
     MODE = 0x2, "mode", "RW: bit 0 prune with the crossbar, bit 1 reuse buffer rows across queries. Reset 3.";
@@ -47,3 +48,16 @@ csrs! {
 
 /// Width of a CSR address.
 pub const ADDR_BITS: u32 = 4;
+
+csrs! {
+    AXI, "The registers only the AXI top (`<name>_axi_top`) has, in address order, after [`ALL`] \
+          in its AXI4-Lite map. Byte address = 4 × `addr`.";
+    K_BASE = 0x10, "k_base", "RW: byte address of key 0's K row, data-aligned (low bits read 0). Reset 0.";
+    V_BASE = 0x11, "v_base", "RW: byte address of key 0's V row, data-aligned (low bits read 0). Reset 0.";
+    ROW_STRIDE = 0x12, "row_stride", "RW: bytes from a key's row to the next key's, data-aligned. Reset: a row in whole beats.";
+    AXI_STATUS = 0x13, "axi_status", "R: sticky, cleared by a start: bit 0 a read not OKAY, bit 1 a TLAST misplaced.";
+}
+
+/// Width of an AXI4-Lite byte address: word indices 0..32 (the native
+/// registers, then [`AXI`], then unmapped words that answer SLVERR).
+pub const AXIL_ADDR_BITS: u32 = ADDR_BITS + 1 + 2;

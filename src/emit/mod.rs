@@ -4,7 +4,9 @@
 //! Layout of a design folder:
 //! - `rtl/<name>_<module>.v`: synthesizable modules, one per file;
 //! - `sim/<name>_<module>.v`: the behavioral crossbar and the test harness;
-//! - `filelist.f`: RTL files in dependency order; `sim_filelist.f`: all files;
+//! - `filelist.f`: RTL files in dependency order (the native top
+//!   `<name>_top` and the AXI top `<name>_axi_top` around it);
+//!   `sim_filelist.f`: all files;
 //! - `manifest.json`: generator version, spec hash, the spec, file hashes.
 
 pub mod graph;
@@ -16,7 +18,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::csr;
-use crate::golden::Derived;
+use crate::golden::{AxiDerived, Derived};
 use crate::spec::{Spec, hex};
 pub use graph::{Hierarchy, ModuleDef, ModuleKind};
 pub use write::write_atomically;
@@ -40,6 +42,27 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "tb_harness.v.hbs",
         include_str!("../../templates/tb_harness.v.hbs"),
+    ),
+    (
+        "axi_top.v.hbs",
+        include_str!("../../templates/axi_top.v.hbs"),
+    ),
+    (
+        "axil_regs.v.hbs",
+        include_str!("../../templates/axil_regs.v.hbs"),
+    ),
+    (
+        "axi_read.v.hbs",
+        include_str!("../../templates/axi_read.v.hbs"),
+    ),
+    ("axis_q.v.hbs", include_str!("../../templates/axis_q.v.hbs")),
+    (
+        "axis_out.v.hbs",
+        include_str!("../../templates/axis_out.v.hbs"),
+    ),
+    (
+        "axi_tb_harness.v.hbs",
+        include_str!("../../templates/axi_tb_harness.v.hbs"),
     ),
 ];
 
@@ -95,15 +118,42 @@ fn registry() -> Handlebars<'static> {
 struct Context<'a> {
     d: &'a Derived,
     csrs: &'a [csr::Csr],
+    axi: &'a AxiDerived,
+    /// The AXI top's own registers ([`csr::AXI`]) with their byte addresses.
+    axi_csrs: Vec<AxiCsr>,
+    /// Word index bits of the AXI4-Lite map, and CTRL's index in them.
+    axil_word_bits: u32,
+    ctrl_addr: u32,
+    /// Byte address of the first AXI-only register.
+    axil_first_byte: u32,
+}
+
+#[derive(Serialize)]
+struct AxiCsr {
+    #[serde(flatten)]
+    csr: csr::Csr,
+    byte: u32,
 }
 
 /// Renders every module of a validated spec, plus filelists and manifest.
 pub fn render(spec: &Spec) -> Design {
     let d = Derived::from_spec(spec);
+    let axi = AxiDerived::from_derived(&d);
     let hb = registry();
     let ctx = Context {
         d: &d,
         csrs: csr::ALL,
+        axi: &axi,
+        axi_csrs: csr::AXI
+            .iter()
+            .map(|&c| AxiCsr {
+                csr: c,
+                byte: 4 * c.addr,
+            })
+            .collect(),
+        axil_word_bits: csr::AXIL_ADDR_BITS - 2,
+        ctrl_addr: csr::CTRL,
+        axil_first_byte: 4 * csr::AXI[0].addr,
     };
     let mut files = Vec::new();
     for m in Hierarchy::new().dependency_order() {

@@ -46,6 +46,7 @@
 //! assert_eq!(result.queries[0].out[0] / 256, 9);
 //! ```
 
+pub mod axi;
 pub mod buffer;
 pub mod crossbar;
 pub mod cycles;
@@ -55,6 +56,7 @@ pub mod numerics;
 pub mod reference;
 pub mod workload;
 
+pub use axi::AxiDerived;
 pub use derived::Derived;
 
 use serde::Serialize;
