@@ -16,8 +16,9 @@
 // The address side runs ahead of the data side: it takes the next key as
 // soon as the previous key's bursts are issued (the native controller
 // bounds the keys in flight to 2). All bursts use ID 0, so their data
-// returns in request order; each row's beats are collected in one
-// 256-bit register and handed over as 8 chunks, lowest first.
+// returns in request order. Two 256-bit row registers take turns: one collects
+// a row's beats while the other hands its row over as 8 chunks, lowest first,
+// so a row costs max(4 beats, 8 chunks) cycles, not their sum.
 `default_nettype none
 
 module causal_axi_read (
@@ -122,39 +123,57 @@ module causal_axi_read (
     end
 
     // ------------------------------------------------------------------
-    // Data side: collect a row's beats, then hand it over chunk by chunk.
+    // Data side: two row registers in turn, one collecting a row's beats
+    // while the other hands its row over chunk by chunk, lowest first.
     // ------------------------------------------------------------------
-    reg  [ROW_BITS - 1:0]  row_q;       // beat b in bits [b * DATA_BITS +: DATA_BITS]
-    reg                    full_q;      // row_q holds a whole row
-    reg  [BEAT_BITS - 1:0] beat_q;      // next beat of the row being collected
-    reg  [CHUNK_IDX - 1:0] chunk_q;     // next chunk handed over
+    reg  [ROW_BITS - 1:0]  row_a_q, row_b_q;  // full: beat b in [b * DATA_BITS +: DATA_BITS]
+    reg  [1:0]             full_q;            // bit 0: row_a_q holds a whole row; bit 1: row_b_q
+    reg                    fill_b_q;          // collecting into row_b_q (else row_a_q)
+    reg                    drain_b_q;         // handing over row_b_q (else row_a_q)
+    reg  [BEAT_BITS - 1:0] beat_q;            // next beat of the row being collected
+    reg  [CHUNK_IDX - 1:0] chunk_q;           // next chunk handed over
 
-    assign m_axi_rready = !full_q;
+    assign m_axi_rready = !full_q[fill_b_q];
     wire r_take         = m_axi_rvalid && m_axi_rready;
-    assign m_rsp_valid  = full_q;
-    assign m_rsp_data   = row_q[CHUNK_BITS - 1:0];
+    wire row_in         = r_take && (beat_q == LAST_BEAT);
+    assign m_rsp_valid  = full_q[drain_b_q];
+    assign m_rsp_data   = drain_b_q ? row_b_q[CHUNK_BITS - 1:0] : row_a_q[CHUNK_BITS - 1:0];
     wire rsp_take       = m_rsp_valid && m_rsp_ready;
+    wire row_out        = rsp_take && (chunk_q == LAST_CHUNK);
     assign read_error   = r_take && m_axi_rresp[1];  // SLVERR or DECERR
     wire unused_r       = ^{m_axi_rid, m_axi_rlast, m_axi_rresp[0]};
 
+    // The row register being filled takes the beat at the top (earlier
+    // beats move down); the one being drained moves down a chunk. The two
+    // are never the same register in one cycle.
     always @(posedge clk) begin
-        if (r_take)
-            row_q <= {m_axi_rdata, row_q[ROW_BITS - 1:DATA_BITS]};
-        else if (rsp_take)
-            row_q <= row_q >> CHUNK_BITS;
+        if (r_take && !fill_b_q)
+            row_a_q <= {m_axi_rdata, row_a_q[ROW_BITS - 1:DATA_BITS]};
+        else if (rsp_take && !drain_b_q)
+            row_a_q <= row_a_q >> CHUNK_BITS;
+        if (r_take && fill_b_q)
+            row_b_q <= {m_axi_rdata, row_b_q[ROW_BITS - 1:DATA_BITS]};
+        else if (rsp_take && drain_b_q)
+            row_b_q <= row_b_q >> CHUNK_BITS;
     end
 
     always @(posedge clk or posedge rst) begin
         if (rst) begin
-            full_q  <= 1'b0;
-            beat_q  <= 2'd0;
-            chunk_q <= 3'd0;
-        end else if (r_take) begin
-            beat_q  <= (beat_q == LAST_BEAT) ? 2'd0 : beat_q + 2'd1;
-            full_q  <= (beat_q == LAST_BEAT);
-        end else if (rsp_take) begin
-            chunk_q <= (chunk_q == LAST_CHUNK) ? 3'd0 : chunk_q + 3'd1;
-            full_q  <= (chunk_q != LAST_CHUNK);
+            full_q    <= 2'b00;
+            fill_b_q  <= 1'b0;
+            drain_b_q <= 1'b0;
+            beat_q    <= 2'd0;
+            chunk_q   <= 3'd0;
+        end else begin
+            if (r_take)
+                beat_q <= (beat_q == LAST_BEAT) ? 2'd0 : beat_q + 2'd1;
+            if (row_in)
+                fill_b_q <= !fill_b_q;
+            if (rsp_take)
+                chunk_q <= (chunk_q == LAST_CHUNK) ? 3'd0 : chunk_q + 3'd1;
+            if (row_out)
+                drain_b_q <= !drain_b_q;
+            full_q <= (full_q | ({1'b0, row_in} << fill_b_q)) & ~({1'b0, row_out} << drain_b_q);
         end
     end
 endmodule
