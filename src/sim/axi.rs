@@ -115,7 +115,8 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> VerifyError 
 /// AXI harness) and `fetches_checked` the keys whose bursts were checked.
 ///
 /// # Errors
-/// Icarus Verilog missing, a Python without cocotb or cocotbext-axi, files
+/// A Python without cocotb or cocotbext-axi, Icarus Verilog missing (both
+/// checked before anything is written), files
 /// that cannot be written, a testbench that cannot start or whose output
 /// cannot be read. A mismatch is the report's failure, not an error.
 pub fn verify_axi(
@@ -124,8 +125,8 @@ pub fn verify_axi(
     progress: &dyn Fn(&str),
 ) -> Result<VerifyReport, VerifyError> {
     let d = Derived::from_spec(spec);
-    let icarus = tools::require("iverilog", "iverilog")?;
     let packages = python_packages()?;
+    let icarus = tools::require("iverilog", "iverilog")?;
     fs::create_dir_all(&opts.work_dir)
         .map_err(io(format!("creating {}", opts.work_dir.display())))?;
     let work = fs::canonicalize(&opts.work_dir).map_err(io("resolving the work folder"))?;
