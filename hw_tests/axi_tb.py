@@ -159,8 +159,9 @@ class Bench:
             AxiStreamBus.from_prefix(dut, "m_axis_out"), dut.clk, dut.tb_rst, byte_lanes=1
         )
         self.out_sink.set_pause_generator(pause_generator(rng, stall))
-        for log in ("cocotb.s_axil", "cocotb.m_axi", "cocotb.s_axis_q", "cocotb.m_axis_out"):
-            logging.getLogger(log).setLevel(logging.WARNING)
+        # The bus models log every transfer at INFO: keep warnings only.
+        for prefix in ("s_axil", "m_axi", "s_axis_q", "m_axis_out"):
+            logging.getLogger(f"cocotb.{dut._name}.{prefix}").setLevel(logging.WARNING)
         cocotb.start_soon(self.count_cycles())
         cocotb.start_soon(self.watch_bursts())
         cocotb.start_soon(self.watch_outputs())
@@ -220,7 +221,8 @@ class Bench:
             q, want = self.expected_rows.popleft()
             if row != want:
                 elems = self.chunks * self.out_chunk_bits // bits
-                e = next(i for i in range(elems) if (row ^ want) >> (i * bits) & ((1 << bits) - 1))
+                diff = row ^ want  # the first element that differs; `elems` if only bits above
+                e = next((i for i in range(elems) if diff >> (i * bits) & ((1 << bits) - 1)), elems)
                 self.report(f"MISMATCH output label={self.label} query={q} element={e} "
                             f"expected=0x{want:x} got=0x{row:x}")
             self.outputs += 1

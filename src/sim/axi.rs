@@ -125,20 +125,9 @@ pub fn verify_axi(
     progress: &dyn Fn(&str),
 ) -> Result<VerifyReport, VerifyError> {
     let d = Derived::from_spec(spec);
-    let packages = python_packages()?;
-    let icarus = tools::require("iverilog", "iverilog")?;
-    fs::create_dir_all(&opts.work_dir)
-        .map_err(io(format!("creating {}", opts.work_dir.display())))?;
-    let work = fs::canonicalize(&opts.work_dir).map_err(io("resolving the work folder"))?;
-    progress("generating the design");
-    let design_dir = work.join("design");
-    verify::write_if_changed(&design_dir, &emit::render(spec).files)?;
-    let tb_py = work.join("axi_tb.py");
-    fs::write(&tb_py, AXI_TB_PY).map_err(io("writing axi_tb.py"))?;
-    let geometry = work.join("axi_geometry.json");
-    fs::write(&geometry, geometry_json(&d)).map_err(io("writing the geometry"))?;
+    let bench = AxiBench::prepare(spec, &opts.work_dir, progress)?;
     let mut report = VerifyReport {
-        verilator_version: format!("{icarus}; {packages}"),
+        verilator_version: bench.versions.clone(),
         runs: Vec::new(),
         failure: None,
     };
@@ -149,25 +138,84 @@ pub fn verify_axi(
     for &seed in &opts.seeds {
         progress(&format!("simulating seed {seed} under cocotb"));
         let (text, planned) = verify::plan_seed(&d, &opts, seed);
-        let files = SeedFiles::new(&work, seed);
+        let parsed = bench.run(&format!("seed{seed}"), &text, &planned)?;
+        report.runs.extend(parsed.runs);
+        if parsed.failure.is_some() {
+            report.failure = parsed.failure;
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// A generated design ready for the cocotb testbench, in its work folder.
+struct AxiBench {
+    /// Icarus's version line, then cocotb's and cocotbext-axi's.
+    versions: String,
+    /// The work folder (absolute): `design/`, `axi_build/`, the testbench,
+    /// the geometry, and per run its stimulus, result and console files.
+    work: PathBuf,
+    top: String,
+}
+
+impl AxiBench {
+    /// Checks the Python packages and Icarus, then writes the design, the
+    /// testbench and its geometry into `work_dir`.
+    fn prepare(
+        spec: &Spec,
+        work_dir: &Path,
+        progress: &dyn Fn(&str),
+    ) -> Result<AxiBench, VerifyError> {
+        let d = Derived::from_spec(spec);
+        let packages = python_packages()?;
+        let icarus = tools::require("iverilog", "iverilog")?;
+        fs::create_dir_all(work_dir).map_err(io(format!("creating {}", work_dir.display())))?;
+        let work = fs::canonicalize(work_dir).map_err(io("resolving the work folder"))?;
+        progress("generating the design");
+        verify::write_if_changed(&work.join("design"), &emit::render(spec).files)?;
+        fs::write(work.join("axi_tb.py"), AXI_TB_PY).map_err(io("writing axi_tb.py"))?;
+        fs::write(work.join("axi_geometry.json"), geometry_json(&d))
+            .map_err(io("writing the geometry"))?;
+        Ok(AxiBench {
+            versions: format!("{icarus}; {packages}"),
+            work,
+            top: format!("{}_axi_tb_harness", d.name),
+        })
+    }
+
+    /// Runs one stimulus file (`axi_stim_<name>.txt`) and reads back the
+    /// outcome of its planned runs. A testbench that exits without `PASS`
+    /// is a failure even when no line says why (its console is kept in
+    /// `axi_console_<name>.txt`).
+    fn run(
+        &self,
+        name: &str,
+        text: &str,
+        planned: &[verify::Planned],
+    ) -> Result<verify::Parsed, VerifyError> {
+        let files = RunFiles::new(&self.work, name);
         fs::write(&files.stim, text).map_err(io("writing the stimulus"))?;
         let _ = fs::remove_file(&files.log);
+        let w = &self.work;
         let out = Command::new(python().0)
-            .current_dir(&work)
-            .arg(&tb_py)
-            .args(["--design".as_ref(), design_dir.as_os_str()])
-            .args(["--top", &format!("{}_axi_tb_harness", d.name)])
+            .current_dir(w)
+            .arg(w.join("axi_tb.py"))
+            .args(["--design".as_ref(), w.join("design").as_os_str()])
+            .args(["--top", &self.top])
             .args(["--stim".as_ref(), files.stim.as_os_str()])
             .args(["--log".as_ref(), files.log.as_os_str()])
-            .args(["--geometry".as_ref(), geometry.as_os_str()])
-            .args(["--build".as_ref(), work.join("axi_build").as_os_str()])
+            .args([
+                "--geometry".as_ref(),
+                w.join("axi_geometry.json").as_os_str(),
+            ])
+            .args(["--build".as_ref(), w.join("axi_build").as_os_str()])
             .output()
             .map_err(io("running the cocotb testbench"))?;
         let console = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
         fs::write(&files.console, &console).map_err(io("writing the console log"))?;
         let log = fs::read_to_string(&files.log).unwrap_or_default();
-        let mut parsed = verify::parse_log(&log, &planned)?;
+        let mut parsed = verify::parse_log(&log, planned)?;
         let passed = log.lines().any(|l| l.starts_with("PASS"));
         if parsed.failure.is_none() && (!out.status.success() || !passed) {
             parsed.failure = Some(format!(
@@ -180,28 +228,23 @@ pub fn verify_axi(
         for r in &mut parsed.runs {
             r.keeps_checked = 0;
         }
-        report.runs.extend(parsed.runs);
-        if parsed.failure.is_some() {
-            report.failure = parsed.failure;
-            break;
-        }
+        Ok(parsed)
     }
-    Ok(report)
 }
 
-/// The files of one seed's simulation in the work folder.
-struct SeedFiles {
+/// The files of one run in the work folder.
+struct RunFiles {
     stim: PathBuf,
     log: PathBuf,
     console: PathBuf,
 }
 
-impl SeedFiles {
-    fn new(work: &Path, seed: u64) -> SeedFiles {
-        SeedFiles {
-            stim: work.join(format!("axi_stim_seed{seed}.txt")),
-            log: work.join(format!("axi_result_seed{seed}.txt")),
-            console: work.join(format!("axi_console_seed{seed}.txt")),
+impl RunFiles {
+    fn new(work: &Path, name: &str) -> RunFiles {
+        RunFiles {
+            stim: work.join(format!("axi_stim_{name}.txt")),
+            log: work.join(format!("axi_result_{name}.txt")),
+            console: work.join(format!("axi_console_{name}.txt")),
         }
     }
 }
@@ -217,6 +260,33 @@ mod tests {
                 REQUIREMENTS.lines().any(|l| l.starts_with(package)),
                 "{package}"
             );
+        }
+    }
+
+    /// The testbench's checks can fail: a stimulus whose expected output
+    /// row, or whose expected fetch, is wrong by one bit or one key fails
+    /// with the mismatch named.
+    #[test]
+    #[ignore = "needs Icarus Verilog and cocotb (SPRINT_RTL_COCOTB_PYTHON)"]
+    fn a_wrong_row_or_fetch_fails() {
+        let spec = Spec::parse("specs/tiny.yaml", include_str!("../../specs/tiny.yaml")).unwrap();
+        let d = Derived::from_spec(&spec);
+        let work = tempfile::tempdir().unwrap();
+        let bench = AxiBench::prepare(&spec, work.path(), &|_| {}).unwrap();
+        let mut opts = VerifyOptions::for_spec(&spec);
+        opts.queries = Some(2);
+        let (text, planned) = verify::plan_seed(&d, &opts, 1);
+        for (find, replace, says) in [
+            ("expect 1 ", "expect 1 f", "MISMATCH output"),
+            ("fetch 0 0\n", "fetch 0 1\n", "MISMATCH fetch"),
+        ] {
+            let at = text
+                .find(find)
+                .unwrap_or_else(|| panic!("{find:?} in the stimulus"));
+            let bad = format!("{}{replace}{}", &text[..at], &text[at + find.len()..]);
+            let parsed = bench.run("corrupted", &bad, &planned).unwrap();
+            let failure = parsed.failure.unwrap_or_default();
+            assert!(failure.contains(says), "{says}: {failure}");
         }
     }
 
