@@ -47,6 +47,8 @@ pub enum Param {
     ScaleBits,
     /// The spec's sequence length.
     SeqLen,
+    /// Bytes of a K or V row in whole AXI beats, `golden::AxiDerived::row_bytes`.
+    RowBytes,
 }
 
 impl Param {
@@ -56,6 +58,7 @@ impl Param {
             Param::ThresholdBits => "threshold_bits",
             Param::ScaleBits => "scale_bits",
             Param::SeqLen => "seq_len",
+            Param::RowBytes => "row_bytes",
         }
     }
 }
@@ -75,6 +78,7 @@ impl Num {
             Num::Spec(Param::ThresholdBits) => p.threshold_bits,
             Num::Spec(Param::ScaleBits) => p.scale_bits,
             Num::Spec(Param::SeqLen) => p.seq_len,
+            Num::Spec(Param::RowBytes) => p.row_bytes,
         }
     }
 
@@ -94,6 +98,7 @@ pub struct Params {
     pub threshold_bits: u32,
     pub scale_bits: u32,
     pub seq_len: u32,
+    pub row_bytes: u32,
 }
 
 /// A bit field of a register: bits `lsb .. lsb + width`.
@@ -223,10 +228,10 @@ impl Csr {
 }
 
 macro_rules! csrs {
-    ($($id:ident = $addr:expr, $name:expr, $doc:expr, [$($field:expr),+ $(,)?];)*) => {
+    ($table:ident, $table_doc:expr; $($id:ident = $addr:expr, $name:expr, $doc:expr, [$($field:expr),+ $(,)?];)*) => {
         $(#[doc = $doc] pub const $id: u32 = $addr;)*
-        /// Every register, in address order.
-        pub const ALL: &[Csr] = &[$(Csr {
+        #[doc = $table_doc]
+        pub const $table: &[Csr] = &[$(Csr {
             name: $name,
             addr: $addr,
             param: concat!("CSR_", stringify!($id)),
@@ -239,6 +244,7 @@ macro_rules! csrs {
 use Access::{R, RW, W};
 
 csrs! {
+    ALL, "Every register of the native CSR port (`<name>_top`), in address order.";
     CTRL = 0x0, "ctrl", "Command register.", [
         Field::new("start", 0, 1, W, "A write of 1 starts a head; ignored while busy."),
     ];
@@ -312,6 +318,36 @@ pub fn core_register(core: u32, addr: u32) -> u32 {
     CORE_WINDOW * (core + 1) + addr
 }
 
+csrs! {
+    AXI, "The registers only the AXI top (`<name>_axi_top`) has, in address order, after [`ALL`] \
+          in its AXI4-Lite map ([`bus_map`]).";
+    K_BASE = 0x10, "k_base", "Byte address of key 0's K row.", [
+        Field::new("addr", 0, 32, RW, "Data-aligned: the bits below the AXI data width read 0."),
+    ];
+    V_BASE = 0x11, "v_base", "Byte address of key 0's V row.", [
+        Field::new("addr", 0, 32, RW, "Data-aligned: the bits below the AXI data width read 0."),
+    ];
+    ROW_STRIDE = 0x12, "row_stride", "Bytes from a key's K (or V) row to the next key's.", [
+        Field::new("bytes", 0, 32, RW, "Data-aligned; resets to a row in whole AXI beats.")
+            .reset_of(Param::RowBytes),
+    ];
+    AXI_STATUS = 0x13, "axi_status", "Sticky bus errors, cleared by a start.", [
+        Field::new("read_error", 0, 1, R, "A read answered other than OKAY."),
+        Field::new("tlast_error", 1, 1, R, "A query row's TLAST was misplaced."),
+    ];
+}
+
+/// The AXI4-Lite map of the AXI top: [`ALL`], then [`AXI`]; register `addr`
+/// at byte `4 · addr`. The C header, the SystemRDL and the book's register
+/// page describe this map.
+pub fn bus_map() -> impl Iterator<Item = &'static Csr> {
+    ALL.iter().chain(AXI)
+}
+
+/// Width of an AXI4-Lite byte address: word indices 0..32 (the native
+/// registers, then [`AXI`], then unmapped words that answer SLVERR).
+pub const AXIL_ADDR_BITS: u32 = ADDR_BITS + 1 + 2;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,6 +356,7 @@ mod tests {
         threshold_bits: 20,
         scale_bits: 16,
         seq_len: 512,
+        row_bytes: 64,
     };
 
     #[test]
@@ -328,11 +365,15 @@ mod tests {
             assert_eq!(r.addr, i as u32, "{}", r.name);
             assert!(r.addr < 1 << ADDR_BITS, "{}", r.name);
         }
+        for (i, r) in bus_map().enumerate() {
+            assert_eq!(r.addr, i as u32, "{}", r.name);
+            assert!(r.addr < 1 << (AXIL_ADDR_BITS - 2), "{}", r.name);
+        }
     }
 
     #[test]
     fn fields_are_in_bit_order_disjoint_and_inside_32_bits() {
-        for r in ALL {
+        for r in bus_map() {
             let mut used = 0u32;
             let mut next_lsb = 0;
             for f in r.fields {

@@ -33,7 +33,12 @@ fn design_dir(name: &str) -> tempfile::TempDir {
 fn lint_clean(name: &str) {
     common::tool("verilator");
     let dir = design_dir(name);
-    for (list, top) in [("filelist.f", "top"), ("sim_filelist.f", "tb_harness")] {
+    for (list, top) in [
+        ("filelist.f", "top"),
+        ("filelist.f", "axi_top"),
+        ("sim_filelist.f", "tb_harness"),
+        ("sim_filelist.f", "axi_tb_harness"),
+    ] {
         let findings = tools::verilator_lint(dir.path(), list, &format!("{name}_{top}")).unwrap();
         assert!(findings.is_empty(), "{name}_{top}: {findings:#?}");
     }
@@ -44,7 +49,12 @@ fn lint_clean(name: &str) {
 fn iverilog_clean(name: &str) {
     common::tool("iverilog");
     let dir = design_dir(name);
-    for (list, top) in [("filelist.f", "top"), ("sim_filelist.f", "tb_harness")] {
+    for (list, top) in [
+        ("filelist.f", "top"),
+        ("filelist.f", "axi_top"),
+        ("sim_filelist.f", "tb_harness"),
+        ("sim_filelist.f", "axi_tb_harness"),
+    ] {
         let files = std::fs::read_to_string(dir.path().join(list)).unwrap();
         let out = std::process::Command::new("iverilog")
             .current_dir(dir.path())
@@ -272,6 +282,30 @@ fn synth_minilm() {
 #[ignore = "needs Yosys"]
 fn synth_sprint_s() {
     synth_clean("sprint_s");
+}
+
+/// The AXI top of the tiny design passes the same synthesis checks as the
+/// native top (no latch, undriven net or warning) and keeps the buffer a RAM.
+#[test]
+#[ignore = "needs Yosys"]
+fn synth_axi_top_tiny() {
+    common::tool("yosys");
+    let dir = design_dir("tiny");
+    let report = tools::yosys_synth(dir.path(), "filelist.f", "tiny_axi_top").unwrap();
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    for m in [
+        "tiny_axil_regs",
+        "tiny_axi_read",
+        "tiny_axis_q",
+        "tiny_axis_out",
+        "tiny_top",
+    ] {
+        assert!(
+            report.stat.contains(m),
+            "{m} missing from:\n{}",
+            report.stat
+        );
+    }
 }
 
 /// The tiny design's engine synthesized on its own (generic target): the

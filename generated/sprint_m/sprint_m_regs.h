@@ -11,197 +11,247 @@
 #define SPRINT_M_REGS_H
 
 // Registers in the map, and bytes a register takes on the bus.
-#define SPRINT_M_REG_COUNT              16u
-#define SPRINT_M_REG_BYTES              4u
+#define SPRINT_M_REG_COUNT                    20u
+#define SPRINT_M_REG_BYTES                    4u
 
 // 0x00 ctrl (W): Command register.
-#define SPRINT_M_CTRL_INDEX             0u
-#define SPRINT_M_CTRL_OFFSET            0x00u
-#define SPRINT_M_CTRL_RESET             0x00000000u
+#define SPRINT_M_CTRL_INDEX                   0u
+#define SPRINT_M_CTRL_OFFSET                  0x00u
+#define SPRINT_M_CTRL_RESET                   0x00000000u
 
 // ctrl.start[0] W: A write of 1 starts a head; ignored while busy.
-#define SPRINT_M_CTRL_START_SHIFT       0u
-#define SPRINT_M_CTRL_START_WIDTH       1u
-#define SPRINT_M_CTRL_START_MASK        0x00000001u
-#define SPRINT_M_CTRL_START_RESET       0x0u
+#define SPRINT_M_CTRL_START_SHIFT             0u
+#define SPRINT_M_CTRL_START_WIDTH             1u
+#define SPRINT_M_CTRL_START_MASK              0x00000001u
+#define SPRINT_M_CTRL_START_RESET             0x0u
 
 // 0x04 status (R): State of the accelerator.
-#define SPRINT_M_STATUS_INDEX           1u
-#define SPRINT_M_STATUS_OFFSET          0x04u
-#define SPRINT_M_STATUS_RESET           0x00000000u
+#define SPRINT_M_STATUS_INDEX                 1u
+#define SPRINT_M_STATUS_OFFSET                0x04u
+#define SPRINT_M_STATUS_RESET                 0x00000000u
 
 // status.busy[0] R: A head is running.
-#define SPRINT_M_STATUS_BUSY_SHIFT      0u
-#define SPRINT_M_STATUS_BUSY_WIDTH      1u
-#define SPRINT_M_STATUS_BUSY_MASK       0x00000001u
-#define SPRINT_M_STATUS_BUSY_RESET      0x0u
+#define SPRINT_M_STATUS_BUSY_SHIFT            0u
+#define SPRINT_M_STATUS_BUSY_WIDTH            1u
+#define SPRINT_M_STATUS_BUSY_MASK             0x00000001u
+#define SPRINT_M_STATUS_BUSY_RESET            0x0u
 
 // status.done[1] R: A head has finished since the last start (cleared by start).
-#define SPRINT_M_STATUS_DONE_SHIFT      1u
-#define SPRINT_M_STATUS_DONE_WIDTH      1u
-#define SPRINT_M_STATUS_DONE_MASK       0x00000002u
-#define SPRINT_M_STATUS_DONE_RESET      0x0u
+#define SPRINT_M_STATUS_DONE_SHIFT            1u
+#define SPRINT_M_STATUS_DONE_WIDTH            1u
+#define SPRINT_M_STATUS_DONE_MASK             0x00000002u
+#define SPRINT_M_STATUS_DONE_RESET            0x0u
 
 // 0x08 mode (RW): Mode of the next head: 0 baseline, 1 prune-only, 2 reuse-only, 3 SPRINT.
-#define SPRINT_M_MODE_INDEX             2u
-#define SPRINT_M_MODE_OFFSET            0x08u
-#define SPRINT_M_MODE_RESET             0x00000003u
+#define SPRINT_M_MODE_INDEX                   2u
+#define SPRINT_M_MODE_OFFSET                  0x08u
+#define SPRINT_M_MODE_RESET                   0x00000003u
 
 // mode.prune[0] RW: Keep only the keys of the crossbar's keep vector.
-#define SPRINT_M_MODE_PRUNE_SHIFT       0u
-#define SPRINT_M_MODE_PRUNE_WIDTH       1u
-#define SPRINT_M_MODE_PRUNE_MASK        0x00000001u
-#define SPRINT_M_MODE_PRUNE_RESET       0x1u
+#define SPRINT_M_MODE_PRUNE_SHIFT             0u
+#define SPRINT_M_MODE_PRUNE_WIDTH             1u
+#define SPRINT_M_MODE_PRUNE_MASK              0x00000001u
+#define SPRINT_M_MODE_PRUNE_RESET             0x1u
 
 // mode.reuse[1] RW: Reuse buffered K/V rows across queries.
-#define SPRINT_M_MODE_REUSE_SHIFT       1u
-#define SPRINT_M_MODE_REUSE_WIDTH       1u
-#define SPRINT_M_MODE_REUSE_MASK        0x00000002u
-#define SPRINT_M_MODE_REUSE_RESET       0x1u
+#define SPRINT_M_MODE_REUSE_SHIFT             1u
+#define SPRINT_M_MODE_REUSE_WIDTH             1u
+#define SPRINT_M_MODE_REUSE_MASK              0x00000002u
+#define SPRINT_M_MODE_REUSE_RESET             0x1u
 
 // 0x0C threshold (RW): Crossbar threshold.
-#define SPRINT_M_THRESHOLD_INDEX        3u
-#define SPRINT_M_THRESHOLD_OFFSET       0x0Cu
-#define SPRINT_M_THRESHOLD_RESET        0x00000000u
+#define SPRINT_M_THRESHOLD_INDEX              3u
+#define SPRINT_M_THRESHOLD_OFFSET             0x0Cu
+#define SPRINT_M_THRESHOLD_RESET              0x00000000u
 
 // threshold.value[19:0] RW, signed: Signed threshold of the approximate score, in 1/16 of a
 // query-MSB x key-MSB product; a read sign-extends it.
-#define SPRINT_M_THRESHOLD_VALUE_SHIFT  0u
-#define SPRINT_M_THRESHOLD_VALUE_WIDTH  20u
-#define SPRINT_M_THRESHOLD_VALUE_MASK   0x000FFFFFu
-#define SPRINT_M_THRESHOLD_VALUE_RESET  0x0u
+#define SPRINT_M_THRESHOLD_VALUE_SHIFT        0u
+#define SPRINT_M_THRESHOLD_VALUE_WIDTH        20u
+#define SPRINT_M_THRESHOLD_VALUE_MASK         0x000FFFFFu
+#define SPRINT_M_THRESHOLD_VALUE_RESET        0x0u
 
 // 0x10 scale (RW): Score scale.
-#define SPRINT_M_SCALE_INDEX            4u
-#define SPRINT_M_SCALE_OFFSET           0x10u
-#define SPRINT_M_SCALE_RESET            0x00000000u
+#define SPRINT_M_SCALE_INDEX                  4u
+#define SPRINT_M_SCALE_OFFSET                 0x10u
+#define SPRINT_M_SCALE_RESET                  0x00000000u
 
 // scale.value[15:0] RW: Unsigned, 20 fractional bits: round(log2(e) / sqrt(head_dim) * s_q * s_k *
 // 2^20) for quantisation scales s_q, s_k; 0 gives uniform weights.
-#define SPRINT_M_SCALE_VALUE_SHIFT      0u
-#define SPRINT_M_SCALE_VALUE_WIDTH      16u
-#define SPRINT_M_SCALE_VALUE_MASK       0x0000FFFFu
-#define SPRINT_M_SCALE_VALUE_RESET      0x0u
+#define SPRINT_M_SCALE_VALUE_SHIFT            0u
+#define SPRINT_M_SCALE_VALUE_WIDTH            16u
+#define SPRINT_M_SCALE_VALUE_MASK             0x0000FFFFu
+#define SPRINT_M_SCALE_VALUE_RESET            0x0u
 
 // 0x14 n_keys (RW): Keys in this head.
-#define SPRINT_M_N_KEYS_INDEX           5u
-#define SPRINT_M_N_KEYS_OFFSET          0x14u
-#define SPRINT_M_N_KEYS_RESET           0x00000200u
+#define SPRINT_M_N_KEYS_INDEX                 5u
+#define SPRINT_M_N_KEYS_OFFSET                0x14u
+#define SPRINT_M_N_KEYS_RESET                 0x00000200u
 
 // n_keys.value[15:0] RW: Keys at or above it are never kept.
-#define SPRINT_M_N_KEYS_VALUE_SHIFT     0u
-#define SPRINT_M_N_KEYS_VALUE_WIDTH     16u
-#define SPRINT_M_N_KEYS_VALUE_MASK      0x0000FFFFu
-#define SPRINT_M_N_KEYS_VALUE_RESET     0x200u
+#define SPRINT_M_N_KEYS_VALUE_SHIFT           0u
+#define SPRINT_M_N_KEYS_VALUE_WIDTH           16u
+#define SPRINT_M_N_KEYS_VALUE_MASK            0x0000FFFFu
+#define SPRINT_M_N_KEYS_VALUE_RESET           0x200u
 
 // 0x18 n_queries (RW): Queries in this run.
-#define SPRINT_M_N_QUERIES_INDEX        6u
-#define SPRINT_M_N_QUERIES_OFFSET       0x18u
-#define SPRINT_M_N_QUERIES_RESET        0x00000200u
+#define SPRINT_M_N_QUERIES_INDEX              6u
+#define SPRINT_M_N_QUERIES_OFFSET             0x18u
+#define SPRINT_M_N_QUERIES_RESET              0x00000200u
 
 // n_queries.value[15:0] RW: Query rows the next head reads.
-#define SPRINT_M_N_QUERIES_VALUE_SHIFT  0u
-#define SPRINT_M_N_QUERIES_VALUE_WIDTH  16u
-#define SPRINT_M_N_QUERIES_VALUE_MASK   0x0000FFFFu
-#define SPRINT_M_N_QUERIES_VALUE_RESET  0x200u
+#define SPRINT_M_N_QUERIES_VALUE_SHIFT        0u
+#define SPRINT_M_N_QUERIES_VALUE_WIDTH        16u
+#define SPRINT_M_N_QUERIES_VALUE_MASK         0x0000FFFFu
+#define SPRINT_M_N_QUERIES_VALUE_RESET        0x200u
 
 // 0x1C query_base (RW): Absolute index of the first query.
-#define SPRINT_M_QUERY_BASE_INDEX       7u
-#define SPRINT_M_QUERY_BASE_OFFSET      0x1Cu
-#define SPRINT_M_QUERY_BASE_RESET       0x00000000u
+#define SPRINT_M_QUERY_BASE_INDEX             7u
+#define SPRINT_M_QUERY_BASE_OFFSET            0x1Cu
+#define SPRINT_M_QUERY_BASE_RESET             0x00000000u
 
 // query_base.value[15:0] RW: For the causal mask and the crossbar read id.
-#define SPRINT_M_QUERY_BASE_VALUE_SHIFT 0u
-#define SPRINT_M_QUERY_BASE_VALUE_WIDTH 16u
-#define SPRINT_M_QUERY_BASE_VALUE_MASK  0x0000FFFFu
-#define SPRINT_M_QUERY_BASE_VALUE_RESET 0x0u
+#define SPRINT_M_QUERY_BASE_VALUE_SHIFT       0u
+#define SPRINT_M_QUERY_BASE_VALUE_WIDTH       16u
+#define SPRINT_M_QUERY_BASE_VALUE_MASK        0x0000FFFFu
+#define SPRINT_M_QUERY_BASE_VALUE_RESET       0x0u
 
 // 0x20 head_id (RW): Head id.
-#define SPRINT_M_HEAD_ID_INDEX          8u
-#define SPRINT_M_HEAD_ID_OFFSET         0x20u
-#define SPRINT_M_HEAD_ID_RESET          0x00000000u
+#define SPRINT_M_HEAD_ID_INDEX                8u
+#define SPRINT_M_HEAD_ID_OFFSET               0x20u
+#define SPRINT_M_HEAD_ID_RESET                0x00000000u
 
 // head_id.value[15:0] RW: Sent in the upper half of the crossbar read id.
-#define SPRINT_M_HEAD_ID_VALUE_SHIFT    0u
-#define SPRINT_M_HEAD_ID_VALUE_WIDTH    16u
-#define SPRINT_M_HEAD_ID_VALUE_MASK     0x0000FFFFu
-#define SPRINT_M_HEAD_ID_VALUE_RESET    0x0u
+#define SPRINT_M_HEAD_ID_VALUE_SHIFT          0u
+#define SPRINT_M_HEAD_ID_VALUE_WIDTH          16u
+#define SPRINT_M_HEAD_ID_VALUE_MASK           0x0000FFFFu
+#define SPRINT_M_HEAD_ID_VALUE_RESET          0x0u
 
 // 0x24 cycles (R): Cycles from start to done.
-#define SPRINT_M_CYCLES_INDEX           9u
-#define SPRINT_M_CYCLES_OFFSET          0x24u
-#define SPRINT_M_CYCLES_RESET           0x00000000u
+#define SPRINT_M_CYCLES_INDEX                 9u
+#define SPRINT_M_CYCLES_OFFSET                0x24u
+#define SPRINT_M_CYCLES_RESET                 0x00000000u
 
 // cycles.count[31:0] R: Cleared by start.
-#define SPRINT_M_CYCLES_COUNT_SHIFT     0u
-#define SPRINT_M_CYCLES_COUNT_WIDTH     32u
-#define SPRINT_M_CYCLES_COUNT_MASK      0xFFFFFFFFu
-#define SPRINT_M_CYCLES_COUNT_RESET     0x0u
+#define SPRINT_M_CYCLES_COUNT_SHIFT           0u
+#define SPRINT_M_CYCLES_COUNT_WIDTH           32u
+#define SPRINT_M_CYCLES_COUNT_MASK            0xFFFFFFFFu
+#define SPRINT_M_CYCLES_COUNT_RESET           0x0u
 
 // 0x28 kept (R): Keys processed (kept after pruning and masking).
-#define SPRINT_M_KEPT_INDEX             10u
-#define SPRINT_M_KEPT_OFFSET            0x28u
-#define SPRINT_M_KEPT_RESET             0x00000000u
+#define SPRINT_M_KEPT_INDEX                   10u
+#define SPRINT_M_KEPT_OFFSET                  0x28u
+#define SPRINT_M_KEPT_RESET                   0x00000000u
 
 // kept.count[31:0] R: Cleared by start.
-#define SPRINT_M_KEPT_COUNT_SHIFT       0u
-#define SPRINT_M_KEPT_COUNT_WIDTH       32u
-#define SPRINT_M_KEPT_COUNT_MASK        0xFFFFFFFFu
-#define SPRINT_M_KEPT_COUNT_RESET       0x0u
+#define SPRINT_M_KEPT_COUNT_SHIFT             0u
+#define SPRINT_M_KEPT_COUNT_WIDTH             32u
+#define SPRINT_M_KEPT_COUNT_MASK              0xFFFFFFFFu
+#define SPRINT_M_KEPT_COUNT_RESET             0x0u
 
 // 0x2C fetches (R): K/V rows fetched from memory.
-#define SPRINT_M_FETCHES_INDEX          11u
-#define SPRINT_M_FETCHES_OFFSET         0x2Cu
-#define SPRINT_M_FETCHES_RESET          0x00000000u
+#define SPRINT_M_FETCHES_INDEX                11u
+#define SPRINT_M_FETCHES_OFFSET               0x2Cu
+#define SPRINT_M_FETCHES_RESET                0x00000000u
 
 // fetches.count[31:0] R: Cleared by start.
-#define SPRINT_M_FETCHES_COUNT_SHIFT    0u
-#define SPRINT_M_FETCHES_COUNT_WIDTH    32u
-#define SPRINT_M_FETCHES_COUNT_MASK     0xFFFFFFFFu
-#define SPRINT_M_FETCHES_COUNT_RESET    0x0u
+#define SPRINT_M_FETCHES_COUNT_SHIFT          0u
+#define SPRINT_M_FETCHES_COUNT_WIDTH          32u
+#define SPRINT_M_FETCHES_COUNT_MASK           0xFFFFFFFFu
+#define SPRINT_M_FETCHES_COUNT_RESET          0x0u
 
 // 0x30 hits (R): Kept keys found in the buffer.
-#define SPRINT_M_HITS_INDEX             12u
-#define SPRINT_M_HITS_OFFSET            0x30u
-#define SPRINT_M_HITS_RESET             0x00000000u
+#define SPRINT_M_HITS_INDEX                   12u
+#define SPRINT_M_HITS_OFFSET                  0x30u
+#define SPRINT_M_HITS_RESET                   0x00000000u
 
 // hits.count[31:0] R: Cleared by start.
-#define SPRINT_M_HITS_COUNT_SHIFT       0u
-#define SPRINT_M_HITS_COUNT_WIDTH       32u
-#define SPRINT_M_HITS_COUNT_MASK        0xFFFFFFFFu
-#define SPRINT_M_HITS_COUNT_RESET       0x0u
+#define SPRINT_M_HITS_COUNT_SHIFT             0u
+#define SPRINT_M_HITS_COUNT_WIDTH             32u
+#define SPRINT_M_HITS_COUNT_MASK              0xFFFFFFFFu
+#define SPRINT_M_HITS_COUNT_RESET             0x0u
 
 // 0x34 evicts (R): Fills that replaced a valid row.
-#define SPRINT_M_EVICTS_INDEX           13u
-#define SPRINT_M_EVICTS_OFFSET          0x34u
-#define SPRINT_M_EVICTS_RESET           0x00000000u
+#define SPRINT_M_EVICTS_INDEX                 13u
+#define SPRINT_M_EVICTS_OFFSET                0x34u
+#define SPRINT_M_EVICTS_RESET                 0x00000000u
 
 // evicts.count[31:0] R: Cleared by start.
-#define SPRINT_M_EVICTS_COUNT_SHIFT     0u
-#define SPRINT_M_EVICTS_COUNT_WIDTH     32u
-#define SPRINT_M_EVICTS_COUNT_MASK      0xFFFFFFFFu
-#define SPRINT_M_EVICTS_COUNT_RESET     0x0u
+#define SPRINT_M_EVICTS_COUNT_SHIFT           0u
+#define SPRINT_M_EVICTS_COUNT_WIDTH           32u
+#define SPRINT_M_EVICTS_COUNT_MASK            0xFFFFFFFFu
+#define SPRINT_M_EVICTS_COUNT_RESET           0x0u
 
 // 0x38 xbar_reads (R): Crossbar requests.
-#define SPRINT_M_XBAR_READS_INDEX       14u
-#define SPRINT_M_XBAR_READS_OFFSET      0x38u
-#define SPRINT_M_XBAR_READS_RESET       0x00000000u
+#define SPRINT_M_XBAR_READS_INDEX             14u
+#define SPRINT_M_XBAR_READS_OFFSET            0x38u
+#define SPRINT_M_XBAR_READS_RESET             0x00000000u
 
 // xbar_reads.count[31:0] R: Cleared by start.
-#define SPRINT_M_XBAR_READS_COUNT_SHIFT 0u
-#define SPRINT_M_XBAR_READS_COUNT_WIDTH 32u
-#define SPRINT_M_XBAR_READS_COUNT_MASK  0xFFFFFFFFu
-#define SPRINT_M_XBAR_READS_COUNT_RESET 0x0u
+#define SPRINT_M_XBAR_READS_COUNT_SHIFT       0u
+#define SPRINT_M_XBAR_READS_COUNT_WIDTH       32u
+#define SPRINT_M_XBAR_READS_COUNT_MASK        0xFFFFFFFFu
+#define SPRINT_M_XBAR_READS_COUNT_RESET       0x0u
 
 // 0x3C mac_cycles (R): Cycles in which the MAC lanes did useful work.
-#define SPRINT_M_MAC_CYCLES_INDEX       15u
-#define SPRINT_M_MAC_CYCLES_OFFSET      0x3Cu
-#define SPRINT_M_MAC_CYCLES_RESET       0x00000000u
+#define SPRINT_M_MAC_CYCLES_INDEX             15u
+#define SPRINT_M_MAC_CYCLES_OFFSET            0x3Cu
+#define SPRINT_M_MAC_CYCLES_RESET             0x00000000u
 
 // mac_cycles.count[31:0] R: Cleared by start.
-#define SPRINT_M_MAC_CYCLES_COUNT_SHIFT 0u
-#define SPRINT_M_MAC_CYCLES_COUNT_WIDTH 32u
-#define SPRINT_M_MAC_CYCLES_COUNT_MASK  0xFFFFFFFFu
-#define SPRINT_M_MAC_CYCLES_COUNT_RESET 0x0u
+#define SPRINT_M_MAC_CYCLES_COUNT_SHIFT       0u
+#define SPRINT_M_MAC_CYCLES_COUNT_WIDTH       32u
+#define SPRINT_M_MAC_CYCLES_COUNT_MASK        0xFFFFFFFFu
+#define SPRINT_M_MAC_CYCLES_COUNT_RESET       0x0u
+
+// 0x40 k_base (RW): Byte address of key 0's K row. AXI top only.
+#define SPRINT_M_K_BASE_INDEX                 16u
+#define SPRINT_M_K_BASE_OFFSET                0x40u
+#define SPRINT_M_K_BASE_RESET                 0x00000000u
+
+// k_base.addr[31:0] RW: Data-aligned: the bits below the AXI data width read 0.
+#define SPRINT_M_K_BASE_ADDR_SHIFT            0u
+#define SPRINT_M_K_BASE_ADDR_WIDTH            32u
+#define SPRINT_M_K_BASE_ADDR_MASK             0xFFFFFFFFu
+#define SPRINT_M_K_BASE_ADDR_RESET            0x0u
+
+// 0x44 v_base (RW): Byte address of key 0's V row. AXI top only.
+#define SPRINT_M_V_BASE_INDEX                 17u
+#define SPRINT_M_V_BASE_OFFSET                0x44u
+#define SPRINT_M_V_BASE_RESET                 0x00000000u
+
+// v_base.addr[31:0] RW: Data-aligned: the bits below the AXI data width read 0.
+#define SPRINT_M_V_BASE_ADDR_SHIFT            0u
+#define SPRINT_M_V_BASE_ADDR_WIDTH            32u
+#define SPRINT_M_V_BASE_ADDR_MASK             0xFFFFFFFFu
+#define SPRINT_M_V_BASE_ADDR_RESET            0x0u
+
+// 0x48 row_stride (RW): Bytes from a key's K (or V) row to the next key's. AXI top only.
+#define SPRINT_M_ROW_STRIDE_INDEX             18u
+#define SPRINT_M_ROW_STRIDE_OFFSET            0x48u
+#define SPRINT_M_ROW_STRIDE_RESET             0x00000040u
+
+// row_stride.bytes[31:0] RW: Data-aligned; resets to a row in whole AXI beats.
+#define SPRINT_M_ROW_STRIDE_BYTES_SHIFT       0u
+#define SPRINT_M_ROW_STRIDE_BYTES_WIDTH       32u
+#define SPRINT_M_ROW_STRIDE_BYTES_MASK        0xFFFFFFFFu
+#define SPRINT_M_ROW_STRIDE_BYTES_RESET       0x40u
+
+// 0x4C axi_status (R): Sticky bus errors, cleared by a start. AXI top only.
+#define SPRINT_M_AXI_STATUS_INDEX             19u
+#define SPRINT_M_AXI_STATUS_OFFSET            0x4Cu
+#define SPRINT_M_AXI_STATUS_RESET             0x00000000u
+
+// axi_status.read_error[0] R: A read answered other than OKAY.
+#define SPRINT_M_AXI_STATUS_READ_ERROR_SHIFT  0u
+#define SPRINT_M_AXI_STATUS_READ_ERROR_WIDTH  1u
+#define SPRINT_M_AXI_STATUS_READ_ERROR_MASK   0x00000001u
+#define SPRINT_M_AXI_STATUS_READ_ERROR_RESET  0x0u
+
+// axi_status.tlast_error[1] R: A query row's TLAST was misplaced.
+#define SPRINT_M_AXI_STATUS_TLAST_ERROR_SHIFT 1u
+#define SPRINT_M_AXI_STATUS_TLAST_ERROR_WIDTH 1u
+#define SPRINT_M_AXI_STATUS_TLAST_ERROR_MASK  0x00000002u
+#define SPRINT_M_AXI_STATUS_TLAST_ERROR_RESET 0x0u
 
 #endif // SPRINT_M_REGS_H

@@ -4,7 +4,9 @@
 //! Layout of a design folder:
 //! - `rtl/<name>_<module>.v`: synthesizable modules, one per file;
 //! - `sim/<name>_<module>.v`: the behavioral crossbar and the test harness;
-//! - `filelist.f`: RTL files in dependency order; `sim_filelist.f`: all files;
+//! - `filelist.f`: RTL files in dependency order (the native top
+//!   `<name>_top` and the AXI top `<name>_axi_top` around it);
+//!   `sim_filelist.f`: all files;
 //! - `<name>_regs.h`, `<name>.rdl`: the register map as a C header and as
 //!   SystemRDL ([`regs`]);
 //! - `<name>.core`: the FuseSoC core file ([`core_file`]);
@@ -21,7 +23,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::csr;
-use crate::golden::Derived;
+use crate::golden::{AxiDerived, Derived};
 use crate::spec::{Spec, hex};
 pub use graph::{Hierarchy, ModuleDef, ModuleKind};
 pub use write::write_atomically;
@@ -53,6 +55,27 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         core_file::TEMPLATE,
         include_str!("../../templates/fusesoc.core.hbs"),
+    ),
+    (
+        "axi_top.v.hbs",
+        include_str!("../../templates/axi_top.v.hbs"),
+    ),
+    (
+        "axil_regs.v.hbs",
+        include_str!("../../templates/axil_regs.v.hbs"),
+    ),
+    (
+        "axi_read.v.hbs",
+        include_str!("../../templates/axi_read.v.hbs"),
+    ),
+    ("axis_q.v.hbs", include_str!("../../templates/axis_q.v.hbs")),
+    (
+        "axis_out.v.hbs",
+        include_str!("../../templates/axis_out.v.hbs"),
+    ),
+    (
+        "axi_tb_harness.v.hbs",
+        include_str!("../../templates/axi_tb_harness.v.hbs"),
     ),
 ];
 
@@ -110,6 +133,23 @@ struct Context<'a> {
     csrs: &'a [csr::Csr],
     /// The register map as a Verilog comment ([`regs::verilog_comment`]).
     csr_comment: String,
+    /// The AXI top's own registers as a Verilog comment.
+    axi_csr_comment: String,
+    axi: &'a AxiDerived,
+    /// The AXI top's own registers ([`csr::AXI`]) with their byte addresses.
+    axi_csrs: Vec<AxiCsr>,
+    /// Word index bits of the AXI4-Lite map, and CTRL's index in them.
+    axil_word_bits: u32,
+    ctrl_addr: u32,
+    /// Byte address of the first AXI-only register.
+    axil_first_byte: u32,
+}
+
+#[derive(Serialize)]
+struct AxiCsr {
+    #[serde(flatten)]
+    csr: csr::Csr,
+    byte: u32,
 }
 
 /// Renders the modules of [`Hierarchy::dependency_order`]: each with its
@@ -139,11 +179,24 @@ fn render_modules(
 /// a `<name>_core` ([`Hierarchy::with_cores`]).
 pub fn render(spec: &Spec) -> Design {
     let d = Derived::from_spec(spec);
+    let axi = AxiDerived::from_derived(&d);
     let hb = registry();
     let ctx = Context {
         d: &d,
         csrs: csr::ALL,
-        csr_comment: regs::verilog_comment(&d),
+        csr_comment: regs::verilog_comment(&d, csr::ALL),
+        axi_csr_comment: regs::verilog_comment(&d, csr::AXI),
+        axi: &axi,
+        axi_csrs: csr::AXI
+            .iter()
+            .map(|&c| AxiCsr {
+                csr: c,
+                byte: 4 * c.addr,
+            })
+            .collect(),
+        axil_word_bits: csr::AXIL_ADDR_BITS - 2,
+        ctrl_addr: csr::CTRL,
+        axil_first_byte: 4 * csr::AXI[0].addr,
     };
     let hierarchy = Hierarchy::with_cores(d.cores);
     let modules = render_modules(&hb, &ctx, &d.name, &hierarchy);

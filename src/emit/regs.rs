@@ -11,6 +11,18 @@ pub fn params(d: &Derived) -> Params {
         threshold_bits: d.threshold_bits,
         scale_bits: d.scale_bits,
         seq_len: d.seq_len,
+        row_bytes: crate::golden::AxiDerived::from_derived(d).row_bytes,
+    }
+}
+
+/// A register's description as the header, the SystemRDL and the book give
+/// it: its `doc`, marked when only the AXI top has the register (the native
+/// `<name>_top` answers its address with nothing).
+pub fn register_doc(r: &Csr) -> String {
+    if csr::AXI.iter().any(|a| a.addr == r.addr) {
+        format!("{} AXI top only.", r.doc)
+    } else {
+        r.doc.to_string()
     }
 }
 
@@ -74,7 +86,7 @@ fn macro_groups(prefix: &str, p: &Params) -> Vec<MacroGroup> {
         macros: vec![
             (
                 format!("{prefix}_REG_COUNT"),
-                format!("{}u", csr::ALL.len()),
+                format!("{}u", csr::bus_map().count()),
             ),
             (
                 format!("{prefix}_REG_BYTES"),
@@ -82,11 +94,16 @@ fn macro_groups(prefix: &str, p: &Params) -> Vec<MacroGroup> {
             ),
         ],
     }];
-    for r in csr::ALL {
+    for r in csr::bus_map() {
         let reg = format!("{prefix}_{}", r.name.to_uppercase());
         let access = r.access().map_or("mixed", Access::label);
         groups.push(MacroGroup {
-            comment: format!("0x{:02X} {} ({access}): {}", r.byte_offset(), r.name, r.doc),
+            comment: format!(
+                "0x{:02X} {} ({access}): {}",
+                r.byte_offset(),
+                r.name,
+                register_doc(r)
+            ),
             macros: vec![
                 (format!("{reg}_INDEX"), format!("{}u", r.addr)),
                 (
@@ -166,15 +183,22 @@ pub fn c_header(d: &Derived) -> String {
     out + &format!("\n#endif // {guard}\n")
 }
 
-/// The register map as a Verilog comment block for the controller: per
-/// register its word index, name and description, then per field its bits,
+/// The registers of `table` (`csr::ALL` for the controller, `csr::AXI`
+/// for the AXI-Lite slave) as a Verilog comment block: per register its
+/// word index, byte offset, name and description, then per field its bits,
 /// access, reset value and description, in lines of at most 100 columns.
-pub fn verilog_comment(d: &Derived) -> String {
+pub fn verilog_comment(d: &Derived, table: &[Csr]) -> String {
     let p = params(d);
     let mut out = String::new();
-    for r in csr::ALL {
+    for r in table {
         out += &wrap(
-            &format!("0x{:X} {}: {}", r.addr, r.name, r.doc),
+            &format!(
+                "0x{:X} (byte 0x{:X}) {}: {}",
+                r.addr,
+                r.byte_offset(),
+                r.name,
+                r.doc
+            ),
             "//   ",
             100,
         );
@@ -303,7 +327,7 @@ fn rdl_register(r: &Csr, p: &Params) -> String {
     format!(
         "    reg {{\n        name = {};\n        desc = {};\n{fields}    }} {} @ 0x{:X};\n",
         rdl_string(r.name),
-        rdl_string(r.doc),
+        rdl_string(&register_doc(r)),
         rdl_identifier(r.name),
         r.byte_offset()
     )
@@ -331,7 +355,7 @@ pub fn system_rdl(d: &Derived) -> String {
             d.name
         )),
     );
-    let regs: Vec<String> = csr::ALL.iter().map(|r| rdl_register(r, &p)).collect();
+    let regs: Vec<String> = csr::bus_map().map(|r| rdl_register(r, &p)).collect();
     out + &regs.join("\n") + "};\n"
 }
 
@@ -342,7 +366,7 @@ pub fn markdown_tables() -> String {
     let mut out = String::from(
         "| offset | index | register | access | description |\n|---|---|---|---|---|\n",
     );
-    for r in csr::ALL {
+    for r in csr::bus_map() {
         let access = r.access().map_or("mixed", Access::label);
         out += &format!(
             "| 0x{:02X} | {} | [`{}`](#{}) | {access} | {} |\n",
@@ -350,10 +374,10 @@ pub fn markdown_tables() -> String {
             r.addr,
             r.name,
             r.name,
-            r.doc
+            register_doc(r)
         );
     }
-    for r in csr::ALL {
+    for r in csr::bus_map() {
         out += &format!(
             "\n### {}\n\n| bits | field | access | reset | description |\n|---|---|---|---|---|\n",
             r.name

@@ -53,6 +53,7 @@
 //! assert_eq!(result.queries[0].out[0] / 256, 9);
 //! ```
 
+pub mod axi;
 pub mod buffer;
 pub mod crossbar;
 pub mod cycles;
@@ -63,6 +64,7 @@ pub mod numerics;
 pub mod reference;
 pub mod workload;
 
+pub use axi::AxiDerived;
 pub use derived::Derived;
 
 use serde::Serialize;

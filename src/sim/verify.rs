@@ -97,6 +97,8 @@ pub enum VerifyError {
     },
     #[error("the testbench output could not be read: {0}")]
     Protocol(String),
+    #[error(transparent)]
+    Python(#[from] super::axi::PythonError),
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> VerifyError {
@@ -149,7 +151,7 @@ impl VerifyReport {
 }
 
 /// A scenario: a labelled run with its golden result.
-struct Planned {
+pub(super) struct Planned {
     label: String,
     mode: Mode,
     input_queries: u32,
@@ -350,14 +352,14 @@ pub struct Measured {
     pub failure: Option<String>,
 }
 
-fn tail(log: &str, n: usize) -> String {
+pub(super) fn tail(log: &str, n: usize) -> String {
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// Writes the design only where it differs, so that unchanged files keep
 /// their times.
-fn write_if_changed(dir: &Path, files: &[EmittedFile]) -> Result<(), VerifyError> {
+pub(super) fn write_if_changed(dir: &Path, files: &[EmittedFile]) -> Result<(), VerifyError> {
     let same = files.iter().all(|f| {
         fs::read_to_string(dir.join(&f.path)).ok().as_deref() == Some(f.contents.as_str())
     });
@@ -391,7 +393,7 @@ pub fn default_queries(d: &Derived) -> u32 {
 }
 
 /// The stimulus of one seed and the runs it checks.
-fn plan_seed(d: &Derived, opts: &VerifyOptions, seed: u64) -> (String, Vec<Planned>) {
+pub(super) fn plan_seed(d: &Derived, opts: &VerifyOptions, seed: u64) -> (String, Vec<Planned>) {
     let n_queries = opts
         .queries
         .unwrap_or_else(|| default_queries(d))
@@ -548,13 +550,13 @@ fn checked_run(
     }
 }
 
-struct Parsed {
-    runs: Vec<RunOutcome>,
-    failure: Option<String>,
+pub(super) struct Parsed {
+    pub(super) runs: Vec<RunOutcome>,
+    pub(super) failure: Option<String>,
 }
 
 /// Reads `RUN`, `CSR`, `MISMATCH`, `TIMEOUT` and `ERROR` lines.
-fn parse_log(log: &str, planned: &[Planned]) -> Result<Parsed, VerifyError> {
+pub(super) fn parse_log(log: &str, planned: &[Planned]) -> Result<Parsed, VerifyError> {
     let mut runs = Vec::new();
     let mut failure = None;
     for line in log.lines() {
