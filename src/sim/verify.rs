@@ -267,6 +267,32 @@ impl Testbench {
         text: &str,
         planned: &[Planned],
     ) -> Result<Parsed, VerifyError> {
+        let done = self.run_stimulus(name, seed, text)?;
+        let mut parsed = parse_log(&done.log, planned)?;
+        if parsed.failure.is_none() && done.exit_code != Some(0) {
+            parsed.failure = Some(format!(
+                "testbench exited with {}:\n{}",
+                done.status,
+                tail(&done.log, 20)
+            ));
+        }
+        Ok(parsed)
+    }
+
+    /// Runs a stimulus file as it is (written as `stim_<name>.txt` in the
+    /// work folder), with `+verilator+seed+<seed>` (at least 1) and random
+    /// initial values, and returns what the testbench printed and how it
+    /// exited. Several may run at once if their names differ.
+    ///
+    /// # Errors
+    /// The file cannot be written or the testbench cannot be started. A
+    /// mismatch is not an error: see [`StimulusRun::failure`].
+    pub fn run_stimulus(
+        &self,
+        name: &str,
+        seed: u64,
+        text: &str,
+    ) -> Result<StimulusRun, VerifyError> {
         let stim = self.work.join(format!("stim_{name}.txt"));
         fs::write(&stim, text).map_err(io("writing the stimulus"))?;
         let out = Command::new(&self.exe)
@@ -277,15 +303,16 @@ impl Testbench {
             .map_err(io("running the testbench"))?;
         let log = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
-        let mut parsed = parse_log(&log, planned)?;
-        if parsed.failure.is_none() && !out.status.success() {
-            parsed.failure = Some(format!(
-                "testbench exited with {}:\n{}",
-                out.status,
-                tail(&log, 20)
-            ));
-        }
-        Ok(parsed)
+        let failure = log
+            .lines()
+            .find(|l| FAILURE_PREFIXES.iter().any(|p| l.starts_with(p)))
+            .map(str::to_string);
+        Ok(StimulusRun {
+            exit_code: out.status.code(),
+            status: out.status.to_string(),
+            log,
+            failure,
+        })
     }
 
     /// Co-simulates `run` in each of `modes`, checked against the golden
@@ -336,6 +363,25 @@ impl Testbench {
     }
 }
 
+/// The first words of the testbench's failure lines: a mismatch (output,
+/// fetch, keep vector, counter), a run over its cycle limit, a malformed
+/// stimulus file.
+const FAILURE_PREFIXES: [&str; 3] = ["MISMATCH ", "TIMEOUT ", "ERROR "];
+
+/// How one stimulus file ended in the testbench ([`Testbench::run_stimulus`]).
+#[derive(Debug, Clone)]
+pub struct StimulusRun {
+    /// Standard output, then standard error.
+    pub log: String,
+    /// 0 pass, 1 mismatch or timeout, 2 malformed stimulus
+    /// (`hw_tests/README.md`); `None` when a signal ended it.
+    pub exit_code: Option<i32>,
+    /// The exit status as the system words it, for messages.
+    pub status: String,
+    /// The first `MISMATCH`, `TIMEOUT` or `ERROR` line.
+    pub failure: Option<String>,
+}
+
 /// What [`Testbench::measure`] returns.
 #[derive(Debug, Clone)]
 pub struct Measured {
@@ -380,6 +426,13 @@ fn build_stamp(files: &[EmittedFile], build: SimBuild, verilator_version: &str) 
     h.update(build.flags().join("\n").as_bytes());
     h.update(verilator_version.as_bytes());
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The stimulus file `verify` runs for `seed` with `opts` (the synthetic
+/// head, or `opts.trace_runs`), as text in the language of
+/// `hw_tests/README.md`.
+pub fn seed_stimulus(spec: &Spec, opts: &VerifyOptions, seed: u64) -> String {
+    plan_seed(&Derived::from_spec(spec), opts, seed).0
 }
 
 /// The default number of queries per head.
