@@ -1,5 +1,7 @@
 //! The testbench's own checks cannot pass vacuously: a stimulus file with
-//! one expected value corrupted must fail, naming what mismatched.
+//! one expected value corrupted must fail, naming what mismatched, and a
+//! driver that breaks a valid/ready rule must fail, naming the port and the
+//! cycle.
 //!
 //! These tests need Verilator, so they are ignored by a plain `cargo test`;
 //! `cargo test --release --test checker -- --include-ignored` (and CI) runs
@@ -10,7 +12,9 @@ mod common;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use sprint_rtl::sim::verify::{self, StimulusRun, Testbench, VerifyOptions};
+use sprint_rtl::sim::verify::{
+    self, DriverFault, StimulusOptions, StimulusRun, Testbench, VerifyOptions,
+};
 use sprint_rtl::tools::SimBuild;
 
 use common::spec;
@@ -63,7 +67,10 @@ fn flip_lowest_bit(hex: &str) -> String {
 }
 
 fn run(name: &str, text: &str) -> StimulusRun {
-    tiny().0.run_stimulus(name, 1, text).unwrap()
+    tiny()
+        .0
+        .run_stimulus(name, 1, text, &StimulusOptions::default())
+        .unwrap()
 }
 
 /// Asserts that `done` failed with exit status 1 and that its first failure
@@ -155,4 +162,50 @@ fn a_corrupted_counter_fails() {
             value + 1
         ),
     );
+}
+
+/// Runs the unchanged stimulus with the query driver breaking a rule once.
+fn run_with_fault(fault: DriverFault) -> StimulusRun {
+    let options = StimulusOptions {
+        fault: Some(fault),
+        ..StimulusOptions::default()
+    };
+    tiny()
+        .0
+        .run_stimulus(fault.name(), 1, &tiny().1, &options)
+        .unwrap()
+}
+
+/// The cycle a protocol failure line names.
+fn cycle_of(failure: &str) -> u64 {
+    let field = failure
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("cycle="));
+    field
+        .and_then(|c| c.trim_end_matches(':').parse().ok())
+        .unwrap_or_else(|| panic!("no cycle in {failure}"))
+}
+
+#[test]
+#[ignore = "needs Verilator"]
+fn a_dropped_valid_fails_the_protocol_check() {
+    let done = run_with_fault(DriverFault::DropQueryValid);
+    assert_fails_with(
+        &done,
+        "MISMATCH protocol label=seed1/baseline port=s_q rule=valid-held cycle=",
+    );
+    assert!(cycle_of(done.failure.as_deref().unwrap()) > 0);
+}
+
+#[test]
+#[ignore = "needs Verilator"]
+fn changed_data_while_waiting_fails_the_protocol_check() {
+    let done = run_with_fault(DriverFault::ChangeQueryData);
+    let failure = done.failure.as_deref().unwrap_or_default();
+    assert_fails_with(
+        &done,
+        "MISMATCH protocol label=seed1/baseline port=s_q rule=data-stable cycle=",
+    );
+    assert!(failure.contains("s_q_data changed"), "{failure}");
+    assert!(cycle_of(failure) > 0);
 }

@@ -75,6 +75,14 @@ enum Command {
         /// Chance (%) per cycle that a testbench sink applies back-pressure.
         #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(0..=90))]
         stall_percent: u32,
+        /// Record an FST waveform of the first failing run (or of the --replay run) in
+        /// <work dir>/waves/, with a GTKWave save file; prints where the mismatch is.
+        #[arg(long)]
+        waves: bool,
+        /// Rerun one run alone, labelled as verify prints it (e.g. seed2/head-b), with the
+        /// options of the run that printed it: its seed's stimulus up to the end of that run.
+        #[arg(long, value_name = "LABEL", conflicts_with = "seeds")]
+        replay: Option<String>,
         #[command(flatten)]
         real: real::TraceSelect,
     },
@@ -143,6 +151,8 @@ pub fn main() -> ExitCode {
             work_dir,
             idle_percent,
             stall_percent,
+            waves,
+            replay,
             real,
             ..
         } => {
@@ -153,6 +163,8 @@ pub fn main() -> ExitCode {
             opts.robustness = !no_robustness;
             opts.idle_percent = idle_percent;
             opts.stall_percent = stall_percent;
+            opts.waves = waves;
+            opts.replay = replay;
             if let Some(w) = work_dir {
                 opts.work_dir = w;
             }
@@ -309,11 +321,41 @@ fn print_report(spec: &Spec, report: &VerifyReport) {
     }
     match &report.failure {
         None => println!(
-            "PASS: every output word, keep vector, fetch and counter matched the golden model"
+            "PASS: every output word, keep vector, fetch, counter and handshake matched the golden model"
         ),
         Some(f) => println!("FAIL: {f}"),
     }
+    if let Some(w) = &report.waves {
+        print_waves(w);
+    }
 }
+
+/// Where the waveform is and where in it to look: cycle c starts at
+/// 10·c ns and its rising edge is at 10·c + 5 ns (`hw_tests/waves.h`).
+fn print_waves(w: &verify::WaveRecord) {
+    println!(
+        "waves: {} ({}: cycles {}..{}; cycle c starts at 10*c ns)",
+        w.fst.display(),
+        w.label,
+        w.first_cycle,
+        w.last_cycle
+    );
+    if let Some(c) = w.mismatch_cycle {
+        println!(
+            "first mismatch at cycle {c} (rising edge at {} ns): look at cycles {}..{c}",
+            10 * c + 5,
+            c.saturating_sub(MISMATCH_LEAD_CYCLES).max(w.first_cycle)
+        );
+    }
+    println!(
+        "open with: gtkwave {} (the top's ports grouped by interface)",
+        w.gtkw.display()
+    );
+}
+
+/// How many cycles before a mismatch `verify --waves` suggests looking
+/// at: enough for a memory round trip and a few handshakes.
+const MISMATCH_LEAD_CYCLES: u64 = 50;
 
 fn lint(spec: &Spec) -> ExitCode {
     let design = emit::render(spec);

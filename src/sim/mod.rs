@@ -3,3 +3,4 @@
 
 pub mod stimulus;
 pub mod verify;
+pub mod waves;
