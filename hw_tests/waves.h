@@ -51,9 +51,13 @@ public:
 #endif
     }
 
-    // Records the settled values at cycle's low phase or rising edge.
-    void low(uint64_t cycle) { dump(10 * cycle); }
-    void high(uint64_t cycle) { dump(10 * cycle + 5); last_ = cycle; }
+    // Records the settled values at cycle's low phase (what the checks of
+    // its rising edge see) or after its rising edge.
+    void low(uint64_t cycle) {
+        dump(10 * cycle);
+        last_ = cycle;
+    }
+    void high(uint64_t cycle) { dump(10 * cycle + 5); }
 
     // Closes the file and prints `WAVES file=FILE cycles=FIRST..LAST`.
     void close() {

@@ -10,7 +10,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use sprint_rtl::sim::verify::{self, StimulusOptions, Testbench, VerifyOptions, WaveRequest};
+use sprint_rtl::sim::verify::{
+    self, DriverFault, StimulusOptions, Testbench, VerifyOptions, WaveRequest,
+};
 use sprint_rtl::tools::SimBuild;
 
 use common::spec;
@@ -67,7 +69,12 @@ fn assert_is_fst_of_cycles(path: &Path, first: u64, last: u64) {
     assert_eq!(h.endian_test, std::f64::consts::E, "{h:?}");
     assert_eq!(h.timescale, -9, "1 ns time unit: {h:?}");
     assert_eq!(h.start_time, 10 * first, "{h:?}");
-    assert!(h.end_time >= 10 * last + 5, "{h:?}");
+    // The last cycle's low phase, or its rising edge when a check after
+    // the edge failed.
+    assert!(
+        [10 * last, 10 * last + 5].contains(&h.end_time),
+        "cycle {last}: {h:?}"
+    );
 }
 
 #[test]
@@ -173,4 +180,34 @@ fn an_unknown_replay_label_is_refused_with_the_known_ones() {
         assert!(err.contains(says), "{err}");
         assert!(err.starts_with(&format!("--replay {label}: ")), "{err}");
     }
+}
+
+/// `verify --waves --tb-fault drop-q-valid`: the protocol check fails the
+/// first run, and its waveform is recorded up to the violation.
+#[test]
+#[ignore = "needs Verilator"]
+fn verify_records_the_first_failing_run() {
+    common::tool("verilator");
+    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let s = spec("tiny");
+    let mut opts = VerifyOptions::for_spec(&s);
+    opts.work_dir = work();
+    opts.robustness = false;
+    opts.waves = true;
+    opts.fault = Some(DriverFault::DropQueryValid);
+    let report = verify::verify(&s, &opts, &|_| {}).unwrap();
+    let failure = report.failure.as_deref().unwrap_or_default();
+    assert!(
+        failure.starts_with("MISMATCH protocol label=seed1/baseline port=s_q rule=valid-held "),
+        "{failure}"
+    );
+    let w = report
+        .waves
+        .as_ref()
+        .expect("a waveform of the failing run");
+    assert_eq!(w.label, "seed1/baseline");
+    let cycle = w.mismatch_cycle.expect("the mismatch's cycle");
+    assert!(failure.contains(&format!(" cycle={cycle}:")), "{failure}");
+    assert!(w.first_cycle < cycle && cycle <= w.last_cycle, "{w:?}");
+    assert_is_fst_of_cycles(&w.fst, w.first_cycle, w.last_cycle);
 }

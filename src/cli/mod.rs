@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use sprint_rtl::emit::{self, Hierarchy};
 use sprint_rtl::golden::{Derived, Mode};
-use sprint_rtl::sim::verify::{self, VerifyOptions, VerifyReport};
+use sprint_rtl::sim::verify::{self, DriverFault, VerifyOptions, VerifyReport};
 use sprint_rtl::spec::{DEFAULT_SPEC_NAME, DEFAULT_SPEC_YAML, Spec};
 use sprint_rtl::tools;
 
@@ -83,6 +83,10 @@ enum Command {
         /// options of the run that printed it: its seed's stimulus up to the end of that run.
         #[arg(long, value_name = "LABEL", conflicts_with = "seeds")]
         replay: Option<String>,
+        /// Self-test: the testbench's query driver breaks a valid/ready rule once per
+        /// simulation, and the protocol check must fail the run.
+        #[arg(long, value_name = "FAULT", value_parser = ["drop-q-valid", "change-q-data"])]
+        tb_fault: Option<String>,
         #[command(flatten)]
         real: real::TraceSelect,
     },
@@ -153,6 +157,7 @@ pub fn main() -> ExitCode {
             stall_percent,
             waves,
             replay,
+            tb_fault,
             real,
             ..
         } => {
@@ -165,6 +170,10 @@ pub fn main() -> ExitCode {
             opts.stall_percent = stall_percent;
             opts.waves = waves;
             opts.replay = replay;
+            opts.fault = tb_fault.as_deref().map(|f| match f {
+                "drop-q-valid" => DriverFault::DropQueryValid,
+                _ => DriverFault::ChangeQueryData,
+            });
             if let Some(w) = work_dir {
                 opts.work_dir = w;
             }
@@ -321,7 +330,7 @@ fn print_report(spec: &Spec, report: &VerifyReport) {
     }
     match &report.failure {
         None => println!(
-            "PASS: every output word, keep vector, fetch, counter and handshake matched the golden model"
+            "PASS: every output word, keep vector, fetch and counter matched the golden model"
         ),
         Some(f) => println!("FAIL: {f}"),
     }

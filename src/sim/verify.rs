@@ -7,6 +7,10 @@
 //! key, a start and a configuration write while busy (both ignored), a
 //! reset in the middle of a query followed by a fresh run, and a second
 //! head back to back with the first.
+//!
+//! With [`VerifyOptions::waves`], the first failing run is run again with
+//! the tracing build ([`SimBuild::Tracing`]) and recorded as an FST file;
+//! [`VerifyOptions::replay`] reruns one run alone.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -64,6 +68,10 @@ pub struct VerifyOptions {
     /// the run starts from the state (buffer, testbench random stream) it
     /// started from in the full verification; `seeds` is ignored.
     pub replay: Option<String>,
+    /// A valid/ready rule the testbench breaks on purpose in every
+    /// simulation: a self-test showing that the protocol checks, and the
+    /// failure path of `waves`, work.
+    pub fault: Option<DriverFault>,
 }
 
 /// A real head to co-simulate: its integer input and CSR values.
@@ -104,6 +112,7 @@ impl VerifyOptions {
             trace_runs: Vec::new(),
             waves: false,
             replay: None,
+            fault: None,
         }
     }
 }
@@ -226,7 +235,11 @@ pub fn verify(
     for &seed in &opts.seeds {
         progress(&format!("simulating seed {seed}"));
         let (text, planned) = plan_seed(&d, opts, seed);
-        let parsed = tb.run(&format!("seed{seed}"), seed, &text, &planned)?;
+        let options = StimulusOptions {
+            fault: opts.fault,
+            ..StimulusOptions::default()
+        };
+        let (parsed, _) = tb.run_with(&format!("seed{seed}"), seed, &text, &planned, &options)?;
         report.runs.extend(parsed.runs);
         if parsed.failure.is_some() {
             report.failure = parsed.failure;
@@ -310,7 +323,10 @@ fn rerun(
     };
     let tb = Testbench::build(spec, &opts.work_dir, build, progress)?;
     let file_stem = label.replace('/', "_");
-    let mut options = StimulusOptions::default();
+    let mut options = StimulusOptions {
+        fault: opts.fault,
+        ..StimulusOptions::default()
+    };
     let fst = tb.work.join("waves").join(format!("{file_stem}.fst"));
     if waves {
         let dir = tb.work.join("waves");
