@@ -45,8 +45,16 @@ public:
         return ports_.size() - 1;
     }
 
+    // Whether check() compares or keeps the payload of `port` at this edge:
+    // it waited at the previous edge, or waits now. Reading wide ports only
+    // then keeps the checks cheap.
+    bool needs_payload(size_t port, bool valid, bool ready) const {
+        return ports_[port].waiting || (valid && !ready);
+    }
+
     // Checks `port` at rising edge `cycle` against what it showed at the
-    // previous edge. Returns false and fills `v` on a violation.
+    // previous edge (the payload may be left empty when needs_payload() is
+    // false). Returns false and fills `v` on a violation.
     bool check(size_t port, const Sample& s, uint64_t cycle, Violation& v) {
         Port& p = ports_[port];
         if (p.waiting) {

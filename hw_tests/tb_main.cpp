@@ -329,7 +329,7 @@ private:
     std::map<uint64_t, std::pair<Words, Words>> mem_;  // key -> (K row, V row)
     bool q_valid_ = false, rsp_valid_ = false;          // a source holding valid until its handshake
     uint64_t credits_ = 0;                              // memory bandwidth budget, in bytes
-    protocol::Checker protocol_;                        // ports in the order of sample_ports()
+    protocol::Checker protocol_;                        // ports in the order of check_protocol()
     DriverFault fault_;
     bool q_waiting_ = false;                            // s_q showed valid && !ready at the last edge
 
@@ -390,34 +390,39 @@ private:
     }
 
     // Every valid/ready port as it stands before the rising edge, in the
-    // order the checker's ports were added.
-    std::vector<protocol::Sample> sample_ports() {
-        using protocol::Field;
-        return {
-            {bool(top_->s_q_valid), bool(top_->s_q_ready), {Field{"s_q_data", get_port(top_->s_q_data)}}},
-            {bool(top_->m_out_valid), bool(top_->m_out_ready), {Field{"m_out_data", get_port(top_->m_out_data)}}},
-            {bool(top_->m_mem_req_valid), bool(top_->m_mem_req_ready),
-             {Field{"m_mem_req_key", get_port(top_->m_mem_req_key)}}},
-            {bool(top_->s_mem_rsp_valid), bool(top_->s_mem_rsp_ready),
-             {Field{"s_mem_rsp_data", get_port(top_->s_mem_rsp_data)}}},
-            {bool(top_->mon_xbar_req_valid), bool(top_->mon_xbar_req_ready),
-             {Field{"m_xbar_req_qmsb", get_port(top_->mon_xbar_req_qmsb)},
-              Field{"m_xbar_req_threshold", get_port(top_->mon_xbar_req_threshold)},
-              Field{"m_xbar_req_read_id", get_port(top_->mon_xbar_req_read_id)}}},
-            {bool(top_->mon_keep_valid), bool(top_->mon_keep_ready),
-             {Field{"s_xbar_keep_data", get_port(top_->mon_keep_data)},
-              Field{"s_xbar_keep_last", get_port(top_->mon_keep_last)}}},
-        };
-    }
+    // order the checker's ports were added; payloads are read only when the
+    // checker needs them.
     void check_protocol(uint64_t at_edge) {
-        const std::vector<protocol::Sample> ports = sample_ports();
+        using protocol::Field;
+        check_port(0, top_->s_q_valid, top_->s_q_ready, at_edge,
+                   [&] { return std::vector<Field>{{"s_q_data", get_port(top_->s_q_data)}}; });
+        check_port(1, top_->m_out_valid, top_->m_out_ready, at_edge,
+                   [&] { return std::vector<Field>{{"m_out_data", get_port(top_->m_out_data)}}; });
+        check_port(2, top_->m_mem_req_valid, top_->m_mem_req_ready, at_edge,
+                   [&] { return std::vector<Field>{{"m_mem_req_key", get_port(top_->m_mem_req_key)}}; });
+        check_port(3, top_->s_mem_rsp_valid, top_->s_mem_rsp_ready, at_edge,
+                   [&] { return std::vector<Field>{{"s_mem_rsp_data", get_port(top_->s_mem_rsp_data)}}; });
+        check_port(4, top_->mon_xbar_req_valid, top_->mon_xbar_req_ready, at_edge, [&] {
+            return std::vector<Field>{{"m_xbar_req_qmsb", get_port(top_->mon_xbar_req_qmsb)},
+                                      {"m_xbar_req_threshold", get_port(top_->mon_xbar_req_threshold)},
+                                      {"m_xbar_req_read_id", get_port(top_->mon_xbar_req_read_id)}};
+        });
+        check_port(5, top_->mon_keep_valid, top_->mon_keep_ready, at_edge, [&] {
+            return std::vector<Field>{{"s_xbar_keep_data", get_port(top_->mon_keep_data)},
+                                      {"s_xbar_keep_last", get_port(top_->mon_keep_last)}};
+        });
+    }
+    template <class Payload>
+    void check_port(size_t port, bool valid, bool ready, uint64_t at_edge, Payload payload) {
+        protocol::Sample s;
+        s.valid = valid;
+        s.ready = ready;
+        if (protocol_.needs_payload(port, valid, ready)) s.payload = payload();
         protocol::Violation v;
-        for (size_t i = 0; i < ports.size(); ++i) {
-            if (protocol_.check(i, ports[i], at_edge, v)) continue;
-            std::printf("MISMATCH protocol label=%s port=%s rule=%s cycle=%llu: %s\n", label_.c_str(), v.port.c_str(),
-                        v.rule.c_str(), (unsigned long long)v.cycle, v.detail.c_str());
-            die(1);
-        }
+        if (protocol_.check(port, s, at_edge, v)) return;
+        std::printf("MISMATCH protocol label=%s port=%s rule=%s cycle=%llu: %s\n", label_.c_str(), v.port.c_str(),
+                    v.rule.c_str(), (unsigned long long)v.cycle, v.detail.c_str());
+        die(1);
     }
 
     // Rising edge: handshakes are decided from the values settled in drive().
