@@ -20,7 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sprint_rtl::emit::{self, Hierarchy};
 use sprint_rtl::golden::{Derived, Mode};
 use sprint_rtl::sim::axi;
-use sprint_rtl::sim::verify::{self, VerifyOptions, VerifyReport};
+use sprint_rtl::sim::verify::{self, DriverFault, VerifyOptions, VerifyReport};
 use sprint_rtl::spec::{DEFAULT_SPEC_NAME, DEFAULT_SPEC_YAML, Spec};
 use sprint_rtl::tools;
 
@@ -81,6 +81,18 @@ enum Command {
         /// Icarus (needs SPRINT_RTL_COCOTB_PYTHON; see hw_tests/requirements-axi.txt).
         #[arg(long, value_enum, default_value_t = Interface::Native)]
         interface: Interface,
+        /// Record an FST waveform of the first failing run (or of the --replay run) in
+        /// <work dir>/waves/, with a GTKWave save file; prints where the mismatch is.
+        #[arg(long)]
+        waves: bool,
+        /// Rerun one run alone, labelled as verify prints it (e.g. seed2/head-b), with the
+        /// options of the run that printed it: its seed's stimulus up to the end of that run.
+        #[arg(long, value_name = "LABEL", conflicts_with = "seeds")]
+        replay: Option<String>,
+        /// Self-test: the testbench's query driver breaks a valid/ready rule once per
+        /// simulation, and the protocol check must fail the run.
+        #[arg(long, value_name = "FAULT", value_parser = ["drop-q-valid", "change-q-data"])]
+        tb_fault: Option<String>,
         #[command(flatten)]
         real: real::TraceSelect,
     },
@@ -160,9 +172,19 @@ pub fn main() -> ExitCode {
             idle_percent,
             stall_percent,
             interface,
+            waves,
+            replay,
+            tb_fault,
             real,
             ..
         } => {
+            if interface == Interface::Axi && (waves || replay.is_some() || tb_fault.is_some()) {
+                eprintln!(
+                    "error: --waves, --replay and --tb-fault drive the native top's Verilator \
+                     testbench; they do not apply with --interface axi"
+                );
+                return ExitCode::from(2);
+            }
             let mut opts = VerifyOptions::for_spec(&spec);
             opts.seeds = seeds;
             opts.queries = queries;
@@ -170,6 +192,12 @@ pub fn main() -> ExitCode {
             opts.robustness = !no_robustness;
             opts.idle_percent = idle_percent;
             opts.stall_percent = stall_percent;
+            opts.waves = waves;
+            opts.replay = replay;
+            opts.fault = tb_fault.as_deref().map(|f| match f {
+                "drop-q-valid" => DriverFault::DropQueryValid,
+                _ => DriverFault::ChangeQueryData,
+            });
             if let Some(w) = work_dir {
                 opts.work_dir = w;
             }
@@ -342,7 +370,37 @@ fn print_report(spec: &Spec, report: &VerifyReport) {
         }
         Some(f) => println!("FAIL: {f}"),
     }
+    if let Some(w) = &report.waves {
+        print_waves(w);
+    }
 }
+
+/// Where the waveform is and where in it to look: cycle c starts at
+/// 10·c ns and its rising edge is at 10·c + 5 ns (`hw_tests/waves.h`).
+fn print_waves(w: &verify::WaveRecord) {
+    println!(
+        "waves: {} ({}: cycles {}..{}; cycle c starts at 10*c ns)",
+        w.fst.display(),
+        w.label,
+        w.first_cycle,
+        w.last_cycle
+    );
+    if let Some(c) = w.mismatch_cycle {
+        println!(
+            "first mismatch at cycle {c} (rising edge at {} ns): look at cycles {}..{c}",
+            10 * c + 5,
+            c.saturating_sub(MISMATCH_LEAD_CYCLES).max(w.first_cycle)
+        );
+    }
+    println!(
+        "open with: gtkwave {} (the top's ports grouped by interface)",
+        w.gtkw.display()
+    );
+}
+
+/// How many cycles before a mismatch `verify --waves` suggests looking
+/// at: enough for a memory round trip and a few handshakes.
+const MISMATCH_LEAD_CYCLES: u64 = 50;
 
 fn lint(spec: &Spec) -> ExitCode {
     let design = emit::render(spec);

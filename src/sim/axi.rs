@@ -130,6 +130,7 @@ pub fn verify_axi(
         verilator_version: bench.versions.clone(),
         runs: Vec::new(),
         failure: None,
+        waves: None,
     };
     let opts = VerifyOptions {
         robustness: false,

@@ -5,3 +5,4 @@
 pub mod axi;
 pub mod stimulus;
 pub mod verify;
+pub mod waves;

@@ -225,6 +225,26 @@ impl<'a> Stimulus<'a> {
     }
 }
 
+/// The stimulus `text` cut after the run labelled `label`: every line up
+/// to its `run` command and the counter checks that follow it, then `end`.
+/// `None` when the file has no such run.
+pub fn through_run(text: &str, label: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let run = lines.iter().position(|l| *l == format!("run {label}"))?;
+    let counter = format!("{label}.");
+    let checks = lines[run + 1..]
+        .iter()
+        .take_while(|l| {
+            let mut words = l.split_whitespace();
+            matches!(words.next(), Some("expect_csr" | "report_csr"))
+                && words.last().is_some_and(|w| w.starts_with(&counter))
+        })
+        .count();
+    let mut cut = lines[..=run + checks].join("\n");
+    cut.push_str("\nend\n");
+    Some(cut)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +255,19 @@ mod tests {
         assert_eq!(pack_hex(&[-128, 127], 8), "7f80");
         assert_eq!(pack_hex(&[1, 0, 0], 3), "001");
         assert_eq!(pack_hex(&[-1, -1, -1], 3), "1ff");
+    }
+
+    #[test]
+    fn a_stimulus_cut_after_a_run_keeps_its_checks_and_ends() {
+        let text = "param tb_seed 1\nrun seed1/a\nexpect_csr 8 3 seed1/a.kept\n\
+                    report_csr 6 seed1/a.cycles\ncsr 0 1\nrun seed1/b\n\
+                    expect_csr 8 3 seed1/b.kept\nend\n";
+        assert_eq!(
+            through_run(text, "seed1/a").unwrap(),
+            "param tb_seed 1\nrun seed1/a\nexpect_csr 8 3 seed1/a.kept\n\
+             report_csr 6 seed1/a.cycles\nend\n"
+        );
+        assert_eq!(through_run(text, "seed1/b").unwrap(), text);
+        assert_eq!(through_run(text, "seed1/c"), None);
     }
 }
