@@ -2,10 +2,14 @@
 //
 // Drives <name>_tb_harness (model class Vharness) only through its ports from
 // a stimulus file written by the golden model; see hw_tests/README.md for the
-// port list and the command language. Exit status: 0 pass, 1 mismatch or
-// timeout, 2 malformed stimulus.
+// port list and the command language. Every valid/ready port is checked
+// against the handshake rules at every rising edge (protocol.h). Exit
+// status: 0 pass, 1 mismatch, protocol violation or timeout, 2 malformed
+// stimulus or arguments.
 #include "Vharness.h"
+#include "protocol.h"
 #include "verilated.h"
+#include "waves.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -107,7 +111,17 @@ bool parse_num(const std::string& s, uint64_t& v, bool csr_value = false) {
     return true;
 }
 
-[[noreturn]] void die(int code) { std::fflush(stdout); std::exit(code); }
+// The waveform being recorded, if any: closed on every way out.
+Waves& waves() {
+    static Waves w;
+    return w;
+}
+
+[[noreturn]] void die(int code) {
+    waves().close();
+    std::fflush(stdout);
+    std::exit(code);
+}
 [[noreturn]] void parse_error(int line, const std::string& msg) {
     std::printf("ERROR line %d: %s\n", line, msg.c_str());
     die(2);
@@ -116,7 +130,7 @@ bool parse_num(const std::string& s, uint64_t& v, bool csr_value = false) {
 struct Params {
     uint64_t mem_latency = 1, mem_bytes_per_cycle = 0, chunk_bytes = 0, chunk_bits = 0, beats_per_key = 0,
              max_cycles = 50000000, idle_percent = 0, stall_percent = 0, tb_seed = 1, out_bits = 0,
-             keep_beat_bits = 0;
+             keep_beat_bits = 0, port_order = 1;
     uint64_t* find(const std::string& n) {
         static const std::map<std::string, uint64_t Params::*> names = {
             {"mem_latency", &Params::mem_latency}, {"mem_bytes_per_cycle", &Params::mem_bytes_per_cycle},
@@ -124,7 +138,7 @@ struct Params {
             {"beats_per_key", &Params::beats_per_key}, {"max_cycles", &Params::max_cycles},
             {"idle_percent", &Params::idle_percent}, {"stall_percent", &Params::stall_percent},
             {"tb_seed", &Params::tb_seed}, {"out_bits", &Params::out_bits},
-            {"keep_beat_bits", &Params::keep_beat_bits}};
+            {"keep_beat_bits", &Params::keep_beat_bits}, {"port_order", &Params::port_order}};
         auto it = names.find(n);
         return it == names.end() ? nullptr : &(this->*(it->second));
     }
@@ -182,13 +196,25 @@ std::vector<Cmd> parse_file(const char* path) {
             if ((c.name == "idle_percent" || c.name == "stall_percent") && c.a > 100)
                 parse_error(line, c.name + " above 100");
         }
-        if ((c.op == "csr" || c.op == "expect_csr" || c.op == "report_csr") && c.a > 15)
-            parse_error(line, "CSR address above 15");
+        if ((c.op == "csr" || c.op == "expect_csr" || c.op == "report_csr") && c.a > 255)
+            parse_error(line, "CSR address above 255");
         cmds.push_back(c);
         if (c.op == "end") return cmds;
     }
     // A truncated stimulus file must not pass.
     parse_error(line, "no 'end' command");
+}
+
+// A handshake rule the testbench's query driver breaks on purpose, once, at
+// the first edge where its query waits (+tb_fault+NAME): the proof that the
+// protocol checks fire.
+enum class DriverFault { None, DropQueryValid, ChangeQueryData };
+
+DriverFault parse_fault(const std::string& name) {
+    if (name == "drop_q_valid") return DriverFault::DropQueryValid;
+    if (name == "change_q_data") return DriverFault::ChangeQueryData;
+    std::printf("ERROR line 0: unknown +tb_fault+%s (allowed: drop_q_valid, change_q_data)\n", name.c_str());
+    die(2);
 }
 
 struct Expected { uint64_t query; Words row; unsigned bits; };
@@ -198,12 +224,14 @@ struct MemReq { uint64_t ready_at; std::vector<Words> beats; size_t next; };
 
 class Testbench {
 public:
-    Testbench(VerilatedContext* ctx) : ctx_(ctx), top_(new Vharness{ctx}) {
+    Testbench(VerilatedContext* ctx, DriverFault fault) : ctx_(ctx), top_(new Vharness{ctx}), fault_(fault) {
         // Every input idle; STATUS on the CSR read port so runs can poll it.
         top_->clk = 0;
         top_->tb_rst = 0;
         top_->csr_addr = 1;
         top_->eval();
+        for (const char* port : {"s_q", "m_out", "m_mem_req", "s_mem_rsp", "m_xbar_req", "s_xbar_keep"})
+            protocol_.add(port);
     }
 
     void execute(const std::vector<Cmd>& cmds) {
@@ -218,6 +246,7 @@ public:
             line_ = c.line;
             const bool clocked = c.op == "run" || c.op == "reset" || c.op == "csr" || c.op == "program" || c.op == "cycles";
             label_ = clocked || last_label == "-" ? next_label[i] : last_label;
+            if (clocked) waves().begin(top_.get(), label_, cycle_);
             if (c.op == "param") {
                 *p_.find(c.name) = c.a;
                 if (c.name == "tb_seed") rng_ = c.a;
@@ -263,8 +292,8 @@ public:
                 if (c.op == "report_csr") {
                     std::printf("CSR %s %u\n", c.name.c_str(), v);
                 } else if (v != uint32_t(c.b)) {
-                    std::printf("MISMATCH csr label=%s name=%s expected=%u got=%u\n", label_.c_str(), c.name.c_str(),
-                                uint32_t(c.b), v);
+                    std::printf("MISMATCH csr label=%s name=%s expected=%u got=%u cycle=%llu\n", label_.c_str(),
+                                c.name.c_str(), uint32_t(c.b), v, last_edge());
                     die(1);
                 } else {
                     ++checks_;
@@ -274,6 +303,7 @@ public:
                 missing_fetch();
                 missing_keep();
                 if (!expected_.empty()) mismatch_output(expected_.front(), "none");
+                waves().close();
                 std::printf("PASS checks=%llu\n", (unsigned long long)checks_);
                 top_->final();
                 return;
@@ -299,6 +329,9 @@ private:
     std::map<uint64_t, std::pair<Words, Words>> mem_;  // key -> (K row, V row)
     bool q_valid_ = false, rsp_valid_ = false;          // a source holding valid until its handshake
     uint64_t credits_ = 0;                              // memory bandwidth budget, in bytes
+    protocol::Checker protocol_;                        // ports in the order of check_protocol()
+    DriverFault fault_;
+    bool q_waiting_ = false;                            // s_q showed valid && !ready at the last edge
 
     // splitmix64: tiny, good enough, and reproducible from tb_seed.
     uint64_t rand64() {
@@ -324,6 +357,7 @@ private:
             q_valid_ = true;
             set_port(top_->s_q_data, queries_.front());
         }
+        if (q_waiting_ && fault_ != DriverFault::None) commit_fault();
         top_->s_q_valid = q_valid_;
         const uint64_t chunk = p_.chunk_bytes;
         if (!rsp_valid_ && !mem_reqs_.empty() && mem_reqs_.front().ready_at <= cycle_ &&
@@ -339,10 +373,62 @@ private:
         top_->xbar_req_stall = roll(p_.stall_percent);
         top_->xbar_rsp_stall = roll(p_.stall_percent);
         top_->eval();
+        waves().low(cycle_);
+    }
+
+    // The injected fault: drop the waiting query's valid (the query stays
+    // queued), or flip bit 0 of its data.
+    void commit_fault() {
+        if (fault_ == DriverFault::DropQueryValid) {
+            q_valid_ = false;
+        } else {
+            Words w = queries_.front();
+            w[0] ^= 1;
+            set_port(top_->s_q_data, w);
+        }
+        fault_ = DriverFault::None;
+    }
+
+    // Every valid/ready port as it stands before the rising edge, in the
+    // order the checker's ports were added; payloads are read only when the
+    // checker needs them.
+    void check_protocol(uint64_t at_edge) {
+        using protocol::Field;
+        check_port(0, top_->s_q_valid, top_->s_q_ready, at_edge,
+                   [&] { return std::vector<Field>{{"s_q_data", get_port(top_->s_q_data)}}; });
+        check_port(1, top_->m_out_valid, top_->m_out_ready, at_edge,
+                   [&] { return std::vector<Field>{{"m_out_data", get_port(top_->m_out_data)}}; });
+        check_port(2, top_->m_mem_req_valid, top_->m_mem_req_ready, at_edge,
+                   [&] { return std::vector<Field>{{"m_mem_req_key", get_port(top_->m_mem_req_key)}}; });
+        check_port(3, top_->s_mem_rsp_valid, top_->s_mem_rsp_ready, at_edge,
+                   [&] { return std::vector<Field>{{"s_mem_rsp_data", get_port(top_->s_mem_rsp_data)}}; });
+        check_port(4, top_->mon_xbar_req_valid, top_->mon_xbar_req_ready, at_edge, [&] {
+            return std::vector<Field>{{"m_xbar_req_qmsb", get_port(top_->mon_xbar_req_qmsb)},
+                                      {"m_xbar_req_threshold", get_port(top_->mon_xbar_req_threshold)},
+                                      {"m_xbar_req_read_id", get_port(top_->mon_xbar_req_read_id)}};
+        });
+        check_port(5, top_->mon_keep_valid, top_->mon_keep_ready, at_edge, [&] {
+            return std::vector<Field>{{"s_xbar_keep_data", get_port(top_->mon_keep_data)},
+                                      {"s_xbar_keep_last", get_port(top_->mon_keep_last)}};
+        });
+    }
+    template <class Payload>
+    void check_port(size_t port, bool valid, bool ready, uint64_t at_edge, Payload payload) {
+        protocol::Sample s;
+        s.valid = valid;
+        s.ready = ready;
+        if (protocol_.needs_payload(port, valid, ready)) s.payload = payload();
+        protocol::Violation v;
+        if (protocol_.check(port, s, at_edge, v)) return;
+        std::printf("MISMATCH protocol label=%s port=%s rule=%s cycle=%llu: %s\n", label_.c_str(), v.port.c_str(),
+                    v.rule.c_str(), (unsigned long long)v.cycle, v.detail.c_str());
+        die(1);
     }
 
     // Rising edge: handshakes are decided from the values settled in drive().
     void edge() {
+        check_protocol(cycle_);
+        q_waiting_ = q_valid_ && !top_->s_q_ready;
         const bool q_fire = q_valid_ && top_->s_q_ready;
         const bool out_fire = top_->m_out_valid && top_->m_out_ready;
         const bool req_fire = top_->m_mem_req_valid && top_->m_mem_req_ready;
@@ -354,11 +440,13 @@ private:
         const Words keep = keep_fire ? get_port(top_->mon_keep_data) : Words{};
         top_->clk = 1;
         top_->eval();
+        waves().high(cycle_);
+        const uint64_t this_edge = cycle_++;
         if (ctx_->gotFinish()) {
-            std::printf("MISMATCH finish label=%s design called $finish\n", label_.c_str());
+            std::printf("MISMATCH finish label=%s design called $finish cycle=%llu\n", label_.c_str(),
+                        (unsigned long long)this_edge);
             die(1);
         }
-        const uint64_t this_edge = cycle_++;
         // The cap keeps an idle memory from saving up a burst, yet leaves room
         // for the fractional carry that makes the long-run rate exact.
         credits_ = std::min(p_.chunk_bytes + p_.mem_bytes_per_cycle, credits_ + p_.mem_bytes_per_cycle);
@@ -372,11 +460,14 @@ private:
         if (keep_fire) keep_beat(keep, keep_last);
     }
     void clock() { drive(); edge(); }
+    // The rising edge a check ran at (or the last one before it): the
+    // cycle= of MISMATCH lines, as in the waveform's time axis.
+    unsigned long long last_edge() const { return cycle_ == 0 ? 0 : cycle_ - 1; }
 
     void check_output(const Words& got_raw) {
         if (expected_.empty()) {
-            std::printf("MISMATCH output label=%s query=none element=0 expected=none got=0x%s\n", label_.c_str(),
-                        to_hex(got_raw, 32 * unsigned(got_raw.size())).c_str());
+            std::printf("MISMATCH output label=%s query=none element=0 expected=none got=0x%s cycle=%llu\n",
+                        label_.c_str(), to_hex(got_raw, 32 * unsigned(got_raw.size())).c_str(), last_edge());
             die(1);
         }
         const Expected e = expected_.front();
@@ -392,9 +483,9 @@ private:
             for (unsigned i = 0;; ++i) {
                 const Words g = field(got, i * w, w), x = field(want, i * w, w);
                 if (g != x) {
-                    std::printf("MISMATCH output label=%s query=%llu element=%u expected=0x%s got=0x%s\n",
+                    std::printf("MISMATCH output label=%s query=%llu element=%u expected=0x%s got=0x%s cycle=%llu\n",
                                 label_.c_str(), (unsigned long long)e.query, i, to_hex(x, w).c_str(),
-                                to_hex(g, w).c_str());
+                                to_hex(g, w).c_str(), last_edge());
                     die(1);
                 }
             }
@@ -404,24 +495,30 @@ private:
         run_words_ += elems;
     }
     [[noreturn]] void mismatch_output(const Expected& e, const char* got) {
-        std::printf("MISMATCH output label=%s query=%llu element=0 expected=0x%s got=%s\n", label_.c_str(),
-                    (unsigned long long)e.query, to_hex(e.row, e.bits).c_str(), got);
+        std::printf("MISMATCH output label=%s query=%llu element=0 expected=0x%s got=%s cycle=%llu\n", label_.c_str(),
+                    (unsigned long long)e.query, to_hex(e.row, e.bits).c_str(), got, last_edge());
         die(1);
     }
 
     void accept_fetch(uint64_t key, uint64_t at_edge) {
-        if (fetches_.empty() || fetches_.front().key != key) {
+        // Without port order (several cores share the port), any expected
+        // fetch of this key may come next.
+        auto match = fetches_.begin();
+        if (!p_.port_order)
+            match = std::find_if(fetches_.begin(), fetches_.end(), [&](const Fetch& f) { return f.key == key; });
+        if (match == fetches_.end() || match->key != key) {
             const std::string q = fetches_.empty() ? "none" : std::to_string(fetches_.front().query);
             const std::string k = fetches_.empty() ? "none" : std::to_string(fetches_.front().key);
-            std::printf("MISMATCH fetch label=%s query=%s expected key=%s got key=%llu\n", label_.c_str(), q.c_str(),
-                        k.c_str(), (unsigned long long)key);
+            std::printf("MISMATCH fetch label=%s query=%s expected key=%s got key=%llu cycle=%llu\n", label_.c_str(),
+                        q.c_str(), k.c_str(), (unsigned long long)key, last_edge());
             die(1);
         }
-        fetches_.pop_front();
+        fetches_.erase(match);
         ++checks_;
         auto row = mem_.find(key);
         if (row == mem_.end()) {
-            std::printf("MISMATCH fetch label=%s key=%llu has no mem line\n", label_.c_str(), (unsigned long long)key);
+            std::printf("MISMATCH fetch label=%s key=%llu has no mem line cycle=%llu\n", label_.c_str(),
+                        (unsigned long long)key, last_edge());
             die(1);
         }
         const unsigned cbits = unsigned(p_.chunk_bits ? p_.chunk_bits : 8 * p_.chunk_bytes);
@@ -456,16 +553,29 @@ private:
     // never used (unprogrammed bit lines), so only the first n_keys compare.
     void check_keep(const Words& got) {
         if (keeps_.empty()) {
-            std::printf("MISMATCH keep label=%s query=none unexpected keep vector\n", label_.c_str());
+            std::printf("MISMATCH keep label=%s query=none unexpected keep vector cycle=%llu\n", label_.c_str(),
+                        last_edge());
             die(1);
         }
-        const Keep k = keeps_.front();
-        keeps_.pop_front();
+        // Without port order (several cores share the port), any expected
+        // vector may come next: take the first that matches.
+        auto match = keeps_.begin();
+        if (!p_.port_order) {
+            auto same = [&](const Keep& k) {
+                for (uint64_t j = 0; j < k.n_keys; ++j)
+                    if (bit(got, unsigned(j)) != bit(k.bits, unsigned(j))) return false;
+                return true;
+            };
+            auto found = std::find_if(keeps_.begin(), keeps_.end(), same);
+            if (found != keeps_.end()) match = found;
+        }
+        const Keep k = *match;
+        keeps_.erase(match);
         for (uint64_t j = 0; j < k.n_keys; ++j) {
             if (bit(got, unsigned(j)) != bit(k.bits, unsigned(j))) {
-                std::printf("MISMATCH keep label=%s query=%llu key=%llu expected=%d got=%d\n", label_.c_str(),
-                            (unsigned long long)k.query, (unsigned long long)j, int(bit(k.bits, unsigned(j))),
-                            int(bit(got, unsigned(j))));
+                std::printf("MISMATCH keep label=%s query=%llu key=%llu expected=%d got=%d cycle=%llu\n",
+                            label_.c_str(), (unsigned long long)k.query, (unsigned long long)j,
+                            int(bit(k.bits, unsigned(j))), int(bit(got, unsigned(j))), last_edge());
                 die(1);
             }
         }
@@ -473,15 +583,15 @@ private:
     }
     void missing_keep() {
         if (keeps_.empty()) return;
-        std::printf("MISMATCH keep label=%s query=%llu expected a keep vector, got none\n", label_.c_str(),
-                    (unsigned long long)keeps_.front().query);
+        std::printf("MISMATCH keep label=%s query=%llu expected a keep vector, got none cycle=%llu\n", label_.c_str(),
+                    (unsigned long long)keeps_.front().query, last_edge());
         die(1);
     }
 
     void missing_fetch() {
         if (fetches_.empty()) return;
-        std::printf("MISMATCH fetch label=%s query=%llu expected key=%llu got key=none\n", label_.c_str(),
-                    (unsigned long long)fetches_.front().query, (unsigned long long)fetches_.front().key);
+        std::printf("MISMATCH fetch label=%s query=%llu expected key=%llu got key=none cycle=%llu\n", label_.c_str(),
+                    (unsigned long long)fetches_.front().query, (unsigned long long)fetches_.front().key, last_edge());
         die(1);
     }
 
@@ -506,7 +616,7 @@ private:
             const bool done = (top_->csr_rdata >> 1) & 1;
             if (done && queries_.empty() && expected_.empty()) break;
             if (cycles >= p_.max_cycles) {
-                std::printf("TIMEOUT %s\n", label.c_str());
+                std::printf("TIMEOUT %s cycle=%llu\n", label.c_str(), last_edge());
                 die(1);
             }
             edge();
@@ -532,8 +642,10 @@ private:
         for (uint64_t i = 0; i < n; ++i, ++cycle_) {
             top_->clk = 0;
             top_->eval();
+            waves().low(cycle_);
             top_->clk = 1;
             top_->eval();
+            waves().high(cycle_);
         }
         top_->tb_rst = 0;
         queries_.clear();
@@ -543,7 +655,8 @@ private:
         keep_acc_.clear();
         keep_bits_ = 0;
         mem_reqs_.clear();
-        q_valid_ = rsp_valid_ = false;
+        protocol_.reset();
+        q_valid_ = rsp_valid_ = q_waiting_ = false;
         credits_ = run_outputs_ = run_words_ = 0;
     }
 };
@@ -554,14 +667,32 @@ int main(int argc, char** argv) {
     auto ctx = std::make_unique<VerilatedContext>();
     ctx->commandArgs(argc, argv);  // +verilator+seed+N etc.
     const char* path = nullptr;
-    for (int i = 1; i < argc && !path; ++i)
-        if (argv[i][0] != '+') path = argv[i];
+    DriverFault fault = DriverFault::None;
+    std::string trace_file, trace_label;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&](const std::string& prefix, std::string& out) {
+            if (arg.rfind(prefix, 0) != 0) return false;
+            out = arg.substr(prefix.size());
+            return true;
+        };
+        std::string name;
+        if (value("+tb_fault+", name)) fault = parse_fault(name);
+        else if (value("+trace+", trace_file) || value("+trace_label+", trace_label)) continue;
+        else if (arg[0] != '+' && !path) path = argv[i];
+    }
     if (!path) {
-        std::printf("ERROR line 0: usage: %s STIMULUS_FILE [+verilator+seed+N]\n", argv[0]);
+        std::printf("ERROR line 0: usage: %s STIMULUS_FILE [+verilator+seed+N] [+tb_fault+NAME] [+trace+FILE.fst "
+                    "[+trace_label+LABEL]]\n",
+                    argv[0]);
+        return 2;
+    }
+    if (!waves().configure(ctx.get(), trace_file, trace_label)) {
+        std::printf("ERROR line 0: +trace+ needs the testbench built with --trace-fst (obj-trace/)\n");
         return 2;
     }
     const std::vector<Cmd> cmds = parse_file(path);
-    Testbench tb(ctx.get());
+    Testbench tb(ctx.get(), fault);
     tb.execute(cmds);
     std::fflush(stdout);
     return 0;

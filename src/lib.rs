@@ -10,7 +10,8 @@
 //! - [`golden`]: the numerics, the widths derived from a spec
 //!   ([`golden::Derived`]), crossbar, buffer, cycle model, per-head model and
 //!   the synthetic workload;
-//! - [`emit`]: templates, module graph, filelist and manifest;
+//! - [`emit`]: templates, module graph, filelist and manifest, the register
+//!   map as a C header and SystemRDL, the FuseSoC core file;
 //! - [`model`]: BERT-family encoders (e.g. all-MiniLM-L6-v2) read from their
 //!   own `config.json`, and Llama-family decoders read from GGUF (e.g.
 //!   SmolLM2-135M): the forward passes, with per-head Q, K, V;

@@ -244,12 +244,14 @@ pub fn parse_yosys(log: &str) -> Vec<Finding> {
 }
 
 /// How a Verilator testbench is built: the flags that differ between the
-/// build that checks the design and the build that measures it.
+/// build that checks the design, the build that measures it and the build
+/// that records waveforms.
 ///
-/// Both compile the model's C++ with `-O2`, set through the Makefile's
+/// All compile the model's C++ with `-O2`, set through the Makefile's
 /// `OPT_FAST` and `OPT_GLOBAL` (their default `-Os` comes after, and so
 /// overrides, any `-CFLAGS -O` flag); they differ only in how X values are
-/// simulated, so each run checks the same outputs against the golden model.
+/// simulated and in tracing, so each run checks the same outputs against
+/// the golden model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimBuild {
     /// `verify`: `--x-assign unique --x-initial unique`, so that X values
@@ -259,24 +261,30 @@ pub enum SimBuild {
     /// `report`, `sweep` and the benchmarks: `--x-assign fast --x-initial
     /// fast`, which lets Verilator fold X values into whatever is cheapest.
     Measuring,
+    /// `verify --waves`: the checking build's flags plus `--trace-fst`
+    /// (every signal of the harness can be recorded into an FST file) and
+    /// `--timescale 1ns/1ns` (the waveform's time unit).
+    Tracing,
 }
 
 impl SimBuild {
     /// The Verilator flags of this build, after the common ones.
     pub fn x_flags(self) -> [&'static str; 4] {
         let x = match self {
-            SimBuild::Checking => "unique",
+            SimBuild::Checking | SimBuild::Tracing => "unique",
             SimBuild::Measuring => "fast",
         };
         ["--x-assign", x, "--x-initial", x]
     }
 
     /// The build's folder name in a testbench work folder (`obj`,
-    /// `obj-fast`): the two builds of a design are cached side by side.
+    /// `obj-fast`, `obj-trace`): the builds of a design are cached side by
+    /// side.
     pub fn obj_dir_name(self) -> &'static str {
         match self {
             SimBuild::Checking => "obj",
             SimBuild::Measuring => "obj-fast",
+            SimBuild::Tracing => "obj-trace",
         }
     }
 
@@ -291,6 +299,9 @@ impl SimBuild {
             "OPT_FAST=-O2 OPT_GLOBAL=-O2",
         ];
         flags.extend(self.x_flags());
+        if self == SimBuild::Tracing {
+            flags.extend(["--trace-fst", "--timescale", "1ns/1ns"]);
+        }
         flags
     }
 }

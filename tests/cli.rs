@@ -85,3 +85,66 @@ fn synth_refuses_options_it_cannot_honour() {
     let after = std::fs::read(root().join("synth/baseline.json")).unwrap();
     assert_eq!(before, after, "the baseline file changed");
 }
+
+/// `verify --interface axi` without a Python that has cocotb stops with
+/// exit status 2, says how to make one, and writes nothing.
+#[test]
+fn axi_verify_without_cocotb_says_how_to_get_it() {
+    let work = tempfile::tempdir().unwrap();
+    let work_dir = work.path().join("axi");
+    let out = Command::new(env!("CARGO_BIN_EXE_sprint-rtl"))
+        .args([
+            "verify",
+            "specs/tiny.yaml",
+            "--interface",
+            "axi",
+            "--work-dir",
+        ])
+        .arg(&work_dir)
+        .env("SPRINT_RTL_COCOTB_PYTHON", "/nonexistent/python3")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for says in [
+        "/nonexistent/python3",
+        "SPRINT_RTL_COCOTB_PYTHON",
+        "pip install -r hw_tests/requirements-axi.txt",
+    ] {
+        assert!(stderr.contains(says), "{says} missing from: {stderr}");
+    }
+    assert!(!work_dir.exists(), "nothing is written");
+}
+
+#[test]
+fn verify_refuses_a_replay_it_cannot_honour() {
+    let work = tempfile::tempdir().unwrap();
+    for (args, says) in [
+        (
+            &["--replay", "seed1/sprint", "--seed", "2"][..],
+            "cannot be used with",
+        ),
+        (&["--replay", "sprint"][..], "starts with seed<N>/"),
+        (
+            &["--replay", "seed1/sprnt", "--no-robustness"][..],
+            "its runs are seed1/baseline, seed1/prune-only, seed1/sprint, seed1/reuse-only",
+        ),
+        (&["--tb-fault", "late-ready"][..], "possible values"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sprint-rtl"))
+            .args(["verify", "specs/tiny.yaml", "--work-dir"])
+            .arg(work.path())
+            .args(args)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(
+            !work.path().join("obj").exists(),
+            "{args:?} built a testbench"
+        );
+    }
+}

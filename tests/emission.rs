@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use sprint_rtl::emit::{self, Hierarchy};
 use sprint_rtl::spec::Spec;
 
-const SHIPPED: &[&str] = &["sprint_s", "minilm", "tiny", "causal", "long16k"];
+const SHIPPED: &[&str] = &[
+    "sprint_s", "sprint_m", "sprint_l", "minilm", "tiny", "causal", "long16k",
+];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -110,7 +112,7 @@ fn every_module_file_keeps_the_conventions() {
         let s = spec(name);
         let design = emit::render(&s);
         let hash = s.hash();
-        for m in Hierarchy::new().dependency_order() {
+        for m in Hierarchy::with_cores(s.recompute.cores).dependency_order() {
             let path = emit::module_path(name, &m);
             let text = &design
                 .files
@@ -185,6 +187,35 @@ fn filelists_list_children_before_parents() {
         .unwrap()
         .contents;
     assert!(sim.contains("sim/tiny_xbar_model.v") && sim.contains("sim/tiny_tb_harness.v"));
+}
+
+/// With several cores the top instantiates the cores, each core the
+/// controller, engine and buffer, and the core comes before the top.
+#[test]
+fn several_cores_put_a_core_between_the_top_and_its_parts() {
+    let dot = Hierarchy::with_cores(2).to_dot("sprint_m");
+    assert!(
+        dot.contains("\"sprint_m_top\" -> \"sprint_m_core\";"),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"sprint_m_core\" -> \"sprint_m_engine\";"),
+        "{dot}"
+    );
+    assert!(
+        !dot.contains("\"sprint_m_top\" -> \"sprint_m_engine\";"),
+        "{dot}"
+    );
+    let design = emit::render(&spec("sprint_m"));
+    let list = &design
+        .files
+        .iter()
+        .find(|f| f.path == "filelist.f")
+        .unwrap()
+        .contents;
+    let core = list.find("sprint_m_core.v").unwrap();
+    assert!(list.find("sprint_m_engine.v").unwrap() < core);
+    assert!(core < list.find("sprint_m_top.v").unwrap());
 }
 
 #[test]

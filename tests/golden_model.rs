@@ -2,10 +2,11 @@
 //! floating-point attention.
 
 use sprint_rtl::golden::crossbar::Crossbar;
+use sprint_rtl::golden::cycles::{self, Bound, RunTiming};
 use sprint_rtl::golden::engine::attend;
 use sprint_rtl::golden::numerics::{self as nx, SCALE_FRAC_BITS};
 use sprint_rtl::golden::workload::{self, HeadShape};
-use sprint_rtl::golden::{Derived, HeadInput, Mode, RunConfig, reference, run_head};
+use sprint_rtl::golden::{Derived, HeadInput, Mode, RunConfig, dispatch, reference, run_head};
 use sprint_rtl::spec::Spec;
 
 fn spec(name: &str) -> Spec {
@@ -302,6 +303,165 @@ fn a_threshold_above_every_score_keeps_nothing() {
     );
     assert_eq!(r.counters.kept, 0);
     assert!(r.queries.iter().all(|q| q.out.iter().all(|&x| x == 0)));
+}
+
+/// `spec` with `cores` recompute cores and `cores` times its buffer, so
+/// that each core has the buffer of the one-core spec.
+fn with_cores(spec: &Spec, cores: u32) -> Derived {
+    let mut s = spec.clone();
+    s.recompute.cores = cores;
+    s.buffer.bytes *= cores;
+    Derived::from_spec(&s)
+}
+
+/// Each core is a one-core design run on its own queries: without read
+/// noise and causal mask (both depend on the query's absolute index, which
+/// a sub-run cannot keep), the queries of core c, run alone through one
+/// core with the same buffer, give the same outputs, order and counters.
+#[test]
+fn each_core_runs_its_queries_as_one_core_would() {
+    let mut one = spec("tiny");
+    one.crossbar.noise.read_sigma = 0.0;
+    let d1 = Derived::from_spec(&one);
+    let shape = HeadShape {
+        n_queries: 30,
+        n_keys: 32,
+        query_base: 0,
+        head_id: 0,
+    };
+    let input = workload::synthetic_head(&d1, 5, shape);
+    let threshold = workload::calibrate_threshold(&d1, &input, 0.3);
+    let scale = workload::synthetic_scale(&d1);
+    for cores in [2, 4] {
+        let d = with_cores(&one, cores);
+        assert_eq!(d.slots, d1.slots);
+        for mode in [
+            Mode::Baseline,
+            Mode::PruneOnly,
+            Mode::ReuseOnly,
+            Mode::Sprint,
+        ] {
+            let cfg = RunConfig {
+                mode,
+                threshold,
+                scale,
+            };
+            let all = run_head(&d, &input, &cfg);
+            assert_eq!(all.per_core.len(), cores as usize);
+            for core in 0..cores {
+                let mine: Vec<usize> = (0..input.q.len())
+                    .filter(|&t| dispatch::core_of(&d, t as u32) == core)
+                    .collect();
+                assert_eq!(
+                    mine.len() as u32,
+                    dispatch::queries_of_core(&d, input.q.len() as u32, core)
+                );
+                let alone_input = HeadInput {
+                    q: mine.iter().map(|&t| input.q[t].clone()).collect(),
+                    ..input.clone()
+                };
+                let alone = run_head(&d1, &alone_input, &cfg);
+                assert_eq!(
+                    alone.counters, all.per_core[core as usize],
+                    "{mode:?} core {core}"
+                );
+                for (a, &t) in alone.queries.iter().zip(&mine) {
+                    let q = &all.queries[t];
+                    assert_eq!(q.core, core);
+                    assert_eq!((&a.out, &a.order, a.evicts), (&q.out, &q.order, q.evicts));
+                }
+            }
+        }
+    }
+}
+
+/// The per-core counters add up to the design's, and the dispatcher keeps
+/// adjacent queries together: with reuse, more cores (the same buffer per
+/// core) lose hits only at block boundaries.
+#[test]
+fn per_core_counters_add_up_and_blocks_keep_locality() {
+    let s = spec("sprint_s");
+    let d1 = Derived::from_spec(&s);
+    let run = workload::SyntheticRun::new(&d1, 3, 64, 0.15);
+    let cfg = RunConfig {
+        mode: Mode::Sprint,
+        threshold: run.threshold,
+        scale: run.scale,
+    };
+    let hits_one = run_head(&d1, &run.input, &cfg).counters.hits;
+    for cores in [1, 2, 4] {
+        let d = with_cores(&s, cores);
+        let r = run_head(&d, &run.input, &cfg);
+        let mut sum = r.per_core[0];
+        for c in &r.per_core[1..] {
+            sum.kept += c.kept;
+            sum.fetches += c.fetches;
+            sum.hits += c.hits;
+            sum.evicts += c.evicts;
+            sum.xbar_reads += c.xbar_reads;
+        }
+        assert_eq!(sum, r.counters, "{cores} cores");
+        assert!(
+            r.per_core
+                .iter()
+                .all(|c| c.xbar_reads == 64 / u64::from(cores))
+        );
+        if cores == 1 {
+            assert_eq!(r.counters.hits, hits_one);
+        } else {
+            assert!(
+                r.counters.hits < hits_one,
+                "{cores} cores lose hits at block starts"
+            );
+            assert!(
+                r.counters.hits > hits_one / 2,
+                "{cores} cores keep most hits"
+            );
+        }
+    }
+}
+
+/// The cycle model: one core costs the sum of its queries; more cores
+/// divide the busiest core's share, and the shared ports bound the run.
+#[test]
+fn cores_divide_the_cycles_up_to_the_shared_ports() {
+    let s = spec("sprint_s");
+    let d1 = Derived::from_spec(&s);
+    let run = workload::SyntheticRun::new(&d1, 1, 64, 0.15);
+    for mode in Mode::COMPARED {
+        let cfg = RunConfig {
+            mode,
+            threshold: run.threshold,
+            scale: run.scale,
+        };
+        let one = run_head(&d1, &run.input, &cfg);
+        let sum: u64 = one
+            .queries
+            .iter()
+            .map(|q| cycles::query_cycles(&d1, mode, q))
+            .sum();
+        let t1 = RunTiming::new(&d1, mode, &one.queries);
+        assert_eq!((t1.cycles, t1.bound), (sum, Bound::Cores));
+        for cores in [2, 4] {
+            let d = with_cores(&s, cores);
+            let r = run_head(&d, &run.input, &cfg);
+            let t = RunTiming::new(&d, mode, &r.queries);
+            assert_eq!(t.core_cycles.len(), cores as usize);
+            let busiest = *t.core_cycles.iter().max().unwrap();
+            assert_eq!(
+                t.cycles,
+                busiest
+                    .max(t.memory_port_cycles)
+                    .max(t.crossbar_port_cycles)
+            );
+            assert!(t.cycles < sum, "{mode:?}: {cores} cores are faster");
+            assert!(
+                t.cycles * u64::from(cores) >= sum / 2,
+                "{mode:?}: no more than linear"
+            );
+            assert!(t.utilisation().iter().all(|&u| u <= 1.0));
+        }
+    }
 }
 
 #[test]

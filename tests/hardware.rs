@@ -33,7 +33,12 @@ fn design_dir(name: &str) -> tempfile::TempDir {
 fn lint_clean(name: &str) {
     common::tool("verilator");
     let dir = design_dir(name);
-    for (list, top) in [("filelist.f", "top"), ("sim_filelist.f", "tb_harness")] {
+    for (list, top) in [
+        ("filelist.f", "top"),
+        ("filelist.f", "axi_top"),
+        ("sim_filelist.f", "tb_harness"),
+        ("sim_filelist.f", "axi_tb_harness"),
+    ] {
         let findings = tools::verilator_lint(dir.path(), list, &format!("{name}_{top}")).unwrap();
         assert!(findings.is_empty(), "{name}_{top}: {findings:#?}");
     }
@@ -44,7 +49,12 @@ fn lint_clean(name: &str) {
 fn iverilog_clean(name: &str) {
     common::tool("iverilog");
     let dir = design_dir(name);
-    for (list, top) in [("filelist.f", "top"), ("sim_filelist.f", "tb_harness")] {
+    for (list, top) in [
+        ("filelist.f", "top"),
+        ("filelist.f", "axi_top"),
+        ("sim_filelist.f", "tb_harness"),
+        ("sim_filelist.f", "axi_tb_harness"),
+    ] {
         let files = std::fs::read_to_string(dir.path().join(list)).unwrap();
         let out = std::process::Command::new("iverilog")
             .current_dir(dir.path())
@@ -239,6 +249,18 @@ fn lint_long16k() {
 }
 
 #[test]
+#[ignore = "needs Verilator"]
+fn lint_sprint_m() {
+    lint_clean("sprint_m");
+}
+
+#[test]
+#[ignore = "needs Verilator"]
+fn lint_sprint_l() {
+    lint_clean("sprint_l");
+}
+
+#[test]
 #[ignore = "needs Yosys"]
 fn synth_tiny() {
     synth_clean("tiny");
@@ -260,6 +282,30 @@ fn synth_minilm() {
 #[ignore = "needs Yosys"]
 fn synth_sprint_s() {
     synth_clean("sprint_s");
+}
+
+/// The AXI top of the tiny design passes the same synthesis checks as the
+/// native top (no latch, undriven net or warning) and keeps the buffer a RAM.
+#[test]
+#[ignore = "needs Yosys"]
+fn synth_axi_top_tiny() {
+    common::tool("yosys");
+    let dir = design_dir("tiny");
+    let report = tools::yosys_synth(dir.path(), "filelist.f", "tiny_axi_top").unwrap();
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    for m in [
+        "tiny_axil_regs",
+        "tiny_axi_read",
+        "tiny_axis_q",
+        "tiny_axis_out",
+        "tiny_top",
+    ] {
+        assert!(
+            report.stat.contains(m),
+            "{m} missing from:\n{}",
+            report.stat
+        );
+    }
 }
 
 /// The tiny design's engine synthesized on its own (generic target): the
@@ -396,6 +442,68 @@ fn cosim_long16k() {
     assert_eq!(baseline.mode, Mode::Baseline);
     assert_eq!(baseline.expected.fetches, 2 * 16_384, "every key fetched");
     model_follows_stall_free_rtl(&s, &opts);
+}
+
+/// Co-simulates `s` with several cores: every run passes, and every run
+/// checks every output row, the design's 5 counters and each core's 5.
+fn cosim_cores(s: &sprint_rtl::spec::Spec, opts: &VerifyOptions) -> verify::VerifyReport {
+    let report = verify::verify(s, opts, &|_| {}).unwrap();
+    assert!(
+        report.passed(),
+        "{}: {}",
+        s.name,
+        report.failure.unwrap_or_default()
+    );
+    let counters = 5 * (1 + s.recompute.cores);
+    for r in &report.runs {
+        assert_eq!(
+            r.outputs,
+            u64::from(r.queries),
+            "{}: every output row",
+            r.label
+        );
+        assert_eq!(r.counters_checked, counters, "{}: every counter", r.label);
+    }
+    report
+}
+
+/// The paper's M (two cores sharing the ports) on a short slice: 24
+/// queries, three blocks of 8 (two on core 0, one on core 1), the four
+/// modes and the robustness runs, with random idle and back-pressure.
+#[test]
+#[ignore = "needs Verilator"]
+fn cosim_sprint_m() {
+    common::tool("verilator");
+    let s = spec("sprint_m");
+    let mut opts = VerifyOptions::for_spec(&s);
+    opts.queries = Some(24);
+    opts.work_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cosim")
+        .join("sprint_m");
+    let report = cosim_cores(&s, &opts);
+    assert_eq!(report.runs.len(), 4 + 4, "every run reported");
+}
+
+/// Two cores of the tiny design, causal (the mask follows each core's
+/// absolute query indices), with a synchronous reset and a buffer that
+/// forces tiles: three seeds, every mode and robustness run.
+#[test]
+#[ignore = "needs Verilator"]
+fn cosim_tiny_two_cores_causal() {
+    common::tool("verilator");
+    let mut s = spec("tiny");
+    s.name = "tiny_cores".into();
+    s.recompute.cores = 2;
+    s.buffer.bytes *= 2;
+    s.attention.causal = true;
+    s.validate().unwrap();
+    let mut opts = VerifyOptions::for_spec(&s);
+    opts.seeds = vec![1, 2, 3];
+    opts.work_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cosim")
+        .join("tiny_cores");
+    let report = cosim_cores(&s, &opts);
+    assert_eq!(report.runs.len(), 3 * (4 + 4), "every run reported");
 }
 
 /// Every reset style simulates: the tiny design with each of the four.

@@ -66,6 +66,8 @@ macro_rules! bad_spec_tests {
 
 bad_spec_tests!(
     buffer_smaller_than_one_slot,
+    buffer_too_small_for_the_cores,
+    cores_not_a_power_of_two,
     energy_negative,
     energy_unknown_field,
     key_msb_bits_above_data_bits,
@@ -173,4 +175,24 @@ fn generate_with_a_missing_spec_file_exits_2() {
         "stderr says why:\n{stderr}"
     );
     assert_wrote_nothing(tmp.path());
+}
+
+/// `check` says how a spec with several cores splits its buffer.
+#[test]
+fn check_prints_the_cores_and_their_buffer_shares() {
+    let check = Command::new(env!("CARGO_BIN_EXE_sprint-rtl"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["check", "specs/sprint_m.yaml"])
+        .output()
+        .expect("sprint-rtl runs");
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{check:?}");
+    assert!(
+        stdout.contains("2 cores (queries in blocks of 8, round robin), each: 8 MAC lanes"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("32768 bytes in all, each core: 16384 bytes -> 128 slots"),
+        "{stdout}"
+    );
 }

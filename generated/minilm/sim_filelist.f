@@ -4,5 +4,11 @@ rtl/minilm_recip.v
 rtl/minilm_engine.v
 rtl/minilm_buffer.v
 rtl/minilm_top.v
+rtl/minilm_axil_regs.v
+rtl/minilm_axi_read.v
+rtl/minilm_axis_q.v
+rtl/minilm_axis_out.v
+rtl/minilm_axi_top.v
 sim/minilm_xbar_model.v
+sim/minilm_axi_tb_harness.v
 sim/minilm_tb_harness.v

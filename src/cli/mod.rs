@@ -20,7 +20,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use sprint_rtl::emit::{self, Hierarchy};
 use sprint_rtl::golden::{Derived, Mode};
-use sprint_rtl::sim::verify::{self, VerifyOptions, VerifyReport};
+use sprint_rtl::sim::axi;
+use sprint_rtl::sim::verify::{self, DriverFault, VerifyOptions, VerifyReport};
 use sprint_rtl::spec::{DEFAULT_SPEC_NAME, DEFAULT_SPEC_YAML, Spec};
 use sprint_rtl::tools;
 
@@ -42,7 +43,8 @@ enum Command {
         /// Spec file (YAML); the embedded S configuration when omitted.
         spec: Option<PathBuf>,
     },
-    /// Write the Verilog, filelists and manifest of a spec.
+    /// Write the Verilog, filelists, register header and SystemRDL, FuseSoC core file and
+    /// manifest of a spec.
     Generate {
         /// Spec file (YAML); the embedded S configuration when omitted.
         spec: Option<PathBuf>,
@@ -76,6 +78,22 @@ enum Command {
         /// Chance (%) per cycle that a testbench sink applies back-pressure.
         #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(0..=90))]
         stall_percent: u32,
+        /// The ports driven: the native top in Verilator, or the AXI top under cocotb and
+        /// Icarus (needs SPRINT_RTL_COCOTB_PYTHON; see hw_tests/requirements-axi.txt).
+        #[arg(long, value_enum, default_value_t = Interface::Native)]
+        interface: Interface,
+        /// Record an FST waveform of the first failing run (or of the --replay run) in
+        /// <work dir>/waves/, with a GTKWave save file; prints where the mismatch is.
+        #[arg(long)]
+        waves: bool,
+        /// Rerun one run alone, labelled as verify prints it (e.g. seed2/head-b), with the
+        /// options of the run that printed it: its seed's stimulus up to the end of that run.
+        #[arg(long, value_name = "LABEL", conflicts_with = "seeds")]
+        replay: Option<String>,
+        /// Self-test: the testbench's query driver breaks a valid/ready rule once per
+        /// simulation, and the protocol check must fail the run.
+        #[arg(long, value_name = "FAULT", value_parser = ["drop-q-valid", "change-q-data"])]
+        tb_fault: Option<String>,
         #[command(flatten)]
         real: real::TraceSelect,
     },
@@ -105,6 +123,16 @@ enum Command {
     Report(report::ReportArgs),
     /// The report's measurement over a grid of parameters.
     Sweep(report::SweepArgs),
+}
+
+/// Which top `verify` drives.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Interface {
+    /// `<name>_top` through `<name>_tb_harness`, Verilator and hw_tests/tb_main.cpp.
+    Native,
+    /// `<name>_axi_top` through `<name>_axi_tb_harness`, cocotb and hw_tests/axi_tb.py
+    /// (no robustness runs).
+    Axi,
 }
 
 /// Runs the command line; see the module docs for exit codes.
@@ -145,9 +173,20 @@ pub fn main() -> ExitCode {
             work_dir,
             idle_percent,
             stall_percent,
+            interface,
+            waves,
+            replay,
+            tb_fault,
             real,
             ..
         } => {
+            if interface == Interface::Axi && (waves || replay.is_some() || tb_fault.is_some()) {
+                eprintln!(
+                    "error: --waves, --replay and --tb-fault drive the native top's Verilator \
+                     testbench; they do not apply with --interface axi"
+                );
+                return ExitCode::from(2);
+            }
             let mut opts = VerifyOptions::for_spec(&spec);
             opts.seeds = seeds;
             opts.queries = queries;
@@ -155,6 +194,12 @@ pub fn main() -> ExitCode {
             opts.robustness = !no_robustness;
             opts.idle_percent = idle_percent;
             opts.stall_percent = stall_percent;
+            opts.waves = waves;
+            opts.replay = replay;
+            opts.fault = tb_fault.as_deref().map(|f| match f {
+                "drop-q-valid" => DriverFault::DropQueryValid,
+                _ => DriverFault::ChangeQueryData,
+            });
             if let Some(w) = work_dir {
                 opts.work_dir = w;
             }
@@ -167,10 +212,13 @@ pub fn main() -> ExitCode {
                     }
                 }
             }
-            run_verify(&spec, &opts)
+            run_verify(&spec, &opts, interface)
         }
         Command::Graph { .. } => {
-            print!("{}", Hierarchy::new().to_dot(&spec.name));
+            print!(
+                "{}",
+                Hierarchy::with_cores(spec.recompute.cores).to_dot(&spec.name)
+            );
             ExitCode::SUCCESS
         }
         Command::Lint { .. } => lint(&spec),
@@ -233,12 +281,16 @@ pub(crate) fn spinner() -> ProgressBar {
     bar
 }
 
-fn run_verify(spec: &Spec, opts: &VerifyOptions) -> ExitCode {
+fn run_verify(spec: &Spec, opts: &VerifyOptions, interface: Interface) -> ExitCode {
     let bar = spinner();
-    let result = verify::verify(spec, opts, &|step| {
+    let progress = |step: &str| {
         bar.set_message(step.to_string());
         bar.println(format!("  {step}"));
-    });
+    };
+    let result = match interface {
+        Interface::Native => verify::verify(spec, opts, &progress),
+        Interface::Axi => axi::verify_axi(spec, opts, &progress),
+    };
     bar.finish_and_clear();
     match result {
         Ok(report) => {
@@ -309,13 +361,48 @@ fn print_report(spec: &Spec, report: &VerifyReport) {
             base as f64 / sprint.max(1) as f64
         );
     }
+    let keeps = if report.runs.iter().any(|r| r.keeps_checked > 0) {
+        " keep vector,"
+    } else {
+        ""
+    };
     match &report.failure {
-        None => println!(
-            "PASS: every output word, keep vector, fetch and counter matched the golden model"
-        ),
+        None => {
+            println!("PASS: every output word,{keeps} fetch and counter matched the golden model")
+        }
         Some(f) => println!("FAIL: {f}"),
     }
+    if let Some(w) = &report.waves {
+        print_waves(w);
+    }
 }
+
+/// Where the waveform is and where in it to look: cycle c starts at
+/// 10·c ns and its rising edge is at 10·c + 5 ns (`hw_tests/waves.h`).
+fn print_waves(w: &verify::WaveRecord) {
+    println!(
+        "waves: {} ({}: cycles {}..{}; cycle c starts at 10*c ns)",
+        w.fst.display(),
+        w.label,
+        w.first_cycle,
+        w.last_cycle
+    );
+    if let Some(c) = w.mismatch_cycle {
+        println!(
+            "first mismatch at cycle {c} (rising edge at {} ns): look at cycles {}..{c}",
+            10 * c + 5,
+            c.saturating_sub(MISMATCH_LEAD_CYCLES).max(w.first_cycle)
+        );
+    }
+    println!(
+        "open with: gtkwave {} (the top's ports grouped by interface)",
+        w.gtkw.display()
+    );
+}
+
+/// How many cycles before a mismatch `verify --waves` suggests looking
+/// at: enough for a memory round trip and a few handshakes.
+const MISMATCH_LEAD_CYCLES: u64 = 50;
 
 fn lint(spec: &Spec) -> ExitCode {
     let design = emit::render(spec);
@@ -332,10 +419,14 @@ fn lint(spec: &Spec) -> ExitCode {
     }
     let top = format!("{}_top", spec.name);
     let harness = format!("{}_tb_harness", spec.name);
+    let axi_top = format!("{}_axi_top", spec.name);
+    let axi_harness = format!("{}_axi_tb_harness", spec.name);
     let mut clean = true;
     let lint_runs = [
         ("filelist.f", top.as_str()),
+        ("filelist.f", axi_top.as_str()),
         ("sim_filelist.f", harness.as_str()),
+        ("sim_filelist.f", axi_harness.as_str()),
     ];
     for (list, module) in lint_runs {
         match tools::verilator_lint(dir.path(), list, module) {
@@ -375,6 +466,37 @@ fn lint(spec: &Spec) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// `"N cores (queries in blocks of B), each: "`, or nothing for one core.
+fn cores_of(d: &Derived) -> String {
+    if d.cores == 1 {
+        String::new()
+    } else {
+        format!(
+            "{} cores (queries in blocks of {}, round robin), each: ",
+            d.cores, d.block_queries
+        )
+    }
+}
+
+/// `"N bytes in all, each core: "`, or nothing for one core.
+fn share_of(d: &Derived) -> String {
+    if d.cores == 1 {
+        String::new()
+    } else {
+        format!("{} bytes in all, each core: ", d.buffer_bytes)
+    }
+}
+
+/// The AXI top's bus widths, as `check` prints them.
+fn axi_line(d: &Derived) -> String {
+    let a = sprint_rtl::golden::AxiDerived::from_derived(d);
+    format!(
+        "AXI4 reads of {} bytes a beat, {} beat(s) and {} bytes a K/V row; streams of {} beat(s) a row, \
+         query TDATA {} bits, output TDATA {} bits",
+        a.data_bytes, a.row_beats, a.row_bytes, a.chunks, a.q_beat_bits, a.out_beat_bits
+    )
 }
 
 fn print_derived(d: &Derived) {
@@ -428,8 +550,11 @@ fn print_derived(d: &Derived) {
         (
             "recompute",
             format!(
-                "{} MAC lanes, {} chunks of {} bits per row",
-                d.lanes, d.chunks, d.chunk_bits
+                "{}{} MAC lanes, {} chunks of {} bits per row",
+                cores_of(d),
+                d.lanes,
+                d.chunks,
+                d.chunk_bits
             ),
         ),
         (
@@ -442,8 +567,9 @@ fn print_derived(d: &Derived) {
         (
             "buffer",
             format!(
-                "{} bytes -> {} slots of {} bytes, {} words x {} bits, {}-bit address",
-                d.buffer_bytes,
+                "{}{} bytes -> {} slots of {} bytes, {} words x {} bits, {}-bit address",
+                share_of(d),
+                d.core_buffer_bytes,
                 d.slots,
                 d.slot_bytes,
                 d.buffer_words,
@@ -470,6 +596,7 @@ fn print_derived(d: &Derived) {
             ),
         ),
         ("reset", format!("{} on `{}`", d.reset_style, d.reset_port)),
+        ("axi top", axi_line(d)),
     ];
     for (k, v) in rows {
         println!("  {k:<16} {v}");

@@ -164,6 +164,7 @@ pub fn report(spec: &Spec, args: &ReportArgs) -> ExitCode {
     match write_report(&report, &dir) {
         Ok(files) => {
             print!("{}", render::headline(&report));
+            print!("{}", render::cores_table(&report));
             for line in &report.paper.explanation {
                 println!("- {line}");
             }

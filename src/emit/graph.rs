@@ -31,6 +31,13 @@ pub struct ModuleDef {
 /// Every module the generator emits.
 pub const MODULES: &[ModuleDef] = &[
     ModuleDef {
+        suffix: "axi_tb_harness",
+        template: "axi_tb_harness.v.hbs",
+        kind: ModuleKind::Sim,
+        summary: "simulation harness: the AXI top plus the behavioral crossbar",
+        children: &["axi_top", "xbar_model"],
+    },
+    ModuleDef {
         suffix: "tb_harness",
         template: "tb_harness.v.hbs",
         kind: ModuleKind::Sim,
@@ -42,6 +49,41 @@ pub const MODULES: &[ModuleDef] = &[
         template: "xbar_model.v.hbs",
         kind: ModuleKind::Sim,
         summary: "behavioral ReRAM crossbar (simulation only)",
+        children: &[],
+    },
+    ModuleDef {
+        suffix: "axi_top",
+        template: "axi_top.v.hbs",
+        kind: ModuleKind::Rtl,
+        summary: "the top behind AXI4, AXI4-Stream and AXI4-Lite ports",
+        children: &["top", "axil_regs", "axi_read", "axis_q", "axis_out"],
+    },
+    ModuleDef {
+        suffix: "axil_regs",
+        template: "axil_regs.v.hbs",
+        kind: ModuleKind::Rtl,
+        summary: "AXI4-Lite slave of the register map",
+        children: &[],
+    },
+    ModuleDef {
+        suffix: "axi_read",
+        template: "axi_read.v.hbs",
+        kind: ModuleKind::Rtl,
+        summary: "AXI4 read master fetching K and V rows",
+        children: &[],
+    },
+    ModuleDef {
+        suffix: "axis_q",
+        template: "axis_q.v.hbs",
+        kind: ModuleKind::Rtl,
+        summary: "AXI4-Stream slave of query rows",
+        children: &[],
+    },
+    ModuleDef {
+        suffix: "axis_out",
+        template: "axis_out.v.hbs",
+        kind: ModuleKind::Rtl,
+        summary: "AXI4-Stream master of output rows",
         children: &[],
     },
     ModuleDef {
@@ -88,23 +130,62 @@ pub const MODULES: &[ModuleDef] = &[
     },
 ];
 
+/// The top of a design with several recompute cores: the cores behind
+/// the dispatcher and the shared ports.
+pub const CORELETS_TOP: ModuleDef = ModuleDef {
+    suffix: "top",
+    template: "corelets.v.hbs",
+    kind: ModuleKind::Rtl,
+    summary: "accelerator top level: recompute cores behind shared ports",
+    children: &["core"],
+};
+
+/// One recompute core of a design with several: the one-core top's
+/// template, with a core index.
+pub const CORE: ModuleDef = ModuleDef {
+    suffix: "core",
+    template: "top.v.hbs",
+    kind: ModuleKind::Rtl,
+    summary: "one recompute core: controller, engine, buffer",
+    children: &["controller", "engine", "buffer"],
+};
+
 /// Instantiation graph: an edge parent → child per instance.
 pub struct Hierarchy {
     graph: DiGraph<ModuleDef, ()>,
 }
 
 impl Hierarchy {
-    /// The hierarchy of [`MODULES`].
+    /// The hierarchy of [`MODULES`]: one recompute core.
     pub fn new() -> Hierarchy {
+        Hierarchy::of(MODULES)
+    }
+
+    /// The hierarchy of a design with `cores` recompute cores: with one,
+    /// [`MODULES`]; with several, the top is [`CORELETS_TOP`] and each core
+    /// a [`CORE`], what the one-core top is.
+    pub fn with_cores(cores: u32) -> Hierarchy {
+        if cores == 1 {
+            return Hierarchy::new();
+        }
+        let mut modules: Vec<ModuleDef> = MODULES
+            .iter()
+            .map(|m| if m.suffix == "top" { CORELETS_TOP } else { *m })
+            .collect();
+        modules.push(CORE);
+        Hierarchy::of(&modules)
+    }
+
+    fn of(modules: &[ModuleDef]) -> Hierarchy {
         let mut graph = DiGraph::new();
-        let nodes: Vec<NodeIndex> = MODULES.iter().map(|m| graph.add_node(*m)).collect();
+        let nodes: Vec<NodeIndex> = modules.iter().map(|m| graph.add_node(*m)).collect();
         let find = |suffix: &str| {
-            MODULES
+            modules
                 .iter()
                 .position(|m| m.suffix == suffix)
                 .unwrap_or_else(|| panic!("unknown child module {suffix}"))
         };
-        for (i, m) in MODULES.iter().enumerate() {
+        for (i, m) in modules.iter().enumerate() {
             for child in m.children {
                 graph.add_edge(nodes[i], nodes[find(child)], ());
             }
@@ -187,6 +268,7 @@ mod tests {
         assert!(pos("exp2") < pos("engine"));
         assert!(pos("engine") < pos("top"));
         assert!(pos("top") < pos("tb_harness"));
+        assert!(pos("top") < pos("axi_top") && pos("axi_top") < pos("axi_tb_harness"));
         assert_eq!(order.len(), MODULES.len());
     }
 
@@ -199,13 +281,20 @@ mod tests {
         assert!(engine.contains(&"exp2") && engine.contains(&"recip"));
         assert_eq!(engine.last(), Some(&"engine"));
         assert_eq!(suffixes("buffer"), ["buffer"]);
-        // The whole design: every RTL module, in the filelist's order.
+        // The AXI top: every RTL module, in the filelist's order; the
+        // native top: all but the AXI wrappers.
         let rtl: Vec<&str> = h
             .dependency_order()
             .iter()
             .filter(|m| m.kind == ModuleKind::Rtl)
             .map(|m| m.suffix)
             .collect();
-        assert_eq!(suffixes("top"), rtl);
+        assert_eq!(suffixes("axi_top"), rtl);
+        let native: Vec<&str> = rtl
+            .iter()
+            .copied()
+            .filter(|s| !s.starts_with("axi"))
+            .collect();
+        assert_eq!(suffixes("top"), native);
     }
 }

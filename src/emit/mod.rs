@@ -4,10 +4,17 @@
 //! Layout of a design folder:
 //! - `rtl/<name>_<module>.v`: synthesizable modules, one per file;
 //! - `sim/<name>_<module>.v`: the behavioral crossbar and the test harness;
-//! - `filelist.f`: RTL files in dependency order; `sim_filelist.f`: all files;
+//! - `filelist.f`: RTL files in dependency order (the native top
+//!   `<name>_top` and the AXI top `<name>_axi_top` around it);
+//!   `sim_filelist.f`: all files;
+//! - `<name>_regs.h`, `<name>.rdl`: the register map as a C header and as
+//!   SystemRDL ([`regs`]);
+//! - `<name>.core`: the FuseSoC core file ([`core_file`]);
 //! - `manifest.json`: generator version, spec hash, the spec, file hashes.
 
+pub mod core_file;
 pub mod graph;
+pub mod regs;
 mod write;
 
 use handlebars::{Handlebars, handlebars_helper, no_escape};
@@ -16,7 +23,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::csr;
-use crate::golden::Derived;
+use crate::golden::{AxiDerived, Derived};
 use crate::spec::{Spec, hex};
 pub use graph::{Hierarchy, ModuleDef, ModuleKind};
 pub use write::write_atomically;
@@ -38,8 +45,37 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/xbar_model.v.hbs"),
     ),
     (
+        "corelets.v.hbs",
+        include_str!("../../templates/corelets.v.hbs"),
+    ),
+    (
         "tb_harness.v.hbs",
         include_str!("../../templates/tb_harness.v.hbs"),
+    ),
+    (
+        core_file::TEMPLATE,
+        include_str!("../../templates/fusesoc.core.hbs"),
+    ),
+    (
+        "axi_top.v.hbs",
+        include_str!("../../templates/axi_top.v.hbs"),
+    ),
+    (
+        "axil_regs.v.hbs",
+        include_str!("../../templates/axil_regs.v.hbs"),
+    ),
+    (
+        "axi_read.v.hbs",
+        include_str!("../../templates/axi_read.v.hbs"),
+    ),
+    ("axis_q.v.hbs", include_str!("../../templates/axis_q.v.hbs")),
+    (
+        "axis_out.v.hbs",
+        include_str!("../../templates/axis_out.v.hbs"),
+    ),
+    (
+        "axi_tb_harness.v.hbs",
+        include_str!("../../templates/axi_tb_harness.v.hbs"),
     ),
 ];
 
@@ -95,44 +131,99 @@ fn registry() -> Handlebars<'static> {
 struct Context<'a> {
     d: &'a Derived,
     csrs: &'a [csr::Csr],
+    /// The register map as a Verilog comment ([`regs::verilog_comment`]).
+    csr_comment: String,
+    /// The AXI top's own registers as a Verilog comment.
+    axi_csr_comment: String,
+    axi: &'a AxiDerived,
+    /// The AXI top's own registers ([`csr::AXI`]) with their byte addresses.
+    axi_csrs: Vec<AxiCsr>,
+    /// Word index bits of the AXI4-Lite map, and CTRL's index in them.
+    axil_word_bits: u32,
+    ctrl_addr: u32,
+    /// Byte address of the first AXI-only register.
+    axil_first_byte: u32,
 }
 
-/// Renders every module of a validated spec, plus filelists and manifest.
+#[derive(Serialize)]
+struct AxiCsr {
+    #[serde(flatten)]
+    csr: csr::Csr,
+    byte: u32,
+}
+
+/// Renders the modules of [`Hierarchy::dependency_order`]: each with its
+/// definition and its file.
+fn render_modules(
+    hb: &Handlebars,
+    ctx: &Context,
+    name: &str,
+    hierarchy: &Hierarchy,
+) -> Vec<(ModuleDef, EmittedFile)> {
+    hierarchy
+        .dependency_order()
+        .into_iter()
+        .map(|m| {
+            let contents = hb
+                .render(m.template, ctx)
+                .unwrap_or_else(|e| panic!("template {}: {e}", m.template));
+            let path = module_path(name, &m);
+            (m, EmittedFile { path, contents })
+        })
+        .collect()
+}
+
+/// Renders every module of a validated spec, plus filelists, the
+/// register header and SystemRDL, the FuseSoC core file and the manifest.
+/// With several recompute cores the top is `corelets.v.hbs` and each core
+/// a `<name>_core` ([`Hierarchy::with_cores`]).
 pub fn render(spec: &Spec) -> Design {
     let d = Derived::from_spec(spec);
+    let axi = AxiDerived::from_derived(&d);
     let hb = registry();
     let ctx = Context {
         d: &d,
         csrs: csr::ALL,
-    };
-    let mut files = Vec::new();
-    for m in Hierarchy::new().dependency_order() {
-        let contents = hb
-            .render(m.template, &ctx)
-            .unwrap_or_else(|e| panic!("template {}: {e}", m.template));
-        files.push(EmittedFile {
-            path: module_path(&d.name, &m),
-            contents,
-        });
-    }
-    let list = |kinds: &[ModuleKind]| -> String {
-        files
+        csr_comment: regs::verilog_comment(&d, csr::ALL),
+        axi_csr_comment: regs::verilog_comment(&d, csr::AXI),
+        axi: &axi,
+        axi_csrs: csr::AXI
             .iter()
-            .zip(Hierarchy::new().dependency_order())
-            .filter(|(_, m)| kinds.contains(&m.kind))
-            .map(|(f, _)| format!("{}\n", f.path))
+            .map(|&c| AxiCsr {
+                csr: c,
+                byte: 4 * c.addr,
+            })
+            .collect(),
+        axil_word_bits: csr::AXIL_ADDR_BITS - 2,
+        ctrl_addr: csr::CTRL,
+        axil_first_byte: 4 * csr::AXI[0].addr,
+    };
+    let hierarchy = Hierarchy::with_cores(d.cores);
+    let modules = render_modules(&hb, &ctx, &d.name, &hierarchy);
+    let list = |kinds: &[ModuleKind]| -> String {
+        modules
+            .iter()
+            .filter(|(m, _)| kinds.contains(&m.kind))
+            .map(|(_, f)| format!("{}\n", f.path))
             .collect()
     };
     let filelist = list(&[ModuleKind::Rtl]);
     let sim_filelist = list(&[ModuleKind::Rtl, ModuleKind::Sim]);
-    files.push(EmittedFile {
-        path: "filelist.f".into(),
-        contents: filelist,
-    });
-    files.push(EmittedFile {
-        path: "sim_filelist.f".into(),
-        contents: sim_filelist,
-    });
+    let header = format!("{}_regs.h", d.name);
+    let rdl = format!("{}.rdl", d.name);
+    let module_files: Vec<core_file::ModuleFile> =
+        modules.iter().map(|(m, f)| (*m, f.path.clone())).collect();
+    let core = core_file::fusesoc_core(&hb, &d, &module_files, &header, &rdl);
+    let mut files: Vec<EmittedFile> = modules.into_iter().map(|(_, f)| f).collect();
+    for (path, contents) in [
+        ("filelist.f".to_string(), filelist),
+        ("sim_filelist.f".to_string(), sim_filelist),
+        (header, regs::c_header(&d)),
+        (rdl, regs::system_rdl(&d)),
+        (format!("{}.core", d.name), core),
+    ] {
+        files.push(EmittedFile { path, contents });
+    }
     let manifest = manifest(spec, &d, &files);
     files.push(EmittedFile {
         path: "manifest.json".into(),

@@ -45,7 +45,20 @@
 //!   leading-zero search of one cycle per halving, the reciprocal's one bit
 //!   per cycle, an 8-stage output pipeline).
 //!
+//! With several cores ([`RunTiming`]) each core runs its own queries
+//! ([`super::dispatch`]) back to back, every query costing what it costs
+//! alone, and the cores share two ports: the memory port is busy
+//! [`fetch_interval`] cycles per fetched row, the crossbar port
+//! [`crossbar_occupancy`] cycles per request. A run takes the longest of
+//! the busiest core and the two ports' total busy time. This is a bound,
+//! not a cycle-exact account of the arbitration: a core that waits for a
+//! port also idles its engine, and the in-order output of the rows is not
+//! modelled. With one core the ports are not shared and each query's own
+//! cycles already hold its port time: a run costs the sum of its queries.
+//!
 //! `sprint-rtl verify` prints the model's error against the RTL per run.
+
+use serde::Serialize;
 
 use super::{Derived, Mode, QueryResult};
 
@@ -310,9 +323,103 @@ pub fn post_cycles(d: &Derived) -> u64 {
     u64::from(d.lz_bits) + u64::from(d.recip_bits) + u64::from(d.chunks) + 12
 }
 
-/// Cycles of a whole run: the sum over its queries.
+/// Cycles the shared crossbar port is held by one request: the request,
+/// the crossbar's latency, and one cycle per keep beat.
+pub fn crossbar_occupancy(d: &Derived) -> u64 {
+    1 + u64::from(d.xbar_latency) + u64::from(d.xbar_beats)
+}
+
+/// What bounds a run's cycles ([`RunTiming::bound`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// The busiest core: its MAC lanes and its per-query sequencing (scan,
+    /// fetch latency, normalisation).
+    Cores,
+    /// The shared memory port's bandwidth.
+    MemoryBandwidth,
+    /// The shared crossbar port: its latency and keep beats per request.
+    CrossbarLatency,
+}
+
+impl Bound {
+    pub fn label(self) -> &'static str {
+        match self {
+            Bound::Cores => "MAC lanes",
+            Bound::MemoryBandwidth => "memory bandwidth",
+            Bound::CrossbarLatency => "crossbar latency",
+        }
+    }
+}
+
+/// The cycle model of a whole run, per core and per shared port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunTiming {
+    /// Each core's busy cycles: the sum of its queries' [`query_cycles`],
+    /// core 0 first.
+    pub core_cycles: Vec<u64>,
+    /// Cycles the shared memory port carries rows: fetches × [`fetch_interval`].
+    pub memory_port_cycles: u64,
+    /// Cycles the shared crossbar port is held: requests × [`crossbar_occupancy`].
+    pub crossbar_port_cycles: u64,
+    /// The run: the largest of the above.
+    pub cycles: u64,
+    /// Which of them it is (the cores on a tie).
+    pub bound: Bound,
+}
+
+impl RunTiming {
+    /// The model of `queries` (a run's results, each with its core) in `mode`.
+    pub fn new(d: &Derived, mode: Mode, queries: &[QueryResult]) -> RunTiming {
+        let mut core_cycles = vec![0u64; d.cores as usize];
+        for q in queries {
+            core_cycles[q.core as usize] += query_cycles(d, mode, q);
+        }
+        let fetches: u64 = queries.iter().map(|q| u64::from(q.fetches)).sum();
+        let requests = if mode.prune() {
+            queries.len() as u64
+        } else {
+            0
+        };
+        let memory_port_cycles = fetches * fetch_interval(d);
+        let crossbar_port_cycles = requests * crossbar_occupancy(d);
+        // One core's ports are its own: their time is in its queries'.
+        let shared = |port: u64| if d.cores > 1 { port } else { 0 };
+        let busiest = core_cycles.iter().copied().max().unwrap_or(0);
+        let (cycles, bound) = [
+            (busiest, Bound::Cores),
+            (shared(memory_port_cycles), Bound::MemoryBandwidth),
+            (shared(crossbar_port_cycles), Bound::CrossbarLatency),
+        ]
+        .into_iter()
+        .fold(
+            (0, Bound::Cores),
+            |best, next| {
+                if next.0 > best.0 { next } else { best }
+            },
+        );
+        RunTiming {
+            core_cycles,
+            memory_port_cycles,
+            crossbar_port_cycles,
+            cycles,
+            bound,
+        }
+    }
+
+    /// Each core's busy cycles as a fraction of the run's.
+    pub fn utilisation(&self) -> Vec<f64> {
+        self.core_cycles
+            .iter()
+            .map(|&c| c as f64 / self.cycles.max(1) as f64)
+            .collect()
+    }
+}
+
+/// Cycles of a whole run ([`RunTiming::cycles`]): with one core, the sum
+/// over its queries.
 pub fn run_cycles(d: &Derived, mode: Mode, queries: &[QueryResult]) -> u64 {
-    queries.iter().map(|q| query_cycles(d, mode, q)).sum()
+    RunTiming::new(d, mode, queries).cycles
 }
 
 #[cfg(test)]
@@ -343,6 +450,7 @@ mod tests {
     fn kept(keys: &[u32]) -> QueryResult {
         QueryResult {
             index: 0,
+            core: 0,
             xbar_keep: None,
             kept: keys.to_vec(),
             order: keys.to_vec(),

@@ -90,7 +90,33 @@ pub struct Derived {
     /// One output row: head_dim × out_bits.
     pub out_row_bits: u32,
 
-    // Recompute engine.
+    // Recompute cores.
+    /// Recompute cores (CORELETs): a power of two, 1..=8.
+    pub cores: u32,
+    /// Bits of a core index: clog2(cores), at least 1.
+    pub core_index_bits: u32,
+    /// Queries per dispatch block ([`super::dispatch::BLOCK_QUERIES`]).
+    pub block_queries: u32,
+    /// log2(block_queries): the low bits of a query's position in its run.
+    pub block_bits: u32,
+    /// Bits of a query's position within a round of `cores` blocks:
+    /// block_bits + log2(cores).
+    pub round_bits: u32,
+    /// Several cores: the top is the corelets top (templates/corelets.v.hbs)
+    /// and each core a `<name>_core`.
+    pub multicore: bool,
+    /// CSR address: 4 bits for the design's registers, plus a window per
+    /// core with several cores: 4 + clog2(cores + 1).
+    pub csr_addr_bits: u32,
+    /// Memory requests in flight over all cores, the depth of the FIFO that
+    /// routes responses to their core: cores × fetch_depth.
+    pub mem_route_depth: u32,
+    /// Index of a route FIFO entry: log2(mem_route_depth), at least 1.
+    pub mem_route_ptr_bits: u32,
+    /// Counts 0..=mem_route_depth.
+    pub mem_route_count_bits: u32,
+
+    // Recompute engine (each core has one).
     pub lanes: u32,
     /// Row chunks processed per pass: head_dim / lanes.
     pub chunks: u32,
@@ -135,10 +161,15 @@ pub struct Derived {
     pub exp_coef_a: u32,
     pub exp_coef_b: u32,
 
-    // Buffer.
+    // Buffer (each core has one; the fields below are per core but
+    // buffer_bytes).
+    /// The spec's buffer, all cores together.
     pub buffer_bytes: u32,
+    /// One core's share: buffer_bytes / cores.
+    pub core_buffer_bytes: u32,
     pub slot_bytes: u32,
-    /// Slots: buffer_bytes / slot_bytes (bytes beyond the last whole slot are unused).
+    /// Slots of one core: core_buffer_bytes / slot_bytes (bytes beyond the
+    /// last whole slot are unused).
     pub slots: u32,
     pub slot_index_bits: u32,
     /// Slot indices: 2^slot_index_bits (slots, padded to a power of two).
@@ -300,7 +331,9 @@ impl Derived {
         let sum_bits = p_bits + seq_count;
         let acc_bits = nx::EXP_FRAC_BITS + n.data_bits + seq_count + 1;
         let slot_bytes = slot_bytes(a.head_dim, n.data_bits);
-        let slots = spec.buffer.bytes / slot_bytes;
+        let cores = spec.recompute.cores;
+        let core_buffer_bytes = spec.buffer.bytes / cores;
+        let slots = core_buffer_bytes / slot_bytes;
         let cells_per_element = x.key_msb_bits.div_ceil(x.bits_per_cell);
         let word_lines_per_key = a.head_dim * cells_per_element;
         let xbar_beats = a.seq_len.div_ceil(x.cols);
@@ -328,6 +361,20 @@ impl Derived {
             out_frac_bits: n.out_bits - n.data_bits,
             row_bits: a.head_dim * n.data_bits,
             out_row_bits: a.head_dim * n.out_bits,
+            cores,
+            core_index_bits: index_bits(cores),
+            block_queries: super::dispatch::BLOCK_QUERIES,
+            block_bits: super::dispatch::BLOCK_QUERIES.trailing_zeros(),
+            round_bits: super::dispatch::BLOCK_QUERIES.trailing_zeros() + cores.trailing_zeros(),
+            multicore: cores > 1,
+            csr_addr_bits: if cores > 1 {
+                4 + index_bits(cores + 1)
+            } else {
+                4
+            },
+            mem_route_depth: cores * fetch_depth,
+            mem_route_ptr_bits: index_bits(cores * fetch_depth),
+            mem_route_count_bits: count_bits(cores * fetch_depth),
             lanes,
             chunks,
             chunk_index_bits: index_bits(chunks),
@@ -352,6 +399,7 @@ impl Derived {
             exp_coef_a: nx::EXP_COEF_A,
             exp_coef_b: nx::EXP_COEF_B,
             buffer_bytes: spec.buffer.bytes,
+            core_buffer_bytes,
             slot_bytes,
             slots,
             slot_index_bits: index_bits(slots),

@@ -23,6 +23,13 @@
 //!
 //! Every head starts with an empty buffer.
 //!
+//! With several recompute cores ([`Derived::cores`]), [`dispatch`] gives
+//! each query to one core; each core has its own buffer (its share of the
+//! spec's bytes) and runs the steps above on its own queries, in order.
+//! A query's result depends only on its core's buffer, so the cores'
+//! interleaving in time changes no output and no counter: the counters are
+//! kept per core ([`HeadResult::per_core`]) and summed.
+//!
 //! ```
 //! use sprint_rtl::golden::{Derived, HeadInput, Mode, RunConfig, run_head};
 //! use sprint_rtl::spec::Spec;
@@ -46,15 +53,18 @@
 //! assert_eq!(result.queries[0].out[0] / 256, 9);
 //! ```
 
+pub mod axi;
 pub mod buffer;
 pub mod crossbar;
 pub mod cycles;
 mod derived;
+pub mod dispatch;
 pub mod engine;
 pub mod numerics;
 pub mod reference;
 pub mod workload;
 
+pub use axi::AxiDerived;
 pub use derived::Derived;
 
 use serde::Serialize;
@@ -139,6 +149,8 @@ pub struct RunConfig {
 pub struct QueryResult {
     /// Absolute query index.
     pub index: u32,
+    /// Recompute core that ran it ([`dispatch::core_of`]).
+    pub core: u32,
     /// The crossbar's raw keep vector over the head's keys (pruning modes).
     pub xbar_keep: Option<Vec<bool>>,
     /// Keys kept after pruning and masking (ascending).
@@ -155,18 +167,37 @@ pub struct QueryResult {
 /// Performance counters, as the CSRs count them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counters {
+    /// Keys processed: kept after pruning and masking.
     pub kept: u64,
+    /// K/V rows fetched from memory (the misses).
     pub fetches: u64,
+    /// Kept keys found in the buffer.
     pub hits: u64,
+    /// Fills that replaced a valid row.
     pub evicts: u64,
+    /// Crossbar requests (one per query in the pruning modes).
     pub xbar_reads: u64,
+}
+
+impl Counters {
+    /// Adds one query's counts.
+    fn add(&mut self, q: &QueryResult) {
+        self.kept += q.kept.len() as u64;
+        self.hits += u64::from(q.hits);
+        self.fetches += u64::from(q.fetches);
+        self.evicts += u64::from(q.evicts);
+        self.xbar_reads += u64::from(q.xbar_keep.is_some());
+    }
 }
 
 /// Results of one head.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HeadResult {
     pub queries: Vec<QueryResult>,
+    /// The whole design's counters: the sum of `per_core`.
     pub counters: Counters,
+    /// Each core's counters, core 0 first (one entry per core of the spec).
+    pub per_core: Vec<Counters>,
 }
 
 /// Runs one head through the golden model.
@@ -177,7 +208,15 @@ pub struct HeadResult {
 pub fn run_head(d: &Derived, input: &HeadInput, cfg: &RunConfig) -> HeadResult {
     let mut queries = Vec::with_capacity(input.q.len());
     let counters = stream_head(d, input, cfg, KeepVectors::Full, &mut |r| queries.push(r));
-    HeadResult { queries, counters }
+    let mut per_core = vec![Counters::default(); d.cores as usize];
+    for q in &queries {
+        per_core[q.core as usize].add(q);
+    }
+    HeadResult {
+        queries,
+        counters,
+        per_core,
+    }
 }
 
 /// How much of the crossbar's keep vector [`stream_head`] reports.
@@ -208,11 +247,13 @@ pub fn stream_head(
     check_shape(d, input);
     let xbar = cfg.mode.prune().then(|| Crossbar::program(d, &input.k));
     let threshold = crossbar::sign_extend(cfg.threshold, d.threshold_bits);
-    let mut tags = BufferTags::new(d.slots as usize);
+    let mut tags = vec![BufferTags::new(d.slots as usize); d.cores as usize];
     let mut counters = Counters::default();
     let n_keys = input.k.len() as u32;
     for (t, q) in input.q.iter().enumerate() {
         let index = input.query_base + t as u32;
+        let core = dispatch::core_of(d, t as u32);
+        let tags = &mut tags[core as usize];
         let allowed = if d.causal {
             n_keys.min(index.saturating_add(1))
         } else {
@@ -233,10 +274,11 @@ pub fn stream_head(
         if !cfg.mode.reuse() {
             tags.invalidate();
         }
-        let mut result = process_query(d, &mut tags, input, q, index, kept, cfg.scale);
+        let mut result = process_query(d, tags, input, q, index, kept, cfg.scale);
         if keep_vectors == KeepVectors::Full {
             result.xbar_keep = xbar_keep;
         }
+        result.core = core;
         counters.kept += result.kept.len() as u64;
         counters.hits += u64::from(result.hits);
         counters.fetches += u64::from(result.fetches);
@@ -269,6 +311,7 @@ fn process_query(
     let out = engine::attend(d, q, &input.k, &input.v, &order, scale);
     QueryResult {
         index,
+        core: 0,
         xbar_keep: None,
         hits: resident.len() as u32,
         fetches: missing.len() as u32,

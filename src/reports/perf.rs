@@ -28,7 +28,13 @@
 //! spec and the per-query counts (whose totals the RTL's counters are
 //! checked against), never from the engine's timing.
 //!
-//! MAC-lane utilisation is the RTL's MAC_CYCLES counter over its CYCLES.
+//! With several recompute cores the queries' bounds are shared by the
+//! cores, but the memory port is one: the bound of a run is the larger of
+//! the sum over queries divided by the cores, and the run's fetched bytes
+//! over the memory's bandwidth.
+//!
+//! MAC-lane utilisation is the RTL's MAC_CYCLES counter (every core's lanes
+//! together) over its CYCLES times the cores.
 
 use serde::Serialize;
 
@@ -95,6 +101,12 @@ pub fn run_bound(d: &Derived, mode: Mode, queries: &[QueryResult]) -> Bound {
         b.bound_cycles += x + c.max(m);
         b.memory_bound_queries += u64::from(m > c);
     }
+    if d.cores > 1 {
+        let fetched: u64 = queries.iter().map(|q| u64::from(q.fetches)).sum();
+        let transfer =
+            (fetched * u64::from(d.slot_bytes)).div_ceil(u64::from(d.mem_bytes_per_cycle));
+        b.bound_cycles = b.bound_cycles.div_ceil(u64::from(d.cores)).max(transfer);
+    }
     b
 }
 
@@ -120,8 +132,17 @@ pub struct ModeReport {
     pub bound: Bound,
     /// bound_cycles / cycles, in (0, 1].
     pub efficiency: f64,
-    /// mac_cycles / rtl_cycles; absent when modelled only.
+    /// mac_cycles / (rtl_cycles × cores); absent when modelled only.
     pub mac_utilisation: Option<f64>,
+    /// Recompute cores of the design.
+    pub cores: u32,
+    /// Each core's busy cycles over the run's, core 0 first: the RTL's
+    /// per-core CYCLES when measured with several cores, else the cycle
+    /// model's ([`cycles::RunTiming::utilisation`]).
+    pub core_utilisation: Vec<f64>,
+    /// What the cycle model says limits the run: the cores (MAC lanes),
+    /// the shared memory port or the shared crossbar port.
+    pub limit: cycles::Bound,
     /// K/V bytes fetched per query.
     pub fetched_bytes_per_query: f64,
     /// Hits / kept.
@@ -239,9 +260,18 @@ pub fn mode_report(d: &Derived, e: &Energy, keys: u64, run: &ModeRun) -> ModeRep
         .iter()
         .map(|q| cycles::query_cycles(d, run.mode, q))
         .collect();
-    let model_cycles = cycles::run_cycles(d, run.mode, qs);
+    let timing = cycles::RunTiming::new(d, run.mode, qs);
+    let model_cycles = timing.cycles;
     let rtl_cycles = run.rtl.map(|r| r.cycles);
     let cycles = rtl_cycles.unwrap_or(model_cycles);
+    let core_utilisation = match run.rtl {
+        Some(r) if !r.core_cycles.is_empty() => r
+            .core_cycles
+            .iter()
+            .map(|&c| ratio(c as f64, cycles as f64))
+            .collect(),
+        _ => timing.utilisation(),
+    };
     let c = run.expected.counters;
     let bound = run_bound(d, run.mode, qs);
     let activity = Activity {
@@ -263,7 +293,12 @@ pub fn mode_report(d: &Derived, e: &Energy, keys: u64, run: &ModeRun) -> ModeRep
         model_error: rtl_cycles.map(|r| ratio(model_cycles as f64 - r as f64, r as f64)),
         bound,
         efficiency: ratio(bound.bound_cycles as f64, cycles as f64),
-        mac_utilisation: run.rtl.map(|r| ratio(r.mac_cycles as f64, r.cycles as f64)),
+        mac_utilisation: run
+            .rtl
+            .map(|r| ratio(r.mac_cycles as f64, (r.cycles * u64::from(d.cores)) as f64)),
+        cores: d.cores,
+        core_utilisation,
+        limit: timing.bound,
         fetched_bytes_per_query: ratio(
             (c.fetches * u64::from(d.slot_bytes)) as f64,
             queries as f64,
@@ -365,7 +400,7 @@ pub fn summarise(heads: &[HeadReport]) -> Summary {
     let measured = heads
         .iter()
         .all(|h| h.modes.iter().all(|m| m.rtl_cycles.is_some()));
-    let mac = per_mode(&|m| m.mac_cycles.unwrap_or(0) as f64);
+    let mac = per_mode(&|m| m.mac_cycles.unwrap_or(0) as f64 / f64::from(m.cores));
     let q = queries as f64;
     let pairs = sum(&|h| (h.keys * h.queries) as f64);
     let s = |f: &dyn Fn(&Counters) -> u64| sum(&|h| f(&h.modes[2].counters) as f64);
@@ -541,6 +576,7 @@ mod tests {
 
     fn query(kept: u32, hits: u32) -> QueryResult {
         QueryResult {
+            core: 0,
             index: 0,
             xbar_keep: None,
             kept: (0..kept).collect(),

@@ -99,6 +99,45 @@ pub fn headline(report: &Report) -> String {
     t
 }
 
+/// With several cores: each core's utilisation (busy cycles over the
+/// run's) per head and mode, and what limits the run, as Markdown; empty
+/// with one core.
+pub fn cores_table(report: &Report) -> String {
+    let mut t = String::new();
+    let cores = report.heads.first().map_or(1, |h| h.modes[0].cores);
+    if cores == 1 {
+        return t;
+    }
+    writeln!(
+        t,
+        "\n## Cores\n\n{cores} recompute cores. Utilisation: each core's busy cycles over the \
+         run's. Limit: what the cycle model says bounds the run.\n"
+    )
+    .unwrap();
+    writeln!(
+        t,
+        "| head | mode | cycles/query | utilisation per core | limit |"
+    )
+    .unwrap();
+    writeln!(t, "|---|---|---|---|---|").unwrap();
+    for h in &report.heads {
+        for m in &h.modes {
+            let per_core: Vec<String> = m.core_utilisation.iter().map(|&u| pct(u)).collect();
+            writeln!(
+                t,
+                "| {} | {} | {:.0} | {} | {} |",
+                h.label,
+                m.mode.label(),
+                m.cycles_per_query,
+                per_core.join(" / "),
+                m.limit.label()
+            )
+            .unwrap();
+        }
+    }
+    t
+}
+
 fn mode_table(t: &mut String, h: &HeadReport) {
     writeln!(
         t,
@@ -196,6 +235,7 @@ pub fn markdown(report: &Report, plots: &[String]) -> String {
     .unwrap();
     writeln!(t, "## Headline\n").unwrap();
     t.push_str(&headline(report));
+    t.push_str(&cores_table(report));
     writeln!(t, "\n## Against the paper\n").unwrap();
     writeln!(
         t,

@@ -1,5 +1,8 @@
 //! Simulation driver: stimulus files and co-simulation of a generated
-//! design in Verilator against the golden model.
+//! design against the golden model, natively in Verilator ([`verify`]) and
+//! through its AXI top under cocotb ([`axi`]).
 
+pub mod axi;
 pub mod stimulus;
 pub mod verify;
+pub mod waves;

@@ -79,6 +79,12 @@ impl<'a> Stimulus<'a> {
         for (name, value) in params {
             s.line(format_args!("param {name} {value}"));
         }
+        if d.cores > 1 {
+            // The cores' requests and keep vectors interleave as the ports'
+            // arbitration grants them: each is checked against the expected
+            // ones in any order, the outputs still in query order.
+            s.line(format_args!("param port_order 0"));
+        }
         s.line(format_args!("seed {:016x}", d.noise_seed));
         s.reset(4);
         s
@@ -173,6 +179,9 @@ impl<'a> Stimulus<'a> {
                 value as u32
             ));
         }
+        if self.d.cores > 1 {
+            self.check_cores(label, expected);
+        }
         self.line(format_args!("report_csr {} {label}.cycles", csr::CYCLES));
         self.line(format_args!(
             "report_csr {} {label}.mac_cycles",
@@ -180,11 +189,60 @@ impl<'a> Stimulus<'a> {
         ));
     }
 
+    /// Checks every core's counters in its CSR window
+    /// ([`csr::core_register`]) and reports its busy cycles, as
+    /// `<label>.core<c>_<counter>`.
+    fn check_cores(&mut self, label: &str, expected: &HeadResult) {
+        for (core, c) in expected.per_core.iter().enumerate() {
+            let core = core as u32;
+            let checks = [
+                (csr::KEPT, c.kept, "kept"),
+                (csr::FETCHES, c.fetches, "fetches"),
+                (csr::HITS, c.hits, "hits"),
+                (csr::EVICTS, c.evicts, "evicts"),
+                (csr::XBAR_READS, c.xbar_reads, "xbar_reads"),
+            ];
+            for (addr, value, name) in checks {
+                self.line(format_args!(
+                    "expect_csr {} {} {label}.core{core}_{name}",
+                    csr::core_register(core, addr),
+                    value as u32
+                ));
+            }
+            for (addr, name) in [(csr::CYCLES, "cycles"), (csr::MAC_CYCLES, "mac_cycles")] {
+                self.line(format_args!(
+                    "report_csr {} {label}.core{core}_{name}",
+                    csr::core_register(core, addr)
+                ));
+            }
+        }
+    }
+
     /// Closes the file.
     pub fn finish(mut self) -> String {
         self.line(format_args!("end"));
         self.text
     }
+}
+
+/// The stimulus `text` cut after the run labelled `label`: every line up
+/// to its `run` command and the counter checks that follow it, then `end`.
+/// `None` when the file has no such run.
+pub fn through_run(text: &str, label: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let run = lines.iter().position(|l| *l == format!("run {label}"))?;
+    let counter = format!("{label}.");
+    let checks = lines[run + 1..]
+        .iter()
+        .take_while(|l| {
+            let mut words = l.split_whitespace();
+            matches!(words.next(), Some("expect_csr" | "report_csr"))
+                && words.last().is_some_and(|w| w.starts_with(&counter))
+        })
+        .count();
+    let mut cut = lines[..=run + checks].join("\n");
+    cut.push_str("\nend\n");
+    Some(cut)
 }
 
 #[cfg(test)]
@@ -197,5 +255,19 @@ mod tests {
         assert_eq!(pack_hex(&[-128, 127], 8), "7f80");
         assert_eq!(pack_hex(&[1, 0, 0], 3), "001");
         assert_eq!(pack_hex(&[-1, -1, -1], 3), "1ff");
+    }
+
+    #[test]
+    fn a_stimulus_cut_after_a_run_keeps_its_checks_and_ends() {
+        let text = "param tb_seed 1\nrun seed1/a\nexpect_csr 8 3 seed1/a.kept\n\
+                    report_csr 6 seed1/a.cycles\ncsr 0 1\nrun seed1/b\n\
+                    expect_csr 8 3 seed1/b.kept\nend\n";
+        assert_eq!(
+            through_run(text, "seed1/a").unwrap(),
+            "param tb_seed 1\nrun seed1/a\nexpect_csr 8 3 seed1/a.kept\n\
+             report_csr 6 seed1/a.cycles\nend\n"
+        );
+        assert_eq!(through_run(text, "seed1/b").unwrap(), text);
+        assert_eq!(through_run(text, "seed1/c"), None);
     }
 }

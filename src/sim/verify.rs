@@ -7,6 +7,10 @@
 //! key, a start and a configuration write while busy (both ignored), a
 //! reset in the middle of a query followed by a fresh run, and a second
 //! head back to back with the first.
+//!
+//! With [`VerifyOptions::waves`], the first failing run is run again with
+//! the tracing build ([`SimBuild::Tracing`]) and recorded as an FST file;
+//! [`VerifyOptions::replay`] reruns one run alone.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,7 +19,7 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use super::stimulus::{Stimulus, TbParams};
+use super::stimulus::{self, Stimulus, TbParams};
 use crate::emit::{self, EmittedFile};
 use crate::golden::workload::{self, HeadShape, SyntheticRun};
 use crate::golden::{self, Derived, HeadInput, HeadResult, Mode, RunConfig};
@@ -25,6 +29,19 @@ use crate::trace::TraceHead;
 
 /// The testbench source, embedded so `verify` works from any directory.
 pub const TB_MAIN_CPP: &str = include_str!("../../hw_tests/tb_main.cpp");
+
+/// The testbench's valid/ready checker, included by [`TB_MAIN_CPP`].
+pub const TB_PROTOCOL_H: &str = include_str!("../../hw_tests/protocol.h");
+
+/// The testbench's waveform recorder, included by [`TB_MAIN_CPP`].
+pub const TB_WAVES_H: &str = include_str!("../../hw_tests/waves.h");
+
+/// The testbench's files, as written next to each other in a work folder.
+const TB_SOURCES: [(&str, &str); 3] = [
+    ("tb_main.cpp", TB_MAIN_CPP),
+    ("protocol.h", TB_PROTOCOL_H),
+    ("waves.h", TB_WAVES_H),
+];
 
 /// Options of one verification.
 #[derive(Debug, Clone)]
@@ -43,6 +60,18 @@ pub struct VerifyOptions {
     pub stall_percent: u32,
     /// Real heads to run instead of the synthetic one (no robustness runs).
     pub trace_runs: Vec<TraceRun>,
+    /// Record an FST waveform of the first failing run, or of the replayed
+    /// run, with the [`SimBuild::Tracing`] build.
+    pub waves: bool,
+    /// Rerun one run alone: a label as `verify` prints it (`seed<N>/...`).
+    /// Seed N's stimulus runs up to the end of that run and stops, so that
+    /// the run starts from the state (buffer, testbench random stream) it
+    /// started from in the full verification; `seeds` is ignored.
+    pub replay: Option<String>,
+    /// A valid/ready rule the testbench breaks on purpose in every
+    /// simulation: a self-test showing that the protocol checks, and the
+    /// failure path of `waves`, work.
+    pub fault: Option<DriverFault>,
 }
 
 /// A real head to co-simulate: its integer input and CSR values.
@@ -81,6 +110,9 @@ impl VerifyOptions {
             idle_percent: 25,
             stall_percent: 25,
             trace_runs: Vec::new(),
+            waves: false,
+            replay: None,
+            fault: None,
         }
     }
 }
@@ -97,6 +129,10 @@ pub enum VerifyError {
     },
     #[error("the testbench output could not be read: {0}")]
     Protocol(String),
+    #[error(transparent)]
+    Python(#[from] super::axi::PythonError),
+    #[error("--replay {label}: {problem}")]
+    Replay { label: String, problem: String },
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> VerifyError {
@@ -124,6 +160,9 @@ pub struct RunOutcome {
     pub cycles: u64,
     /// MAC_CYCLES CSR.
     pub mac_cycles: u64,
+    /// With several cores, each core's CYCLES register (start until the
+    /// core is idle), core 0 first; empty with one core.
+    pub core_cycles: Vec<u64>,
     /// The analytical model's cycles for the same run ([`golden::cycles`]).
     pub model_cycles: u64,
     /// The golden model's counters, as checked.
@@ -137,6 +176,27 @@ pub struct VerifyReport {
     pub runs: Vec<RunOutcome>,
     /// The first mismatch, timeout or testbench error; `None` when all passed.
     pub failure: Option<String>,
+    /// The waveform recorded ([`VerifyOptions::waves`]): of the first
+    /// failing run, or of the replayed run.
+    pub waves: Option<WaveRecord>,
+}
+
+/// An FST waveform of one run and where in it to look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaveRecord {
+    /// The run it records.
+    pub label: String,
+    /// `<work>/waves/<label, / as _>.fst`.
+    pub fst: PathBuf,
+    /// A GTKWave save file next to it that opens the FST with the top's
+    /// ports grouped by interface ([`super::waves::gtkw_save_file`]).
+    pub gtkw: PathBuf,
+    /// The rising edges recorded, counted from the start of the stimulus
+    /// file (cycle c's rising edge is at 10·c + 5 ns).
+    pub first_cycle: u64,
+    pub last_cycle: u64,
+    /// The rising edge of the first mismatch, when the run failed.
+    pub mismatch_cycle: Option<u64>,
 }
 
 impl VerifyReport {
@@ -146,7 +206,7 @@ impl VerifyReport {
 }
 
 /// A scenario: a labelled run with its golden result.
-struct Planned {
+pub(super) struct Planned {
     label: String,
     mode: Mode,
     input_queries: u32,
@@ -167,23 +227,174 @@ pub fn verify(
     progress: &dyn Fn(&str),
 ) -> Result<VerifyReport, VerifyError> {
     let d = Derived::from_spec(spec);
+    if let Some(label) = &opts.replay {
+        return replay(spec, &d, opts, label, progress);
+    }
     let tb = Testbench::build(spec, &opts.work_dir, SimBuild::Checking, progress)?;
     let mut report = VerifyReport {
         verilator_version: tb.verilator_version.clone(),
         runs: Vec::new(),
         failure: None,
+        waves: None,
     };
     for &seed in &opts.seeds {
         progress(&format!("simulating seed {seed}"));
         let (text, planned) = plan_seed(&d, opts, seed);
-        let parsed = tb.run(&format!("seed{seed}"), seed, &text, &planned)?;
+        let options = StimulusOptions {
+            fault: opts.fault,
+            ..StimulusOptions::default()
+        };
+        let (parsed, _) = tb.run_with(&format!("seed{seed}"), seed, &text, &planned, &options)?;
         report.runs.extend(parsed.runs);
         if parsed.failure.is_some() {
             report.failure = parsed.failure;
             break;
         }
     }
+    let failed_run = report.failure.as_deref().and_then(failing_label);
+    if opts.waves
+        && let Some(label) = failed_run
+    {
+        progress(&format!("recording the waveform of {label}"));
+        let (_, waves) = rerun(spec, &d, opts, label, true, progress)?;
+        report.waves = waves;
+    }
     Ok(report)
+}
+
+/// `verify --replay LABEL`: the one run, with its waveform if asked.
+fn replay(
+    spec: &Spec,
+    d: &Derived,
+    opts: &VerifyOptions,
+    label: &str,
+    progress: &dyn Fn(&str),
+) -> Result<VerifyReport, VerifyError> {
+    progress(&format!("replaying {label}"));
+    let (parsed, waves) = rerun(spec, d, opts, label, opts.waves, progress)?;
+    Ok(VerifyReport {
+        verilator_version: parsed.verilator_version,
+        runs: parsed
+            .runs
+            .into_iter()
+            .filter(|r| r.label == label)
+            .collect(),
+        failure: parsed.failure,
+        waves,
+    })
+}
+
+/// What [`rerun`] saw.
+struct Rerun {
+    verilator_version: String,
+    runs: Vec<RunOutcome>,
+    failure: Option<String>,
+}
+
+/// Runs the stimulus of `label`'s seed up to the end of that run, with the
+/// checking build, or with the tracing build recording the run's waveform.
+fn rerun(
+    spec: &Spec,
+    d: &Derived,
+    opts: &VerifyOptions,
+    label: &str,
+    waves: bool,
+    progress: &dyn Fn(&str),
+) -> Result<(Rerun, Option<WaveRecord>), VerifyError> {
+    let replay_error = |problem: String| VerifyError::Replay {
+        label: label.to_string(),
+        problem,
+    };
+    let seed = seed_of_label(label).ok_or_else(|| {
+        replay_error(
+            "a run label starts with seed<N>/, as verify prints it (e.g. seed1/sprint)".into(),
+        )
+    })?;
+    let (text, mut planned) = plan_seed(d, opts, seed);
+    let Some(position) = planned.iter().position(|p| p.label == label) else {
+        let known: Vec<&str> = planned.iter().map(|p| p.label.as_str()).collect();
+        return Err(replay_error(format!(
+            "seed {seed} with these options has no such run; its runs are {}",
+            known.join(", ")
+        )));
+    };
+    planned.truncate(position + 1);
+    let text = stimulus::through_run(&text, label)
+        .ok_or_else(|| replay_error("the stimulus has no such run".into()))?;
+    let build = if waves {
+        SimBuild::Tracing
+    } else {
+        SimBuild::Checking
+    };
+    let tb = Testbench::build(spec, &opts.work_dir, build, progress)?;
+    let file_stem = label.replace('/', "_");
+    let mut options = StimulusOptions {
+        fault: opts.fault,
+        ..StimulusOptions::default()
+    };
+    let fst = tb.work.join("waves").join(format!("{file_stem}.fst"));
+    if waves {
+        let dir = tb.work.join("waves");
+        fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+        options.waves = Some(WaveRequest {
+            file: fst.clone(),
+            label: Some(label.to_string()),
+        });
+    }
+    let (parsed, done) = tb.run_with(
+        &format!("replay_{file_stem}"),
+        seed,
+        &text,
+        &planned,
+        &options,
+    )?;
+    let record = match done.traced_cycles {
+        Some((first_cycle, last_cycle)) => {
+            let gtkw = fst.with_extension("gtkw");
+            fs::write(&gtkw, super::waves::gtkw_save_file(d, &fst))
+                .map_err(io(format!("writing {}", gtkw.display())))?;
+            Some(WaveRecord {
+                label: label.to_string(),
+                fst,
+                gtkw,
+                first_cycle,
+                last_cycle,
+                mismatch_cycle: parsed.failure.as_deref().and_then(cycle_of_failure),
+            })
+        }
+        None => None,
+    };
+    let rerun = Rerun {
+        verilator_version: tb.verilator_version,
+        runs: parsed.runs,
+        failure: parsed.failure,
+    };
+    Ok((rerun, record))
+}
+
+/// N of a run label `seed<N>/...`.
+fn seed_of_label(label: &str) -> Option<u64> {
+    let (seed, _) = label.strip_prefix("seed")?.split_once('/')?;
+    seed.parse().ok()
+}
+
+/// The run a testbench failure line names (`label=...`, or `TIMEOUT
+/// LABEL`); `None` for a malformed file or a failure outside any run.
+fn failing_label(failure: &str) -> Option<&str> {
+    let mut words = failure.split_whitespace();
+    let label = match words.next()? {
+        "TIMEOUT" => words.next()?,
+        _ => words.find_map(|w| w.strip_prefix("label="))?,
+    };
+    (label != "-").then_some(label)
+}
+
+/// The `cycle=N` of a testbench failure line.
+fn cycle_of_failure(failure: &str) -> Option<u64> {
+    failure
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("cycle="))
+        .and_then(|c| c.trim_end_matches(':').parse().ok())
 }
 
 /// A built Verilator testbench of one design, in its work folder.
@@ -221,10 +432,13 @@ impl Testbench {
         let design_dir = work.join("design");
         let design = emit::render(spec);
         write_if_changed(&design_dir, &design.files)?;
-        let tb_cpp = work.join("tb_main.cpp");
-        if fs::read_to_string(&tb_cpp).ok().as_deref() != Some(TB_MAIN_CPP) {
-            fs::write(&tb_cpp, TB_MAIN_CPP).map_err(io("writing tb_main.cpp"))?;
+        for (name, text) in TB_SOURCES {
+            let path = work.join(name);
+            if fs::read_to_string(&path).ok().as_deref() != Some(text) {
+                fs::write(&path, text).map_err(io(format!("writing {name}")))?;
+            }
         }
+        let tb_cpp = work.join("tb_main.cpp");
         let obj = work.join(build.obj_dir_name());
         let exe = obj.join("Vharness");
         let stamp_path = obj.join("build.stamp");
@@ -267,25 +481,73 @@ impl Testbench {
         text: &str,
         planned: &[Planned],
     ) -> Result<Parsed, VerifyError> {
+        let options = StimulusOptions::default();
+        Ok(self.run_with(name, seed, text, planned, &options)?.0)
+    }
+
+    /// [`Testbench::run`] with `options`; also returns the raw outcome.
+    fn run_with(
+        &self,
+        name: &str,
+        seed: u64,
+        text: &str,
+        planned: &[Planned],
+        options: &StimulusOptions,
+    ) -> Result<(Parsed, StimulusRun), VerifyError> {
+        let done = self.run_stimulus(name, seed, text, options)?;
+        let mut parsed = parse_log(&done.log, planned)?;
+        if parsed.failure.is_none() && done.exit_code != Some(0) {
+            parsed.failure = Some(format!(
+                "testbench exited with {}:\n{}",
+                done.status,
+                tail(&done.log, 20)
+            ));
+        }
+        Ok((parsed, done))
+    }
+
+    /// Runs a stimulus file as it is (written as `stim_<name>.txt` in the
+    /// work folder), with `+verilator+seed+<seed>` (at least 1), random
+    /// initial values and `options`, and returns what the testbench printed
+    /// and how it exited. Several may run at once if their names differ.
+    ///
+    /// # Errors
+    /// The file cannot be written or the testbench cannot be started. A
+    /// mismatch is not an error: see [`StimulusRun::failure`].
+    pub fn run_stimulus(
+        &self,
+        name: &str,
+        seed: u64,
+        text: &str,
+        options: &StimulusOptions,
+    ) -> Result<StimulusRun, VerifyError> {
         let stim = self.work.join(format!("stim_{name}.txt"));
         fs::write(&stim, text).map_err(io("writing the stimulus"))?;
         let out = Command::new(&self.exe)
             .arg(&stim)
             .arg(format!("+verilator+seed+{}", seed.max(1)))
             .arg("+verilator+rand+reset+2")
+            .args(options.plusargs())
             .output()
             .map_err(io("running the testbench"))?;
         let log = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
-        let mut parsed = parse_log(&log, planned)?;
-        if parsed.failure.is_none() && !out.status.success() {
-            parsed.failure = Some(format!(
-                "testbench exited with {}:\n{}",
-                out.status,
-                tail(&log, 20)
-            ));
-        }
-        Ok(parsed)
+        let failure = log
+            .lines()
+            .find(|l| FAILURE_PREFIXES.iter().any(|p| l.starts_with(p)))
+            .map(str::to_string);
+        let traced_cycles = log.lines().find_map(|l| {
+            let cycles = l.strip_prefix("WAVES ")?.rsplit_once(" cycles=")?.1;
+            let (first, last) = cycles.split_once("..")?;
+            Some((first.parse().ok()?, last.parse().ok()?))
+        });
+        Ok(StimulusRun {
+            exit_code: out.status.code(),
+            status: out.status.to_string(),
+            log,
+            failure,
+            traced_cycles,
+        })
     }
 
     /// Co-simulates `run` in each of `modes`, checked against the golden
@@ -336,6 +598,85 @@ impl Testbench {
     }
 }
 
+/// The first words of the testbench's failure lines: a mismatch (output,
+/// fetch, keep vector, counter), a run over its cycle limit, a malformed
+/// stimulus file.
+const FAILURE_PREFIXES: [&str; 3] = ["MISMATCH ", "TIMEOUT ", "ERROR "];
+
+/// A valid/ready rule the testbench's query driver breaks on purpose, once,
+/// at the first rising edge where its query waits (valid && !ready): the
+/// proof that the protocol checks fire (`+tb_fault+NAME`, hw_tests/README.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriverFault {
+    /// `s_q_valid` falls before the transfer (`drop_q_valid`).
+    DropQueryValid,
+    /// Bit 0 of `s_q_data` flips while valid && !ready (`change_q_data`).
+    ChangeQueryData,
+}
+
+impl DriverFault {
+    /// The testbench's name of the fault.
+    pub fn name(self) -> &'static str {
+        match self {
+            DriverFault::DropQueryValid => "drop_q_valid",
+            DriverFault::ChangeQueryData => "change_q_data",
+        }
+    }
+}
+
+/// How [`Testbench::run_stimulus`] runs a file, beyond the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct StimulusOptions {
+    /// A protocol fault to commit on purpose.
+    pub fault: Option<DriverFault>,
+    /// An FST waveform to record; needs a [`SimBuild::Tracing`] testbench
+    /// (any other build refuses it with exit status 2).
+    pub waves: Option<WaveRequest>,
+}
+
+/// Where to record a waveform, and of which run.
+#[derive(Debug, Clone)]
+pub struct WaveRequest {
+    /// The FST file to write (`+trace+FILE`).
+    pub file: PathBuf,
+    /// Record from the first clocked command of this run on
+    /// (`+trace_label+LABEL`); the whole file when `None`.
+    pub label: Option<String>,
+}
+
+impl StimulusOptions {
+    fn plusargs(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(f) = self.fault {
+            args.push(format!("+tb_fault+{}", f.name()));
+        }
+        if let Some(w) = &self.waves {
+            args.push(format!("+trace+{}", w.file.display()));
+            if let Some(label) = &w.label {
+                args.push(format!("+trace_label+{label}"));
+            }
+        }
+        args
+    }
+}
+
+/// How one stimulus file ended in the testbench ([`Testbench::run_stimulus`]).
+#[derive(Debug, Clone)]
+pub struct StimulusRun {
+    /// Standard output, then standard error.
+    pub log: String,
+    /// 0 pass, 1 mismatch or timeout, 2 malformed stimulus
+    /// (`hw_tests/README.md`); `None` when a signal ended it.
+    pub exit_code: Option<i32>,
+    /// The exit status as the system words it, for messages.
+    pub status: String,
+    /// The first `MISMATCH`, `TIMEOUT` or `ERROR` line.
+    pub failure: Option<String>,
+    /// The first and last rising edge recorded in the waveform, when one
+    /// was written ([`StimulusOptions::waves`]).
+    pub traced_cycles: Option<(u64, u64)>,
+}
+
 /// What [`Testbench::measure`] returns.
 #[derive(Debug, Clone)]
 pub struct Measured {
@@ -347,14 +688,14 @@ pub struct Measured {
     pub failure: Option<String>,
 }
 
-fn tail(log: &str, n: usize) -> String {
+pub(super) fn tail(log: &str, n: usize) -> String {
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// Writes the design only where it differs, so that unchanged files keep
 /// their times.
-fn write_if_changed(dir: &Path, files: &[EmittedFile]) -> Result<(), VerifyError> {
+pub(super) fn write_if_changed(dir: &Path, files: &[EmittedFile]) -> Result<(), VerifyError> {
     let same = files.iter().all(|f| {
         fs::read_to_string(dir.join(&f.path)).ok().as_deref() == Some(f.contents.as_str())
     });
@@ -365,7 +706,7 @@ fn write_if_changed(dir: &Path, files: &[EmittedFile]) -> Result<(), VerifyError
 }
 
 /// What a cached build was made from: SHA-256 over the design's files
-/// (path and contents), the testbench source, the build's flags and the
+/// (path and contents), the testbench sources, the build's flags and the
 /// Verilator version, in hex. Each build folder keeps its own, so a design
 /// change rebuilds each build when it is next used.
 fn build_stamp(files: &[EmittedFile], build: SimBuild, verilator_version: &str) -> String {
@@ -376,10 +717,19 @@ fn build_stamp(files: &[EmittedFile], build: SimBuild, verilator_version: &str) 
             h.update(part);
         }
     }
-    h.update(TB_MAIN_CPP.as_bytes());
+    for (_, text) in TB_SOURCES {
+        h.update(text.as_bytes());
+    }
     h.update(build.flags().join("\n").as_bytes());
     h.update(verilator_version.as_bytes());
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The stimulus file `verify` runs for `seed` with `opts` (the synthetic
+/// head, or `opts.trace_runs`), as text in the language of
+/// `hw_tests/README.md`.
+pub fn seed_stimulus(spec: &Spec, opts: &VerifyOptions, seed: u64) -> String {
+    plan_seed(&Derived::from_spec(spec), opts, seed).0
 }
 
 /// The default number of queries per head.
@@ -388,7 +738,7 @@ pub fn default_queries(d: &Derived) -> u32 {
 }
 
 /// The stimulus of one seed and the runs it checks.
-fn plan_seed(d: &Derived, opts: &VerifyOptions, seed: u64) -> (String, Vec<Planned>) {
+pub(super) fn plan_seed(d: &Derived, opts: &VerifyOptions, seed: u64) -> (String, Vec<Planned>) {
     let n_queries = opts
         .queries
         .unwrap_or_else(|| default_queries(d))
@@ -545,13 +895,13 @@ fn checked_run(
     }
 }
 
-struct Parsed {
-    runs: Vec<RunOutcome>,
-    failure: Option<String>,
+pub(super) struct Parsed {
+    pub(super) runs: Vec<RunOutcome>,
+    pub(super) failure: Option<String>,
 }
 
 /// Reads `RUN`, `CSR`, `MISMATCH`, `TIMEOUT` and `ERROR` lines.
-fn parse_log(log: &str, planned: &[Planned]) -> Result<Parsed, VerifyError> {
+pub(super) fn parse_log(log: &str, planned: &[Planned]) -> Result<Parsed, VerifyError> {
     let mut runs = Vec::new();
     let mut failure = None;
     for line in log.lines() {
@@ -579,6 +929,7 @@ fn parse_log(log: &str, planned: &[Planned]) -> Result<Parsed, VerifyError> {
                     counters_checked: 0,
                     cycles: 0,
                     mac_cycles: 0,
+                    core_cycles: Vec::new(),
                     model_cycles: plan.model_cycles,
                     expected: plan.expected.counters,
                 });
@@ -596,9 +947,20 @@ fn parse_log(log: &str, planned: &[Planned]) -> Result<Parsed, VerifyError> {
                     continue;
                 };
                 let value: u64 = value.parse().unwrap_or(0);
+                let core_cycles = counter
+                    .strip_prefix("core")
+                    .and_then(|c| c.strip_suffix("_cycles"))
+                    .and_then(|c| c.parse::<usize>().ok());
                 match counter {
                     "cycles" => run.cycles = value,
                     "mac_cycles" => run.mac_cycles = value,
+                    _ if core_cycles.is_some() => {
+                        let core = core_cycles.expect("matched");
+                        if run.core_cycles.len() <= core {
+                            run.core_cycles.resize(core + 1, 0);
+                        }
+                        run.core_cycles[core] = value;
+                    }
                     _ if checked => run.counters_checked += 1,
                     _ => {}
                 }
@@ -621,6 +983,45 @@ mod tests {
             path: path.into(),
             contents: contents.into(),
         }
+    }
+
+    #[test]
+    fn failure_lines_name_their_run_and_cycle() {
+        let output =
+            "MISMATCH output label=seed2/sprint query=3 element=0 expected=0x1 got=0x0 cycle=812";
+        assert_eq!(failing_label(output), Some("seed2/sprint"));
+        assert_eq!(cycle_of_failure(output), Some(812));
+        let protocol =
+            "MISMATCH protocol label=seed1/baseline port=s_q rule=valid-held cycle=46: valid fell";
+        assert_eq!(failing_label(protocol), Some("seed1/baseline"));
+        assert_eq!(cycle_of_failure(protocol), Some(46));
+        assert_eq!(
+            failing_label("TIMEOUT seed1/head-b cycle=9"),
+            Some("seed1/head-b")
+        );
+        assert_eq!(failing_label("ERROR line 3: bad hex 'xyz'"), None);
+        assert_eq!(
+            failing_label("MISMATCH csr label=- name=x expected=1 got=0"),
+            None
+        );
+        assert_eq!(seed_of_label("seed12/l0h3/sprint"), Some(12));
+        assert_eq!(seed_of_label("sprint"), None);
+        assert_eq!(seed_of_label("seedx/sprint"), None);
+    }
+
+    #[test]
+    fn the_tracing_build_is_the_checking_build_with_fst_tracing() {
+        let tracing = SimBuild::Tracing.flags();
+        let checking = SimBuild::Checking.flags();
+        assert_eq!(tracing[..checking.len()], checking[..]);
+        assert_eq!(
+            tracing[checking.len()..],
+            ["--trace-fst", "--timescale", "1ns/1ns"]
+        );
+        assert_ne!(
+            SimBuild::Tracing.obj_dir_name(),
+            SimBuild::Checking.obj_dir_name()
+        );
     }
 
     #[test]

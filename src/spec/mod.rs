@@ -126,20 +126,38 @@ impl Default for Noise {
     }
 }
 
-/// The digital recompute engine.
+/// The digital recompute engines.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recompute {
-    /// Signed MAC lanes; must divide head_dim. Range 1..=head_dim.
+    /// Signed MAC lanes of each core; must divide head_dim. Range 1..=head_dim.
     pub lanes: u32,
+    /// Recompute cores (the paper's CORELETs), each with its own engine and
+    /// its own share of the buffer: 1, 2, 4 or 8. Queries go to the cores in
+    /// blocks ([`crate::golden::dispatch`]). Default 1; not serialised when
+    /// 1, so the hash of every spec without the field is unchanged.
+    #[serde(default = "one_core", skip_serializing_if = "is_one_core")]
+    pub cores: u32,
+}
+
+/// Most recompute cores.
+pub const MAX_CORES: u32 = 8;
+
+fn one_core() -> u32 {
+    1
+}
+
+fn is_one_core(cores: &u32) -> bool {
+    *cores == 1
 }
 
 /// The on-chip K/V buffer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Buffer {
-    /// Capacity in bytes; one slot holds one K row and one V row.
-    /// Range: two slots ..= 1 MiB.
+    /// Capacity in bytes, all cores together: each of the
+    /// `recompute.cores` cores has `bytes / cores`; one slot holds one K row
+    /// and one V row. Range: two slots per core ..= 1 MiB.
     pub bytes: u32,
     /// Replacement policy.
     #[serde(default)]
@@ -296,7 +314,8 @@ impl Spec {
         if head_dim_ok {
             push(&mut errors, self.check_lanes());
         }
-        if head_dim_ok && data_bits_ok {
+        let cores_ok = push(&mut errors, self.check_cores());
+        if head_dim_ok && data_bits_ok && cores_ok {
             push(&mut errors, self.check_buffer());
         }
         if let Some(e) = &self.energy {
@@ -348,29 +367,62 @@ impl Spec {
         })
     }
 
-    /// `buffer.bytes` against valid `attention.head_dim` and
-    /// `numerics.data_bits`.
+    /// `recompute.cores`: a power of two up to [`MAX_CORES`], so that the
+    /// dispatcher's core of a query is a bit field of its index.
+    fn check_cores(&self) -> Result<(), SpecErrorKind> {
+        let cores = self.recompute.cores;
+        range("recompute.cores", cores, 1, MAX_CORES)?;
+        if cores.is_power_of_two() {
+            return Ok(());
+        }
+        Err(SpecErrorKind::OutOfRange {
+            field: "recompute.cores".into(),
+            value: cores.to_string(),
+            allowed: "1, 2, 4 or 8".into(),
+            help: Some("the dispatcher picks a query's core from bits of its block number".into()),
+        })
+    }
+
+    /// `buffer.bytes` against valid `attention.head_dim`,
+    /// `numerics.data_bits` and `recompute.cores`: every core's share
+    /// (`bytes / cores`) holds two to [`MAX_SLOTS`] slots.
     fn check_buffer(&self) -> Result<(), SpecErrorKind> {
         let (head_dim, data_bits) = (self.attention.head_dim, self.numerics.data_bits);
+        let cores = self.recompute.cores;
         let slot_bytes = slot_bytes(head_dim, data_bits);
-        range("buffer.bytes", self.buffer.bytes, 2 * slot_bytes, 1 << 20).map_err(|e| {
+        let (needs, per_core) = if cores == 1 {
+            ("the buffer needs".to_owned(), String::new())
+        } else {
+            (
+                format!("each of the {cores} cores has buffer.bytes / {cores} and needs"),
+                " per core".to_owned(),
+            )
+        };
+        range(
+            "buffer.bytes",
+            self.buffer.bytes,
+            2 * slot_bytes * cores,
+            1 << 20,
+        )
+        .map_err(|e| {
             e.with_help(format!(
-                "the buffer needs at least two slots (one to fill while the engine reads \
-                 the other); a slot holds a K row and a V row: 2 x {head_dim} x {data_bits} bits \
+                "{needs} at least two slots (one to fill while the engine reads the \
+                 other); a slot holds a K row and a V row: 2 x {head_dim} x {data_bits} bits \
                  = {slot_bytes} bytes"
             ))
         })?;
-        let slots = self.buffer.bytes / slot_bytes;
+        let slots = self.buffer.bytes / cores / slot_bytes;
         if slots <= MAX_SLOTS {
             return Ok(());
         }
         Err(SpecErrorKind::Contradiction {
             field: "buffer.bytes".into(),
             message: format!(
-                "{} bytes make {slots} slots of {slot_bytes} bytes; at most {MAX_SLOTS} are supported",
+                "{} bytes make {slots} slots of {slot_bytes} bytes{per_core}; at most \
+                 {MAX_SLOTS} are supported",
                 self.buffer.bytes
             ),
-            help: format!("use at most {} bytes", MAX_SLOTS * slot_bytes),
+            help: format!("use at most {} bytes", MAX_SLOTS * slot_bytes * cores),
         })
     }
 

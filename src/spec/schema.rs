@@ -95,7 +95,7 @@ const NOISE: &[Field] = &[
     req("read_sigma", Kind::Number),
 ];
 
-const RECOMPUTE: &[Field] = &[req("lanes", U32)];
+const RECOMPUTE: &[Field] = &[req("lanes", U32), opt("cores", U32)];
 
 const BUFFER: &[Field] = &[
     req("bytes", U32),
@@ -344,6 +344,8 @@ mod tests {
     fn default_value() -> serde_yaml::Value {
         let mut spec = Spec::default_spec();
         spec.energy = Some(Energy::default());
+        // Fields left out when at their default, written here.
+        spec.recompute.cores = 2;
         serde_yaml::to_value(&spec).unwrap()
     }
 

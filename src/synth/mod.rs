@@ -536,7 +536,7 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
     emit::write_atomically(&design_dir, &design.files).map_err(io(&design_dir))?;
 
     let top = block.module(&d.name);
-    let files: Vec<String> = emit::Hierarchy::new()
+    let files: Vec<String> = emit::Hierarchy::with_cores(d.cores)
         .under(block.name())
         .iter()
         .map(|m| emit::module_path(&d.name, m))

@@ -38,23 +38,43 @@
 // that it may be overwritten, so requests are at least 3 cycles apart
 // (src/golden/cycles.rs follows this sequencing).
 //
-// CSRs (32-bit, see src/csr.rs):
-//   0x0 ctrl: W: bit 0 starts a head; ignored while busy.
-//   0x1 status: R: bit 0 busy, bit 1 done (cleared by start).
-//   0x2 mode: RW: bit 0 prune with the crossbar, bit 1 reuse buffer rows across queries. Reset 3.
-//   0x3 threshold: RW: signed crossbar threshold, threshold_bits wide. Reset 0.
-//   0x4 scale: RW: unsigned 16-bit score scale, 20 fractional bits. Reset 0.
-//   0x5 n_keys: RW: keys in this head (keys at or above it are never kept). Reset seq_len.
-//   0x6 n_queries: RW: queries in this run, 16 bits. Reset seq_len.
-//   0x7 query_base: RW: absolute index of the first query, 16 bits. Reset 0.
-//   0x8 head_id: RW: 16-bit head id sent in the crossbar read id. Reset 0.
-//   0x9 cycles: R: cycles from start to done.
-//   0xA kept: R: keys processed (kept after pruning and masking).
-//   0xB fetches: R: K/V rows fetched from memory.
-//   0xC hits: R: kept keys found in the buffer.
-//   0xD evicts: R: fills that replaced a valid row.
-//   0xE xbar_reads: R: crossbar requests.
-//   0xF mac_cycles: R: cycles in which the MAC lanes did useful work.
+// CSRs (32-bit, from src/csr.rs; word index, then each field's bits):
+//   0x0 (byte 0x0) ctrl: Command register.
+//       [0] start W, reset 0: A write of 1 starts a head; ignored while busy.
+//   0x1 (byte 0x4) status: State of the accelerator.
+//       [0] busy R, reset 0: A head is running.
+//       [1] done R, reset 0: A head has finished since the last start (cleared by start).
+//   0x2 (byte 0x8) mode: Mode of the next head: 0 baseline, 1 prune-only, 2 reuse-only, 3 SPRINT.
+//       [0] prune RW, reset 1: Keep only the keys of the crossbar's keep vector.
+//       [1] reuse RW, reset 1: Reuse buffered K/V rows across queries.
+//   0x3 (byte 0xC) threshold: Crossbar threshold.
+//       [19:0] value RW, signed, reset 0: Signed threshold of the approximate score, in 1/16 of a
+//           query-MSB x key-MSB product; a read sign-extends it.
+//   0x4 (byte 0x10) scale: Score scale.
+//       [15:0] value RW, reset 0: Unsigned, 20 fractional bits: round(log2(e) / sqrt(head_dim) *
+//           s_q * s_k * 2^20) for quantisation scales s_q, s_k; 0 gives uniform weights.
+//   0x5 (byte 0x14) n_keys: Keys in this head.
+//       [15:0] value RW, reset 512: Keys at or above it are never kept.
+//   0x6 (byte 0x18) n_queries: Queries in this run.
+//       [15:0] value RW, reset 512: Query rows the next head reads.
+//   0x7 (byte 0x1C) query_base: Absolute index of the first query.
+//       [15:0] value RW, reset 0: For the causal mask and the crossbar read id.
+//   0x8 (byte 0x20) head_id: Head id.
+//       [15:0] value RW, reset 0: Sent in the upper half of the crossbar read id.
+//   0x9 (byte 0x24) cycles: Cycles from start to done.
+//       [31:0] count R, reset 0: Cleared by start.
+//   0xA (byte 0x28) kept: Keys processed (kept after pruning and masking).
+//       [31:0] count R, reset 0: Cleared by start.
+//   0xB (byte 0x2C) fetches: K/V rows fetched from memory.
+//       [31:0] count R, reset 0: Cleared by start.
+//   0xC (byte 0x30) hits: Kept keys found in the buffer.
+//       [31:0] count R, reset 0: Cleared by start.
+//   0xD (byte 0x34) evicts: Fills that replaced a valid row.
+//       [31:0] count R, reset 0: Cleared by start.
+//   0xE (byte 0x38) xbar_reads: Crossbar requests.
+//       [31:0] count R, reset 0: Cleared by start.
+//   0xF (byte 0x3C) mac_cycles: Cycles in which the MAC lanes did useful work.
+//       [31:0] count R, reset 0: Cleared by start.
 `default_nettype none
 
 module minilm_controller (

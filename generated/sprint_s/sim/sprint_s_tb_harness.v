@@ -38,7 +38,16 @@ module sprint_s_tb_harness (
     // transfer (4 beats of 128 keys per keep vector).
     output wire           mon_keep_fire,
     output wire [127:0]   mon_keep_data,
-    output wire           mon_keep_last
+    output wire           mon_keep_last,
+    // Monitors of the internal crossbar ports' handshakes and request, for
+    // the testbench's valid/ready checks.
+    output wire           mon_keep_valid,
+    output wire           mon_keep_ready,
+    output wire           mon_xbar_req_valid,
+    output wire           mon_xbar_req_ready,
+    output wire [255:0]   mon_xbar_req_qmsb,
+    output wire [19:0]    mon_xbar_req_threshold,
+    output wire [31:0]    mon_xbar_req_read_id
 );
     wire rst_n = ~tb_rst;
 
@@ -51,6 +60,13 @@ module sprint_s_tb_harness (
     assign mon_keep_fire = keep_valid && keep_ready;
     assign mon_keep_data = keep_data;
     assign mon_keep_last = keep_last;
+    assign mon_keep_valid = keep_valid;
+    assign mon_keep_ready = keep_ready;
+    assign mon_xbar_req_valid = xbar_req_valid;
+    assign mon_xbar_req_ready = xbar_req_ready;
+    assign mon_xbar_req_qmsb = xbar_qmsb;
+    assign mon_xbar_req_threshold = xbar_threshold;
+    assign mon_xbar_req_read_id = xbar_read_id;
 
     sprint_s_top u_top (
         .clk                  (clk),

@@ -1,0 +1,15 @@
+rtl/sprint_l_controller.v
+rtl/sprint_l_exp2.v
+rtl/sprint_l_recip.v
+rtl/sprint_l_engine.v
+rtl/sprint_l_buffer.v
+rtl/sprint_l_core.v
+rtl/sprint_l_top.v
+rtl/sprint_l_axil_regs.v
+rtl/sprint_l_axi_read.v
+rtl/sprint_l_axis_q.v
+rtl/sprint_l_axis_out.v
+rtl/sprint_l_axi_top.v
+sim/sprint_l_xbar_model.v
+sim/sprint_l_axi_tb_harness.v
+sim/sprint_l_tb_harness.v

@@ -1,0 +1,12 @@
+rtl/sprint_m_controller.v
+rtl/sprint_m_exp2.v
+rtl/sprint_m_recip.v
+rtl/sprint_m_engine.v
+rtl/sprint_m_buffer.v
+rtl/sprint_m_core.v
+rtl/sprint_m_top.v
+rtl/sprint_m_axil_regs.v
+rtl/sprint_m_axi_read.v
+rtl/sprint_m_axis_q.v
+rtl/sprint_m_axis_out.v
+rtl/sprint_m_axi_top.v
