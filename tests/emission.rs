@@ -147,6 +147,11 @@ fn every_module_file_keeps_the_conventions() {
             }
             for (i, line) in text.lines().enumerate() {
                 assert!(
+                    line.chars().count() <= 100,
+                    "{path}:{}: longer than 100 columns",
+                    i + 1
+                );
+                assert!(
                     !line.contains("generate")
                         || !line.contains("begin")
                         || line.contains("begin :")
