@@ -136,20 +136,13 @@ struct Context<'a> {
     /// The AXI top's own registers as a Verilog comment.
     axi_csr_comment: String,
     axi: &'a AxiDerived,
-    /// The AXI top's own registers ([`csr::AXI`]) with their byte addresses.
-    axi_csrs: Vec<AxiCsr>,
+    /// The AXI top's own registers ([`csr::AXI`]).
+    axi_csrs: &'a [csr::Csr],
     /// Word index bits of the AXI4-Lite map, and CTRL's index in them.
     axil_word_bits: u32,
     ctrl_addr: u32,
     /// Byte address of the first AXI-only register.
     axil_first_byte: u32,
-}
-
-#[derive(Serialize)]
-struct AxiCsr {
-    #[serde(flatten)]
-    csr: csr::Csr,
-    byte: u32,
 }
 
 /// Renders the modules of [`Hierarchy::dependency_order`]: each with its
@@ -187,16 +180,10 @@ pub fn render(spec: &Spec) -> Design {
         csr_comment: regs::verilog_comment(&d, csr::ALL),
         axi_csr_comment: regs::verilog_comment(&d, csr::AXI),
         axi: &axi,
-        axi_csrs: csr::AXI
-            .iter()
-            .map(|&c| AxiCsr {
-                csr: c,
-                byte: 4 * c.addr,
-            })
-            .collect(),
+        axi_csrs: csr::AXI,
         axil_word_bits: csr::AXIL_ADDR_BITS - 2,
         ctrl_addr: csr::CTRL,
-        axil_first_byte: 4 * csr::AXI[0].addr,
+        axil_first_byte: csr::AXI[0].byte_offset(),
     };
     let hierarchy = Hierarchy::with_cores(d.cores);
     let modules = render_modules(&hb, &ctx, &d.name, &hierarchy);
