@@ -6,7 +6,9 @@ use sprint_rtl::golden::cycles::{self, Bound, RunTiming};
 use sprint_rtl::golden::engine::attend;
 use sprint_rtl::golden::numerics::{self as nx, SCALE_FRAC_BITS};
 use sprint_rtl::golden::workload::{self, HeadShape};
-use sprint_rtl::golden::{Derived, HeadInput, Mode, RunConfig, dispatch, reference, run_head};
+use sprint_rtl::golden::{
+    Derived, HeadInput, Mode, QueryResult, RunConfig, dispatch, reference, run_head,
+};
 use sprint_rtl::spec::Spec;
 
 fn spec(name: &str) -> Spec {
@@ -392,15 +394,19 @@ fn per_core_counters_add_up_and_blocks_keep_locality() {
     for cores in [1, 2, 4] {
         let d = with_cores(&s, cores);
         let r = run_head(&d, &run.input, &cfg);
-        let mut sum = r.per_core[0];
-        for c in &r.per_core[1..] {
-            sum.kept += c.kept;
-            sum.fetches += c.fetches;
-            sum.hits += c.hits;
-            sum.evicts += c.evicts;
-            sum.xbar_reads += c.xbar_reads;
+        // Each core's counters are those of the queries it ran.
+        for (core, c) in r.per_core.iter().enumerate() {
+            let mine: Vec<_> = r.queries.iter().filter(|q| q.core == core as u32).collect();
+            let sum = |f: fn(&&QueryResult) -> u64| mine.iter().map(f).sum::<u64>();
+            assert_eq!(c.kept, sum(|q| q.kept.len() as u64), "{cores} cores");
+            assert_eq!(c.fetches, sum(|q| u64::from(q.fetches)), "{cores} cores");
+            assert_eq!(c.hits, sum(|q| u64::from(q.hits)), "{cores} cores");
+            assert_eq!(c.evicts, sum(|q| u64::from(q.evicts)), "{cores} cores");
         }
-        assert_eq!(sum, r.counters, "{cores} cores");
+        assert_eq!(
+            r.counters.kept,
+            r.queries.iter().map(|q| q.kept.len() as u64).sum::<u64>()
+        );
         assert!(
             r.per_core
                 .iter()
@@ -484,10 +490,10 @@ fn streaming_without_keep_vectors_gives_run_heads_results() {
         };
         let full = run_head(&d, &input, &cfg);
         let mut streamed = Vec::new();
-        let counters = stream_head(&d, &input, &cfg, KeepVectors::Omitted, &mut |r| {
+        let per_core = stream_head(&d, &input, &cfg, KeepVectors::Omitted, &mut |r| {
             streamed.push(r)
         });
-        assert_eq!(counters, full.counters, "{mode:?}");
+        assert_eq!(per_core, full.per_core, "{mode:?}");
         if mode == Mode::Baseline {
             assert!(full.counters.evicts > 0, "the 32-slot buffer fills");
         }

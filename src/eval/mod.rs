@@ -212,13 +212,14 @@ fn golden_head(
     let lsb = f64::from(sv) / f64::from(1u32 << d.out_frac_bits);
     let mut ctx = Array2::<f32>::zeros((n, q.ncols()));
     let mut empty_queries = 0;
-    let counters = golden::stream_head(d, &input, &cfg, KeepVectors::Omitted, &mut |qr| {
+    let per_core = golden::stream_head(d, &input, &cfg, KeepVectors::Omitted, &mut |qr| {
         let i = (qr.index - input.query_base) as usize;
         for (e, &x) in qr.out.iter().enumerate() {
             ctx[(i, e)] = (f64::from(x) * lsb) as f32;
         }
         empty_queries += u64::from(qr.kept.is_empty());
     });
+    let counters = golden::Counters::total(&per_core);
     let allowed: u64 = (0..n as u64)
         .map(|i| if d.causal { i + 1 } else { n as u64 })
         .sum();

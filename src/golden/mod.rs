@@ -180,13 +180,24 @@ pub struct Counters {
 }
 
 impl Counters {
-    /// Adds one query's counts.
-    fn add(&mut self, q: &QueryResult) {
+    /// Adds one query's counts; `xbar_read`: the crossbar was read for it.
+    fn count(&mut self, q: &QueryResult, xbar_read: bool) {
         self.kept += q.kept.len() as u64;
         self.hits += u64::from(q.hits);
         self.fetches += u64::from(q.fetches);
         self.evicts += u64::from(q.evicts);
-        self.xbar_reads += u64::from(q.xbar_keep.is_some());
+        self.xbar_reads += u64::from(xbar_read);
+    }
+
+    /// The design's counters: the sum of its cores'.
+    pub fn total(per_core: &[Counters]) -> Counters {
+        per_core.iter().fold(Counters::default(), |a, c| Counters {
+            kept: a.kept + c.kept,
+            fetches: a.fetches + c.fetches,
+            hits: a.hits + c.hits,
+            evicts: a.evicts + c.evicts,
+            xbar_reads: a.xbar_reads + c.xbar_reads,
+        })
     }
 }
 
@@ -207,14 +218,10 @@ pub struct HeadResult {
 /// of the wrong length).
 pub fn run_head(d: &Derived, input: &HeadInput, cfg: &RunConfig) -> HeadResult {
     let mut queries = Vec::with_capacity(input.q.len());
-    let counters = stream_head(d, input, cfg, KeepVectors::Full, &mut |r| queries.push(r));
-    let mut per_core = vec![Counters::default(); d.cores as usize];
-    for q in &queries {
-        per_core[q.core as usize].add(q);
-    }
+    let per_core = stream_head(d, input, cfg, KeepVectors::Full, &mut |r| queries.push(r));
     HeadResult {
         queries,
-        counters,
+        counters: Counters::total(&per_core),
         per_core,
     }
 }
@@ -232,8 +239,9 @@ pub enum KeepVectors {
 }
 
 /// Runs one head as [`run_head`] does, handing each query's result to
-/// `sink` in query order instead of keeping them all, and returns the
-/// head's counters. Memory is one query's result, not the head's.
+/// `sink` in query order instead of keeping them all, and returns each
+/// core's counters ([`Counters::total`] sums them). Memory is one query's
+/// result, not the head's.
 ///
 /// # Panics
 /// As [`run_head`].
@@ -243,12 +251,12 @@ pub fn stream_head(
     cfg: &RunConfig,
     keep_vectors: KeepVectors,
     sink: &mut dyn FnMut(QueryResult),
-) -> Counters {
+) -> Vec<Counters> {
     check_shape(d, input);
     let xbar = cfg.mode.prune().then(|| Crossbar::program(d, &input.k));
     let threshold = crossbar::sign_extend(cfg.threshold, d.threshold_bits);
     let mut tags = vec![BufferTags::new(d.slots as usize); d.cores as usize];
-    let mut counters = Counters::default();
+    let mut per_core = vec![Counters::default(); d.cores as usize];
     let n_keys = input.k.len() as u32;
     for (t, q) in input.q.iter().enumerate() {
         let index = input.query_base + t as u32;
@@ -264,7 +272,6 @@ pub fn stream_head(
             KeepVectors::Omitted => allowed,
         };
         let xbar_keep = xbar.as_ref().map(|x| {
-            counters.xbar_reads += 1;
             let id = crossbar::read_id(input.head_id, index);
             x.keep_of(q, id, threshold, scored as usize)
         });
@@ -275,17 +282,14 @@ pub fn stream_head(
             tags.invalidate();
         }
         let mut result = process_query(d, tags, input, q, index, kept, cfg.scale);
+        per_core[core as usize].count(&result, xbar_keep.is_some());
         if keep_vectors == KeepVectors::Full {
             result.xbar_keep = xbar_keep;
         }
         result.core = core;
-        counters.kept += result.kept.len() as u64;
-        counters.hits += u64::from(result.hits);
-        counters.fetches += u64::from(result.fetches);
-        counters.evicts += u64::from(result.evicts);
         sink(result);
     }
-    counters
+    per_core
 }
 
 fn process_query(
