@@ -44,6 +44,7 @@
 pub mod calibrate;
 pub mod data;
 pub mod perplexity;
+pub mod perplexity_study;
 pub mod probe;
 pub mod thresholds;
 
