@@ -164,6 +164,29 @@ fn every_module_file_keeps_the_conventions() {
     }
 }
 
+/// The register header, the SystemRDL and the FuseSoC core file keep the
+/// Verilog's 100 columns too.
+#[test]
+fn packaging_files_stay_within_100_columns() {
+    for name in SHIPPED {
+        let design = emit::render(&spec(name));
+        for f in design.files.iter().filter(|f| {
+            [".h", ".rdl", ".core"]
+                .iter()
+                .any(|ext| f.path.ends_with(ext))
+        }) {
+            for (i, line) in f.contents.lines().enumerate() {
+                assert!(
+                    line.chars().count() <= 100,
+                    "{name}/{}:{}: longer than 100 columns",
+                    f.path,
+                    i + 1
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn filelists_list_children_before_parents() {
     let design = emit::render(&spec("tiny"));

@@ -374,7 +374,7 @@ c = RDLCompiler()
 c.compile_file(sys.argv[1])
 top = c.elaborate().top
 print(json.dumps([{
-    "name": r.inst_name, "offset": r.absolute_address, "desc": r.get_property("desc"),
+    "name": r.inst_name, "offset": r.absolute_address, "desc": " ".join(r.get_property("desc").split()),
     "fields": [{"name": f.inst_name, "msb": f.msb, "lsb": f.lsb,
                 "sw": f.get_property("sw").name, "hw": f.get_property("hw").name,
                 "reset": f.get_property("reset"), "singlepulse": f.get_property("singlepulse")}
@@ -387,7 +387,10 @@ fn expected_rdl(p: &Params) -> Vec<RdlRegister> {
         .map(|r| RdlRegister {
             name: r.name.into(),
             offset: r.byte_offset(),
-            desc: regs::register_doc(r),
+            desc: regs::register_doc(r)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
             fields: r
                 .fields
                 .iter()

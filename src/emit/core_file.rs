@@ -79,7 +79,9 @@ pub fn fusesoc_core(
     let ctx = CoreContext {
         d,
         notice: notice(d, "#", &format!("{}.core", d.name), "FuseSoC core file"),
-        description: serde_json::to_string(&description).expect("a string serialises"),
+        description: super::regs::wrap(&description, "  ", 100)
+            .trim_end()
+            .to_string(),
         rtl_files: files(ModuleKind::Rtl),
         sim_files: files(ModuleKind::Sim),
         header,

@@ -39,7 +39,7 @@ pub(super) fn notice(d: &Derived, leader: &str, file: &str, summary: &str) -> St
 
 /// `text` in lines of at most `width` characters (a longer word stays
 /// whole), each behind `indent`.
-fn wrap(text: &str, indent: &str, width: usize) -> String {
+pub(super) fn wrap(text: &str, indent: &str, width: usize) -> String {
     wrap_hanging(text, indent, indent, width)
 }
 
@@ -301,6 +301,15 @@ fn rdl_string(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// A `desc = "...";` property behind `indent`, its string literal broken at
+/// spaces so that no line passes 100 columns (SystemRDL strings may span
+/// lines; tools read the description's whitespace as one space).
+fn rdl_desc(text: &str, indent: &str) -> String {
+    let first = format!("{indent}desc = ");
+    let rest = " ".repeat(first.len() + 1);
+    wrap_hanging(&(rdl_string(text) + ";"), &first, &rest, 100)
+}
+
 /// The properties that give a field software access `a` (hardware has the
 /// other side: it writes what software reads, reads what software writes).
 fn rdl_access(a: Access) -> &'static str {
@@ -313,8 +322,8 @@ fn rdl_access(a: Access) -> &'static str {
 
 fn rdl_field(f: &Field, p: &Params) -> String {
     format!(
-        "        field {{\n            desc = {};\n            {}\n        }} {}[{}:{}] = 0x{:X};\n",
-        rdl_string(f.doc),
+        "        field {{\n{}            {}\n        }} {}[{}:{}] = 0x{:X};\n",
+        rdl_desc(f.doc, "            "),
         rdl_access(f.access),
         rdl_identifier(f.name),
         f.msb(p),
@@ -326,9 +335,9 @@ fn rdl_field(f: &Field, p: &Params) -> String {
 fn rdl_register(r: &Csr, p: &Params) -> String {
     let fields: String = r.fields.iter().map(|f| rdl_field(f, p)).collect();
     format!(
-        "    reg {{\n        name = {};\n        desc = {};\n{fields}    }} {} @ 0x{:X};\n",
+        "    reg {{\n        name = {};\n{}{fields}    }} {} @ 0x{:X};\n",
         rdl_string(r.name),
-        rdl_string(&register_doc(r)),
+        rdl_desc(&register_doc(r), "        "),
         rdl_identifier(r.name),
         r.byte_offset()
     )
@@ -346,15 +355,18 @@ pub fn system_rdl(d: &Derived) -> String {
         &format!("register map of {}, SystemRDL 2.0", d.name),
     );
     out += &format!(
-        "\naddrmap {} {{\n    name = {};\n    desc = {};\n    default regwidth = 32;\n    \
+        "\naddrmap {} {{\n    name = {};\n{}    default regwidth = 32;\n    \
          default accesswidth = 32;\n\n",
         rdl_identifier(&d.name),
         rdl_string(&format!("{} registers", d.name)),
-        rdl_string(&format!(
-            "Control and status registers of the SPRINT accelerator {}. Writes to RW fields \
+        rdl_desc(
+            &format!(
+                "Control and status registers of the SPRINT accelerator {}. Writes to RW fields \
              are ignored while status.busy is set; counters clear on start.",
-            d.name
-        )),
+                d.name
+            ),
+            "    "
+        ),
     );
     let regs: Vec<String> = csr::bus_map().map(|r| rdl_register(r, &p)).collect();
     out + &regs.join("\n") + "};\n"
