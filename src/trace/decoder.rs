@@ -86,19 +86,35 @@ pub struct DecoderTrace {
     pub kv_heads: Vec<KvHead>,
 }
 
+/// A selected query head that the model does not have.
+#[derive(Debug, thiserror::Error)]
+#[error("--head {layer}:{head}: the model has layers 0..{layers} and query heads 0..{heads}")]
+pub struct NoSuchHead {
+    /// The selected layer.
+    pub layer: usize,
+    /// The selected query head.
+    pub head: usize,
+    /// The model's layer count.
+    pub layers: usize,
+    /// The model's query heads per layer.
+    pub heads: usize,
+}
+
 /// Checks that every selected (layer, head) exists in `config`.
 ///
 /// # Errors
-/// A message naming the head and the model's ranges.
-pub fn check_selection(config: &LlamaConfig, select: &[(usize, usize)]) -> Result<(), String> {
+/// The first selected head outside the model's ranges.
+pub fn check_selection(config: &LlamaConfig, select: &[(usize, usize)]) -> Result<(), NoSuchHead> {
     match select
         .iter()
         .find(|&&(l, h)| l >= config.layers || h >= config.heads)
     {
-        Some((l, h)) => Err(format!(
-            "--head {l}:{h}: the model has layers 0..{} and query heads 0..{}",
-            config.layers, config.heads
-        )),
+        Some(&(layer, head)) => Err(NoSuchHead {
+            layer,
+            head,
+            layers: config.layers,
+            heads: config.heads,
+        }),
         None => Ok(()),
     }
 }
