@@ -1,6 +1,8 @@
 //! `sprint-rtl eval`, and `calibrate --task` (thresholds for an accuracy
 //! budget): a BERT-family encoder (e.g. all-MiniLM-L6-v2) on a labeled task
 //! with exact attention and with the golden model of a spec in every head.
+//! `calibrate --task` selects on the task's dev items, `eval` reports on its
+//! test items ([`sprint_rtl::eval::data::Split`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,8 +13,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
 use serde::Serialize;
 
-use sprint_rtl::eval::calibrate::Thresholds;
-use sprint_rtl::eval::data::{Dataset, Task};
+use sprint_rtl::eval::calibrate::{TaskSelection, Thresholds};
+use sprint_rtl::eval::data::{Dataset, Part, Split, Task};
+use sprint_rtl::eval::search::{self, Budget, Ladder, Outcome, Phase, Selection};
 use sprint_rtl::eval::thresholds::{self, Calibration};
 use sprint_rtl::eval::{
     self, Attention, HeadThresholds, RunStats, Scorer, relative_drop, without_noise,
@@ -66,12 +69,12 @@ pub struct TaskArgs {
     pub data: Option<PathBuf>,
     #[command(flatten)]
     pub text: super::perplexity::TextArgs,
-    /// Use at most N test items (and 4N train items; Lee: the first N
-    /// documents), for quick runs.
+    /// Use at most N test items, N dev items and 3N probe-fit items (Lee:
+    /// the first N documents), for quick runs.
     #[arg(long, requires = "task", value_parser = clap::value_parser!(u64).range(2..))]
     pub limit: Option<u64>,
-    /// Calibration texts for the per-layer thresholds: the first N of the
-    /// train split (Lee: of the documents).
+    /// Calibration texts for the per-layer thresholds: the first N dev
+    /// items (never test items).
     #[arg(long, default_value_t = 16, requires = "task",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub calibration_texts: u64,
@@ -110,12 +113,17 @@ pub struct BudgetArgs {
     /// not a usable operating point).
     #[arg(long, default_value_t = 0.1, requires = "task")]
     pub max_empty: f64,
-    /// Keep-mass targets to try, largest first (each gives per-layer
-    /// thresholds; 1 keeps every key).
+    /// Keep-mass levels (each gives per-layer thresholds; 1 keeps every
+    /// key): every layer at each level is run, then the per-layer search
+    /// moves single layers between these levels.
     #[arg(long, value_delimiter = ',', requires = "task", value_parser = unit_interval,
           default_value = "1,0.999,0.995,0.99,0.98,0.95,0.9,0.8,0.7,0.5,0.3,0.2,0.1")]
     pub masses: Vec<f64>,
-    /// Write the curve of metric against kept fraction as SVG.
+    /// Largest number of dev runs of the per-layer search, after one run
+    /// per keep-mass level (0: only the uniform levels).
+    #[arg(long, default_value_t = 12, requires = "task")]
+    pub search_steps: usize,
+    /// Write the dev metric against the kept fraction as SVG.
     #[arg(long, requires = "task")]
     pub plot: Option<PathBuf>,
 }
@@ -150,9 +158,14 @@ struct Prepared {
     scorer: Scorer,
     /// Token ids of the test items, in `dataset.test` order.
     test_ids: Vec<Vec<u32>>,
-    /// Token ids of the calibration texts.
+    /// Token ids of the dev items, in `dataset.dev` order.
+    dev_ids: Vec<Vec<u32>>,
+    /// Token ids of the calibration texts (the first dev items).
     calib_ids: Vec<Vec<u32>>,
+    /// The exact model's metric on the test items.
     exact: f64,
+    /// The exact model's metric on the dev items.
+    exact_dev: f64,
     exact_stats: RunStats,
     cut: usize,
     max_tokens: usize,
@@ -193,17 +206,27 @@ fn prepare(d: &Derived, a: &TaskArgs) -> Result<Prepared, String> {
     if let Some(n) = a.limit {
         ds.limit(n as usize);
     }
+    if ds.dev.is_empty() || ds.test.is_empty() {
+        return Err(format!(
+            "task {} has {} dev and {} test items; raise --limit",
+            task.name(),
+            ds.dev.len(),
+            ds.test.len()
+        ));
+    }
     let max_tokens = (d.seq_len as usize).min(model.max_tokens());
-    let used: Vec<usize> = ds.train.iter().chain(&ds.test).copied().collect();
+    let used: Vec<usize> = ds
+        .train
+        .iter()
+        .chain(&ds.dev)
+        .chain(&ds.test)
+        .copied()
+        .collect();
     let texts: Vec<&str> = used.iter().map(|&i| ds.texts[i].as_str()).collect();
     let (ids, cut) = eval::tokenize(&model, &texts, max_tokens).map_err(|e| e.to_string())?;
-    let (train_ids, test_ids) = ids.split_at(ds.train.len());
-    let calib_source = if train_ids.is_empty() {
-        test_ids
-    } else {
-        train_ids
-    };
-    let calib_ids: Vec<Vec<u32>> = calib_source
+    let (fit_ids, rest) = ids.split_at(ds.train.len());
+    let (dev_ids, test_ids) = rest.split_at(ds.dev.len());
+    let calib_ids: Vec<Vec<u32>> = dev_ids
         .iter()
         .take(a.calibration_texts as usize)
         .cloned()
@@ -213,15 +236,19 @@ fn prepare(d: &Derived, a: &TaskArgs) -> Result<Prepared, String> {
     let (emb, exact_stats) = eval::embed_all(&model, &Attention::Exact, &all, &|| b.inc(1))
         .map_err(|e| e.to_string())?;
     b.finish_and_clear();
-    let (train_emb, test_emb) = emb.split_at(ds.train.len());
-    let scorer = Scorer::new(ds, train_emb);
-    let exact = scorer.score(test_emb);
+    let (fit_emb, rest) = emb.split_at(fit_ids.len());
+    let (dev_emb, test_emb) = rest.split_at(dev_ids.len());
+    let scorer = Scorer::new(ds, fit_emb);
+    let exact = scorer.score(Part::Test, test_emb);
+    let exact_dev = scorer.score(Part::Dev, dev_emb);
     Ok(Prepared {
         model,
         scorer,
         test_ids: test_ids.to_vec(),
+        dev_ids: dev_ids.to_vec(),
         calib_ids,
         exact,
+        exact_dev,
         exact_stats,
         cut,
         max_tokens,
@@ -238,13 +265,15 @@ impl Prepared {
         c
     }
 
-    /// The test metric and counts under a golden-model attention.
+    /// The metric and counts of one part's items under a golden-model
+    /// attention.
     fn run(
         &self,
         d: &Derived,
         mode: Mode,
         th: &HeadThresholds,
         label: &str,
+        part: Part,
     ) -> Result<Row, String> {
         let start = Instant::now();
         let attention = Attention::Golden {
@@ -252,16 +281,21 @@ impl Prepared {
             mode,
             thresholds: th.clone(),
         };
-        let ids: Vec<&[u32]> = self.test_ids.iter().map(Vec::as_slice).collect();
+        let (ids, exact) = match part {
+            Part::Dev => (&self.dev_ids, self.exact_dev),
+            Part::Test => (&self.test_ids, self.exact),
+        };
+        let ids: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
         let b = bar(ids.len(), label);
         let (emb, stats) = eval::embed_all(&self.model, &attention, &ids, &|| b.inc(1))
             .map_err(|e| e.to_string())?;
         b.finish_and_clear();
-        let metric = self.scorer.score(&emb);
+        let metric = self.scorer.score(part, &emb);
         Ok(Row {
             run: label.to_string(),
+            items: part,
             metric,
-            drop_percent: relative_drop(self.exact, metric),
+            drop_percent: relative_drop(exact, metric),
             kept_fraction: stats.kept_fraction(),
             fetch_reduction: stats.fetch_reduction(),
             empty_queries: stats.empty_queries,
@@ -278,23 +312,17 @@ impl Prepared {
             ds.task.metric(),
             d.name
         );
-        match ds.task {
-            Task::Lee => println!(
-                "  {} documents, {} pairs (no training)",
-                ds.test.len(),
-                ds.pairs.len()
-            ),
-            _ => println!(
-                "  split: every fifth item (index % 5 == 0) is a test item: {} train, {} test{}; probe fitted on exact-model embeddings of the train items (ridge, lambda {})",
-                ds.train.len(),
-                ds.test.len(),
+        println!("  {}", self.split().describe(ds.task));
+        if ds.task != Task::Lee {
+            println!(
+                "  probe fitted on exact-model embeddings of the fit items (ridge, lambda {}){}",
+                eval::probe::RIDGE_LAMBDA,
                 if ds.task == Task::Trec {
-                    " (after de-duplication)"
+                    "; items after de-duplication"
                 } else {
                     ""
-                },
-                eval::probe::RIDGE_LAMBDA
-            ),
+                }
+            );
         }
         let limit = if self.max_tokens < d.seq_len as usize {
             "the model's max_position_embeddings"
@@ -304,7 +332,7 @@ impl Prepared {
         println!(
             "  {} of {} texts truncated to {} tokens ({limit}); {} tokens per test text on average",
             self.cut,
-            ds.train.len() + ds.test.len(),
+            ds.train.len() + ds.dev.len() + ds.test.len(),
             self.max_tokens,
             format_args!(
                 "{:.1}",
@@ -313,12 +341,67 @@ impl Prepared {
             )
         );
     }
+
+    /// The sizes of the split, for the outputs.
+    fn split(&self) -> SplitInfo {
+        let sc = &self.scorer;
+        let ds = &sc.dataset;
+        SplitInfo {
+            rule: Split::rule(ds.task),
+            fit_items: ds.train.len(),
+            dev_items: ds.dev.len(),
+            test_items: ds.test.len(),
+            dev_scored: sc.scored_count(Part::Dev),
+            test_scored: sc.scored_count(Part::Test),
+            selection: String::new(),
+            figures: "test items",
+        }
+    }
+}
+
+/// The split of a run, as every output states it.
+#[derive(Debug, Clone, Serialize)]
+struct SplitInfo {
+    /// The split rule, in words.
+    rule: &'static str,
+    fit_items: usize,
+    dev_items: usize,
+    test_items: usize,
+    /// Lee: pairs of dev documents; else the dev items.
+    dev_scored: usize,
+    /// Lee: pairs of test documents; else the test items.
+    test_scored: usize,
+    /// What the thresholds were selected on.
+    selection: String,
+    /// What the figures are measured on.
+    figures: &'static str,
+}
+
+impl SplitInfo {
+    fn describe(&self, task: Task) -> String {
+        let pairs = |items: usize, scored: usize| {
+            if task == Task::Lee {
+                format!("{items} documents, {scored} pairs")
+            } else {
+                format!("{items}")
+            }
+        };
+        format!(
+            "split ({}): {} fit, dev {}, test {}",
+            self.rule,
+            self.fit_items,
+            pairs(self.dev_items, self.dev_scored),
+            pairs(self.test_items, self.test_scored)
+        )
+    }
 }
 
 /// One line of the results.
 #[derive(Debug, Clone, Serialize)]
 struct Row {
     run: String,
+    /// The items measured.
+    items: Part,
     metric: f64,
     drop_percent: f64,
     kept_fraction: f64,
@@ -329,9 +412,13 @@ struct Row {
 }
 
 impl Row {
-    /// Queries that kept no key, in percent of the run's queries.
-    fn empty_percent(&self) -> f64 {
-        100.0 * self.empty_queries as f64 / self.stats.queries.max(1) as f64
+    /// What the search needs of a dev run.
+    fn outcome(&self) -> Outcome {
+        Outcome {
+            metric: self.metric,
+            drop_percent: self.drop_percent,
+            stats: self.stats,
+        }
     }
 }
 
@@ -380,7 +467,8 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
     let result = (|| {
         let p = prepare(&d, &args.run)?;
         p.header(&d);
-        let (table, source) = match &args.thresholds {
+        let task = p.scorer.dataset.task;
+        let (table, source, selection) = match &args.thresholds {
             Some(path) => {
                 let file = Thresholds::read(path).map_err(|e| e.to_string())?;
                 if file.spec_hash != d.spec_hash {
@@ -395,6 +483,7 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
                     thresholds::from_file(&file, p.model.layers(), p.model.heads())
                         .map_err(|e| e.to_string())?,
                     format!("from {}", path.display()),
+                    selection_of_file(&file, task),
                 )
             }
             None => {
@@ -402,9 +491,10 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
                 let layers = c.layer_thresholds(&d, keep_mass);
                 (
                     c.head_table(&layers),
+                    format!("per layer, keep mass {keep_mass}"),
                     format!(
-                        "per layer, keep mass {} on {} calibration texts",
-                        keep_mass, c.texts
+                        "the calibration histograms of the first {} dev items (no metric)",
+                        c.texts
                     ),
                 )
             }
@@ -424,14 +514,33 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
             per_layer.len().saturating_sub(1),
             per_layer.join(", ")
         );
+        println!("  selected on {selection}; figures below on the test items only");
         let rows = vec![
-            p.run(&d, Mode::Baseline, &table, "quantised, no pruning")?,
-            p.run(&d, Mode::Sprint, &table, "sprint, crossbar noise on")?,
-            p.run(&quiet, Mode::Sprint, &table, "sprint, crossbar noise off")?,
+            p.run(
+                &d,
+                Mode::Baseline,
+                &table,
+                "quantised, no pruning",
+                Part::Test,
+            )?,
+            p.run(
+                &d,
+                Mode::Sprint,
+                &table,
+                "sprint, crossbar noise on",
+                Part::Test,
+            )?,
+            p.run(
+                &quiet,
+                Mode::Sprint,
+                &table,
+                "sprint, crossbar noise off",
+                Part::Test,
+            )?,
         ];
-        Ok::<_, String>((p, rows))
+        Ok::<_, String>((p, rows, selection))
     })();
-    let (p, rows) = match result {
+    let (p, rows, selection) = match result {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
@@ -453,12 +562,17 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
         struct Out<'a> {
             task: Task,
             spec: &'a str,
+            split: SplitInfo,
             exact: f64,
             rows: &'a [Row],
         }
         let out = Out {
             task: p.scorer.dataset.task,
             spec: &d.name,
+            split: SplitInfo {
+                selection,
+                ..p.split()
+            },
             exact: p.exact,
             rows: &rows,
         };
@@ -469,30 +583,91 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// One point of the curve.
-#[derive(Debug, Clone, Serialize)]
-struct Point {
-    keep_mass: f64,
-    layer_thresholds: Vec<i64>,
-    row: Row,
+/// What a thresholds file says about its selection, for the outputs.
+fn selection_of_file(file: &Thresholds, task: Task) -> String {
+    match &file.selection {
+        Some(s) if s.task == task.name() => format!(
+            "the {} dev items of {} by `calibrate --task` ({}), disjoint from the test items",
+            s.dev_items, s.task, s.split
+        ),
+        Some(s) => format!(
+            "the dev items of another task ({}), by `calibrate --task`",
+            s.task
+        ),
+        None => "a trace (the file records no task selection)".to_string(),
+    }
 }
 
-/// `sprint-rtl calibrate SPEC --task ...`: the curve of the metric against
-/// the kept fraction over keep-mass targets, and the thresholds of the
-/// largest pruning within the budget.
+/// One line of the search: the phase, per-layer keep masses and
+/// thresholds, and the dev figures.
+fn print_point(n: usize, pt: &search::Point) {
+    let phase = match pt.phase {
+        Phase::Uniform => format!("uniform {}", pt.keep_mass[0]),
+        Phase::Layer { layer, accepted } => format!(
+            "layer {layer} -> {} {}",
+            pt.keep_mass[layer],
+            if accepted { "kept" } else { "undone" }
+        ),
+    };
+    let o = &pt.dev;
+    println!(
+        "{n:>3} {phase:<22} {:<44} {:>9.4} {:>+9.3} {:>8.1} {:>9.2}x {:>8.2}",
+        format!("{:?}", pt.thresholds),
+        o.metric,
+        o.drop_percent,
+        100.0 * o.kept_fraction(),
+        o.stats.fetch_reduction(),
+        o.empty_percent()
+    );
+}
+
+/// What `calibrate --task --json` writes.
+#[derive(Serialize)]
+struct BudgetOut<'a> {
+    task: Task,
+    spec: &'a str,
+    split: SplitInfo,
+    budget: Budget,
+    /// The exact model's metric on the dev and the test items.
+    exact_dev: f64,
+    exact_test: f64,
+    ladder: &'a Ladder,
+    /// Every dev run of the search, and the one chosen.
+    search: &'a Selection,
+    /// The chosen thresholds on the test items (not used for the choice).
+    test: Option<&'a Row>,
+}
+
+/// `sprint-rtl calibrate SPEC --task ...`: on the dev items, the curve of
+/// the metric against the kept fraction over keep-mass levels and the
+/// per-layer search ([`sprint_rtl::eval::search`]); writes the thresholds
+/// of the largest pruning within the budget and reports them on the test
+/// items.
 pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -> ExitCode {
     let d = Derived::from_spec(spec);
+    let budget = Budget {
+        max_drop_percent: args.max_drop,
+        max_empty_percent: args.max_empty,
+    };
     let result = (|| {
         let p = prepare(&d, &args.run)?;
         p.header(&d);
         let c = p.calibrate(&d)?;
+        let ladder = Ladder::new(&c, &d, &args.masses).map_err(|e| e.to_string())?;
         println!(
-            "  per-layer thresholds from {} calibration texts ({} tokens); exact metric {:.4}, budget {}% relative",
-            c.texts, c.tokens, p.exact, args.max_drop
+            "  selection on the dev items: per-layer thresholds from {} calibration texts \
+             ({} tokens), exact dev metric {:.4}, budget {}% relative, at most {}% empty \
+             queries; at most {} dev runs",
+            c.texts,
+            c.tokens,
+            p.exact_dev,
+            args.max_drop,
+            args.max_empty,
+            ladder.masses.len() + args.search_steps
         );
-        let mut points = Vec::new();
         println!(
-            "{:>9} {:<44} {:>9} {:>9} {:>8} {:>10} {:>8}",
+            "{:>3} {:<22} {:<44} {:>9} {:>9} {:>8} {:>10} {:>8}",
+            "run",
             "keep mass",
             format!("thresholds, layers 0-{}", p.model.layers() - 1),
             "metric",
@@ -501,102 +676,165 @@ pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -
             "fetch red",
             "empty %"
         );
-        for &m in &args.masses {
-            let layers = c.layer_thresholds(&d, m);
-            let row = p.run(
+        let mut runs = 0;
+        let mut printed = 0;
+        let sel = search::search(
+            &ladder,
+            budget,
+            args.search_steps,
+            &mut |t: &[i64]| {
+                runs += 1;
+                let row = p.run(
+                    &d,
+                    Mode::Sprint,
+                    &c.head_table(t),
+                    &format!("dev run {runs}"),
+                    Part::Dev,
+                )?;
+                Ok::<_, String>(row.outcome())
+            },
+            &mut |pt| {
+                printed += 1;
+                print_point(printed, pt);
+            },
+        )?;
+        let test = match sel.best() {
+            Some(b) => Some(p.run(
                 &d,
                 Mode::Sprint,
-                &c.head_table(&layers),
-                &format!("keep mass {m}"),
-            )?;
-            println!(
-                "{:>9} {:<44} {:>9.4} {:>+9.3} {:>8.1} {:>9.2}x {:>8.2}",
-                m,
-                format!("{layers:?}"),
-                row.metric,
-                row.drop_percent,
-                100.0 * row.kept_fraction,
-                row.fetch_reduction,
-                row.empty_percent()
-            );
-            points.push(Point {
-                keep_mass: m,
-                layer_thresholds: layers,
-                row,
-            });
-        }
-        Ok::<_, String>((p, c, points))
+                &c.head_table(&b.thresholds),
+                "chosen, test items",
+                Part::Test,
+            )?),
+            None => None,
+        };
+        Ok::<_, String>((p, c, ladder, sel, test))
     })();
-    let (p, c, points) = match result {
+    let (p, c, ladder, sel, test) = match result {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let best = points
-        .iter()
-        .filter(|pt| {
-            pt.row.drop_percent <= args.max_drop && pt.row.empty_percent() <= args.max_empty
-        })
-        .min_by(|a, b| a.row.kept_fraction.total_cmp(&b.row.kept_fraction));
     let task = p.scorer.dataset.task;
+    let split = p.split();
     let path = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(format!("{}.{}.thresholds.json", d.name, task.name())));
-    match best {
-        Some(b) => {
+    match (sel.best(), &test) {
+        (Some(b), Some(t)) => {
             println!(
-                "largest pruning within {}% (at most {}% empty queries): keep mass {} -> metric {:.4} ({:+.3}%), kept {:.1}%, fetch reduction {:.2}x",
-                args.max_drop,
-                args.max_empty,
-                b.keep_mass,
-                b.row.metric,
-                b.row.drop_percent,
-                100.0 * b.row.kept_fraction,
-                b.row.fetch_reduction
+                "largest pruning within {}% on the dev items (at most {}% empty queries): \
+                 keep mass per layer {:?}, thresholds {:?}",
+                args.max_drop, args.max_empty, b.keep_mass, b.thresholds
             );
-            let file = c.to_file(&d, b.keep_mass, &b.layer_thresholds);
+            println!(
+                "  dev ({} items, used for the choice): metric {:.4} ({:+.3}%), kept {:.1}%",
+                split.dev_items,
+                b.dev.metric,
+                b.dev.drop_percent,
+                100.0 * b.dev.kept_fraction()
+            );
+            println!(
+                "  test ({} items, not used): metric {:.4} against exact {:.4} ({:+.3}%), \
+                 kept {:.1}%, fetch reduction {:.2}x, empty queries {:.2}%: {} the budget",
+                split.test_items,
+                t.metric,
+                p.exact,
+                t.drop_percent,
+                100.0 * t.kept_fraction,
+                t.fetch_reduction,
+                t.outcome().empty_percent(),
+                if budget.admits(&t.outcome()) {
+                    "within"
+                } else {
+                    "OUTSIDE"
+                }
+            );
+            let min_mass = b.keep_mass.iter().copied().fold(1.0, f64::min);
+            let mut file = c.to_file(&d, min_mass, &b.thresholds);
+            file.selection = Some(TaskSelection {
+                task: task.name().to_string(),
+                split: split.rule.to_string(),
+                dev_items: split.dev_items,
+                test_items: split.test_items,
+                keep_mass_per_layer: b.keep_mass.clone(),
+                max_drop_percent: args.max_drop,
+                max_empty_percent: args.max_empty,
+                dev_exact: p.exact_dev,
+                dev_metric: b.dev.metric,
+                dev_drop_percent: b.dev.drop_percent,
+                dev_kept_fraction: b.dev.kept_fraction(),
+            });
             if let Err(e) = file.write(&path) {
                 return fail(e);
             }
             println!("wrote {}", path.display());
         }
-        None => println!(
-            "no keep-mass target stays within {}% of the exact metric with at most {}% empty queries; no thresholds written",
+        _ => println!(
+            "no candidate stays within {}% of the exact dev metric with at most {}% empty \
+             queries; no thresholds written",
             args.max_drop, args.max_empty
         ),
     }
     if let Some(plot) = &args.plot {
-        if let Err(e) = draw_curve(plot, task, p.exact, args.max_drop, &points) {
+        if let Err(e) = draw_curve(plot, task, p.exact_dev, args.max_drop, &sel) {
             return fail(format!("{}: {e}", plot.display()));
         }
         println!("wrote {}", plot.display());
     }
-    if let Some(json) = &args.run.json
-        && let Err(e) = write_json(json, &points)
-    {
-        return fail(e);
+    if let Some(json) = &args.run.json {
+        let out = BudgetOut {
+            task,
+            spec: &d.name,
+            split: SplitInfo {
+                selection: "dev items".to_string(),
+                figures: "dev items (search), test items (`test`)",
+                ..split
+            },
+            budget,
+            exact_dev: p.exact_dev,
+            exact_test: p.exact,
+            ladder: &ladder,
+            search: &sel,
+            test: test.as_ref(),
+        };
+        if let Err(e) = write_json(json, &out) {
+            return fail(e);
+        }
     }
     ExitCode::SUCCESS
 }
 
+/// The dev metric against the kept fraction: the uniform keep-mass curve,
+/// the per-layer search's runs, the chosen point and the budget.
 fn draw_curve(
     path: &Path,
     task: Task,
     exact: f64,
     max_drop: f64,
-    points: &[Point],
+    sel: &Selection,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::new(path, (720, 480)).into_drawing_area();
     root.fill(&WHITE)?;
-    let xs: Vec<(f64, f64)> = points
+    let xy = |p: &search::Point| (100.0 * p.dev.kept_fraction(), p.dev.metric);
+    let uniform: Vec<(f64, f64)> = sel
+        .points
         .iter()
-        .map(|p| (100.0 * p.row.kept_fraction, p.row.metric))
+        .filter(|p| p.phase == Phase::Uniform)
+        .map(xy)
         .collect();
-    let lo = xs.iter().map(|p| p.1).fold(exact, f64::min);
-    let hi = xs.iter().map(|p| p.1).fold(exact, f64::max);
+    let layered: Vec<(f64, f64)> = sel
+        .points
+        .iter()
+        .filter(|p| p.phase != Phase::Uniform)
+        .map(xy)
+        .collect();
+    let all = || uniform.iter().chain(&layered);
+    let lo = all().map(|p| p.1).fold(exact, f64::min);
+    let hi = all().map(|p| p.1).fold(exact, f64::max);
     let pad = ((hi - lo) * 0.1).max(1e-3);
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("{}: {} vs kept keys", task.name(), task.metric()),
+            format!("{}: {} vs kept keys, dev items", task.name(), task.metric()),
             ("sans-serif", 16),
         )
         .margin(12)
@@ -606,7 +844,7 @@ fn draw_curve(
     chart
         .configure_mesh()
         .x_desc("kept (query, key) pairs, %")
-        .y_desc("metric")
+        .y_desc("dev metric")
         .draw()?;
     let floor = exact - exact.abs() * max_drop / 100.0;
     chart
@@ -618,10 +856,24 @@ fn draw_curve(
         .label(format!("budget: -{max_drop}% relative"))
         .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED));
     chart
-        .draw_series(LineSeries::new(xs.iter().copied(), &BLACK))?
-        .label("SPRINT golden model")
+        .draw_series(LineSeries::new(uniform.iter().copied(), &BLACK))?
+        .label("every layer at one keep mass")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK));
-    chart.draw_series(xs.iter().map(|&p| Circle::new(p, 3, BLACK.filled())))?;
+    chart.draw_series(uniform.iter().map(|&p| Circle::new(p, 3, BLACK.filled())))?;
+    chart
+        .draw_series(
+            layered
+                .iter()
+                .map(|&p| TriangleMarker::new(p, 5, MAGENTA.filled())),
+        )?
+        .label("per-layer search")
+        .legend(|(x, y)| TriangleMarker::new((x + 8, y), 5, MAGENTA.filled()));
+    if let Some(b) = sel.best() {
+        chart
+            .draw_series([Circle::new(xy(b), 7, GREEN.stroke_width(2))])?
+            .label("chosen")
+            .legend(|(x, y)| Circle::new((x + 8, y), 5, GREEN.stroke_width(2)));
+    }
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))

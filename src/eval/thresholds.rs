@@ -257,6 +257,13 @@ impl Calibration {
         layer_thresholds.iter().map(|&t| vec![t; heads]).collect()
     }
 
+    /// (query, key) pairs of layer `layer` (all its heads, all calibration
+    /// texts) whose approximate score is at least `threshold`.
+    pub fn layer_kept_pairs(&self, layer: usize, threshold: i64) -> f64 {
+        let h = self.layer(layer);
+        h.at(threshold).1 * h.pairs as f64
+    }
+
     /// Kept fraction of the calibration pairs at per-layer thresholds.
     pub fn kept_fraction(&self, layer_thresholds: &[i64]) -> f64 {
         let (mut kept, mut pairs) = (0.0, 0.0);
@@ -270,7 +277,9 @@ impl Calibration {
 
     /// A thresholds file (the format `calibrate` writes and `simulate`,
     /// `verify` and `eval` read) of per-layer thresholds, with each head's
-    /// kept fraction and mass on the calibration texts.
+    /// kept fraction and mass on the calibration texts. `m` is the keep
+    /// mass recorded as the target (for per-layer levels, the smallest; the
+    /// caller records each in [`Thresholds::selection`]).
     pub fn to_file(&self, d: &Derived, m: f64, layer_thresholds: &[i64]) -> Thresholds {
         let mut heads = Vec::new();
         for (l, &t) in layer_thresholds.iter().enumerate() {
@@ -292,6 +301,7 @@ impl Calibration {
             target: Target::KeepMass(m),
             tokens: self.tokens,
             heads,
+            selection: None,
         }
     }
 }
