@@ -59,8 +59,9 @@ pub struct SweepArgs {
     pub spec: PathBuf,
     #[command(flatten)]
     pub select: TraceSelect,
-    /// NAME=V1,V2,...: buffer_bytes, seq_len, lanes, key_msb_bits or
-    /// threshold; repeat for a grid (the first is the plots' x axis).
+    /// NAME=V1,V2,...: buffer_bytes, seq_len, lanes, key_msb_bits, cores
+    /// (with the buffer scaled to keep each core's share) or threshold;
+    /// repeat for a grid (the first is the plots' x axis).
     #[arg(long = "param", required = true)]
     params: Vec<Axis>,
     /// Only N queries of each head (after cutting it to the point's seq_len).

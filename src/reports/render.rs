@@ -339,16 +339,22 @@ pub fn sweep_table(sweep: &Sweep) -> String {
 }
 
 /// Per point: cycles and energy per query in the three modes, speedup and
-/// energy reduction over the baseline. Markdown.
+/// energy reduction over the baseline, and SPRINT's throughput (queries per
+/// cycle) over the first point's. Markdown.
 pub fn scaling_table(sweep: &Sweep) -> String {
     let mut t = String::new();
     writeln!(
         t,
         "| point | queries/head | cycles/query base / prune / sprint | \
-         nJ/query base / prune / sprint | speedup prune / sprint | energy red. prune / sprint |"
+         nJ/query base / prune / sprint | speedup prune / sprint | energy red. prune / sprint | \
+         sprint throughput vs first point |"
     )
     .unwrap();
-    writeln!(t, "|---|---:|---|---|---|---|").unwrap();
+    writeln!(t, "|---|---:|---|---|---|---|---|").unwrap();
+    let first = sweep
+        .points
+        .first()
+        .map_or(0.0, |p| p.summary.cycles_per_query[2]);
     for p in &sweep.points {
         let s = &p.summary;
         let c = s.cycles_per_query;
@@ -356,7 +362,7 @@ pub fn scaling_table(sweep: &Sweep) -> String {
         writeln!(
             t,
             "| {} | {:.0} | {:.0} / {:.0} / {:.0} | {:.2} / {:.2} / {:.2} | {:.2}x / {:.2}x | \
-             {:.2}x / {:.2}x |",
+             {:.2}x / {:.2}x | {:.2}x |",
             p.label,
             s.queries as f64 / s.heads.max(1) as f64,
             c[0],
@@ -368,7 +374,8 @@ pub fn scaling_table(sweep: &Sweep) -> String {
             s.speedup_prune,
             s.speedup_sprint,
             s.energy_reduction_prune,
-            s.energy_reduction_sprint
+            s.energy_reduction_sprint,
+            if c[2] > 0.0 { first / c[2] } else { 0.0 }
         )
         .unwrap();
     }

@@ -51,17 +51,22 @@ pub enum Param {
     Lanes,
     /// `crossbar.key_msb_bits`.
     KeyMsbBits,
+    /// `recompute.cores`, with `buffer.bytes` scaled to keep each core's
+    /// share: from the S configuration (1 core, 16 KB), 2 and 4 are the
+    /// paper's M (32 KB) and L (64 KB).
+    Cores,
     /// Every head's THRESHOLD CSR (no spec change).
     Threshold,
 }
 
 impl Param {
     /// Every parameter with its command-line name.
-    pub const ALL: [(Param, &'static str); 5] = [
+    pub const ALL: [(Param, &'static str); 6] = [
         (Param::BufferBytes, "buffer_bytes"),
         (Param::SeqLen, "seq_len"),
         (Param::Lanes, "lanes"),
         (Param::KeyMsbBits, "key_msb_bits"),
+        (Param::Cores, "cores"),
         (Param::Threshold, "threshold"),
     ];
 
@@ -284,6 +289,11 @@ pub fn apply(spec: &Spec, values: &[(Param, i64)]) -> Result<Spec, PointError> {
             Param::SeqLen => s.attention.seq_len = v32()?,
             Param::Lanes => s.recompute.lanes = v32()?,
             Param::KeyMsbBits => s.crossbar.key_msb_bits = v32()?,
+            Param::Cores => {
+                let per_core = spec.buffer.bytes / spec.recompute.cores.max(1);
+                s.recompute.cores = v32()?;
+                s.buffer.bytes = per_core.saturating_mul(s.recompute.cores);
+            }
             Param::Threshold => {}
         }
     }
@@ -517,5 +527,16 @@ mod tests {
         assert!(err.to_string().contains("recompute.lanes"), "{err}");
         let ok = apply(&spec, &[(Param::BufferBytes, 4096)]).unwrap();
         assert_eq!(ok.buffer.bytes, 4096);
+    }
+
+    #[test]
+    fn cores_keep_each_cores_buffer_share() {
+        // S (1 core, 16 KB) to the paper's L (4 cores, 64 KB).
+        let spec = Spec::default_spec();
+        let l = apply(&spec, &[(Param::Cores, 4)]).unwrap();
+        assert_eq!((l.recompute.cores, l.buffer.bytes), (4, 65536));
+        let back = apply(&l, &[(Param::Cores, 2)]).unwrap();
+        assert_eq!((back.recompute.cores, back.buffer.bytes), (2, 32768));
+        assert!(apply(&spec, &[(Param::Cores, 3)]).is_err());
     }
 }
