@@ -31,7 +31,7 @@
 use serde::Serialize;
 
 use super::perf::{HeadReport, PAPER_ENERGY_REDUCTION, PAPER_SPEEDUP, Summary};
-use crate::golden::Mode;
+use crate::golden::{Mode, cycles};
 
 /// What stops a goal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -78,6 +78,11 @@ pub struct GoalCheck {
     pub energy_met: bool,
     /// What stops the energy reduction; absent when met.
     pub energy_limit: Option<Limit>,
+    /// What the cycle model says limits SPRINT's runs (the cores' MAC
+    /// lanes, the shared memory port or the shared crossbar port;
+    /// [`cycles::RunTiming`]), over the SPRINT cycles of the heads: what
+    /// stops more cores from adding throughput.
+    pub sprint_limit: cycles::Bound,
     /// One sentence per goal, with the figures behind the verdict.
     pub explanation: Vec<String>,
 }
@@ -171,6 +176,22 @@ pub fn check(heads: &[HeadReport], s: &Summary) -> GoalCheck {
         energy_goal: PAPER_ENERGY_REDUCTION,
         energy_met,
         energy_limit,
+        sprint_limit: sprint_limit(heads),
         explanation,
     }
+}
+
+/// The limit of SPRINT's runs that holds the most cycles of them.
+fn sprint_limit(heads: &[HeadReport]) -> cycles::Bound {
+    let limits = [
+        cycles::Bound::Cores,
+        cycles::Bound::MemoryBandwidth,
+        cycles::Bound::CrossbarLatency,
+    ];
+    let weight =
+        |b: cycles::Bound| sprint_sum(heads, |m| if m.limit == b { m.cycles as f64 } else { 0.0 });
+    limits
+        .into_iter()
+        .max_by(|&a, &b| weight(a).total_cmp(&weight(b)))
+        .expect("three limits")
 }

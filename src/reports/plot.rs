@@ -409,6 +409,8 @@ fn draw_scaling(sweep: &Sweep, svg: &mut String) -> PlotResult {
             )?;
         chart
             .configure_mesh()
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.0e}"))
             .x_desc("seq_len N (tokens)")
             .y_desc(what)
             .light_line_style(WHITE)

@@ -339,18 +339,18 @@ pub fn sweep_table(sweep: &Sweep) -> String {
 }
 
 /// Per point: cycles and energy per query in the three modes, speedup and
-/// energy reduction over the baseline, and SPRINT's throughput (queries per
-/// cycle) over the first point's. Markdown.
+/// energy reduction over the baseline, SPRINT's throughput (queries per
+/// cycle) over the first point's, and what limits SPRINT's runs. Markdown.
 pub fn scaling_table(sweep: &Sweep) -> String {
     let mut t = String::new();
     writeln!(
         t,
         "| point | queries/head | cycles/query base / prune / sprint | \
          nJ/query base / prune / sprint | speedup prune / sprint | energy red. prune / sprint | \
-         sprint throughput vs first point |"
+         sprint throughput vs first point | sprint limited by |"
     )
     .unwrap();
-    writeln!(t, "|---|---:|---|---|---|---|---|").unwrap();
+    writeln!(t, "|---|---:|---|---|---|---|---|---|").unwrap();
     let first = sweep
         .points
         .first()
@@ -362,7 +362,7 @@ pub fn scaling_table(sweep: &Sweep) -> String {
         writeln!(
             t,
             "| {} | {:.0} | {:.0} / {:.0} / {:.0} | {:.2} / {:.2} / {:.2} | {:.2}x / {:.2}x | \
-             {:.2}x / {:.2}x | {:.2}x |",
+             {:.2}x / {:.2}x | {:.2}x | {} |",
             p.label,
             s.queries as f64 / s.heads.max(1) as f64,
             c[0],
@@ -375,7 +375,8 @@ pub fn scaling_table(sweep: &Sweep) -> String {
             s.speedup_sprint,
             s.energy_reduction_prune,
             s.energy_reduction_sprint,
-            if c[2] > 0.0 { first / c[2] } else { 0.0 }
+            if c[2] > 0.0 { first / c[2] } else { 0.0 },
+            p.goals.sprint_limit.label()
         )
         .unwrap();
     }
