@@ -14,6 +14,8 @@
 //! (`SPRINT_RTL_PYTHON` names the interpreter, `python3` by default). CI
 //! (`.ci/run`) does this; there a missing file or package fails the test.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -642,8 +644,9 @@ fn smollm2_tokens_and_logits_match_numpy() {
 }
 
 #[test]
-#[ignore = "needs SPRINT_RTL_SMOLLM2_GGUF (CI runs it)"]
+#[ignore = "needs SPRINT_RTL_SMOLLM2_GGUF and Verilator (CI runs it)"]
 fn smollm2_trace_of_2048_tokens_simulates_on_the_smollm2_spec() {
+    common::tool("verilator");
     let gguf = smollm2().path().to_path_buf();
     // GPL-3 (Debian's base-files) is 7639 SmolLM2 tokens.
     let text = Path::new("/usr/share/common-licenses/GPL-3");
@@ -696,6 +699,35 @@ fn smollm2_trace_of_2048_tokens_simulates_on_the_smollm2_spec() {
             == 2,
         "{stdout}"
     );
+
+    // The RTL of the causal spec on each head's last 4 queries (indices
+    // 2044..2047, each against all its 2045..2048 keys), bit-exact in the
+    // four modes with random idle cycles and back-pressure.
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("cosim")
+        .join("smollm2");
+    let (code, stdout, stderr) = cli(&[
+        "verify".as_ref(),
+        "specs/smollm2.yaml".as_ref(),
+        "--trace".as_ref(),
+        out.as_os_str(),
+        "--queries".as_ref(),
+        "4".as_ref(),
+        "--query-offset".as_ref(),
+        "last".as_ref(),
+        "--work-dir".as_ref(),
+        work.as_os_str(),
+    ]);
+    eprintln!("{stdout}");
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("PASS"), "{stdout}");
+    let passed = |head: &str| {
+        stdout
+            .lines()
+            .filter(|l| l.starts_with(&format!("seed1/{head}/")) && l.contains(" pass "))
+            .count()
+    };
+    assert_eq!((passed("l3h0"), passed("l3h1")), (4, 4), "{stdout}");
 }
 
 // -------------------------------------------------------------- perplexity

@@ -12,12 +12,13 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use sprint_rtl::eval::calibrate::Thresholds;
-use sprint_rtl::golden::{Derived, Mode};
+use sprint_rtl::golden::{self, Derived, Mode, RunConfig};
 use sprint_rtl::reports::measure::{self, CycleSource, HeadJob, MeasureOptions};
-use sprint_rtl::reports::sweep::{self, Axis, SweepOptions};
+use sprint_rtl::reports::sweep::{self, Axis, Calibration, SweepOptions, ThresholdSource};
 use sprint_rtl::reports::{plot, render};
+use sprint_rtl::sim::verify::{self, TraceRun, VerifyOptions};
 use sprint_rtl::spec::{Energy, Spec};
-use sprint_rtl::trace::Trace;
+use sprint_rtl::trace::{QuerySlice, QueryStart, Trace};
 
 const QUERIES: usize = 6;
 
@@ -42,7 +43,7 @@ fn jobs(d: &Derived, trace: &Trace) -> Vec<HeadJob> {
         .find(|h| (h.layer, h.head) == (3, 9))
         .unwrap();
     let t = thresholds.lookup(3, 9).unwrap().threshold;
-    vec![sweep::job(d, h, t, Some(QUERIES))]
+    vec![sweep::job(d, h, t, &QuerySlice::first(QUERIES)).unwrap()]
 }
 
 #[test]
@@ -176,7 +177,8 @@ fn modelled_sweep_over_buffer_size_and_threshold() {
         trace: "trace".into(),
         heads: vec![head],
         thresholds: Some(Thresholds::read(&Thresholds::default_path(&trace_path())).unwrap()),
-        queries: Some(24),
+        calibration: None,
+        queries: QuerySlice::first(24),
         axes: vec!["buffer_bytes=4096,16384".parse::<Axis>().unwrap()],
         source: CycleSource::Model,
         work_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("unused"),
@@ -261,4 +263,234 @@ fn default_spec_runs_the_synthetic_head_near_its_bound() {
     );
     assert!(s.oracle_kept_fraction.is_none());
     assert!(report.heads[0].selection.is_none());
+}
+
+// ------------------------------------------------------------ query slices
+
+/// A MiniLM head on the causal spec (head dimension 32, 128 keys).
+fn causal_head(trace: &Trace) -> &sprint_rtl::trace::TraceHead {
+    trace
+        .heads
+        .iter()
+        .find(|h| (h.layer, h.head) == (3, 9))
+        .unwrap()
+}
+
+fn offset(start: usize, count: usize) -> QuerySlice {
+    QuerySlice {
+        count: Some(count),
+        start: Some(QueryStart::At(start)),
+    }
+}
+
+/// A slice's queries are the full run's queries of the same absolute
+/// index: the causal key limit is the index + 1, not the position in the
+/// slice. Without reuse a query depends on nothing before it, so its kept
+/// keys and output row are the full run's; the dispatcher numbers the
+/// slice's queries from its first.
+#[test]
+fn an_offset_slice_runs_the_full_runs_queries() {
+    let mut spec = common::spec("causal");
+    spec.recompute.cores = 2;
+    spec.buffer.bytes *= 2;
+    let d = Derived::from_spec(&spec);
+    let trace = Trace::read_npz(&trace_path()).unwrap();
+    let h = causal_head(&trace);
+    let threshold = sprint_rtl::eval::calibrate::calibrate_head(
+        &d,
+        h,
+        sprint_rtl::eval::calibrate::Target::KeepMass(0.9),
+    )
+    .threshold;
+    let full = sweep::job(&d, h, threshold, &QuerySlice::ALL).unwrap();
+    let part = sweep::job(&d, h, threshold, &offset(100, 12)).unwrap();
+    assert_eq!(full.run.input.q.len(), 128);
+    assert_eq!(part.run.input.query_base, 100);
+    assert_eq!(part.run.input.q, full.run.input.q[100..112].to_vec());
+    assert_eq!(part.run.input.k, full.run.input.k, "every key stays");
+    assert_eq!(part.probabilities, full.probabilities[100..112].to_vec());
+    for mode in [Mode::Baseline, Mode::PruneOnly] {
+        let cfg = |j: &HeadJob| RunConfig {
+            mode,
+            threshold: j.run.threshold,
+            scale: j.run.scale,
+        };
+        let a = golden::run_head(&d, &full.run.input, &cfg(&full));
+        let b = golden::run_head(&d, &part.run.input, &cfg(&part));
+        for (t, (x, y)) in a.queries[100..112].iter().zip(&b.queries).enumerate() {
+            assert_eq!((x.index, &x.kept, &x.out), (y.index, &y.kept, &y.out));
+            assert_eq!(y.core, (t as u32 / 8) % 2, "core by position in the run");
+        }
+        if mode == Mode::Baseline {
+            let kept: u64 = (101..=112).sum();
+            assert_eq!(b.counters.kept, kept, "query i keeps keys 0..=i");
+        }
+    }
+    // `last` ends at the head's last query, at any seq_len.
+    let last = QuerySlice {
+        count: Some(5),
+        start: Some(QueryStart::Last),
+    };
+    assert_eq!(
+        sweep::job(&d, h, threshold, &last)
+            .unwrap()
+            .run
+            .input
+            .query_base,
+        123
+    );
+    let err = sweep::job(&d, h, threshold, &offset(128, 1)).unwrap_err();
+    assert!(err.to_string().contains("128 queries"), "{err}");
+}
+
+/// The causal design co-simulates an offset slice of a real head bit-exact
+/// in every mode (its QUERY_BASE CSR set to the slice's first index). It
+/// shares tests/hardware.rs's Verilator build of the causal spec.
+#[test]
+#[ignore = "needs Verilator"]
+fn causal_rtl_verifies_an_offset_slice_of_a_real_head() {
+    common::tool("verilator");
+    let spec = common::spec("causal");
+    let d = Derived::from_spec(&spec);
+    let trace = Trace::read_npz(&trace_path()).unwrap();
+    let h = causal_head(&trace);
+    let threshold = sprint_rtl::eval::calibrate::calibrate_head(
+        &d,
+        h,
+        sprint_rtl::eval::calibrate::Target::KeepMass(0.9),
+    )
+    .threshold;
+    let run = TraceRun::from_head_slice(&d, h, threshold, &offset(110, 10)).unwrap();
+    let mut opts = VerifyOptions::for_spec(&spec);
+    opts.work_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cosim")
+        .join("causal");
+    opts.trace_runs = vec![run];
+    let report = verify::verify(&spec, &opts, &|_| {}).unwrap();
+    assert!(report.passed(), "{}", report.failure.unwrap_or_default());
+    assert_eq!(report.runs.len(), 4, "every mode");
+    for r in &report.runs {
+        assert_eq!(r.outputs, 10, "{}", r.label);
+        assert_eq!(r.counters_checked, 5, "{}", r.label);
+    }
+    let baseline = report
+        .runs
+        .iter()
+        .find(|r| r.mode == Mode::Baseline)
+        .unwrap();
+    assert_eq!(baseline.expected.kept, (111..=120).sum::<u64>());
+}
+
+/// `report --queries N --query-offset last` on a causal spec measures the
+/// head's last N queries (exit 2 for an offset past the head).
+#[test]
+fn report_command_takes_the_last_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sprint-rtl"))
+            .args(["report", "specs/causal.yaml", "--trace"])
+            .arg(trace_path())
+            .args(["--layer", "3", "--head", "9", "--model-only", "-o"])
+            .arg(dir.path())
+            .args(extra)
+            .current_dir(common::root())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--queries", "4", "--query-offset", "last"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let head = &json["heads"][0];
+    assert_eq!(head["queries"], 4);
+    assert_eq!(head["modes"][0]["counters"]["kept"], 125 + 126 + 127 + 128);
+    let out = run(&["--query-offset", "200"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--query-offset 200"));
+}
+
+/// A seq_len sweep with thresholds from a calibration trace: every point
+/// recalibrates on that trace at its own length, records where its
+/// thresholds came from, checks the goals and draws the scaling plot.
+#[test]
+fn seq_len_sweep_calibrates_on_the_calibration_trace() {
+    let spec = common::spec("causal");
+    let trace = Trace::read_npz(&trace_path()).unwrap();
+    let heads: Vec<_> = trace
+        .heads
+        .iter()
+        .filter(|h| h.layer >= 2)
+        .take(2)
+        .collect();
+    let opts = SweepOptions {
+        trace: "trace".into(),
+        heads: heads.clone(),
+        thresholds: None,
+        // The library takes any trace; the command refuses the measured one.
+        calibration: Some(Calibration {
+            trace: "calibration".into(),
+            heads: heads.clone(),
+            keep_mass: 0.95,
+        }),
+        queries: QuerySlice::ALL,
+        axes: vec!["seq_len=32,64,128".parse::<Axis>().unwrap()],
+        source: CycleSource::Model,
+        work_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("unused"),
+    };
+    let s = sweep::sweep(&spec, &opts, &|| {}).unwrap();
+    assert_eq!(s.points.len(), 3);
+    for (p, n) in s.points.iter().zip([32u32, 64, 128]) {
+        let mut at = spec.clone();
+        at.attention.seq_len = n;
+        let d = Derived::from_spec(&at);
+        let want: Vec<i64> = heads
+            .iter()
+            .map(|h| {
+                sprint_rtl::eval::calibrate::calibrate_head(
+                    &d,
+                    h,
+                    sprint_rtl::eval::calibrate::Target::KeepMass(0.95),
+                )
+                .threshold
+            })
+            .collect();
+        assert_eq!(p.thresholds, want, "{}", p.label);
+        assert!(
+            p.threshold_sources
+                .iter()
+                .all(|&x| x == ThresholdSource::CalibrationTrace)
+        );
+        assert_eq!(
+            p.summary.queries,
+            2 * u64::from(n),
+            "every query of both heads"
+        );
+        let g = &p.goals;
+        assert_eq!(g.speedup_met, g.speedup >= 7.5);
+        assert_eq!(g.speedup_limit.is_none(), g.speedup_met);
+        assert_eq!(g.energy_limit.is_none(), g.energy_met);
+        assert_eq!(g.explanation.len(), 2);
+    }
+    // The baseline's cycles per query grow with N (a causal query has
+    // i + 1 keys).
+    let base: Vec<f64> = s
+        .points
+        .iter()
+        .map(|p| p.summary.cycles_per_query[0])
+        .collect();
+    assert!(base[0] < base[1] && base[1] < base[2], "{base:?}");
+    let svg = plot::scaling(&s);
+    assert!(
+        svg.starts_with("<svg") && svg.contains("N²"),
+        "guides drawn"
+    );
+    let md = render::sweep_markdown(&s, "sweep_seq_len.svg");
+    assert!(md.contains("The paper's goals") && md.contains("scaling.svg"));
+    assert!(md.contains("keep mass 0.95"));
 }

@@ -60,9 +60,13 @@ enum Command {
         #[arg(long = "seed", default_values_t = [1u64],
               value_parser = clap::value_parser!(u64).range(1..=2_147_483_647))]
         seeds: Vec<u64>,
-        /// Queries per head, 1..=seq_len (default: min(seq_len, 32)).
+        /// Queries per head, 1..=seq_len (default: min(seq_len, 32); with --trace, all).
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         queries: Option<u32>,
+        /// With --trace: the first query taken, an index or `last` for the last N queries
+        /// (on a causal spec, those with the most keys). Default 0.
+        #[arg(long, requires = "trace", value_name = "K|last")]
+        query_offset: Option<sprint_rtl::trace::QueryStart>,
         /// Fraction of (query, key) pairs the calibrated threshold keeps, 0..=1.
         #[arg(long, default_value_t = 0.15, value_parser = fraction)]
         keep_fraction: f64,
@@ -178,6 +182,7 @@ pub fn main() -> ExitCode {
             replay,
             tb_fault,
             real,
+            query_offset,
             ..
         } => {
             if interface == Interface::Axi && (waves || replay.is_some() || tb_fault.is_some()) {
@@ -204,7 +209,11 @@ pub fn main() -> ExitCode {
                 opts.work_dir = w;
             }
             if real.trace.is_some() {
-                match real::trace_runs(&spec, &real) {
+                let slice = sprint_rtl::trace::QuerySlice {
+                    count: queries.map(|q| q as usize),
+                    start: query_offset,
+                };
+                match real::trace_runs(&spec, &real, &slice) {
                     Ok(runs) => opts.trace_runs = runs,
                     Err(message) => {
                         eprintln!("error: {message}");

@@ -13,7 +13,7 @@ use sprint_rtl::model::{BertEncoder, ModelError};
 use sprint_rtl::reports::simulate::{self, HeadStats};
 use sprint_rtl::sim::verify::TraceRun;
 use sprint_rtl::spec::Spec;
-use sprint_rtl::trace::{self, Trace, TraceHead};
+use sprint_rtl::trace::{self, QuerySlice, Trace, TraceHead};
 
 #[derive(Args)]
 pub struct TraceArgs {
@@ -414,16 +414,23 @@ fn print_stats(d: &Derived, stats: &[HeadStats]) {
     );
 }
 
-/// The real heads `verify --trace` co-simulates, with their CSR values.
-pub fn trace_runs(spec: &Spec, sel: &TraceSelect) -> Result<Vec<TraceRun>, String> {
+/// The real heads `verify --trace` co-simulates, on the queries `slice`
+/// selects, with their CSR values.
+pub fn trace_runs(
+    spec: &Spec,
+    sel: &TraceSelect,
+    slice: &QuerySlice,
+) -> Result<Vec<TraceRun>, String> {
     let d = Derived::from_spec(spec);
     let path = sel.trace.clone().expect("checked by the caller");
     let trace = read_trace(&path, &d)?;
     let heads = selected(&trace, sel)?;
     let thresholds = thresholds_for(&d, &path, sel, &heads)?;
-    Ok(heads
+    heads
         .iter()
         .zip(thresholds)
-        .map(|(h, threshold)| TraceRun::from_head(&d, h, threshold))
-        .collect())
+        .map(|(h, threshold)| {
+            TraceRun::from_head_slice(&d, h, threshold, slice).map_err(|e| e.to_string())
+        })
+        .collect()
 }

@@ -10,10 +10,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sprint_rtl::eval::calibrate::Thresholds;
 use sprint_rtl::golden::Derived;
 use sprint_rtl::reports::measure::{self, CycleSource, MeasureOptions, Report};
-use sprint_rtl::reports::sweep::{self, Axis, SweepOptions};
+use sprint_rtl::reports::sweep::{self, Axis, Calibration, Param, SweepOptions};
 use sprint_rtl::reports::{plot, render};
 use sprint_rtl::spec::Spec;
 use sprint_rtl::synth::{self as synthesis, Target};
+use sprint_rtl::trace::{QuerySlice, QueryStart};
 
 use super::real::{self, TraceSelect, fail};
 
@@ -23,10 +24,14 @@ pub struct ReportArgs {
     pub spec: Option<PathBuf>,
     #[command(flatten)]
     pub select: TraceSelect,
-    /// Only the first N queries of each head (all keys stay), 1.. .
+    /// Only N queries of each head (all keys stay), 1.. .
     /// Without a trace: the synthetic head's queries (default 32).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     queries: Option<u32>,
+    /// The first query taken: an index, or `last` for the last N queries
+    /// (on a causal spec, those with the most keys). Default 0.
+    #[arg(long, requires = "trace", value_name = "K|last")]
+    query_offset: Option<QueryStart>,
     /// Without a trace: the fraction of (query, key) pairs the synthetic
     /// head's threshold keeps.
     #[arg(long, default_value_t = 0.15, conflicts_with = "trace", value_parser = real::unit_interval)]
@@ -54,13 +59,27 @@ pub struct SweepArgs {
     pub spec: PathBuf,
     #[command(flatten)]
     pub select: TraceSelect,
-    /// NAME=V1,V2,...: buffer_bytes, seq_len, lanes, key_msb_bits or
-    /// threshold; repeat for a grid (the first is the plots' x axis).
+    /// NAME=V1,V2,...: buffer_bytes, seq_len, lanes, key_msb_bits, cores
+    /// (with the buffer scaled to keep each core's share) or threshold;
+    /// repeat for a grid (the first is the plots' x axis).
     #[arg(long = "param", required = true)]
     params: Vec<Axis>,
-    /// Only the first N queries of each head.
+    /// Only N queries of each head (after cutting it to the point's seq_len).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     queries: Option<u32>,
+    /// The first query taken: an index, or `last` for the last N queries
+    /// (on a causal spec, those with the most keys). Default 0.
+    #[arg(long, value_name = "K|last")]
+    query_offset: Option<QueryStart>,
+    /// Calibrate each point's thresholds on this trace of another text
+    /// (same model and heads) instead of the measured trace, when the
+    /// thresholds file has none for the point.
+    #[arg(long, value_name = "TRACE")]
+    calibrate_on: Option<PathBuf>,
+    /// With --calibrate-on: the mean softmax mass per query each head's
+    /// threshold keeps on the calibration trace.
+    #[arg(long, default_value_t = 0.99, requires = "calibrate_on", value_parser = real::unit_interval)]
+    keep_mass: f64,
     /// Simulate every point in the RTL (one Verilator build per design)
     /// instead of the analytical cycle model.
     #[arg(long)]
@@ -71,6 +90,14 @@ pub struct SweepArgs {
     /// Folder of the per-design work folders (default: target/sprint-rtl/sweep).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+}
+
+/// The query slice of `--queries` and `--query-offset`.
+fn slice(queries: Option<u32>, offset: Option<QueryStart>) -> QuerySlice {
+    QuerySlice {
+        count: queries.map(|q| q as usize),
+        start: offset,
+    }
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -101,8 +128,9 @@ pub fn report(spec: &Spec, args: &ReportArgs) -> ExitCode {
                 let jobs: Vec<_> = heads
                     .iter()
                     .zip(&thresholds)
-                    .map(|(h, &t)| sweep::job(&d, h, t, args.queries.map(|q| q as usize)))
-                    .collect();
+                    .map(|(h, &t)| sweep::job(&d, h, t, &slice(args.queries, args.query_offset)))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| e.to_string())?;
                 (trace_path.display().to_string(), jobs)
             }
             None => {
@@ -213,11 +241,28 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
         } else {
             None
         };
+        let calibration_trace = match &args.calibrate_on {
+            Some(path) if path == &trace_path => {
+                return Err(format!(
+                    "--calibrate-on {}: the calibration trace must be of another text than \
+                     --trace",
+                    path.display()
+                ));
+            }
+            Some(path) => Some((path, real::read_trace(path, &d)?)),
+            None => None,
+        };
+        let calibration = calibration_trace.as_ref().map(|(path, t)| Calibration {
+            trace: path.display().to_string(),
+            heads: t.heads.iter().collect(),
+            keep_mass: args.keep_mass,
+        });
         let opts = SweepOptions {
             trace: trace_path.display().to_string(),
             heads,
             thresholds,
-            queries: args.queries.map(|q| q as usize),
+            calibration,
+            queries: slice(args.queries, args.query_offset),
             axes: args.params.clone(),
             source: if args.rtl {
                 CycleSource::Rtl
@@ -252,6 +297,9 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let plot_name = format!("sweep_{}.svg", sweep.x_param);
         write(&dir.join(&plot_name), &plot::sweep(&sweep))?;
+        if sweep.x_param == Param::SeqLen.name() {
+            write(&dir.join("scaling.svg"), &plot::scaling(&sweep))?;
+        }
         let json = serde_json::to_string_pretty(&sweep).expect("sweep serialises") + "\n";
         write(&dir.join("sweep.json"), &json)?;
         write(
@@ -266,8 +314,22 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
                 println!("cycles MODELLED by the analytical cycle model (--rtl to simulate)");
             }
             print!("{}", render::sweep_table(&sweep));
+            println!();
+            print!("{}", render::scaling_table(&sweep));
+            println!();
+            print!("{}", render::goals_table(&sweep));
+            for p in &sweep.points {
+                for line in &p.goals.explanation {
+                    println!("- {}: {line}", p.label);
+                }
+            }
             println!(
-                "wrote sweep.md, sweep.json, {plot_name} in {}",
+                "wrote sweep.md, sweep.json, {plot_name}{} in {}",
+                if sweep.x_param == Param::SeqLen.name() {
+                    ", scaling.svg"
+                } else {
+                    ""
+                },
                 dir.display()
             );
             ExitCode::SUCCESS

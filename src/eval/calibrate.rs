@@ -122,11 +122,23 @@ impl Thresholds {
 /// Exact attention probabilities of the first `n` tokens, row by row, with
 /// keys after the query masked when `causal`.
 pub fn probabilities(h: &TraceHead, n: usize, causal: bool) -> Vec<Vec<f64>> {
-    let q = TraceHead::float_rows(&h.q, n);
+    probability_rows(h, n, causal, 0..n)
+}
+
+/// The rows `rows` (query indices, below `n`) of [`probabilities`], without
+/// computing the others.
+pub fn probability_rows(
+    h: &TraceHead,
+    n: usize,
+    causal: bool,
+    rows: std::ops::Range<usize>,
+) -> Vec<Vec<f64>> {
+    let q = TraceHead::float_rows(&h.q, rows.end.min(n));
     let k = TraceHead::float_rows(&h.k, n);
     let scale = 1.0 / (h.q.ncols() as f64).sqrt();
     q.iter()
         .enumerate()
+        .skip(rows.start)
         .map(|(i, qi)| {
             let logits: Vec<f64> = k
                 .iter()

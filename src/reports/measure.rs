@@ -247,7 +247,7 @@ pub fn measure(
                 job.run.threshold,
                 modes,
             );
-            head.selection = perf::selection(&job.probabilities, &sprint.queries);
+            head.selection = perf::selection(&job.probabilities, &sprint.queries, d.causal);
             head
         })
         .collect();

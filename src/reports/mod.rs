@@ -3,6 +3,7 @@
 //! (`report`, `sweep`) measured in the RTL.
 
 pub mod energy;
+pub mod goals;
 pub mod measure;
 pub mod perf;
 pub mod plot;

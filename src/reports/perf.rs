@@ -164,11 +164,12 @@ pub struct HeadReport {
     pub queries: u64,
     /// THRESHOLD CSR.
     pub threshold: i64,
-    /// Kept keys / keys, over the SPRINT run.
+    /// Kept keys / allowed keys (every key, or on a causal spec the keys
+    /// up to the query's own), over the SPRINT run.
     pub kept_fraction: f64,
     /// Mean kept keys per query.
     pub kept_per_query: f64,
-    /// SPRINT's fetched keys per query / keys: the part of the sequence
+    /// SPRINT's fetched keys / allowed keys: the part of the sequence
     /// newly fetched per query.
     pub new_fetch_fraction: f64,
     /// Baseline, prune-only, SPRINT.
@@ -195,24 +196,37 @@ pub struct HeadReport {
 pub struct Selection {
     /// Σ over queries of the kept keys' exact softmax mass / queries.
     pub kept_mass: f64,
-    /// Kept keys / (queries × keys).
+    /// Kept keys / allowed (query, key) pairs.
     pub kept_fraction: f64,
-    /// Σ oracle keys / (queries × keys).
+    /// Σ oracle keys / allowed (query, key) pairs.
     pub oracle_kept_fraction: f64,
-    /// Queries and keys the fractions are over.
+    /// Queries, keys, and allowed (query, key) pairs the fractions are
+    /// over.
     pub queries: u64,
     pub keys: u64,
+    pub allowed: u64,
 }
 
 /// The [`Selection`] of a run's kept sets, `probabilities` being queries ×
 /// keys; `None` when `probabilities` does not cover the run's queries.
-pub fn selection(probabilities: &[Vec<f64>], queries: &[QueryResult]) -> Option<Selection> {
+/// With `causal`, query i is allowed the keys 0..=i (its absolute index,
+/// [`QueryResult::index`]).
+pub fn selection(
+    probabilities: &[Vec<f64>],
+    queries: &[QueryResult],
+    causal: bool,
+) -> Option<Selection> {
     if probabilities.len() < queries.len() || queries.is_empty() {
         return None;
     }
     let keys = probabilities[0].len() as u64;
-    let (mut mass, mut kept, mut oracle) = (0.0, 0u64, 0u64);
+    let (mut mass, mut kept, mut oracle, mut allowed) = (0.0, 0u64, 0u64, 0u64);
     for (p, q) in probabilities.iter().zip(queries) {
+        allowed += if causal {
+            keys.min(u64::from(q.index) + 1)
+        } else {
+            keys
+        };
         let m: f64 = q.kept.iter().map(|&j| p[j as usize]).sum();
         let mut sorted = p.clone();
         sorted.sort_by(|a, b| b.total_cmp(a));
@@ -233,10 +247,11 @@ pub fn selection(probabilities: &[Vec<f64>], queries: &[QueryResult]) -> Option<
     let n = queries.len() as u64;
     Some(Selection {
         kept_mass: mass / n as f64,
-        kept_fraction: ratio(kept as f64, (n * keys) as f64),
-        oracle_kept_fraction: ratio(oracle as f64, (n * keys) as f64),
+        kept_fraction: ratio(kept as f64, allowed as f64),
+        oracle_kept_fraction: ratio(oracle as f64, allowed as f64),
         queries: n,
         keys,
+        allowed,
     })
 }
 
@@ -329,6 +344,8 @@ pub fn head_report(
     );
     let s = &modes[2];
     let queries = s.queries;
+    // The baseline keeps every key the mask allows.
+    let allowed = modes[0].counters.kept as f64;
     let cycles = |i: usize| modes[i].cycles as f64;
     let energy = |i: usize| modes[i].energy.pj_per_query;
     HeadReport {
@@ -338,9 +355,9 @@ pub fn head_report(
         keys,
         queries,
         threshold,
-        kept_fraction: ratio(s.counters.kept as f64, (keys * queries) as f64),
+        kept_fraction: ratio(s.counters.kept as f64, allowed),
         kept_per_query: ratio(s.counters.kept as f64, queries as f64),
-        new_fetch_fraction: ratio(s.counters.fetches as f64, (keys * queries) as f64),
+        new_fetch_fraction: ratio(s.counters.fetches as f64, allowed),
         speedup_prune: ratio(cycles(0), cycles(1)),
         speedup_sprint: ratio(cycles(0), cycles(2)),
         energy_reduction_prune: ratio(energy(0), energy(1)),
@@ -402,7 +419,8 @@ pub fn summarise(heads: &[HeadReport]) -> Summary {
         .all(|h| h.modes.iter().all(|m| m.rtl_cycles.is_some()));
     let mac = per_mode(&|m| m.mac_cycles.unwrap_or(0) as f64 / f64::from(m.cores));
     let q = queries as f64;
-    let pairs = sum(&|h| (h.keys * h.queries) as f64);
+    // Allowed (query, key) pairs: what the baseline keeps.
+    let pairs = sum(&|h| h.modes[0].counters.kept as f64);
     let s = |f: &dyn Fn(&Counters) -> u64| sum(&|h| f(&h.modes[2].counters) as f64);
     Summary {
         heads: heads.len(),
@@ -433,8 +451,8 @@ pub fn summarise(heads: &[HeadReport]) -> Summary {
         ),
         oracle_kept_fraction: selection_sum(
             heads,
-            |x| x.oracle_kept_fraction * (x.queries * x.keys) as f64,
-            |x| (x.queries * x.keys) as f64,
+            |x| x.oracle_kept_fraction * x.allowed as f64,
+            |x| x.allowed as f64,
         ),
     }
 }
@@ -609,18 +627,18 @@ mod tests {
         let mut q = query(2, 0);
         q.kept = vec![0, 1];
         let p = vec![vec![0.1, 0.2, 0.6, 0.1]];
-        let s = selection(&p, &[q]).expect("probabilities cover the query");
+        let s = selection(&p, &[q], false).expect("probabilities cover the query");
         assert!((s.kept_mass - 0.3).abs() < 1e-12);
         assert_eq!(s.kept_fraction, 0.5);
         assert_eq!(s.oracle_kept_fraction, 0.25);
         // Keeping the two largest is what the oracle keeps.
         let mut q = query(2, 0);
         q.kept = vec![1, 2];
-        let s = selection(&p, &[q]).expect("covered");
+        let s = selection(&p, &[q], false).expect("covered");
         assert_eq!(s.oracle_kept_fraction, 0.5);
         // Nothing kept needs nothing.
-        let s = selection(&p, &[query(0, 0)]).expect("covered");
+        let s = selection(&p, &[query(0, 0)], false).expect("covered");
         assert_eq!(s.oracle_kept_fraction, 0.0);
-        assert!(selection(&[], &[query(1, 0)]).is_none());
+        assert!(selection(&[], &[query(1, 0)], false).is_none());
     }
 }

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use super::energy::COMPONENTS;
 use super::measure::{CycleSource, Report};
-use super::sweep::{Sweep, SweepPoint};
+use super::sweep::{Param, Sweep, SweepPoint};
 use crate::golden::Mode;
 
 const MODE_COLOURS: [RGBColor; 3] = [
@@ -333,6 +333,131 @@ fn draw_sweep(sweep: &Sweep, svg: &mut String) -> PlotResult {
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// Cycles and energy per head against `seq_len`, on log-log axes, for the
+/// three modes of a sweep whose first parameter is `seq_len`, with a guide
+/// proportional to N² through the baseline's first point and one
+/// proportional to N through SPRINT's: a cost
+/// linear in N runs parallel to the N guide, a quadratic one to the N²
+/// guide. Per head is the sum over the head's queries (all of them when
+/// the sweep takes every query). An SVG document.
+pub fn scaling(sweep: &Sweep) -> String {
+    let mut svg = String::new();
+    draw_scaling(sweep, &mut svg).expect("drawing into a string cannot fail");
+    svg
+}
+
+/// A per-query figure of a point in a mode (index into `Mode::COMPARED`).
+type PerQuery = fn(&SweepPoint, usize) -> f64;
+
+/// (N, per-head figure) of every point for `f(point, mode index)`.
+fn per_head(sweep: &Sweep, mode: usize, f: PerQuery) -> Vec<(f64, f64)> {
+    sweep
+        .points
+        .iter()
+        .filter_map(|p| {
+            let n = p.values.iter().find(|(q, _)| *q == Param::SeqLen)?.1 as f64;
+            let per_head = p.summary.queries as f64 / p.summary.heads.max(1) as f64;
+            Some((n, f(p, mode) * per_head))
+        })
+        .collect()
+}
+
+fn draw_scaling(sweep: &Sweep, svg: &mut String) -> PlotResult {
+    let root = SVGBackend::with_string(svg, (800, 900)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (upper, lower) = root.split_vertically(450);
+    let figures: [(&str, PerQuery); 2] = [
+        ("cycles per head", |p, m| p.summary.cycles_per_query[m]),
+        ("energy per head (nJ)", |p, m| {
+            p.summary.energy_nj_per_query[m]
+        }),
+    ];
+    for ((what, f), area) in figures.into_iter().zip([upper, lower]) {
+        let curves: Vec<Vec<(f64, f64)>> = (0..3).map(|m| per_head(sweep, m, f)).collect();
+        let all = curves.iter().flatten();
+        let (x0, x1) = all
+            .clone()
+            .fold((f64::MAX, 0f64), |(a, b), p| (a.min(p.0), b.max(p.0)));
+        let (y0, y1) = all
+            .clone()
+            .fold((f64::MAX, 0f64), |(a, b), p| (a.min(p.1), b.max(p.1)));
+        if curves[0].is_empty() || y0 <= 0.0 {
+            continue;
+        }
+        let mut chart = ChartBuilder::on(&area)
+            .caption(
+                format!(
+                    "{}: {what} against seq_len ({})",
+                    sweep.spec,
+                    match sweep.cycle_source {
+                        CycleSource::Rtl => "RTL",
+                        CycleSource::Model => "modelled",
+                    }
+                ),
+                ("sans-serif", 20),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d(
+                (x0 / 1.2..x1 * 1.2).log_scale(),
+                (y0 / 2.0..y1 * 2.0).log_scale(),
+            )?;
+        chart
+            .configure_mesh()
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.0e}"))
+            .x_desc("seq_len N (tokens)")
+            .y_desc(what)
+            .light_line_style(WHITE)
+            .draw()?;
+        let guides: [(&str, f64, (f64, f64), RGBColor); 2] = [
+            (
+                "∝ N² through baseline",
+                2.0,
+                curves[0][0],
+                RGBColor(190, 190, 190),
+            ),
+            (
+                "∝ N through SPRINT",
+                1.0,
+                curves[2][0],
+                RGBColor(120, 120, 120),
+            ),
+        ];
+        for (name, power, (bx, by), colour) in guides {
+            let line = [x0, x1].map(|x| (x, by * (x / bx).powf(power)));
+            chart
+                .draw_series(LineSeries::new(line, colour.stroke_width(1)))?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(1))
+                });
+        }
+        for (m, (curve, colour)) in curves.into_iter().zip(MODE_COLOURS).enumerate() {
+            chart
+                .draw_series(LineSeries::new(curve.clone(), colour.stroke_width(2)))?
+                .label(Mode::COMPARED[m].label())
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
+            chart.draw_series(
+                curve
+                    .into_iter()
+                    .map(|p| Circle::new(p, 3, colour.filled())),
+            )?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+    }
     root.present()?;
     Ok(())
 }

@@ -338,6 +338,81 @@ pub fn sweep_table(sweep: &Sweep) -> String {
     t
 }
 
+/// Per point: cycles and energy per query in the three modes, speedup and
+/// energy reduction over the baseline, SPRINT's throughput (queries per
+/// cycle) over the first point's, and what limits SPRINT's runs. Markdown.
+pub fn scaling_table(sweep: &Sweep) -> String {
+    let mut t = String::new();
+    writeln!(
+        t,
+        "| point | queries/head | cycles/query base / prune / sprint | \
+         nJ/query base / prune / sprint | speedup prune / sprint | energy red. prune / sprint | \
+         sprint throughput vs first point | sprint limited by |"
+    )
+    .unwrap();
+    writeln!(t, "|---|---:|---|---|---|---|---|---|").unwrap();
+    let first = sweep
+        .points
+        .first()
+        .map_or(0.0, |p| p.summary.cycles_per_query[2]);
+    for p in &sweep.points {
+        let s = &p.summary;
+        let c = s.cycles_per_query;
+        let e = s.energy_nj_per_query;
+        writeln!(
+            t,
+            "| {} | {:.0} | {:.0} / {:.0} / {:.0} | {:.2} / {:.2} / {:.2} | {:.2}x / {:.2}x | \
+             {:.2}x / {:.2}x | {:.2}x | {} |",
+            p.label,
+            s.queries as f64 / s.heads.max(1) as f64,
+            c[0],
+            c[1],
+            c[2],
+            e[0],
+            e[1],
+            e[2],
+            s.speedup_prune,
+            s.speedup_sprint,
+            s.energy_reduction_prune,
+            s.energy_reduction_sprint,
+            if c[2] > 0.0 { first / c[2] } else { 0.0 },
+            p.goals.sprint_limit.label()
+        )
+        .unwrap();
+    }
+    t
+}
+
+/// Per point: the paper's goals, met or not, and the bound that stops
+/// each (`reports::goals`). Markdown.
+pub fn goals_table(sweep: &Sweep) -> String {
+    let mut t = String::new();
+    writeln!(
+        t,
+        "| point | speedup (goal 7.5x) | bound | energy red. (goal 19.6x) | bound |"
+    )
+    .unwrap();
+    writeln!(t, "|---|---|---|---|---|").unwrap();
+    let verdict = |met: bool, limit: Option<crate::reports::goals::Limit>| match limit {
+        Some(l) if !met => l.label().to_string(),
+        _ => "met".to_string(),
+    };
+    for p in &sweep.points {
+        let g = &p.goals;
+        writeln!(
+            t,
+            "| {} | {:.2}x | {} | {:.2}x | {} |",
+            p.label,
+            g.speedup,
+            verdict(g.speedup_met, g.speedup_limit),
+            g.energy_reduction,
+            verdict(g.energy_met, g.energy_limit)
+        )
+        .unwrap();
+    }
+    t
+}
+
 /// The whole sweep as Markdown, with its plot.
 pub fn sweep_markdown(sweep: &Sweep, plot: &str) -> String {
     let mut t = String::new();
@@ -354,7 +429,28 @@ pub fn sweep_markdown(sweep: &Sweep, plot: &str) -> String {
         }
     )
     .unwrap();
+    if let Some(c) = &sweep.calibration {
+        writeln!(
+            t,
+            "Thresholds calibrated at each point on `{}` for keep mass {} (another text).\n",
+            c.trace, c.keep_mass
+        )
+        .unwrap();
+    }
     t.push_str(&sweep_table(sweep));
+    writeln!(t, "\n## Per query\n").unwrap();
+    t.push_str(&scaling_table(sweep));
+    writeln!(t, "\n## The paper's goals\n").unwrap();
+    t.push_str(&goals_table(sweep));
+    writeln!(t).unwrap();
+    for p in &sweep.points {
+        for line in &p.goals.explanation {
+            writeln!(t, "- {}: {line}", p.label).unwrap();
+        }
+    }
     writeln!(t, "\n![{plot}]({plot})").unwrap();
+    if sweep.x_param == "seq_len" {
+        writeln!(t, "\n![scaling.svg](scaling.svg)").unwrap();
+    }
     t
 }

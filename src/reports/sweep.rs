@@ -10,9 +10,18 @@
 //!
 //! Thresholds: a `threshold` parameter sets every head's THRESHOLD CSR;
 //! otherwise a point uses the thresholds file when it was calibrated for
-//! the point's spec, and else calibrates each head for 99 % kept softmax
-//! mass on the point's spec (its key MSBs and sequence length change the
-//! crossbar's scores).
+//! the point's spec; else, given a calibration trace (another text through
+//! the same model, [`Calibration`]), calibrates each head on that text for
+//! the point's spec and a keep-mass target, so that every length is
+//! measured at the same accuracy target on text its thresholds never saw;
+//! and else calibrates each head for 99 % kept softmax mass on the
+//! measured trace itself (its key MSBs and sequence length change the
+//! crossbar's scores). Each point records where its thresholds came from.
+//!
+//! Queries: a [`QuerySlice`] picks each head's queries after the head is
+//! cut to the point's `seq_len`, so `last` selects the longest-context
+//! queries at every length. Each point checks the paper's goals and names
+//! what stops them ([`goals`]).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -20,6 +29,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::goals::{self, GoalCheck};
 use super::measure::{self, CycleSource, HeadJob, MeasureError, MeasureOptions};
 use super::perf::Summary;
 use crate::eval::calibrate::{self, Target, Thresholds};
@@ -27,7 +37,7 @@ use crate::golden::Derived;
 use crate::golden::workload::SyntheticRun;
 use crate::sim::verify::TraceRun;
 use crate::spec::{Spec, SpecError, SpecErrors};
-use crate::trace::TraceHead;
+use crate::trace::{QuerySlice, SliceError, TraceHead};
 
 /// A parameter a sweep can vary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -41,17 +51,22 @@ pub enum Param {
     Lanes,
     /// `crossbar.key_msb_bits`.
     KeyMsbBits,
+    /// `recompute.cores`, with `buffer.bytes` scaled to keep each core's
+    /// share: from the S configuration (1 core, 16 KB), 2 and 4 are the
+    /// paper's M (32 KB) and L (64 KB).
+    Cores,
     /// Every head's THRESHOLD CSR (no spec change).
     Threshold,
 }
 
 impl Param {
     /// Every parameter with its command-line name.
-    pub const ALL: [(Param, &'static str); 5] = [
+    pub const ALL: [(Param, &'static str); 6] = [
         (Param::BufferBytes, "buffer_bytes"),
         (Param::SeqLen, "seq_len"),
         (Param::Lanes, "lanes"),
         (Param::KeyMsbBits, "key_msb_bits"),
+        (Param::Cores, "cores"),
         (Param::Threshold, "threshold"),
     ];
 
@@ -130,9 +145,14 @@ pub struct SweepPoint {
     pub spec_hash: String,
     /// Every head's threshold, in head order.
     pub thresholds: Vec<i64>,
-    /// Whether the thresholds were calibrated for this point (99 % kept mass).
+    /// Where each head's threshold came from, in head order.
+    pub threshold_sources: Vec<ThresholdSource>,
+    /// Whether any threshold was calibrated for this point.
     pub calibrated: bool,
     pub summary: Summary,
+    /// The paper's speedup and energy goals at this point, and what stops
+    /// them ([`goals`]).
+    pub goals: GoalCheck,
     /// Wall-clock seconds of the point (generation, build, simulation).
     pub seconds: f64,
 }
@@ -149,7 +169,46 @@ pub struct Sweep {
     pub axes: Vec<Axis>,
     /// Heads measured at every point, as `l<layer>h<head>`.
     pub heads: Vec<String>,
+    /// The queries of each head measured.
+    pub queries: QuerySlice,
+    /// The calibration trace and its keep-mass target, when thresholds
+    /// come from another text ([`SweepOptions::calibration`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<CalibrationInfo>,
     pub points: Vec<SweepPoint>,
+}
+
+/// Where a point's threshold of a head came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdSource {
+    /// The `threshold` parameter.
+    Parameter,
+    /// The thresholds file, calibrated for this point's spec.
+    File,
+    /// Calibrated for this point on the calibration trace's same head.
+    CalibrationTrace,
+    /// Calibrated for this point on the measured trace itself (99 % kept
+    /// mass): not iso-accuracy on unseen text.
+    MeasuredTrace,
+}
+
+/// The calibration trace of a sweep, as recorded in `sweep.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CalibrationInfo {
+    pub trace: String,
+    /// Mean kept softmax mass per query each head's threshold keeps on it.
+    pub keep_mass: f64,
+}
+
+/// Thresholds from another text: each head is calibrated, at each point,
+/// on the calibration trace's head of the same layer and index, cut to the
+/// point's `seq_len`, for a mean kept softmax mass of `keep_mass`
+/// ([`calibrate::calibrate_head`]), then applied to the measured trace.
+pub struct Calibration<'a> {
+    pub trace: String,
+    pub heads: Vec<&'a TraceHead>,
+    pub keep_mass: f64,
 }
 
 /// Why a sweep failed.
@@ -160,6 +219,14 @@ pub enum SweepError {
     BadPoint { label: String, source: PointError },
     #[error("{label}: {source}")]
     Measure { label: String, source: MeasureError },
+    #[error("{label}: {source}")]
+    Slice { label: String, source: SliceError },
+    #[error("{trace}: no head l{layer}h{head} to calibrate on")]
+    NoCalibrationHead {
+        trace: String,
+        layer: usize,
+        head: usize,
+    },
 }
 
 /// Why a point of the grid makes no valid spec.
@@ -177,8 +244,11 @@ pub struct SweepOptions<'a> {
     pub heads: Vec<&'a TraceHead>,
     /// The thresholds file, if any.
     pub thresholds: Option<Thresholds>,
-    /// Queries per head (default: all).
-    pub queries: Option<usize>,
+    /// Thresholds calibrated on another text, when the file has none for a
+    /// point.
+    pub calibration: Option<Calibration<'a>>,
+    /// The queries of each head (cut to the point's seq_len first).
+    pub queries: QuerySlice,
     pub axes: Vec<Axis>,
     pub source: CycleSource,
     /// Each design's work folder is `<work_dir>/<name>-<spec hash[..12]>`.
@@ -219,6 +289,11 @@ pub fn apply(spec: &Spec, values: &[(Param, i64)]) -> Result<Spec, PointError> {
             Param::SeqLen => s.attention.seq_len = v32()?,
             Param::Lanes => s.recompute.lanes = v32()?,
             Param::KeyMsbBits => s.crossbar.key_msb_bits = v32()?,
+            Param::Cores => {
+                let per_core = spec.buffer.bytes / spec.recompute.cores.max(1);
+                s.recompute.cores = v32()?;
+                s.buffer.bytes = per_core.saturating_mul(s.recompute.cores);
+            }
             Param::Threshold => {}
         }
     }
@@ -272,20 +347,27 @@ pub fn sweep(
                 .thresholds
                 .as_ref()
                 .filter(|t| t.spec_hash == d.spec_hash);
-            let mut calibrated = false;
+            let chosen: Vec<(i64, ThresholdSource)> = opts
+                .heads
+                .iter()
+                .map(|h| threshold_of(&d, h, fixed, from_file, opts.calibration.as_ref()))
+                .collect::<Result<_, _>>()?;
+            let calibrated = chosen.iter().any(|(_, s)| {
+                matches!(
+                    s,
+                    ThresholdSource::CalibrationTrace | ThresholdSource::MeasuredTrace
+                )
+            });
             let jobs: Vec<HeadJob> = opts
                 .heads
                 .iter()
-                .map(|h| {
-                    let threshold = fixed
-                        .or_else(|| from_file?.lookup(h.layer, h.head).map(|t| t.threshold))
-                        .unwrap_or_else(|| {
-                            calibrated = true;
-                            calibrate::calibrate_head(&d, h, Target::KeepMass(0.99)).threshold
-                        });
-                    job(&d, h, threshold, opts.queries)
-                })
-                .collect();
+                .zip(&chosen)
+                .map(|(h, &(threshold, _))| job(&d, h, threshold, &opts.queries))
+                .collect::<Result<_, _>>()
+                .map_err(|source| SweepError::Slice {
+                    label: label(values),
+                    source,
+                })?;
             let work_dir = opts
                 .work_dir
                 .join(format!("{}-{}", d.name, &d.spec_hash[..12]));
@@ -303,7 +385,9 @@ pub fn sweep(
                 values: values.clone(),
                 spec_hash: d.spec_hash,
                 thresholds: jobs.iter().map(|j| j.run.threshold).collect(),
+                threshold_sources: chosen.iter().map(|&(_, s)| s).collect(),
                 calibrated,
+                goals: goals::check(&report.heads, &report.summary),
                 summary: report.summary,
                 seconds: started.elapsed().as_secs_f64(),
             })
@@ -325,8 +409,47 @@ pub fn sweep(
             .iter()
             .map(|h| format!("l{}h{}", h.layer, h.head))
             .collect(),
+        queries: opts.queries,
+        calibration: opts.calibration.as_ref().map(|c| CalibrationInfo {
+            trace: c.trace.clone(),
+            keep_mass: c.keep_mass,
+        }),
         points: measured,
     })
+}
+
+/// A head's threshold at a point and where it came from: the `threshold`
+/// parameter, else the thresholds file (when calibrated for the point's
+/// spec), else the calibration trace, else calibrated on the measured
+/// trace for 99 % kept mass.
+fn threshold_of(
+    d: &Derived,
+    h: &TraceHead,
+    fixed: Option<i64>,
+    file: Option<&Thresholds>,
+    calibration: Option<&Calibration>,
+) -> Result<(i64, ThresholdSource), SweepError> {
+    if let Some(t) = fixed {
+        return Ok((t, ThresholdSource::Parameter));
+    }
+    if let Some(t) = file.and_then(|f| f.lookup(h.layer, h.head)) {
+        return Ok((t.threshold, ThresholdSource::File));
+    }
+    if let Some(c) = calibration {
+        let other = c
+            .heads
+            .iter()
+            .find(|o| (o.layer, o.head) == (h.layer, h.head))
+            .ok_or_else(|| SweepError::NoCalibrationHead {
+                trace: c.trace.clone(),
+                layer: h.layer,
+                head: h.head,
+            })?;
+        let t = calibrate::calibrate_head(d, other, Target::KeepMass(c.keep_mass));
+        return Ok((t.threshold, ThresholdSource::CalibrationTrace));
+    }
+    let t = calibrate::calibrate_head(d, h, Target::KeepMass(0.99));
+    Ok((t.threshold, ThresholdSource::MeasuredTrace))
 }
 
 /// The synthetic head `verify` runs (seed 1, its first `queries` queries
@@ -349,20 +472,26 @@ pub fn synthetic_job(d: &Derived, queries: u32, keep_fraction: f64) -> HeadJob {
 }
 
 /// A head's job on design `d`: its first min(tokens, seq_len) keys and the
-/// first `queries` of its queries (all when `None`).
-pub fn job(d: &Derived, h: &TraceHead, threshold: i64, queries: Option<usize>) -> HeadJob {
-    let mut run = TraceRun::from_head(d, h, threshold);
-    if let Some(q) = queries {
-        run.input.q.truncate(q.max(1));
-    }
-    let mut probabilities = calibrate::probabilities(h, run.input.k.len(), d.causal);
-    probabilities.truncate(run.input.q.len());
-    HeadJob {
+/// queries `slice` selects among as many tokens.
+///
+/// # Errors
+/// A slice that starts past the head's last query.
+pub fn job(
+    d: &Derived,
+    h: &TraceHead,
+    threshold: i64,
+    slice: &QuerySlice,
+) -> Result<HeadJob, SliceError> {
+    let run = TraceRun::from_head_slice(d, h, threshold, slice)?;
+    let first = run.input.query_base as usize;
+    let rows = first..first + run.input.q.len();
+    let probabilities = calibrate::probability_rows(h, run.input.k.len(), d.causal, rows);
+    Ok(HeadJob {
         layer: h.layer,
         head: h.head,
         run,
         probabilities,
-    }
+    })
 }
 
 fn label(values: &[(Param, i64)]) -> String {
@@ -398,5 +527,16 @@ mod tests {
         assert!(err.to_string().contains("recompute.lanes"), "{err}");
         let ok = apply(&spec, &[(Param::BufferBytes, 4096)]).unwrap();
         assert_eq!(ok.buffer.bytes, 4096);
+    }
+
+    #[test]
+    fn cores_keep_each_cores_buffer_share() {
+        // S (1 core, 16 KB) to the paper's L (4 cores, 64 KB).
+        let spec = Spec::default_spec();
+        let l = apply(&spec, &[(Param::Cores, 4)]).unwrap();
+        assert_eq!((l.recompute.cores, l.buffer.bytes), (4, 65536));
+        let back = apply(&l, &[(Param::Cores, 2)]).unwrap();
+        assert_eq!((back.recompute.cores, back.buffer.bytes), (2, 32768));
+        assert!(apply(&spec, &[(Param::Cores, 3)]).is_err());
     }
 }

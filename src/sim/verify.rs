@@ -25,7 +25,7 @@ use crate::golden::workload::{self, HeadShape, SyntheticRun};
 use crate::golden::{self, Derived, HeadInput, HeadResult, Mode, RunConfig};
 use crate::spec::Spec;
 use crate::tools::{self, SimBuild, ToolError};
-use crate::trace::TraceHead;
+use crate::trace::{QuerySlice, SliceError, TraceHead};
 
 /// The testbench source, embedded so `verify` works from any directory.
 pub const TB_MAIN_CPP: &str = include_str!("../../hw_tests/tb_main.cpp");
@@ -88,12 +88,28 @@ impl TraceRun {
     /// Head `h` of a trace, on its first min(tokens, seq_len) tokens, at
     /// `threshold`.
     pub fn from_head(d: &Derived, h: &TraceHead, threshold: i64) -> TraceRun {
-        TraceRun {
+        Self::from_head_slice(d, h, threshold, &QuerySlice::ALL).expect("every query")
+    }
+
+    /// Head `h` of a trace, the queries `slice` selects against its first
+    /// min(tokens, seq_len) keys, at `threshold`; `query_base` is the
+    /// first selected query's index.
+    ///
+    /// # Errors
+    /// A slice that starts past the head's last query.
+    pub fn from_head_slice(
+        d: &Derived,
+        h: &TraceHead,
+        threshold: i64,
+        slice: &QuerySlice,
+    ) -> Result<TraceRun, SliceError> {
+        let n = h.tokens().min(d.seq_len as usize);
+        Ok(TraceRun {
             label: format!("l{}h{}", h.layer, h.head),
-            input: h.head_input(h.tokens().min(d.seq_len as usize)),
+            input: h.slice_input(n, slice.range(n)?),
             scale: h.scale_csr(d),
             threshold,
-        }
+        })
     }
 }
 

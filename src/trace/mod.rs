@@ -401,6 +401,21 @@ impl TraceHead {
         }
     }
 
+    /// The golden model's input for the queries `queries` of this head
+    /// against its first `n` keys: [`TraceHead::head_input`] with only
+    /// those queries, `query_base` their first index.
+    ///
+    /// # Panics
+    /// If `queries` reaches past `n`.
+    pub fn slice_input(&self, n: usize, queries: std::ops::Range<usize>) -> HeadInput {
+        assert!(queries.end <= n, "queries past the keys");
+        let mut input = self.head_input(n);
+        input.q.truncate(queries.end);
+        input.q.drain(..queries.start);
+        input.query_base = queries.start as u32;
+        input
+    }
+
     /// The SCALE CSR of this head: its quantisation scales s_q · s_k folded
     /// with log2(e) / sqrt(head_dim) ([`workload::scale_csr`]).
     pub fn scale_csr(&self, d: &Derived) -> u32 {
@@ -413,5 +428,119 @@ impl TraceHead {
             .take(n)
             .map(|r| r.iter().map(|&x| f64::from(x)).collect())
             .collect()
+    }
+}
+
+/// Where a [`QuerySlice`] starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryStart {
+    /// At this query index (0 is the first token).
+    At(usize),
+    /// So that the slice ends at the head's last query: on a causal spec,
+    /// the queries with the most keys.
+    Last,
+}
+
+impl std::str::FromStr for QueryStart {
+    type Err = String;
+
+    /// `last`, or a query index.
+    fn from_str(text: &str) -> Result<QueryStart, String> {
+        match text.trim() {
+            "last" => Ok(QueryStart::Last),
+            t => t
+                .parse()
+                .map(QueryStart::At)
+                .map_err(|e| format!("`{text}`: {e}; expected a query index or `last`")),
+        }
+    }
+}
+
+/// Which queries of a head a run takes: `count` consecutive queries (all
+/// from the start when `None`) from `start`.
+///
+/// One run is one contiguous block because the hardware numbers a run's
+/// queries from its QUERY_BASE CSR: query t of the run has the absolute
+/// index `QUERY_BASE + t`, which the causal mask (a key limit of index + 1)
+/// and the crossbar's read id use, while the dispatcher gives it to core
+/// `(t / 8) mod cores` by its position in the run. A head's keys are all
+/// its tokens (at most `seq_len`) whatever the slice, as in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct QuerySlice {
+    pub count: Option<usize>,
+    pub start: Option<QueryStart>,
+}
+
+/// A [`QuerySlice`] that selects no query.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("--query-offset {offset}: the head has {queries} queries (0..{queries})")]
+pub struct SliceError {
+    pub offset: usize,
+    pub queries: usize,
+}
+
+impl QuerySlice {
+    /// Every query.
+    pub const ALL: QuerySlice = QuerySlice {
+        count: None,
+        start: None,
+    };
+
+    /// The first `count` queries.
+    pub fn first(count: usize) -> QuerySlice {
+        QuerySlice {
+            count: Some(count),
+            start: None,
+        }
+    }
+
+    /// The query indices of a head of `queries` queries: at least one,
+    /// at most `count`, cut at the head's end.
+    ///
+    /// # Errors
+    /// A start at or past the last query.
+    pub fn range(&self, queries: usize) -> Result<std::ops::Range<usize>, SliceError> {
+        let count = self.count.unwrap_or(queries).clamp(1, queries.max(1));
+        let start = match self.start.unwrap_or(QueryStart::At(0)) {
+            QueryStart::Last => queries.saturating_sub(count),
+            QueryStart::At(k) if k < queries => k,
+            QueryStart::At(offset) => return Err(SliceError { offset, queries }),
+        };
+        Ok(start..(start + count).min(queries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_slices_start_where_asked_and_stop_at_the_head_end() {
+        let at = |k, n| QuerySlice {
+            count: Some(n),
+            start: Some(QueryStart::At(k)),
+        };
+        let last = |n| QuerySlice {
+            count: Some(n),
+            start: Some(QueryStart::Last),
+        };
+        assert_eq!(QuerySlice::ALL.range(10), Ok(0..10));
+        assert_eq!(QuerySlice::first(4).range(10), Ok(0..4));
+        assert_eq!(QuerySlice::first(40).range(10), Ok(0..10));
+        assert_eq!(at(6, 3).range(10), Ok(6..9));
+        assert_eq!(at(8, 3).range(10), Ok(8..10));
+        assert_eq!(last(3).range(10), Ok(7..10));
+        assert_eq!(last(30).range(10), Ok(0..10));
+        assert_eq!(
+            at(10, 1).range(10),
+            Err(SliceError {
+                offset: 10,
+                queries: 10
+            })
+        );
+        assert_eq!("last".parse(), Ok(QueryStart::Last));
+        assert_eq!("12".parse(), Ok(QueryStart::At(12)));
+        assert!("end".parse::<QueryStart>().is_err());
     }
 }
