@@ -8,7 +8,8 @@
 //! `dfflibmap -liberty` (which legalises synchronous resets and enables
 //! into logic around the library's plain and set/reset flip-flops), logic
 //! with `abc -liberty` and an ABC script that also buffers high fan-out
-//! nets and sizes gates for the clock period ([`abc_script`]). OpenSTA
+//! nets, register outputs included, and sizes gates for the clock period
+//! ([`abc_script`], with the constraints of [`abc_constraints`]). OpenSTA
 //! then times the netlist against one clock on the `clk` port
 //! ([`sta_script`]) and [`parse_sta`] reads the worst slack, TNS, WNS and
 //! the critical path from its report.
@@ -102,6 +103,10 @@ pub struct Liberty {
     pub cell_areas: BTreeMap<String, f64>,
 }
 
+/// The load ABC assumes on each output of a module, fF: a few gate inputs
+/// (an OSU 0.18 µm gate input is 10 to 30 fF).
+pub const OUTPUT_LOAD_FF: f64 = 30.0;
+
 impl Liberty {
     /// Reads `path`; `from` says where the path came from, for errors.
     ///
@@ -143,6 +148,29 @@ impl Liberty {
     pub fn version_line(&self) -> String {
         format!("{} (sha256 {})", self.name, self.sha256)
     }
+
+    /// The cell ABC assumes drives every input of the logic it maps (the
+    /// module's ports and its flip-flops' outputs): the smallest cell
+    /// whose name contains `inv` (OSU's `INVX1`), a weak driver like a
+    /// flip-flop's output. `None` when the library has no such cell.
+    pub fn input_driver(&self) -> Option<&str> {
+        self.cell_areas
+            .iter()
+            .filter(|(name, _)| name.to_ascii_lowercase().contains("inv"))
+            .min_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(name, _)| name.as_str())
+    }
+}
+
+/// The file name of [`abc_constraints`] in the design folder.
+pub const CONSTRAINTS: &str = "abc.constr";
+
+/// The `-constr` file of `abc -liberty`: ABC's default is an ideal driver
+/// on every input, so that a register output fanning out to thousands of
+/// gates (a memory's read address in flip-flops) costs nothing and is
+/// never buffered; with a real driving cell, ABC's `buffer` builds a tree.
+pub fn abc_constraints(driver: &str) -> String {
+    format!("set_driving_cell {driver}\nset_load {OUTPUT_LOAD_FF}\n")
 }
 
 /// `NAME` when `line` opens the group `keyword (NAME)`.
@@ -289,14 +317,22 @@ pub fn abc_script(period_ps: u64) -> String {
 /// the left of an `assign`). `autoname` names each cell after the net it
 /// drives, so that timing paths start and end at registers with the
 /// RTL's names.
-pub fn yosys_script(top: &str, liberty: &Path, period_ps: u64) -> String {
+/// `constraints` is the file of [`abc_constraints`], relative to the
+/// design folder, or `None` without an input driver.
+pub fn yosys_script(
+    top: &str,
+    liberty: &Path,
+    period_ps: u64,
+    constraints: Option<&str>,
+) -> String {
     let lib = liberty.display();
+    let constr = constraints.map_or(String::new(), |c| format!(" -constr {c}"));
     format!(
         "read_liberty -lib \"{lib}\"; \
          hierarchy -check -top {top}; proc; check -assert; \
          synth -top {top}; \
          dfflibmap -liberty \"{lib}\"; \
-         abc -liberty \"{lib}\" -script +{abc}; \
+         abc -liberty \"{lib}\"{constr} -script +{abc}; \
          opt_clean -purge; autoname; check -assert; \
          write_json hier.json; \
          splitnets; opt_clean -purge; write_verilog -noattr -noexpr netlist.v",
@@ -488,6 +524,12 @@ cell (AND2X1) {
 area : 32;
   pin(A) { direction : input; }
 }
+cell (INVX2) {
+area : 24;
+}
+cell (INVX1) {
+area : 16;
+}
 cell (DFFPOSX1) {
 area : 96;
   ff (DS0000,P0002) { next_state : "D"; clocked_on : "CLK"; }
@@ -505,6 +547,7 @@ area : 96;
         assert_eq!(lib.cell_areas["AND2X1"], 32.0);
         assert_eq!(lib.cell_areas["DFFPOSX1"], 96.0);
         assert_eq!(lib.sha256.len(), 12);
+        assert_eq!(lib.input_driver(), Some("INVX1"), "the smallest inverter");
         assert!(lib.path.is_absolute());
 
         std::fs::write(&path, "module m; endmodule\n").unwrap();

@@ -596,7 +596,18 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
         .map(|m| emit::module_path(&d.name, m))
         .collect();
     let commands = match &library {
-        Some(lib) => asic::yosys_script(&top, &lib.path, asic::period_ps(opts.freq_mhz)),
+        Some(lib) => {
+            let constraints = match lib.input_driver() {
+                Some(driver) => {
+                    let path = design_dir.join(asic::CONSTRAINTS);
+                    std::fs::write(&path, asic::abc_constraints(driver)).map_err(io(&path))?;
+                    Some(asic::CONSTRAINTS)
+                }
+                None => None,
+            };
+            let period = asic::period_ps(opts.freq_mhz);
+            asic::yosys_script(&top, &lib.path, period, constraints)
+        }
         None => target.script(&top),
     };
     let script = format!("read_verilog {}; {commands}", files.join(" "));
