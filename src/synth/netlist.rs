@@ -34,6 +34,10 @@ pub struct Area {
     pub memory_bits: u64,
     /// Every cell type and its count.
     pub cells_by_type: BTreeMap<String, u64>,
+    /// ASIC target: the cells' area from the Liberty library (µm² for the
+    /// OSU libraries), `Σ count × cell area` over `cells_by_type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_um2: Option<f64>,
 }
 
 impl Area {
