@@ -128,13 +128,13 @@ Waves& waves() {
 }
 
 struct Params {
-    uint64_t mem_latency = 1, mem_bytes_per_cycle = 0, chunk_bytes = 0, chunk_bits = 0, beats_per_key = 0,
+    uint64_t mem_latency = 1, mem_bytes_per_cycle = 0, beat_bytes = 0, beat_bits = 0, beats_per_key = 0,
              max_cycles = 50000000, idle_percent = 0, stall_percent = 0, tb_seed = 1, out_bits = 0,
              keep_beat_bits = 0, port_order = 1;
     uint64_t* find(const std::string& n) {
         static const std::map<std::string, uint64_t Params::*> names = {
             {"mem_latency", &Params::mem_latency}, {"mem_bytes_per_cycle", &Params::mem_bytes_per_cycle},
-            {"chunk_bytes", &Params::chunk_bytes}, {"chunk_bits", &Params::chunk_bits},
+            {"beat_bytes", &Params::beat_bytes}, {"beat_bits", &Params::beat_bits},
             {"beats_per_key", &Params::beats_per_key}, {"max_cycles", &Params::max_cycles},
             {"idle_percent", &Params::idle_percent}, {"stall_percent", &Params::stall_percent},
             {"tb_seed", &Params::tb_seed}, {"out_bits", &Params::out_bits},
@@ -359,11 +359,11 @@ private:
         }
         if (q_waiting_ && fault_ != DriverFault::None) commit_fault();
         top_->s_q_valid = q_valid_;
-        const uint64_t chunk = p_.chunk_bytes;
+        const uint64_t beat = p_.beat_bytes;
         if (!rsp_valid_ && !mem_reqs_.empty() && mem_reqs_.front().ready_at <= cycle_ &&
-            (p_.mem_bytes_per_cycle == 0 || credits_ >= chunk) && !roll(p_.idle_percent)) {
+            (p_.mem_bytes_per_cycle == 0 || credits_ >= beat) && !roll(p_.idle_percent)) {
             rsp_valid_ = true;
-            if (p_.mem_bytes_per_cycle != 0) credits_ -= chunk;
+            if (p_.mem_bytes_per_cycle != 0) credits_ -= beat;
             MemReq& r = mem_reqs_.front();
             set_port(top_->s_mem_rsp_data, r.beats[r.next]);
         }
@@ -449,7 +449,7 @@ private:
         }
         // The cap keeps an idle memory from saving up a burst, yet leaves room
         // for the fractional carry that makes the long-run rate exact.
-        credits_ = std::min(p_.chunk_bytes + p_.mem_bytes_per_cycle, credits_ + p_.mem_bytes_per_cycle);
+        credits_ = std::min(p_.beat_bytes + p_.mem_bytes_per_cycle, credits_ + p_.mem_bytes_per_cycle);
         if (q_fire) { queries_.pop_front(); q_valid_ = false; }
         if (rsp_fire) {
             rsp_valid_ = false;
@@ -521,10 +521,10 @@ private:
                         (unsigned long long)key, last_edge());
             die(1);
         }
-        const unsigned cbits = unsigned(p_.chunk_bits ? p_.chunk_bits : 8 * p_.chunk_bytes);
+        const unsigned cbits = unsigned(p_.beat_bits ? p_.beat_bits : 8 * p_.beat_bytes);
         if (cbits == 0 || p_.beats_per_key == 0 || p_.beats_per_key % 2 != 0 || cbits > capacity(top_->s_mem_rsp_data))
-            parse_error(line_, "memory request needs chunk_bytes and an even beats_per_key fitting s_mem_rsp_data");
-        // K row chunks 0.. then V row chunks 0.., chunk 0 = least significant bits.
+            parse_error(line_, "memory request needs beat_bytes and an even beats_per_key fitting s_mem_rsp_data");
+        // K row beats 0.. then V row beats 0.., beat 0 = least significant bits.
         MemReq r{at_edge + std::max<uint64_t>(1, p_.mem_latency), {}, 0};
         for (uint64_t b = 0; b < p_.beats_per_key; ++b) {
             const Words& src = b < p_.beats_per_key / 2 ? row->second.first : row->second.second;

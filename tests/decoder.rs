@@ -739,7 +739,9 @@ fn tiny_causal_spec(causal: bool, head_dim: usize) -> Derived {
         .unwrap()
         .replace("seq_len: 128", &format!("seq_len: {CONTEXT}"))
         .replace("head_dim: 32", &format!("head_dim: {head_dim}"))
-        .replace("causal: true", &format!("causal: {causal}"));
+        .replace("causal: true", &format!("causal: {causal}"))
+        // One 4-byte chunk a beat: a row of 4 elements is one chunk.
+        .replace("bytes_per_cycle: 8", "bytes_per_cycle: 4");
     Derived::from_spec(&Spec::parse("tiny_causal.yaml", &text).unwrap())
 }
 
@@ -869,7 +871,8 @@ fn perplexity_cli_needs_a_disjoint_calibration_text() {
     let yaml = std::fs::read_to_string("specs/causal.yaml")
         .unwrap()
         .replace("seq_len: 128", "seq_len: 16")
-        .replace("head_dim: 32", "head_dim: 4");
+        .replace("head_dim: 32", "head_dim: 4")
+        .replace("bytes_per_cycle: 8", "bytes_per_cycle: 4");
     std::fs::write(&spec, yaml).unwrap();
     let run = |extra: &[&std::ffi::OsStr]| {
         let mut args: Vec<&std::ffi::OsStr> = vec![

@@ -75,6 +75,7 @@ bad_spec_tests!(
     malformed_bad_indentation,
     malformed_unclosed_bracket,
     malformed_unclosed_quote,
+    memory_port_not_fitting_the_chunk,
     missing_required_field,
     name_is_keyword,
     name_starts_with_digit,

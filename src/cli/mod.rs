@@ -590,7 +590,7 @@ fn print_derived(d: &Derived) {
             "memory",
             format!(
                 "latency {} cycles, {} bytes/cycle (testbench and cycle model); port beats of {} bits, {} per key",
-                d.mem_latency, d.mem_bytes_per_cycle, d.chunk_bits, d.beats_per_key
+                d.mem_latency, d.mem_bytes_per_cycle, d.mem_beat_bits, d.mem_beats_per_key
             ),
         ),
         (

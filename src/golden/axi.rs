@@ -6,6 +6,11 @@
 //!   bytes (AXI4's widest bus). A K or V row is stored as `row_beats` whole
 //!   data beats, element 0 in the least significant bits of the first (AXI
 //!   is little-endian: byte b of the row at byte address base + b).
+//! - Native fetch port: the read master hands a row to the core as
+//!   `native_beats` beats of `memory.bytes_per_cycle` bytes (the core's
+//!   `s_mem_rsp_data`). When that is the AXI data width (a power-of-two
+//!   `bytes_per_cycle` up to 128) the AXI beats pass straight through;
+//!   otherwise two row registers convert one width to the other.
 //! - AXI4-Stream: one beat per engine chunk (`recompute.lanes` elements),
 //!   so `head_dim / lanes` beats per row in both directions; TDATA is the
 //!   chunk padded to whole bytes, elements in the least significant bits.
@@ -51,7 +56,16 @@ pub struct AxiDerived {
     pub addr_mask_hex: String,
     /// More than one data beat per row (row_beats > 1).
     pub multi_beat_row: bool,
-    /// Native fetch beats (engine chunks) per row: head_dim / lanes.
+    /// Beats of the native fetch port per row: mem_beats_per_key / 2, each
+    /// mem_beat_bits (8 × memory.bytes_per_cycle) wide.
+    pub native_beats: u32,
+    pub native_beat_bits: u32,
+    /// Bits of a native beat index within a row: index_bits(native_beats).
+    pub native_index_bits: u32,
+    /// The AXI beat is the native beat (data_bits == native_beat_bits): the
+    /// read data passes through, with no row registers.
+    pub pass_through: bool,
+    /// Engine chunks (AXI4-Stream beats) per row: head_dim / lanes.
     pub chunks: u32,
     /// More than one chunk per row (chunks > 1).
     pub multi_chunk_row: bool,
@@ -93,6 +107,10 @@ impl AxiDerived {
             row_beat_bits: index_bits(row_beats),
             addr_mask_hex: format!("{:08X}", !(data_bytes - 1)),
             multi_beat_row: row_beats > 1,
+            native_beats: d.mem_beats_per_key / 2,
+            native_beat_bits: d.mem_beat_bits,
+            native_index_bits: index_bits(d.mem_beats_per_key / 2),
+            pass_through: data_bits == d.mem_beat_bits,
             chunks: d.chunks,
             multi_chunk_row: d.chunks > 1,
             chunk_index_bits: index_bits(d.chunks),
@@ -124,16 +142,36 @@ mod tests {
         );
         assert_eq!(a.addr_mask_hex, "FFFFFFF0");
         assert_eq!((a.chunks, a.q_beat_bits, a.out_beat_bits), (8, 64, 128));
+        // The native port's beat is the AXI beat: 4 a row, passed through.
+        assert_eq!(
+            (a.native_beats, a.native_beat_bits, a.pass_through),
+            (4, 128, true)
+        );
     }
 
     #[test]
     fn the_bus_is_a_power_of_two_of_at_most_128_bytes() {
+        // head_dim 48, 4 lanes: a chunk of 4 bytes, 12 chunks a row; 12
+        // bytes a cycle is three chunks, which is not a power of two.
         let mut s = Spec::default_spec();
+        (s.attention.head_dim, s.recompute.lanes) = (48, 4);
         s.memory.bytes_per_cycle = 12;
+        assert!(s.validate().is_err());
+        // 24 lanes: a chunk of 24 bytes, two a row; a beat of 48 bytes.
+        s.recompute.lanes = 24;
+        s.memory.bytes_per_cycle = 48;
         let a = AxiDerived::from_derived(&Derived::from_spec(&s));
-        assert_eq!((a.data_bytes, a.row_beats), (16, 4));
-        s.memory.bytes_per_cycle = 1000;
+        assert_eq!((a.data_bytes, a.row_beats, a.native_beats), (64, 1, 1));
+        assert!(!a.pass_through);
+        // A 512-byte row a beat, wider than the widest bus (128 bytes).
+        (
+            s.attention.head_dim,
+            s.numerics.data_bits,
+            s.recompute.lanes,
+        ) = (256, 16, 32);
+        s.memory.bytes_per_cycle = 512;
         let a = AxiDerived::from_derived(&Derived::from_spec(&s));
-        assert_eq!((a.data_bytes, a.row_beats, a.row_reg_bits), (128, 1, 1024));
+        assert_eq!((a.data_bytes, a.row_beats, a.row_reg_bits), (128, 4, 4096));
+        assert_eq!((a.native_beats, a.native_beat_bits), (1, 4096));
     }
 }

@@ -33,11 +33,13 @@
 //!   every [`REQUEST_INTERVAL`] cycles, up to `fetch_depth` in flight (a
 //!   request waits for a free queue entry, which the hand-over of the row
 //!   `fetch_depth` requests earlier frees).
-//!   A row is offered `mem_latency + 1 + (beats − 1) · r` cycles after its
-//!   request, `r = max(1, beat_bytes / bytes_per_cycle)`, and no sooner
-//!   than `beats · r` cycles after the previous row: the memory port
-//!   streams. Victim waits (a small buffer whose victim the engine still
-//!   reads) are not modelled.
+//!   The port carries `bytes_per_cycle` bytes a beat and the memory one
+//!   beat a cycle, so a key's K and V rows take `B = mem_beats_per_key`
+//!   beats (ceil(row_bytes / bytes_per_cycle) a row). A row is offered
+//!   `mem_latency + B` cycles after its request (its last beat is written
+//!   to the buffer the cycle before) and no sooner than `B` cycles after
+//!   the previous row: the memory port streams. Victim waits (a small
+//!   buffer whose victim the engine still reads) are not modelled.
 //! - The controller finishes 2 cycles after the last miss's hand-over (or
 //!   1 after the fetch pass's start without misses); normalisation and output
 //!   take [`post_cycles`] after that cycle's predecessor or the engine's
@@ -86,21 +88,18 @@ pub fn engine_key_cycles(d: &Derived) -> u64 {
         .max(WEIGHT_LATENCY + 1)
 }
 
-/// Cycles of one memory beat (one chunk of a row) at the port's bandwidth.
-pub fn beat_cycles(d: &Derived) -> u64 {
-    let beat_bytes = u64::from(d.chunk_bits.div_ceil(8));
-    beat_bytes.div_ceil(u64::from(d.mem_bytes_per_cycle)).max(1)
-}
-
 /// Cycles from a fetch request to the row's hand-over to the engine, when
-/// the memory port is otherwise idle.
+/// the memory port is otherwise idle: the memory's latency to the first
+/// beat, one beat a cycle after it, and the hand-over the cycle after the
+/// last: `mem_latency + mem_beats_per_key`.
 pub fn fetch_latency(d: &Derived) -> u64 {
-    u64::from(d.mem_latency) + 1 + (u64::from(d.beats_per_key) - 1) * beat_cycles(d)
+    u64::from(d.mem_latency) + u64::from(d.mem_beats_per_key)
 }
 
-/// Cycles between rows when the memory port streams: beats × beat cycles.
+/// Cycles between rows when the memory port streams: a key's
+/// `mem_beats_per_key` beats (`bytes_per_cycle` bytes each), one a cycle.
 pub fn fetch_interval(d: &Derived) -> u64 {
-    u64::from(d.beats_per_key) * beat_cycles(d)
+    u64::from(d.mem_beats_per_key)
 }
 
 /// The engine's pipeline (templates/engine.v.hbs) at pass granularity.

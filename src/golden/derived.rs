@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::crossbar;
 use super::numerics as nx;
-use crate::spec::{ResetStyle, Spec, slot_bytes};
+use crate::spec::{PortRatio, ResetStyle, Spec, slot_bytes};
 
 /// Bits needed to index `n` things (at least 1, so a 1-entry memory still
 /// has a 1-bit address).
@@ -20,16 +20,10 @@ pub fn count_bits(n: u32) -> u32 {
 
 /// Fetches in flight that keep the memory port streaming: one request's
 /// latency (plus 3 cycles of request handling) is hidden behind the beats of
-/// the rows requested before it. A power of two in 2..=8.
-pub fn fetch_depth(
-    mem_latency: u32,
-    beat_bits: u32,
-    beats_per_key: u32,
-    bytes_per_cycle: u32,
-) -> u32 {
-    let per_beat = beat_bits.div_ceil(8).div_ceil(bytes_per_cycle).max(1);
-    let key_cycles = beats_per_key * per_beat;
-    ((mem_latency + 3).div_ceil(key_cycles) + 1)
+/// the rows requested before it, one beat a cycle (`mem_beats_per_key` a
+/// key). A power of two in 2..=8.
+pub fn fetch_depth(mem_latency: u32, mem_beats_per_key: u32) -> u32 {
+    ((mem_latency + 3).div_ceil(mem_beats_per_key) + 1)
         .next_power_of_two()
         .clamp(2, 8)
 }
@@ -121,7 +115,7 @@ pub struct Derived {
     /// Row chunks processed per pass: head_dim / lanes.
     pub chunks: u32,
     pub chunk_index_bits: u32,
-    /// One buffer word and one memory beat: lanes × data_bits.
+    /// One buffer word and one engine read: lanes × data_bits.
     pub chunk_bits: u32,
     /// Exact q·k: 2·data_bits + clog2(head_dim), signed.
     pub score_bits: u32,
@@ -232,11 +226,43 @@ pub struct Derived {
     // Memory.
     pub mem_latency: u32,
     pub mem_bytes_per_cycle: u32,
-    /// Beats per fetched key: 2 × chunks (K chunks, then V chunks).
+    /// Buffer words (chunks) per key, K chunks then V chunks: 2 × chunks.
+    /// The engine reads a key's rows as these words; the fetch port carries
+    /// them in `mem_beats_per_key` beats.
     pub beats_per_key: u32,
+    /// One fetch port beat: 8 × bytes_per_cycle bits, a power-of-two
+    /// multiple or divisor of chunk_bits ([`crate::spec::PortRatio`]).
+    pub mem_beat_bits: u32,
+    /// Chunks a beat carries, and the buffer's banks: P ≥ 1 (1 when the
+    /// port is a chunk wide or narrower).
+    pub mem_banks: u32,
+    /// log2(mem_banks): the low bits of a word address select the bank.
+    pub mem_bank_bits: u32,
+    /// The buffer is banked (mem_banks > 1).
+    pub mem_banked: bool,
+    /// Beats that make one chunk, G ≥ 1 (1 when the port is a chunk wide
+    /// or wider); the buffer's gearbox collects G beats into a word.
+    pub mem_sub_beats: u32,
+    /// log2(mem_sub_beats): the low bits of a beat address select the
+    /// beat within its chunk.
+    pub mem_sub_bits: u32,
+    /// The port is narrower than a chunk (mem_sub_beats > 1).
+    pub mem_geared: bool,
+    /// Fetch beats per key, K row then V row: 2 × chunks × G / P; each
+    /// row is ceil(row_bits / mem_beat_bits) = chunks × G / P beats.
+    pub mem_beats_per_key: u32,
+    /// Bits of a beat index within a key: index_bits(mem_beats_per_key).
+    pub mem_beat_count_bits: u32,
+    /// Fetch beats the buffer holds: slots × mem_beats_per_key; its write
+    /// address (slot × mem_beats_per_key + beat) has buffer_wr_addr_bits.
+    pub buffer_wr_beats: u32,
+    pub buffer_wr_addr_bits: u32,
+    /// Words of one bank: buffer_words / mem_banks, and its address bits.
+    pub bank_words: u32,
+    pub bank_addr_bits: u32,
     /// Fetches the controller keeps in flight: enough requests to cover the
     /// memory latency with the previous rows' beats,
-    /// `next_pow2(ceil((mem_latency + 3) / key_beat_cycles) + 1)`, 2..=8.
+    /// `next_pow2(ceil((mem_latency + 3) / mem_beats_per_key) + 1)`, 2..=8.
     pub fetch_depth: u32,
     /// Index of a fetch queue entry: log2(fetch_depth).
     pub fetch_ptr_bits: u32,
@@ -282,7 +308,6 @@ pub struct Derived {
     pub lz_pad_bits: u32,
     /// One lane's output elements, one per chunk: chunks × out_bits.
     pub lane_out_bits: u32,
-    pub beat_count_bits: u32,
     pub recip_count_bits: u32,
     /// Lowest q bit the crossbar sees: data_bits − query_msb_bits.
     pub qmsb_lsb: u32,
@@ -318,12 +343,15 @@ impl Derived {
         let x = &spec.crossbar;
         let lanes = spec.recompute.lanes;
         let chunks = a.head_dim / lanes;
-        let fetch_depth = fetch_depth(
-            spec.memory.latency_cycles,
-            lanes * n.data_bits,
-            2 * chunks,
-            spec.memory.bytes_per_cycle,
-        );
+        let (mem_banks, mem_sub_beats) =
+            match PortRatio::of(lanes * n.data_bits, chunks, spec.memory.bytes_per_cycle)
+                .expect("a validated spec's memory.bytes_per_cycle fits the chunk")
+            {
+                PortRatio::Chunks(p) => (p, 1),
+                PortRatio::SubBeats(g) => (1, g),
+            };
+        let mem_beats_per_key = 2 * chunks * mem_sub_beats / mem_banks;
+        let fetch_depth = fetch_depth(spec.memory.latency_cycles, mem_beats_per_key);
         let score_bits = 2 * n.data_bits + index_bits(a.head_dim);
         let z_bits = score_bits + nx::SCALE_BITS + 1;
         let seq_count = count_bits(a.seq_len);
@@ -434,6 +462,19 @@ impl Derived {
             mem_latency: spec.memory.latency_cycles,
             mem_bytes_per_cycle: spec.memory.bytes_per_cycle,
             beats_per_key: 2 * chunks,
+            mem_beat_bits: 8 * spec.memory.bytes_per_cycle,
+            mem_banks,
+            mem_bank_bits: mem_banks.trailing_zeros(),
+            mem_banked: mem_banks > 1,
+            mem_sub_beats,
+            mem_sub_bits: mem_sub_beats.trailing_zeros(),
+            mem_geared: mem_sub_beats > 1,
+            mem_beats_per_key,
+            mem_beat_count_bits: index_bits(mem_beats_per_key),
+            buffer_wr_beats: slots * mem_beats_per_key,
+            buffer_wr_addr_bits: index_bits(slots * mem_beats_per_key),
+            bank_words: slots * 2 * chunks / mem_banks,
+            bank_addr_bits: index_bits(slots * 2 * chunks / mem_banks),
             fetch_depth,
             fetch_ptr_bits: fetch_depth.trailing_zeros(),
             fetch_count_bits: count_bits(fetch_depth),
@@ -457,7 +498,6 @@ impl Derived {
             out_shift_bits,
             lz_pad_bits: out_shift_bits - lz_bits,
             lane_out_bits: chunks * n.out_bits,
-            beat_count_bits: index_bits(2 * chunks),
             recip_count_bits: count_bits(recip_frac_bits + 1),
             qmsb_lsb: n.data_bits - x.query_msb_bits,
             key_shift: n.data_bits - x.key_msb_bits,
@@ -516,5 +556,20 @@ mod tests {
         assert_eq!(d.score_bits, 22);
         assert_eq!(d.cells_per_element, 2);
         assert_eq!(d.xbar_arrays, 4);
+        // 16 bytes a cycle: two 8-byte chunks a beat, 8 beats a key.
+        assert_eq!((d.mem_beat_bits, d.mem_banks, d.mem_sub_beats), (128, 2, 1));
+        assert_eq!(
+            (d.mem_beats_per_key, d.bank_words, d.buffer_wr_beats),
+            (8, 1024, 1024)
+        );
+    }
+
+    #[test]
+    fn a_port_narrower_than_a_chunk_takes_sub_beats() {
+        let mut s = Spec::default_spec();
+        s.memory.bytes_per_cycle = 2;
+        let d = Derived::from_spec(&s);
+        assert_eq!((d.mem_banks, d.mem_sub_beats, d.mem_sub_bits), (1, 4, 2));
+        assert_eq!((d.mem_beat_bits, d.mem_beats_per_key), (16, 64));
     }
 }

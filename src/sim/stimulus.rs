@@ -66,9 +66,9 @@ impl<'a> Stimulus<'a> {
         let params = [
             ("mem_latency", u64::from(d.mem_latency)),
             ("mem_bytes_per_cycle", u64::from(d.mem_bytes_per_cycle)),
-            ("chunk_bits", u64::from(d.chunk_bits)),
-            ("chunk_bytes", u64::from(d.chunk_bits.div_ceil(8))),
-            ("beats_per_key", u64::from(d.beats_per_key)),
+            ("beat_bits", u64::from(d.mem_beat_bits)),
+            ("beat_bytes", u64::from(d.mem_bytes_per_cycle)),
+            ("beats_per_key", u64::from(d.mem_beats_per_key)),
             ("out_bits", u64::from(d.out_bits)),
             ("keep_beat_bits", u64::from(d.xbar_cols)),
             ("idle_percent", u64::from(tb.idle_percent)),

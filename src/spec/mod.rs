@@ -182,7 +182,9 @@ pub enum Replacement {
 pub struct Memory {
     /// Cycles from a request to its first response beat. Range 1..=10000.
     pub latency_cycles: u32,
-    /// Sustained bandwidth in bytes per cycle. Range 1..=1024.
+    /// Sustained bandwidth in bytes per cycle, and the width of the fetch
+    /// port's beat. Range 1..=1024, and a power-of-two multiple or divisor
+    /// of the engine's chunk ([`PortRatio`]).
     pub bytes_per_cycle: u32,
 }
 
@@ -314,6 +316,16 @@ impl Spec {
         if head_dim_ok {
             push(&mut errors, self.check_lanes());
         }
+        let memory_ok = range(
+            "memory.bytes_per_cycle",
+            self.memory.bytes_per_cycle,
+            1,
+            1024,
+        )
+        .is_ok();
+        if head_dim_ok && data_bits_ok && memory_ok && self.check_lanes().is_ok() {
+            push(&mut errors, self.check_memory_port());
+        }
         let cores_ok = push(&mut errors, self.check_cores());
         if head_dim_ok && data_bits_ok && cores_ok {
             push(&mut errors, self.check_buffer());
@@ -364,6 +376,34 @@ impl Spec {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+        })
+    }
+
+    /// `memory.bytes_per_cycle` against valid `attention.head_dim`,
+    /// `numerics.data_bits` and `recompute.lanes`: the fetch port's beat
+    /// must have a [`PortRatio`] to the engine's chunk.
+    fn check_memory_port(&self) -> Result<(), SpecErrorKind> {
+        let (head_dim, lanes) = (self.attention.head_dim, self.recompute.lanes);
+        let chunk_bits = lanes * self.numerics.data_bits;
+        let chunks = head_dim / lanes;
+        let bytes = self.memory.bytes_per_cycle;
+        if PortRatio::of(chunk_bits, chunks, bytes).is_some() {
+            return Ok(());
+        }
+        let allowed = (1..=1024)
+            .filter(|&b| PortRatio::of(chunk_bits, chunks, b).is_some())
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(SpecErrorKind::Contradiction {
+            field: "memory.bytes_per_cycle".into(),
+            message: format!(
+                "a fetch beat of {bytes} bytes is neither a power-of-two multiple of the \
+                 engine's chunk ({lanes} lanes x {} bits = {chunk_bits} bits) that divides \
+                 a row's {chunks} chunk(s), nor the chunk divided by a power of two",
+                self.numerics.data_bits
+            ),
+            help: format!("use one of: {allowed}"),
         })
     }
 
@@ -434,6 +474,44 @@ impl Spec {
     pub fn hash(&self) -> String {
         let canonical = serde_yaml::to_string(self).expect("spec serialises");
         hex(&Sha256::digest(canonical.as_bytes()))
+    }
+}
+
+/// How the fetch port's beat (`memory.bytes_per_cycle` bytes, 8 × that
+/// many bits) relates to one engine chunk (`recompute.lanes` elements of
+/// `numerics.data_bits`, the buffer's word and the engine's read).
+///
+/// A beat is either a whole number of chunks, so that the buffer, banked by
+/// chunk, writes one word into each of its banks, or a whole fraction of a
+/// chunk, so that a gearbox collects a chunk from consecutive beats. Both
+/// counts are powers of two (bank and sub-beat indices are address bits),
+/// and a beat of several chunks never spans a K and a V row, which lie
+/// apart in memory: its chunks divide the `head_dim / lanes` of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortRatio {
+    /// A beat carries this many chunks (1 when the port is a chunk wide).
+    Chunks(u32),
+    /// A chunk takes this many beats (at least 2).
+    SubBeats(u32),
+}
+
+impl PortRatio {
+    /// The ratio of a beat of `bytes_per_cycle` bytes to a chunk of
+    /// `chunk_bits` bits, a row being `chunks` chunks; `None` when neither
+    /// form fits.
+    pub fn of(chunk_bits: u32, chunks: u32, bytes_per_cycle: u32) -> Option<PortRatio> {
+        let beat_bits = 8 * bytes_per_cycle;
+        if beat_bits >= chunk_bits {
+            let per_beat = beat_bits / chunk_bits;
+            (beat_bits.is_multiple_of(chunk_bits)
+                && per_beat.is_power_of_two()
+                && chunks.is_multiple_of(per_beat))
+            .then_some(PortRatio::Chunks(per_beat))
+        } else {
+            let sub_beats = chunk_bits / beat_bits;
+            (chunk_bits.is_multiple_of(beat_bits) && sub_beats.is_power_of_two())
+                .then_some(PortRatio::SubBeats(sub_beats))
+        }
     }
 }
 

@@ -88,7 +88,7 @@ module causal_axi_top (
     wire [511:0]   out_data;
     wire                   mem_req_valid, mem_req_ready, mem_rsp_valid, mem_rsp_ready;
     wire [6:0]     mem_req_key;
-    wire [31:0]    mem_rsp_data;
+    wire [63:0]    mem_rsp_data;   // native fetch beats
 
     causal_axil_regs u_regs (
         .clk            (clk),

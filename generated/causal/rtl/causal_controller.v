@@ -29,7 +29,7 @@
 //   keys) and offers each slot to the engine; the fetch pass reads the
 //   misses back from 127 down (ascending keys) and requests their rows.
 //
-// Fetches are pipelined: up to 2 requests are in flight (a queue of their
+// Fetches are pipelined: up to 4 requests are in flight (a queue of their
 // slots), the memory returns their beats in request order, and each row goes
 // to the engine once its last beat is in. Each request allocates its slot at
 // once, so the slots are those of golden::buffer's one-at-a-time fills. A
@@ -104,7 +104,7 @@ module causal_controller (
     output wire [6:0]     m_mem_req_key,
     input  wire           s_mem_rsp_valid,
     output wire           s_mem_rsp_ready,
-    input  wire [31:0]    s_mem_rsp_data,
+    input  wire [63:0]    s_mem_rsp_data,  // 8 beats a key
     // Engine.
     output wire           eng_q_load,
     output wire [15:0]    eng_scale,
@@ -131,8 +131,8 @@ module causal_controller (
     input  wire           buf_alloc_evict,
     input  wire           buf_alloc_ready,
     output wire           buf_wr_en,
-    output wire [8:0]     buf_wr_addr,
-    output wire [31:0]    buf_wr_data
+    output wire [7:0]     buf_wr_addr,    // in fetch beats
+    output wire [63:0]    buf_wr_data
 );
     localparam [3:0] CSR_CTRL = 4'd0;
     localparam [3:0] CSR_STATUS = 4'd1;
@@ -159,8 +159,9 @@ module causal_controller (
                      C_FETCH      = 4'd5,
                      C_FINISH     = 4'd6;
 
-    localparam [8:0] BEATS_PER_KEY = 9'd16;
-    localparam [3:0] LAST_BEAT     = 4'd15;
+    // A key's fetch beats (8 bytes each): its K row, then its V row.
+    localparam [7:0] BEATS_PER_KEY = 8'd8;
+    localparam [2:0] LAST_BEAT     = 3'd7;
 
     reg  [3:0]     state_q, state_d;
     // Configuration.
@@ -175,12 +176,12 @@ module causal_controller (
     reg                        done_q;
     reg  [15:0]    query_count_q;
     // Fetch queue: the slots of requested rows, in request order.
-    reg  [9:0]     fetch_slots_q;  // entry e in bits [e * 5 +: 5]
-    reg  [1:0]     fetch_live_q;     // entry requested, not yet handed over
-    reg  [0:0]     push_ptr_q, fill_ptr_q, hand_ptr_q;
-    reg  [1:0]     queued_q;       // requested, not yet handed over
-    reg  [1:0]     unfilled_q;     // requested, beats still to come
-    reg  [3:0]     beat_q;         // next beat of the row at fill_ptr_q
+    reg  [19:0]    fetch_slots_q;  // entry e in bits [e * 5 +: 5]
+    reg  [3:0]     fetch_live_q;     // entry requested, not yet handed over
+    reg  [1:0]     push_ptr_q, fill_ptr_q, hand_ptr_q;
+    reg  [2:0]     queued_q;       // requested, not yet handed over
+    reg  [2:0]     unfilled_q;     // requested, beats still to come
+    reg  [2:0]     beat_q;         // next beat of the row at fill_ptr_q
     // Counters.
     reg  [31:0]    cycles_q, kept_q, fetches_q, hits_q, evicts_q, xbar_reads_q, mac_cycles_q;
 
@@ -353,19 +354,19 @@ module causal_controller (
     always @* begin : victim_in_queue
         integer e;
         victim_queued = 1'b0;
-        for (e = 0; e < 2; e = e + 1)
+        for (e = 0; e < 4; e = e + 1)
             if (fetch_live_q[e] && fetch_slots_q[e * 5 +: 5] == buf_alloc_slot)
                 victim_queued = 1'b1;
     end
     assign eng_probe_slot = buf_alloc_slot;
     reg  fill_safe_q;     // the victim shown last cycle, still shown, may be overwritten
-    wire queue_full       = (queued_q == 2'd2);
+    wire queue_full       = (queued_q == 3'd4);
     wire row_ready        = (queued_q != unfilled_q);    // the row at hand_ptr_q is complete
 
     assign m_mem_req_valid = (state_q == C_FETCH) && entry_valid_q && !queue_full
                              && buf_alloc_ready && fill_safe_q;
     assign m_mem_req_key   = miss_key;
-    assign s_mem_rsp_ready = (state_q == C_FETCH) && (unfilled_q != 2'd0);
+    assign s_mem_rsp_ready = (state_q == C_FETCH) && (unfilled_q != 3'd0);
     wire mem_req_take      = m_mem_req_valid && m_mem_req_ready;
     wire mem_rsp_take      = s_mem_rsp_valid && s_mem_rsp_ready;
     wire row_filled        = mem_rsp_take && (beat_q == LAST_BEAT);
@@ -390,7 +391,7 @@ module causal_controller (
     assign buf_alloc_valid   = mem_req_take;
     assign buf_alloc_key     = miss_key;
     assign buf_wr_en         = mem_rsp_take;
-    assign buf_wr_addr       = { 4'd0, fill_slot } * BEATS_PER_KEY
+    assign buf_wr_addr       = { 3'd0, fill_slot } * BEATS_PER_KEY
                              + { 5'd0, beat_q };
     assign buf_wr_data       = s_mem_rsp_data;
 
@@ -406,7 +407,7 @@ module causal_controller (
             C_XBAR_REQ:   if (m_xbar_req_ready) state_d = C_SCAN;
             C_SCAN:       if (scan_done) state_d = C_HITS;
             C_HITS:       if (hits_end) state_d = C_FETCH;
-            C_FETCH:      if (reads_left_q == 8'd0 && !entry_valid_q && queued_q == 2'd0)
+            C_FETCH:      if (reads_left_q == 8'd0 && !entry_valid_q && queued_q == 3'd0)
                               state_d = C_FINISH;
             C_FINISH:     if (finish_take) state_d = C_QUERY;
             default:      state_d = C_IDLE;
@@ -424,13 +425,13 @@ module causal_controller (
             sort_valid_q  <= 1'b0;
             entry_valid_q <= 1'b0;
             reads_left_q  <= 8'd0;
-            fetch_live_q  <= 2'd0;
-            push_ptr_q    <= 1'd0;
-            fill_ptr_q    <= 1'd0;
-            hand_ptr_q    <= 1'd0;
-            queued_q      <= 2'd0;
-            unfilled_q    <= 2'd0;
-            beat_q        <= 4'd0;
+            fetch_live_q  <= 4'd0;
+            push_ptr_q    <= 2'd0;
+            fill_ptr_q    <= 2'd0;
+            hand_ptr_q    <= 2'd0;
+            queued_q      <= 3'd0;
+            unfilled_q    <= 3'd0;
+            beat_q        <= 3'd0;
             fill_safe_q   <= 1'b0;
         end else begin
             state_q <= state_d;
@@ -461,15 +462,15 @@ module causal_controller (
                 end
                 C_QUERY: if (!queries_left && eng_idle) done_q <= 1'b1;
                 C_FETCH: begin
-                    if (mem_req_take) push_ptr_q <= push_ptr_q + 1'd1;
-                    if (mem_rsp_take) beat_q <= row_filled ? 4'd0 : beat_q + 4'd1;
-                    if (row_filled) fill_ptr_q <= fill_ptr_q + 1'd1;
-                    if (miss_take) hand_ptr_q <= hand_ptr_q + 1'd1;
-                    queued_q   <= queued_q + { 1'd0, mem_req_take } - { 1'd0, miss_take };
-                    unfilled_q <= unfilled_q + { 1'd0, mem_req_take } - { 1'd0, row_filled };
+                    if (mem_req_take) push_ptr_q <= push_ptr_q + 2'd1;
+                    if (mem_rsp_take) beat_q <= row_filled ? 3'd0 : beat_q + 3'd1;
+                    if (row_filled) fill_ptr_q <= fill_ptr_q + 2'd1;
+                    if (miss_take) hand_ptr_q <= hand_ptr_q + 2'd1;
+                    queued_q   <= queued_q + { 2'd0, mem_req_take } - { 2'd0, miss_take };
+                    unfilled_q <= unfilled_q + { 2'd0, mem_req_take } - { 2'd0, row_filled };
                     // An entry lives from its request to its hand-over.
-                    fetch_live_q <= (fetch_live_q | ((2'd1 << push_ptr_q) & { 2{mem_req_take} }))
-                                  & ~((2'd1 << hand_ptr_q) & { 2{miss_take} });
+                    fetch_live_q <= (fetch_live_q | ((4'd1 << push_ptr_q) & { 4{mem_req_take} }))
+                                  & ~((4'd1 << hand_ptr_q) & { 4{miss_take} });
                 end
                 C_FINISH: if (finish_take) query_count_q <= query_count_q + 16'd1;
                 default: ;

@@ -34,7 +34,7 @@ module minilm_tb_harness (
     output wire [8:0]     m_mem_req_key,
     input  wire           s_mem_rsp_valid,
     output wire           s_mem_rsp_ready,
-    input  wire [63:0]    s_mem_rsp_data,
+    input  wire [127:0]   s_mem_rsp_data,
     // Monitor of the internal crossbar keep port: high on each beat's
     // transfer (4 beats of 128 keys per keep vector).
     output wire           mon_keep_fire,

@@ -88,7 +88,7 @@ module smollm2_axi_top (
     wire [1023:0]  out_data;
     wire                   mem_req_valid, mem_req_ready, mem_rsp_valid, mem_rsp_ready;
     wire [12:0]    mem_req_key;
-    wire [63:0]    mem_rsp_data;
+    wire [127:0]   mem_rsp_data;   // native fetch beats
 
     smollm2_axil_regs u_regs (
         .clk            (clk),

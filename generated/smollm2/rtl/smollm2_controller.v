@@ -104,7 +104,7 @@ module smollm2_controller (
     output wire [12:0]    m_mem_req_key,
     input  wire           s_mem_rsp_valid,
     output wire           s_mem_rsp_ready,
-    input  wire [63:0]    s_mem_rsp_data,
+    input  wire [127:0]   s_mem_rsp_data,  // 8 beats a key
     // Engine.
     output wire           eng_q_load,
     output wire [15:0]    eng_scale,
@@ -131,8 +131,8 @@ module smollm2_controller (
     input  wire           buf_alloc_evict,
     input  wire           buf_alloc_ready,
     output wire           buf_wr_en,
-    output wire [10:0]    buf_wr_addr,
-    output wire [63:0]    buf_wr_data
+    output wire [9:0]     buf_wr_addr,    // in fetch beats
+    output wire [127:0]   buf_wr_data
 );
     localparam [3:0] CSR_CTRL = 4'd0;
     localparam [3:0] CSR_STATUS = 4'd1;
@@ -159,8 +159,9 @@ module smollm2_controller (
                      C_FETCH      = 4'd5,
                      C_FINISH     = 4'd6;
 
-    localparam [10:0] BEATS_PER_KEY = 11'd16;
-    localparam [3:0] LAST_BEAT     = 4'd15;
+    // A key's fetch beats (16 bytes each): its K row, then its V row.
+    localparam [9:0] BEATS_PER_KEY = 10'd8;
+    localparam [2:0] LAST_BEAT     = 3'd7;
 
     reg  [3:0]     state_q, state_d;
     // Configuration.
@@ -180,7 +181,7 @@ module smollm2_controller (
     reg  [1:0]     push_ptr_q, fill_ptr_q, hand_ptr_q;
     reg  [2:0]     queued_q;       // requested, not yet handed over
     reg  [2:0]     unfilled_q;     // requested, beats still to come
-    reg  [3:0]     beat_q;         // next beat of the row at fill_ptr_q
+    reg  [2:0]     beat_q;         // next beat of the row at fill_ptr_q
     // Counters.
     reg  [31:0]    cycles_q, kept_q, fetches_q, hits_q, evicts_q, xbar_reads_q, mac_cycles_q;
 
@@ -390,7 +391,7 @@ module smollm2_controller (
     assign buf_alloc_valid   = mem_req_take;
     assign buf_alloc_key     = miss_key;
     assign buf_wr_en         = mem_rsp_take;
-    assign buf_wr_addr       = { 4'd0, fill_slot } * BEATS_PER_KEY
+    assign buf_wr_addr       = { 3'd0, fill_slot } * BEATS_PER_KEY
                              + { 7'd0, beat_q };
     assign buf_wr_data       = s_mem_rsp_data;
 
@@ -430,7 +431,7 @@ module smollm2_controller (
             hand_ptr_q    <= 2'd0;
             queued_q      <= 3'd0;
             unfilled_q    <= 3'd0;
-            beat_q        <= 4'd0;
+            beat_q        <= 3'd0;
             fill_safe_q   <= 1'b0;
         end else begin
             state_q <= state_d;
@@ -462,7 +463,7 @@ module smollm2_controller (
                 C_QUERY: if (!queries_left && eng_idle) done_q <= 1'b1;
                 C_FETCH: begin
                     if (mem_req_take) push_ptr_q <= push_ptr_q + 2'd1;
-                    if (mem_rsp_take) beat_q <= row_filled ? 4'd0 : beat_q + 4'd1;
+                    if (mem_rsp_take) beat_q <= row_filled ? 3'd0 : beat_q + 3'd1;
                     if (row_filled) fill_ptr_q <= fill_ptr_q + 2'd1;
                     if (miss_take) hand_ptr_q <= hand_ptr_q + 2'd1;
                     queued_q   <= queued_q + { 2'd0, mem_req_take } - { 2'd0, miss_take };

@@ -33,11 +33,11 @@ module smollm2_top (
     output wire           m_mem_req_valid,
     input  wire           m_mem_req_ready,
     output wire [12:0]    m_mem_req_key,
-    // Memory read responses: 16 beats per request, K chunks then V chunks,
-    // 8 elements each.
+    // Memory read responses: 8 beats of 16 bytes (memory.bytes_per_cycle)
+    // per request, the K row then the V row, element 0 in the low bits.
     input  wire           s_mem_rsp_valid,
     output wire           s_mem_rsp_ready,
-    input  wire [63:0]    s_mem_rsp_data,
+    input  wire [127:0]   s_mem_rsp_data,
     // Crossbar requests: query MSBs (4 per element) on the word lines,
     // threshold, and read id {head_id, query index} for the read noise.
     output wire           m_xbar_req_valid,
@@ -64,8 +64,10 @@ module smollm2_top (
     wire                          buf_lookup_hit;
     wire [12:0]    buf_lookup_key, buf_alloc_key;
     wire [6:0]     buf_lookup_slot, buf_consume_slot, buf_alloc_slot;
-    wire [10:0]    buf_wr_addr, buf_rd_addr;
-    wire [63:0]    buf_wr_data, buf_rd_data;
+    wire [9:0]     buf_wr_addr;
+    wire [10:0]    buf_rd_addr;
+    wire [127:0]   buf_wr_data;
+    wire [63:0]    buf_rd_data;
 
     // Query MSBs: the top 4 bits of each element of the latched query.
     genvar elem;

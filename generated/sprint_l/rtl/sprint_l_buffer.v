@@ -11,6 +11,12 @@
 // registered read (block-RAM style); a read of the word being written returns
 // the old word (read-first), a case the controller never creates.
 //
+// Write side: fetch beats of 128 bits (16 bytes, memory.bytes_per_cycle), at
+// beat address slot * 8 + beat. Read side: one 64-bit word a read.
+// A beat is 2 words: the RAM is 2 banks of 1024 words, word w in bank
+// w mod 2 at row w / 2, so a beat writes one row of every bank and a read
+// reads one bank (its row and bank are bit fields of the word address).
+//
 // Tags: each slot's key, a valid bit and a consumed bit (the current query
 // has used its row).
 //
@@ -56,16 +62,14 @@ module sprint_l_buffer (
     output wire [6:0]     alloc_slot,     // the victim, shown before alloc_valid
     output wire           alloc_evict,    // the victim holds a valid row
     output wire           alloc_ready,    // alloc_slot is that of the current tags
-    // Data RAM.
+    // Data RAM: fetch beats in, words out.
     input  wire           wr_en,
-    input  wire [10:0]    wr_addr,
-    input  wire [63:0]    wr_data,
+    input  wire [9:0]     wr_addr,
+    input  wire [127:0]   wr_data,
     input  wire           rd_en,
     input  wire [10:0]    rd_addr,
     output wire [63:0]    rd_data
 );
-    reg  [63:0]    data_mem [0:2047];
-    reg  [63:0]    rd_data_q;
     reg  [8:0]     tag_mem [0:127];
     reg  [127:0]   valid_q;
     reg  [127:0]   consumed_q;
@@ -129,7 +133,6 @@ module sprint_l_buffer (
     wire [127:0] valid_pad = valid_q;
     assign lookup_hit  = valid_pad[lookup_slot_q] && (tag_mem[lookup_slot_q] == lookup_key_q);
     assign lookup_slot = lookup_slot_q;
-    assign rd_data     = rd_data_q;
 
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) begin
@@ -179,10 +182,35 @@ module sprint_l_buffer (
         lookup_key_q  <= lookup_key;
     end
 
+    // ------------------------------------------------------------------
+    // Data RAM.
+    // ------------------------------------------------------------------
+    localparam integer CHUNK_BITS = 64;   // a word: recompute.lanes elements
+    localparam integer BANKS      = 2;     // words a beat
+    localparam integer BANK_BITS  = 1;     // log2(BANKS): a word address's low bits
+    localparam integer ROW_BITS   = 10;    // a bank's row address
+
+    wire [BANK_BITS - 1:0] rd_bank = rd_addr[BANK_BITS - 1:0];
+    wire [ROW_BITS - 1:0]  rd_row  = rd_addr[BANK_BITS +: ROW_BITS];
+    reg  [BANK_BITS - 1:0] rd_bank_q;           // the bank of the registered read
+    wire [BANKS * CHUNK_BITS - 1:0] bank_rd_data;  // bank b in [b * CHUNK_BITS +: CHUNK_BITS]
+    assign rd_data = bank_rd_data[rd_bank_q * CHUNK_BITS +: CHUNK_BITS];
     always @(posedge clk) begin
-        if (wr_en) data_mem[wr_addr] <= wr_data;
-        if (rd_en) rd_data_q <= data_mem[rd_addr];
+        if (rd_en) rd_bank_q <= rd_bank;
     end
+
+    genvar bank;
+    generate
+        for (bank = 0; bank < BANKS; bank = bank + 1) begin : g_bank
+            reg  [CHUNK_BITS - 1:0] bank_mem [0:1023];
+            reg  [CHUNK_BITS - 1:0] bank_rd_q;
+            assign bank_rd_data[bank * CHUNK_BITS +: CHUNK_BITS] = bank_rd_q;
+            always @(posedge clk) begin
+                if (wr_en) bank_mem[wr_addr] <= wr_data[bank * CHUNK_BITS +: CHUNK_BITS];
+                if (rd_en && rd_bank == bank[BANK_BITS - 1:0]) bank_rd_q <= bank_mem[rd_row];
+            end
+        end
+    endgenerate
 endmodule
 
 `default_nettype wire

@@ -5,8 +5,8 @@
 // Do not edit: regenerate with `sprint-rtl generate`.
 // Reset: async_low on `rst_n`; memories are not reset.
 //
-// Answers the native top's fetch port (a key index in, 16 chunks of 64 bits
-// out: K row chunks, then V row chunks) from memory over AXI4:
+// Answers the native top's fetch port (a key index in, 8 beats of 128 bits
+// out: the K row's 4, then the V row's) from memory over AXI4:
 //   K row of key j at k_base + j * row_stride, V row at v_base + j * row_stride,
 //   each 4 beat(s) of 16 bytes, element 0 in the low bits of the first.
 // Each row is read in INCR bursts of at most 256 beats that never cross a
@@ -17,9 +17,9 @@
 // The address side runs ahead of the data side: it takes the next key as
 // soon as the previous key's bursts are issued (the native controller
 // bounds the keys in flight to 4). All bursts use ID 0, so their data
-// returns in request order. Two 512-bit row registers take turns: one collects
-// a row's beats while the other hands its row over as 8 chunks, lowest first,
-// so a row costs max(4 beats, 8 chunks) cycles, not their sum.
+// returns in request order.
+// The AXI beat is the native beat (16 bytes): the read data passes
+// straight through to the fetch port, one beat a cycle.
 `default_nettype none
 
 module sprint_m_axi_read (
@@ -31,7 +31,7 @@ module sprint_m_axi_read (
     input  wire [8:0]     s_req_key,
     output wire           m_rsp_valid,
     input  wire           m_rsp_ready,
-    output wire [63:0]    m_rsp_data,
+    output wire [127:0]   m_rsp_data,
     // Layout of K and V in memory (data-aligned byte addresses).
     input  wire [31:0]    k_base,
     input  wire [31:0]    v_base,
@@ -56,18 +56,11 @@ module sprint_m_axi_read (
     input  wire           m_axi_rvalid,
     output wire           m_axi_rready
 );
-    localparam integer DATA_BITS   = 128;
     localparam integer SIZE        = 4;         // log2 of the data bytes
     localparam integer COUNT_BITS  = 13;        // holds 0..4096 beats
-    localparam integer ROW_BITS    = 512;       // a row in whole beats
-    localparam integer CHUNK_BITS  = 64;
-    localparam integer BEAT_BITS   = 2;        // beat index within a row
-    localparam integer CHUNK_IDX   = 3;        // chunk index within a row
     localparam [COUNT_BITS - 1:0] ROW_BEATS  = 13'd4;
     localparam [COUNT_BITS - 1:0] PAGE_BYTES = 13'd4096;
     localparam [COUNT_BITS - 1:0] MAX_BURST  = 13'd256;
-    localparam [BEAT_BITS - 1:0]  LAST_BEAT  = 2'd3;
-    localparam [CHUNK_IDX - 1:0]  LAST_CHUNK = 3'd7;
 
     // ------------------------------------------------------------------
     // Address side: the bursts of key j's K row, then of its V row.
@@ -124,59 +117,14 @@ module sprint_m_axi_read (
     end
 
     // ------------------------------------------------------------------
-    // Data side: two row registers in turn, one collecting a row's beats
-    // while the other hands its row over chunk by chunk, lowest first.
+    // Data side: the AXI beats are the native beats.
     // ------------------------------------------------------------------
-    reg  [ROW_BITS - 1:0]  row_a_q, row_b_q;  // full: beat b in [b * DATA_BITS +: DATA_BITS]
-    reg  [1:0]             full_q;            // bit 0: row_a_q holds a whole row; bit 1: row_b_q
-    reg                    fill_b_q;          // collecting into row_b_q (else row_a_q)
-    reg                    drain_b_q;         // handing over row_b_q (else row_a_q)
-    reg  [BEAT_BITS - 1:0] beat_q;            // next beat of the row being collected
-    reg  [CHUNK_IDX - 1:0] chunk_q;           // next chunk handed over
-
-    assign m_axi_rready = !full_q[fill_b_q];
+    assign m_rsp_valid  = m_axi_rvalid;
+    assign m_rsp_data   = m_axi_rdata;
+    assign m_axi_rready = m_rsp_ready;
     wire r_take         = m_axi_rvalid && m_axi_rready;
-    wire row_in         = r_take && (beat_q == LAST_BEAT);
-    assign m_rsp_valid  = full_q[drain_b_q];
-    assign m_rsp_data   = drain_b_q ? row_b_q[CHUNK_BITS - 1:0] : row_a_q[CHUNK_BITS - 1:0];
-    wire rsp_take       = m_rsp_valid && m_rsp_ready;
-    wire row_out        = rsp_take && (chunk_q == LAST_CHUNK);
     assign read_error   = r_take && m_axi_rresp[1];  // SLVERR or DECERR
     wire unused_r       = ^{m_axi_rid, m_axi_rlast, m_axi_rresp[0]};
-
-    // The row register being filled takes the beat at the top (earlier
-    // beats move down); the one being drained moves down a chunk. The two
-    // are never the same register in one cycle.
-    always @(posedge clk) begin
-        if (r_take && !fill_b_q)
-            row_a_q <= {m_axi_rdata, row_a_q[ROW_BITS - 1:DATA_BITS]};
-        else if (rsp_take && !drain_b_q)
-            row_a_q <= row_a_q >> CHUNK_BITS;
-        if (r_take && fill_b_q)
-            row_b_q <= {m_axi_rdata, row_b_q[ROW_BITS - 1:DATA_BITS]};
-        else if (rsp_take && drain_b_q)
-            row_b_q <= row_b_q >> CHUNK_BITS;
-    end
-
-    always @(posedge clk or negedge rst_n) begin
-        if (!rst_n) begin
-            full_q    <= 2'b00;
-            fill_b_q  <= 1'b0;
-            drain_b_q <= 1'b0;
-            beat_q    <= 2'd0;
-            chunk_q   <= 3'd0;
-        end else begin
-            if (r_take)
-                beat_q <= (beat_q == LAST_BEAT) ? 2'd0 : beat_q + 2'd1;
-            if (row_in)
-                fill_b_q <= !fill_b_q;
-            if (rsp_take)
-                chunk_q <= (chunk_q == LAST_CHUNK) ? 3'd0 : chunk_q + 3'd1;
-            if (row_out)
-                drain_b_q <= !drain_b_q;
-            full_q <= (full_q | ({1'b0, row_in} << fill_b_q)) & ~({1'b0, row_out} << drain_b_q);
-        end
-    end
 endmodule
 
 `default_nettype wire

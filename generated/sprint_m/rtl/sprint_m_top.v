@@ -21,7 +21,7 @@
 // - Memory port: the same round-robin grant, one request per grant. The
 //   memory answers in request order; a FIFO of the granted cores (8 =
 //   cores x fetch_depth entries, every request a core can have in flight)
-//   sends each response's 16 beats to its core.
+//   sends each response's 8 beats to its core.
 // - CSRs: addresses 0x0 .. 0xF are the design's (src/csr.rs). Writes go to
 //   every core and are ignored while the design is busy. STATUS and CYCLES
 //   are the design's run, from start until every core is idle and every
@@ -50,11 +50,11 @@ module sprint_m_top (
     output wire           m_mem_req_valid,
     input  wire           m_mem_req_ready,
     output wire [8:0]     m_mem_req_key,
-    // Memory read responses, in request order: 16 beats per request, K chunks
-    // then V chunks, 8 elements each.
+    // Memory read responses, in request order: 8 beats of 16 bytes
+    // (memory.bytes_per_cycle) per request, the K row then the V row.
     input  wire           s_mem_rsp_valid,
     output wire           s_mem_rsp_ready,
-    input  wire [63:0]    s_mem_rsp_data,
+    input  wire [127:0]   s_mem_rsp_data,
     // Crossbar requests: query MSBs (4 per element), threshold, read id.
     output wire           m_xbar_req_valid,
     input  wire           m_xbar_req_ready,
@@ -97,7 +97,7 @@ module sprint_m_top (
     localparam integer ROUTE_COUNT_BITS = 4;
     localparam [BLOCK_BITS:0] BLOCK = 4'd8;
     localparam [ROUTE_COUNT_BITS - 1:0] ROUTE_DEPTH = 4'd8;
-    localparam [3:0] LAST_BEAT = 4'd15;
+    localparam [2:0] LAST_BEAT = 3'd7;
 
     // The cores' ports, core c in bits [c * W +: W].
     wire [CORES - 1:0]             core_busy;
@@ -265,7 +265,7 @@ module sprint_m_top (
     reg  [CORE_BITS - 1:0]       route_mem [0:7];
     reg  [ROUTE_BITS - 1:0]      route_wr_q, route_rd_q;
     reg  [ROUTE_COUNT_BITS - 1:0] route_count_q;
-    reg  [3:0] rsp_beat_q;
+    reg  [2:0] rsp_beat_q;
     wire [CORE_BITS:0]     mpick        = round_robin(core_mem_req_valid, mnext_q);
     wire                   route_full   = (route_count_q == ROUTE_DEPTH);
     wire                   route_any    = (route_count_q != {ROUTE_COUNT_BITS{1'b0}});
@@ -291,7 +291,7 @@ module sprint_m_top (
             route_wr_q     <= {ROUTE_BITS{1'b0}};
             route_rd_q     <= {ROUTE_BITS{1'b0}};
             route_count_q  <= {ROUTE_COUNT_BITS{1'b0}};
-            rsp_beat_q     <= 4'd0;
+            rsp_beat_q     <= 3'd0;
         end else begin
             if (mgrant_valid_q) begin
                 // One request per grant; a core that withdraws loses it.
@@ -305,7 +305,9 @@ module sprint_m_top (
             if (row_done) route_rd_q <= route_rd_q + 3'd1;
             route_count_q <= route_count_q + { 3'd0, mem_req_take }
                                            - { 3'd0, row_done };
-            if (mem_rsp_take) rsp_beat_q <= row_done ? 4'd0 : rsp_beat_q + 4'd1;
+            if (mem_rsp_take)
+                rsp_beat_q <= row_done ? 3'd0
+                                       : rsp_beat_q + 3'd1;
         end
     end
 

@@ -88,7 +88,7 @@ module tiny_axi_top (
     wire [127:0]   out_data;
     wire                   mem_req_valid, mem_req_ready, mem_rsp_valid, mem_rsp_ready;
     wire [4:0]     mem_req_key;
-    wire [15:0]    mem_rsp_data;
+    wire [15:0]    mem_rsp_data;   // native fetch beats
 
     tiny_axil_regs u_regs (
         .clk            (clk),

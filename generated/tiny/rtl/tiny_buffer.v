@@ -11,6 +11,9 @@
 // registered read (block-RAM style); a read of the word being written returns
 // the old word (read-first), a case the controller never creates.
 //
+// Write side: fetch beats of 16 bits (2 bytes, memory.bytes_per_cycle), at
+// beat address slot * 8 + beat. Read side: one 16-bit word a read.
+//
 // Tags: each slot's key, a valid bit and a consumed bit (the current query
 // has used its row).
 //
@@ -56,7 +59,7 @@ module tiny_buffer (
     output wire [1:0]     alloc_slot,     // the victim, shown before alloc_valid
     output wire           alloc_evict,    // the victim holds a valid row
     output wire           alloc_ready,    // alloc_slot is that of the current tags
-    // Data RAM.
+    // Data RAM: fetch beats in, words out.
     input  wire           wr_en,
     input  wire [4:0]     wr_addr,
     input  wire [15:0]    wr_data,
@@ -64,8 +67,6 @@ module tiny_buffer (
     input  wire [4:0]     rd_addr,
     output wire [15:0]    rd_data
 );
-    reg  [15:0]    data_mem [0:31];
-    reg  [15:0]    rd_data_q;
     reg  [4:0]     tag_mem [0:3];
     reg  [3:0]     valid_q;
     reg  [3:0]     consumed_q;
@@ -129,7 +130,6 @@ module tiny_buffer (
     wire [3:0] valid_pad = valid_q;
     assign lookup_hit  = valid_pad[lookup_slot_q] && (tag_mem[lookup_slot_q] == lookup_key_q);
     assign lookup_slot = lookup_slot_q;
-    assign rd_data     = rd_data_q;
 
     always @(posedge clk) begin
         if (rst) begin
@@ -179,6 +179,14 @@ module tiny_buffer (
         lookup_key_q  <= lookup_key;
     end
 
+    // ------------------------------------------------------------------
+    // Data RAM.
+    // ------------------------------------------------------------------
+    localparam integer CHUNK_BITS = 16;   // a word: recompute.lanes elements
+    reg  [CHUNK_BITS - 1:0] data_mem [0:31];
+    reg  [CHUNK_BITS - 1:0] rd_data_q;
+    assign rd_data = rd_data_q;
+    // A beat is a word.
     always @(posedge clk) begin
         if (wr_en) data_mem[wr_addr] <= wr_data;
         if (rd_en) rd_data_q <= data_mem[rd_addr];

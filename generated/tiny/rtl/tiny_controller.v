@@ -104,7 +104,7 @@ module tiny_controller (
     output wire [4:0]     m_mem_req_key,
     input  wire           s_mem_rsp_valid,
     output wire           s_mem_rsp_ready,
-    input  wire [15:0]    s_mem_rsp_data,
+    input  wire [15:0]    s_mem_rsp_data,  // 8 beats a key
     // Engine.
     output wire           eng_q_load,
     output wire [15:0]    eng_scale,
@@ -131,7 +131,7 @@ module tiny_controller (
     input  wire           buf_alloc_evict,
     input  wire           buf_alloc_ready,
     output wire           buf_wr_en,
-    output wire [4:0]     buf_wr_addr,
+    output wire [4:0]     buf_wr_addr,    // in fetch beats
     output wire [15:0]    buf_wr_data
 );
     localparam [3:0] CSR_CTRL = 4'd0;
@@ -159,6 +159,7 @@ module tiny_controller (
                      C_FETCH      = 4'd5,
                      C_FINISH     = 4'd6;
 
+    // A key's fetch beats (2 bytes each): its K row, then its V row.
     localparam [4:0] BEATS_PER_KEY = 5'd8;
     localparam [2:0] LAST_BEAT     = 3'd7;
 

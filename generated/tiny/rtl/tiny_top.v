@@ -33,8 +33,8 @@ module tiny_top (
     output wire           m_mem_req_valid,
     input  wire           m_mem_req_ready,
     output wire [4:0]     m_mem_req_key,
-    // Memory read responses: 8 beats per request, K chunks then V chunks,
-    // 2 elements each.
+    // Memory read responses: 8 beats of 2 bytes (memory.bytes_per_cycle)
+    // per request, the K row then the V row, element 0 in the low bits.
     input  wire           s_mem_rsp_valid,
     output wire           s_mem_rsp_ready,
     input  wire [15:0]    s_mem_rsp_data,
@@ -64,8 +64,10 @@ module tiny_top (
     wire                          buf_lookup_hit;
     wire [4:0]     buf_lookup_key, buf_alloc_key;
     wire [1:0]     buf_lookup_slot, buf_consume_slot, buf_alloc_slot;
-    wire [4:0]     buf_wr_addr, buf_rd_addr;
-    wire [15:0]    buf_wr_data, buf_rd_data;
+    wire [4:0]     buf_wr_addr;
+    wire [4:0]     buf_rd_addr;
+    wire [15:0]    buf_wr_data;
+    wire [15:0]    buf_rd_data;
 
     // Query MSBs: the top 4 bits of each element of the latched query.
     genvar elem;
