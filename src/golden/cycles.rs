@@ -27,9 +27,9 @@
 //!   accumulators [`ACCUMULATE_LATENCY`] cycles after.
 //! - The fetch pass starts the cycle after the last hit's hand-over (the
 //!   cycle after the hit pass's first without hits). Its first request
-//!   comes when its list entry is read, and after hits 2 cycles after the
-//!   pass's start (the buffer's victim after the last consume, and the
-//!   registered check that the engine no longer reads it); the others
+//!   comes when its list entry is read, [`LIST_READ_LATENCY`] cycle after
+//!   the pass's start (the hits' slots were consumed as the scan listed
+//!   them, so the buffer's victim is ready by then); the others
 //!   every [`REQUEST_INTERVAL`] cycles, up to `fetch_depth` in flight (a
 //!   request waits for a free queue entry, which the hand-over of the row
 //!   `fetch_depth` requests earlier frees).
@@ -290,9 +290,10 @@ pub fn query_cycles(d: &Derived, mode: Mode, q: &QueryResult) -> u64 {
         offer = take + LIST_READ_LATENCY;
         fetch_start = take + 1;
     }
-    // The first request waits for its list entry, and after a hit's
-    // consume for the buffer's new victim and the registered check.
-    let first_request = fetch_start + if q.hits > 0 { 2 } else { LIST_READ_LATENCY };
+    // The first request waits for its list entry. The buffer's victim and
+    // the registered check that it may be overwritten are ready by then:
+    // the last consume took effect with the scan's last list write.
+    let first_request = fetch_start + LIST_READ_LATENCY;
     let depth = d.fetch_depth as usize;
     let mut takes = Vec::with_capacity(q.fetches as usize);
     let mut request = first_request;

@@ -384,8 +384,11 @@ module minilm_controller (
     assign buf_clear         = start || (q_take && !reuse);
     assign buf_start_query   = q_take;
     assign buf_lookup_key    = look_key_q;
-    assign buf_consume_valid = hit_take;
-    assign buf_consume_slot  = hit_slot;
+    // A hit's slot is consumed as the hit is listed (golden::run_head
+    // consumes every hit before the first fill, and so does this: the
+    // fetch pass follows the hit pass), not as the engine takes it.
+    assign buf_consume_valid = list_we && list_hit;
+    assign buf_consume_slot  = buf_lookup_slot;
     assign buf_alloc_valid   = mem_req_take;
     assign buf_alloc_key     = miss_key;
     assign buf_wr_en         = mem_rsp_take;
