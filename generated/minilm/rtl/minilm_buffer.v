@@ -19,8 +19,10 @@
 // Residency is a RAM lookup, so nothing here grows with seq_len but the
 // depth of one table. slot_of_mem, the key→slot table (512 entries of
 // 8 bits, never reset), records for each key the slot of its latest fill.
-// A lookup reads the key's entry (a registered read) and then checks that
-// slot's own tag: key j is resident exactly when
+// A lookup reads the key's entry (a registered read: the block RAM's
+// output), copies it next to the tags, and then checks that slot's own tag
+// and valid bit into a register, so the answer comes 3 cycles after the key
+// and the block RAM's output feeds no logic: key j is resident exactly when
 //   valid[s] && tag[s] == j,  s = slot_of[j].
 // A key is filled only when it is not resident, so while it is resident
 // its latest fill is the one that placed it, and slot_of[j] is its slot.
@@ -46,7 +48,7 @@ module minilm_buffer (
     input  wire           rst_n,
     input  wire           clear,          // invalidate every slot
     input  wire           start_query,    // clear every consumed bit
-    // Lookup: the answer for the key of the cycle before.
+    // Lookup: the answer for the key of 3 cycles before.
     input  wire [8:0]     lookup_key,
     output wire           lookup_hit,     // that key is resident ...
     output wire [7:0]     lookup_slot,    // ... in this slot
@@ -74,8 +76,13 @@ module minilm_buffer (
     reg  [255:0]   consumed_q;
     reg                 consume_valid_q;  // the consume of the cycle before, applied now
     reg  [7:0]     consume_slot_q;
+    // The lookup's stages: the table's read, its copy, the tag's check.
     reg  [7:0]     lookup_slot_q;  // slot_of_mem[lookup_key], registered read
     reg  [8:0]     lookup_key_q;
+    reg  [7:0]     probe_slot_q;
+    reg  [8:0]     probe_key_q;
+    reg  [7:0]     answer_slot_q;
+    reg                 answer_hit_q;   // the slot is valid and holds the key
 
     reg  [7:0]     round_robin_q;
 
@@ -132,8 +139,8 @@ module minilm_buffer (
     // The lookup's slot, checked against its tag. A slot index beyond the
     // last slot (only a never-written table entry holds one) reads invalid.
     wire [255:0] valid_pad = valid_q;
-    assign lookup_hit  = valid_pad[lookup_slot_q] && (tag_mem[lookup_slot_q] == lookup_key_q);
-    assign lookup_slot = lookup_slot_q;
+    assign lookup_hit  = answer_hit_q;
+    assign lookup_slot = answer_slot_q;
     assign rd_data     = rd_data_q;
 
     always @(posedge clk or negedge rst_n) begin
@@ -188,8 +195,12 @@ module minilm_buffer (
     reg  [7:0]     slot_of_mem [0:511];
     always @(posedge clk) begin
         if (alloc_valid) slot_of_mem[alloc_key] <= alloc_slot;
-        lookup_slot_q <= slot_of_mem[lookup_key];
-        lookup_key_q  <= lookup_key;
+        lookup_slot_q  <= slot_of_mem[lookup_key];
+        lookup_key_q   <= lookup_key;
+        probe_slot_q   <= lookup_slot_q;
+        probe_key_q    <= lookup_key_q;
+        answer_slot_q  <= probe_slot_q;
+        answer_hit_q   <= valid_pad[probe_slot_q] && (tag_mem[probe_slot_q] == probe_key_q);
     end
 
     always @(posedge clk) begin
