@@ -6,16 +6,22 @@
 //! controller (which fetches and hands keys over) and the engine (which
 //! computes). Times are clock cycles from the start of the query.
 //!
-//! - The query is taken at cycle 1. The controller then scans its kept
+//! - The query is taken at cycle [`QUERY_TAKE`]: the controller's ready is
+//!   a register, set the cycle after it may take a query. The controller
+//!   then scans its kept
 //!   keys ([`scan_done`]): without pruning a counter emits one key per
 //!   cycle; with pruning the keep vector arrives in `xbar_beats` beats of
 //!   `cols` keys after the crossbar's latency, and each beat takes
 //!   max(1, its kept keys) cycles in the priority encoder. Each key is
 //!   looked up in the buffer's key→slot table and written to the hit or
-//!   miss list [`SCAN_DRAIN`] cycles after its emission.
+//!   miss list; the scan ends [`SCAN_DRAIN`] cycles after the last
+//!   emission.
 //! - The hit pass reads the hits back from the list RAM: the first is
 //!   offered [`LIST_READ_LATENCY`] cycle after the pass starts, each
-//!   further one a cycle after the engine took the previous one.
+//!   further one a cycle after its hand-over. A key is handed over into
+//!   the engine's one-entry hold when the hold is empty (from the cycle
+//!   after the engine started the held key's S pass), and the engine sees
+//!   it the cycle after ([`HOLD_LATENCY`]).
 //! - The engine ([`EngineTimeline`]) runs each key through an S pass (C
 //!   reads of its K row, C = chunks), 9 weight cycles, then an A pass (C
 //!   reads of its V row). Passes share the read port; S of key i+1 runs
@@ -27,9 +33,9 @@
 //!   accumulators [`ACCUMULATE_LATENCY`] cycles after.
 //! - The fetch pass starts the cycle after the last hit's hand-over (the
 //!   cycle after the hit pass's first without hits). Its first request
-//!   comes when its list entry is read, and after hits 2 cycles after the
-//!   pass's start (the buffer's victim after the last consume, and the
-//!   registered check that the engine no longer reads it); the others
+//!   comes when its list entry is read, [`LIST_READ_LATENCY`] cycle after
+//!   the pass's start (the hits' slots were consumed as the scan listed
+//!   them, so the buffer's victim is ready by then); the others
 //!   every [`REQUEST_INTERVAL`] cycles, up to `fetch_depth` in flight (a
 //!   request waits for a free queue entry, which the hand-over of the row
 //!   `fetch_depth` requests earlier frees).
@@ -63,6 +69,15 @@
 use serde::Serialize;
 
 use super::{Derived, Mode, QueryResult};
+
+/// Cycle of a query's take, counted from the end of the previous query (or
+/// the start): the controller's registered ready rises the cycle after it
+/// may take a query.
+pub const QUERY_TAKE: u64 = 2;
+
+/// Cycles from a key's hand-over to the engine's hold until the engine may
+/// start its S pass: the hold is a register.
+pub const HOLD_LATENCY: u64 = 1;
 
 /// Cycles from an S pass's decision to its key's complete score, beyond
 /// the pass's C issue cycles: read, D, E, M, QK, T and score register
@@ -209,22 +224,23 @@ impl EngineTimeline {
     }
 }
 
-/// Cycle of a query's first scan emission (the query is taken at cycle 1):
-/// without pruning the counter emits key 0 the cycle after the take; with
-/// pruning the crossbar takes the request at cycle 2, presents its first
-/// beat `xbar_latency + 1` cycles later, and the beat is held (and emits)
-/// from the cycle after.
+/// Cycle of a query's first scan emission (the query is taken at cycle
+/// [`QUERY_TAKE`]): without pruning the counter emits key 0 the cycle after
+/// the take; with pruning the crossbar takes the request the cycle after
+/// the take, presents its first beat `xbar_latency + 1` cycles later, and
+/// the beat is held (and emits) from the cycle after.
 pub fn scan_start(d: &Derived, mode: Mode) -> u64 {
     if mode.prune() {
-        u64::from(d.xbar_latency) + 4
+        QUERY_TAKE + u64::from(d.xbar_latency) + 3
     } else {
-        2
+        QUERY_TAKE + 1
     }
 }
 
-/// Cycles from the last key's emission to the scan's end: the table
-/// lookup's two stages, then the end is seen.
-pub const SCAN_DRAIN: u64 = 3;
+/// Cycles from the last key's emission to the scan's end: the key's stage
+/// L, the buffer's 3-cycle lookup (the table's read, its copy, the tag's
+/// check), then the end is seen.
+pub const SCAN_DRAIN: u64 = 5;
 
 /// Cycles from the list read that starts a pass to its first entry being
 /// offered (hits) or ready to request (misses): the list RAM's registered
@@ -281,17 +297,26 @@ pub fn query_cycles(d: &Derived, mode: Mode, q: &QueryResult) -> u64 {
         return hits_start + 3;
     }
     let mut engine = EngineTimeline::new(u64::from(d.chunks), hits_start);
+    // The engine's key hold: the cycle it is empty again after the latest
+    // hand-over (the cycle after the engine starts that key's S pass).
+    let mut hold_free = hits_start;
+    let mut hand_over = |offer: u64| -> u64 {
+        let handed = offer.max(hold_free);
+        hold_free = engine.take(handed + HOLD_LATENCY) + 1;
+        handed
+    };
     let mut fetch_start = hits_start + 1;
     let mut offer = hits_start + LIST_READ_LATENCY;
     for _ in 0..q.hits {
-        let take = engine.take(offer);
-        // The next entry is read as the engine takes this one.
-        offer = take + LIST_READ_LATENCY;
-        fetch_start = take + 1;
+        let handed = hand_over(offer);
+        // The next entry is read as this one is handed over.
+        offer = handed + LIST_READ_LATENCY;
+        fetch_start = handed + 1;
     }
-    // The first request waits for its list entry, and after a hit's
-    // consume for the buffer's new victim and the registered check.
-    let first_request = fetch_start + if q.hits > 0 { 2 } else { LIST_READ_LATENCY };
+    // The first request waits for its list entry. The buffer's victim and
+    // the registered check that it may be overwritten are ready by then:
+    // the last consume took effect with the scan's last list write.
+    let first_request = fetch_start + LIST_READ_LATENCY;
     let depth = d.fetch_depth as usize;
     let mut takes = Vec::with_capacity(q.fetches as usize);
     let mut request = first_request;
@@ -308,9 +333,10 @@ pub fn query_cycles(d: &Derived, mode: Mode, q: &QueryResult) -> u64 {
         let ready = request + fetch_latency(d);
         let offer = row.map_or(ready, |previous| ready.max(previous + fetch_interval(d)));
         row = Some(offer);
-        let take = engine.take(offer);
-        takes.push(take);
-        finish = take + 2;
+        // The hand-over frees the row's queue entry.
+        let handed = hand_over(offer);
+        takes.push(handed);
+        finish = handed + 2;
     }
     (finish - 1).max(engine.drain()) + post_cycles(d)
 }
@@ -468,15 +494,15 @@ mod tests {
         assert_eq!((d.xbar_beats, d.xbar_latency), (4, 8));
         let q = kept(&[0, 1, 300]);
         assert_eq!(kept_per_beat(&d, &q.kept), vec![2, 0, 1, 0]);
-        // Emissions from cycle 12; beats end at 17; the last key (cycle
-        // 15) is in its list 3 cycles later.
-        assert_eq!(scan_done(&d, Mode::PruneOnly, &q), 18);
+        // The query taken at cycle 2, emissions from cycle 13; beats end
+        // at 18; the last key (cycle 16) is in its list 5 cycles later.
+        assert_eq!(scan_done(&d, Mode::PruneOnly, &q), 21);
         // Four empty beats.
-        assert_eq!(scan_done(&d, Mode::PruneOnly, &kept(&[])), 16);
-        // Without pruning: keys 0..10 emitted at cycles 2..=11.
+        assert_eq!(scan_done(&d, Mode::PruneOnly, &kept(&[])), 17);
+        // Without pruning: keys 0..10 emitted at cycles 3..=12.
         let all: Vec<u32> = (0..10).collect();
-        assert_eq!(scan_done(&d, Mode::Baseline, &kept(&all)), 14);
-        assert_eq!(scan_done(&d, Mode::Baseline, &kept(&[])), 2);
+        assert_eq!(scan_done(&d, Mode::Baseline, &kept(&all)), 17);
+        assert_eq!(scan_done(&d, Mode::Baseline, &kept(&[])), 3);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 // Do not edit: regenerate with `sprint-rtl generate`.
 // Reset: async_low on `rst_n`; memories are not reset.
 //
-// Each kept key passes through three stages:
+// Each kept key waits in a one-entry hold (K, so that key_ready is a register)
+// and then passes through three stages:
 //   S (score):      8 reads of the key's K row from the buffer feed 8 signed
 //                   MAC lanes; the exact q.k (22 bits) collects in score_q.
 //   W (weight):     z = score * scale in the log2 domain (20 fractional bits),
@@ -52,6 +53,7 @@ module long16k_engine (
     output wire [511:0]   q_row,        // the latched query
     input  wire [15:0]    scale,        // score scale, 20 fractional bits
     // Keys: one handshake per kept key, whose rows sit in buffer slot key_slot.
+    // key_ready is a register (the key hold is empty).
     input  wire           key_valid,
     output wire           key_ready,
     input  wire [6:0]     key_slot,
@@ -101,6 +103,13 @@ module long16k_engine (
     localparam integer NORM_STEPS = 5;
     localparam [4:0] LAST_NORM_STEP = 5'd4;
 
+    // Key hold K: the key handed over, until its S pass starts. key_ready is
+    // its emptiness, a register, so that the pass state that decides a start
+    // does not reach the controller's hand-over in the same cycle, nor the
+    // controller's offer the passes: a key's S pass starts the cycle after its
+    // hand-over at the earliest.
+    reg                               key_held_q;
+    reg  [6:0]     key_held_slot_q;
     // Issue stage (read port): kind 0 = S pass, 1 = A pass.
     reg                               pass_active_q;
     reg                               pass_kind_q;
@@ -187,10 +196,12 @@ module long16k_engine (
     wire r_valid    = (w_state_q == W_HOLD);
     wire w_take     = s_done_q && (w_state_q == W_IDLE);
     wire s_free     = !s_valid_q || w_take;
-    assign key_ready = (post_state_q == P_IDLE) && port_free && s_free && (last_kind_q || !r_valid);
-    wire start_s     = key_ready && key_valid;
+    wire s_may_start = (post_state_q == P_IDLE) && port_free && s_free && (last_kind_q || !r_valid);
+    assign key_ready = !key_held_q;
+    wire key_take    = key_valid && !key_held_q;
+    wire start_s     = s_may_start && key_held_q;
     wire start_a     = port_free && r_valid && !start_s;
-    wire [6:0]     start_slot = start_a ? w_slot_q : key_slot;
+    wire [6:0]     start_slot = start_a ? w_slot_q : key_held_slot_q;
     wire [10:0]    start_base = { 4'd0, start_slot } * BEATS_PER_KEY
                                         + (start_a ? V_OFFSET : 11'd0);
 
@@ -198,9 +209,10 @@ module long16k_engine (
     assign buf_rd_addr = pass_base_q + { 8'd0, issue_q };
     assign mac_active  = d_valid_q;
 
-    // The slots still to be read: the current pass's, a waiting S key's (its
-    // K row is read, its V row is not), and W's / R's.
-    assign probe_busy = (pass_active_q && (pass_slot_q == probe_slot))
+    // The slots still to be read: the held key's, the current pass's, a
+    // waiting S key's (its K row is read, its V row is not), and W's / R's.
+    assign probe_busy = (key_held_q && (key_held_slot_q == probe_slot))
+                     || (pass_active_q && (pass_slot_q == probe_slot))
                      || (s_valid_q && (s_slot_q == probe_slot))
                      || ((w_state_q != W_IDLE) && (w_slot_q == probe_slot));
 
@@ -497,12 +509,14 @@ module long16k_engine (
     // engine's many state bits do not feed q_load's fan-out (the query row,
     // the softmax state) and the controller in the same cycle. It is set
     // exactly when the combinational condition (every stage empty, post
-    // idle) will hold next cycle: the read pipeline has drained, S and W are
-    // empty and no key starts, and post is idle and not finishing, or the
-    // output row leaves.
+    // idle) will hold next cycle: the read pipeline has drained, the key
+    // hold, S and W are empty and no key starts, and post is idle and not
+    // finishing, or the output row leaves. A key handed over in this cycle
+    // is not seen: the controller offers none while it waits for idle (to
+    // take a query or finish one, 2 cycles after its last hand-over).
     assign idle_next = !pass_active_q && !rd_valid_q && !d_valid_q && !e_valid_q
                   && !(m_valid_q && !m_kind_q) && !qk_valid_q
-                  && !s_valid_q && (w_state_q == W_IDLE) && !start_s
+                  && !key_held_q && !s_valid_q && (w_state_q == W_IDLE) && !start_s
                   && (((post_state_q == P_IDLE) && !finish_take)
                       || ((post_state_q == P_PRESENT) && m_out_ready));
     // The softmax state clears the cycle after q_load: no key can reach W
@@ -516,6 +530,17 @@ module long16k_engine (
             idle_q     <= idle_next;
             q_loaded_q <= idle_q && q_load;
         end
+    end
+
+    // Key hold: filled by a hand-over, emptied as its S pass starts (a
+    // hand-over needs it empty, so the two never meet). Its slot is data.
+    always @(posedge clk or negedge rst_n) begin
+        if (!rst_n) key_held_q <= 1'b0;
+        else if (key_take) key_held_q <= 1'b1;
+        else if (start_s) key_held_q <= 1'b0;
+    end
+    always @(posedge clk) begin
+        if (key_take) key_held_slot_q <= key_slot;
     end
 
     // Read passes and the read pipeline's valid bits.
@@ -605,7 +630,7 @@ module long16k_engine (
             if (start_s) begin
                 s_valid_q <= 1'b1;
                 s_done_q  <= 1'b0;
-                s_slot_q  <= key_slot;
+                s_slot_q  <= key_held_slot_q;
             end
         end
     end

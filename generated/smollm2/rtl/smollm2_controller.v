@@ -21,7 +21,8 @@
 //   lowest first (a beat with no kept key takes one cycle). Without pruning a counter emits the
 //   keys 0 .. limit - 1, one per cycle.
 // - Lookup. Each key is looked up in the buffer's key→slot table (a RAM,
-//   validated by the slot's tag; see the buffer), and written to the
+//   validated by the slot's tag; see the buffer; its answer comes 3 cycles
+//   later), and written to the
 //   kept-key list, a RAM of 8192 entries: a hit's slot at the next address
 //   from 0 up, a miss's key at the next address from 8191 down. A query
 //   keeps at most 8192 keys, so the two never meet.
@@ -292,22 +293,29 @@ module smollm2_controller (
     // ------------------------------------------------------------------
     // Lookup and the kept-key list.
     // ------------------------------------------------------------------
-    // Stage L holds the emitted key while the buffer reads its table entry;
-    // stage W has the buffer's answer and writes the list: a hit's slot at
-    // hit_count_q, a miss's key at LIST_TOP - miss_count_q.
+    // Stage L holds the emitted key while the buffer looks it up; the key
+    // then waits LOOKUP_LATENCY cycles in wait_keys_q, the last of which
+    // (W) has the buffer's answer and writes the list: a hit's slot at
+    // hit_count_q, a miss's key at miss_addr_q = LIST_TOP - miss_count_q.
     localparam integer LIST_BITS = 13;
     localparam [KEY_BITS - 1:0] LIST_TOP = 13'd8191;
-    reg                     look_valid_q, sort_valid_q;
-    reg  [KEY_BITS - 1:0]   look_key_q, sort_key_q;
+    localparam integer LOOKUP_LATENCY = 3;  // the buffer's: table read, copy, tag check
+    reg                     look_valid_q;
+    reg  [KEY_BITS - 1:0]   look_key_q;
+    // Stage i after L (i + 1 cycles after it): valid bit i, key in bits
+    // [i * KEY_BITS +: KEY_BITS].
+    reg  [LOOKUP_LATENCY - 1:0]            wait_valid_q;
+    reg  [LOOKUP_LATENCY * KEY_BITS - 1:0] wait_keys_q;
     reg  [COUNT_BITS - 1:0] hit_count_q, miss_count_q;
-    wire scan_done = scanning && source_done && !look_valid_q && !sort_valid_q;
+    reg  [KEY_BITS - 1:0]   miss_addr_q;
+    wire scan_done = scanning && source_done && !look_valid_q && !(|wait_valid_q);
 
     wire                   list_hit     = reuse && buf_lookup_hit;
-    wire                   list_we      = sort_valid_q;
-    wire [KEY_BITS - 1:0]  list_wr_addr = list_hit ? hit_count_q[KEY_BITS - 1:0]
-                                                    : LIST_TOP - miss_count_q[KEY_BITS - 1:0];
+    wire                   list_we      = wait_valid_q[LOOKUP_LATENCY - 1];
+    wire [KEY_BITS - 1:0]  sort_key     = wait_keys_q[(LOOKUP_LATENCY - 1) * KEY_BITS +: KEY_BITS];
+    wire [KEY_BITS - 1:0]  list_wr_addr = list_hit ? hit_count_q[KEY_BITS - 1:0] : miss_addr_q;
     wire [LIST_BITS - 1:0] list_wr_data = list_hit ? { 6'd0, buf_lookup_slot }
-                                                   : sort_key_q;
+                                                   : sort_key;
     // Below seq_len where written.
     wire unused_counts_msb = hit_count_q[COUNT_BITS - 1] ^ miss_count_q[COUNT_BITS - 1];
 
@@ -337,7 +345,12 @@ module smollm2_controller (
     // Handshakes.
     // ------------------------------------------------------------------
     wire queries_left = (query_count_q != n_queries_q);
-    assign s_q_ready  = (state_q == C_QUERY) && queries_left && eng_idle;
+    // s_q_ready is a register, so that the state, the query count and the
+    // engine's idle do not reach the take's wide fan-out (every query
+    // register of the engine, the buffer's tags) in one cycle: it rises the
+    // cycle after the controller may take a query, and falls with the take.
+    reg  q_ready_q;
+    assign s_q_ready  = q_ready_q;
     wire q_take       = s_q_valid && s_q_ready;
     assign eng_q_load = q_take;
     assign eng_scale  = scale_q;
@@ -386,8 +399,11 @@ module smollm2_controller (
     assign buf_clear         = start || (q_take && !reuse);
     assign buf_start_query   = q_take;
     assign buf_lookup_key    = look_key_q;
-    assign buf_consume_valid = hit_take;
-    assign buf_consume_slot  = hit_slot;
+    // A hit's slot is consumed as the hit is listed (golden::run_head
+    // consumes every hit before the first fill, and so does this: the
+    // fetch pass follows the hit pass), not as the engine takes it.
+    assign buf_consume_valid = list_we && list_hit;
+    assign buf_consume_slot  = buf_lookup_slot;
     assign buf_alloc_valid   = mem_req_take;
     assign buf_alloc_key     = miss_key;
     assign buf_wr_en         = mem_rsp_take;
@@ -422,7 +438,7 @@ module smollm2_controller (
             keep_beat_valid_q <= 1'b0;
             xbar_done_q   <= 1'b0;
             look_valid_q  <= 1'b0;
-            sort_valid_q  <= 1'b0;
+            wait_valid_q  <= {LOOKUP_LATENCY{1'b0}};
             entry_valid_q <= 1'b0;
             reads_left_q  <= 14'd0;
             fetch_live_q  <= 4'd0;
@@ -433,6 +449,7 @@ module smollm2_controller (
             unfilled_q    <= 3'd0;
             beat_q        <= 3'd0;
             fill_safe_q   <= 1'b0;
+            q_ready_q     <= 1'b0;
         end else begin
             state_q <= state_d;
             // Scan: a beat is taken as the held one emits its last key (or
@@ -445,7 +462,7 @@ module smollm2_controller (
                 keep_beat_valid_q <= 1'b0;
             end
             look_valid_q <= emit_valid;
-            sort_valid_q <= look_valid_q;
+            wait_valid_q <= {wait_valid_q[LOOKUP_LATENCY - 2:0], look_valid_q};
             // Passes: the list's read side.
             if (list_rd) entry_valid_q <= 1'b1;
             else if (entry_used || hits_end) entry_valid_q <= 1'b0;
@@ -453,6 +470,7 @@ module smollm2_controller (
             else if (hits_end) reads_left_q <= miss_count_q;
             else if (list_rd) reads_left_q <= reads_left_q - 14'd1;
             if (q_take) xbar_done_q <= 1'b0;
+            q_ready_q   <= (state_q == C_QUERY) && queries_left && eng_idle && !q_take;
             fill_safe_q <= (state_q == C_FETCH) && buf_alloc_ready && !eng_probe_busy
                            && !victim_queued;
             case (state_q)
@@ -489,6 +507,7 @@ module smollm2_controller (
             keep_next_base_q <= 13'd0;
             hit_count_q   <= 14'd0;
             miss_count_q  <= 14'd0;
+            miss_addr_q   <= LIST_TOP;
         end
         if (keep_take) begin
             keep_beat_q      <= s_xbar_keep_data & beat_mask;
@@ -500,10 +519,13 @@ module smollm2_controller (
             keep_beat_q <= keep_beat_q & (keep_beat_q - 128'd1);
         end
         if (emit_valid && !prune) count_q <= count_q + 14'd1;
-        look_key_q <= emit_key;
-        sort_key_q <= look_key_q;
+        look_key_q  <= emit_key;
+        wait_keys_q <= {wait_keys_q[(LOOKUP_LATENCY - 1) * KEY_BITS - 1:0], look_key_q};
         if (list_we && list_hit) hit_count_q <= hit_count_q + 14'd1;
-        if (list_we && !list_hit) miss_count_q <= miss_count_q + 14'd1;
+        if (list_we && !list_hit) begin
+            miss_count_q <= miss_count_q + 14'd1;
+            miss_addr_q  <= miss_addr_q - 13'd1;
+        end
         if (scan_done) rd_ptr_q <= 13'd0;
         else if (hits_end) rd_ptr_q <= LIST_TOP;
         else if (list_rd) rd_ptr_q <= (state_q == C_HITS) ? rd_ptr_q + 13'd1 : rd_ptr_q - 13'd1;

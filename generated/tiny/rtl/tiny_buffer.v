@@ -15,13 +15,17 @@
 // beat address slot * 8 + beat. Read side: one 16-bit word a read.
 //
 // Tags: each slot's key, a valid bit and a consumed bit (the current query
-// has used its row).
+// needs its row: a hit, marked as the controller lists it, or a fill). A
+// consume is registered here and marks its slot the cycle after, so that
+// the lookup's answer does not fan out to the 4 consumed bits in its cycle.
 //
 // Residency is a RAM lookup, so nothing here grows with seq_len but the
 // depth of one table. slot_of_mem, the key→slot table (32 entries of
 // 2 bits, never reset), records for each key the slot of its latest fill.
-// A lookup reads the key's entry (a registered read) and then checks that
-// slot's own tag: key j is resident exactly when
+// A lookup reads the key's entry (a registered read: the block RAM's
+// output), copies it next to the tags, and then checks that slot's own tag
+// and valid bit into a register, so the answer comes 3 cycles after the key
+// and the block RAM's output feeds no logic: key j is resident exactly when
 //   valid[s] && tag[s] == j,  s = slot_of[j].
 // A key is filled only when it is not resident, so while it is resident
 // its latest fill is the one that placed it, and slot_of[j] is its slot.
@@ -36,9 +40,10 @@
 // at 0 on clear and moves past each slot it gives), so that back-to-back
 // fills of a tiled query avoid the slot the engine is reading. The victim is
 // registered: alloc_slot shows the choice for the tags of the cycle before,
-// and alloc_ready says the tags have not changed since (a fill, a consume,
-// a new query or a clear makes it wait one cycle). The controller looks
-// keys up only between queries' fills, so a lookup never meets a fill.
+// and alloc_ready says the tags have not changed since (a fill, a consume
+// taking effect, a new query or a clear makes it wait one cycle). The
+// controller looks keys up only between queries' fills, so a lookup never
+// meets a fill, and its hits are consumed before the query's first fill.
 `default_nettype none
 
 module tiny_buffer (
@@ -46,11 +51,11 @@ module tiny_buffer (
     input  wire           rst,
     input  wire           clear,          // invalidate every slot
     input  wire           start_query,    // clear every consumed bit
-    // Lookup: the answer for the key of the cycle before.
+    // Lookup: the answer for the key of 3 cycles before.
     input  wire [4:0]     lookup_key,
     output wire           lookup_hit,     // that key is resident ...
     output wire [1:0]     lookup_slot,    // ... in this slot
-    // Mark a hit's slot consumed.
+    // Mark a hit's slot consumed (from the next cycle).
     input  wire           consume_valid,
     input  wire [1:0]     consume_slot,
     // Allocate a slot for a key that is not resident.
@@ -70,8 +75,15 @@ module tiny_buffer (
     reg  [4:0]     tag_mem [0:3];
     reg  [3:0]     valid_q;
     reg  [3:0]     consumed_q;
+    reg                 consume_valid_q;  // the consume of the cycle before, applied now
+    reg  [1:0]     consume_slot_q;
+    // The lookup's stages: the table's read, its copy, the tag's check.
     reg  [1:0]     lookup_slot_q;  // slot_of_mem[lookup_key], registered read
     reg  [4:0]     lookup_key_q;
+    reg  [1:0]     probe_slot_q;
+    reg  [4:0]     probe_key_q;
+    reg  [1:0]     answer_slot_q;
+    reg                 answer_hit_q;   // the slot is valid and holds the key
 
     reg  [1:0]     round_robin_q;
 
@@ -128,8 +140,8 @@ module tiny_buffer (
     // The lookup's slot, checked against its tag. A slot index beyond the
     // last slot (only a never-written table entry holds one) reads invalid.
     wire [3:0] valid_pad = valid_q;
-    assign lookup_hit  = valid_pad[lookup_slot_q] && (tag_mem[lookup_slot_q] == lookup_key_q);
-    assign lookup_slot = lookup_slot_q;
+    assign lookup_hit  = answer_hit_q;
+    assign lookup_slot = answer_slot_q;
 
     always @(posedge clk) begin
         if (rst) begin
@@ -137,21 +149,29 @@ module tiny_buffer (
             consumed_q    <= 4'd0;
             round_robin_q <= 2'd0;
             victim_fresh_q <= 1'b0;
+            consume_valid_q <= 1'b0;
         end else if (clear) begin
             valid_q       <= 4'd0;
             consumed_q    <= 4'd0;
             round_robin_q <= 2'd0;
             victim_fresh_q <= 1'b0;
+            consume_valid_q <= 1'b0;
         end else begin
-            victim_fresh_q   <= !(start_query || consume_valid || alloc_valid);
+            victim_fresh_q   <= !(start_query || consume_valid_q || alloc_valid);
+            consume_valid_q  <= consume_valid;
             if (start_query) consumed_q <= 4'd0;
-            if (consume_valid) consumed_q[consume_slot] <= 1'b1;
+            if (consume_valid_q) consumed_q[consume_slot_q] <= 1'b1;
             if (alloc_valid) begin
                 valid_q[alloc_slot]    <= 1'b1;
                 consumed_q[alloc_slot] <= 1'b1;
                 if (victim_rr_q) round_robin_q <= round_robin_next;
             end
         end
+    end
+
+    // The registered consume's slot (meaningful when consume_valid_q).
+    always @(posedge clk) begin
+        consume_slot_q <= consume_slot;
     end
 
     // The victim of the current tags, registered (meaningful when
@@ -175,8 +195,12 @@ module tiny_buffer (
     reg  [1:0]     slot_of_mem [0:31];
     always @(posedge clk) begin
         if (alloc_valid) slot_of_mem[alloc_key] <= alloc_slot;
-        lookup_slot_q <= slot_of_mem[lookup_key];
-        lookup_key_q  <= lookup_key;
+        lookup_slot_q  <= slot_of_mem[lookup_key];
+        lookup_key_q   <= lookup_key;
+        probe_slot_q   <= lookup_slot_q;
+        probe_key_q    <= lookup_key_q;
+        answer_slot_q  <= probe_slot_q;
+        answer_hit_q   <= valid_pad[probe_slot_q] && (tag_mem[probe_slot_q] == probe_key_q);
     end
 
     // ------------------------------------------------------------------
