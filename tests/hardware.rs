@@ -36,8 +36,10 @@ fn lint_clean(name: &str) {
     for (list, top) in [
         ("filelist.f", "top"),
         ("filelist.f", "axi_top"),
+        ("filelist.f", "axi_system"),
         ("sim_filelist.f", "tb_harness"),
         ("sim_filelist.f", "axi_tb_harness"),
+        ("sim_filelist.f", "emu_tb_harness"),
     ] {
         let findings = tools::verilator_lint(dir.path(), list, &format!("{name}_{top}")).unwrap();
         assert!(findings.is_empty(), "{name}_{top}: {findings:#?}");
@@ -52,8 +54,10 @@ fn iverilog_clean(name: &str) {
     for (list, top) in [
         ("filelist.f", "top"),
         ("filelist.f", "axi_top"),
+        ("filelist.f", "axi_system"),
         ("sim_filelist.f", "tb_harness"),
         ("sim_filelist.f", "axi_tb_harness"),
+        ("sim_filelist.f", "emu_tb_harness"),
     ] {
         let files = std::fs::read_to_string(dir.path().join(list)).unwrap();
         let out = std::process::Command::new("iverilog")
