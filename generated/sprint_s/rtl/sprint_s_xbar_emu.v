@@ -80,6 +80,23 @@ module sprint_s_xbar_emu (
     localparam [31:0]  READ_MULT      = 32'd10033;
     localparam [KEY_BITS - 1:0] BANK_MASK = 9'd3;
 
+    // q * g for a QMSB-bit signed q, as the sum of g's shifts by q's bits
+    // (the sign bit's negated): 4 adders in logic, where a multiplication
+    // would take a DSP block per product.
+    function signed [PROD_BITS - 1:0] times_q;
+        input [QMSB - 1:0]          q;
+        input signed [G_BITS - 1:0] g;
+        reg   signed [PROD_BITS - 1:0] wide;
+        integer                       b;
+        begin
+            wide    = { { 4{g[G_BITS - 1]} }, g };
+            times_q = {PROD_BITS{1'b0}};
+            for (b = 0; b < QMSB - 1; b = b + 1)
+                if (q[b]) times_q = times_q + (wide <<< b);
+            if (q[QMSB - 1]) times_q = times_q - (wide <<< (QMSB - 1));
+        end
+    endfunction
+
     // SplitMix64's output function (Steele, Lea, Flood 2014) in two
     // pipeline stages of one multiplication each: mix(x) = mix_bc(mix_a(x)).
     function [63:0] mix_a;
@@ -145,6 +162,7 @@ module sprint_s_xbar_emu (
     reg  [1:0]              prefix_q;    // step of the read id's hash
     reg  [31:0]             read_id_q;
     reg  [63:0]             hash_a_q;    // mix_a of the prefix or the sweep
+    wire [63:0]             hash_bc = mix_bc(hash_a_q);
     reg  [63:0]             prefix_hash_q; // mix(mix(seed ^ READ) ^ read_id)
 
     always @(posedge clk or negedge rst_n) begin
@@ -215,7 +233,7 @@ module sprint_s_xbar_emu (
     reg  [63:0]             sweep_c_q, sweep_k_q;
     reg  [ERR_ROW - 1:0]    err_row_q;      // element 0 ends in the LSBs
     assign sweep_done = sweep_q == W_ROW && sweep_key_q == 9'd511;
-    wire signed [44:0]      prog_scaled = scaled_sample(mix_bc(hash_a_q), PROG_MULT);
+    wire signed [44:0]      prog_scaled = scaled_sample(hash_bc, PROG_MULT);
     wire signed [ERR_BITS - 1:0] prog_err = prog_scaled[ERR_BITS + 15:16];
     wire                    unused_prog_scaled =
                                 ^{prog_scaled[44:ERR_BITS + 16], prog_scaled[15:0]};
@@ -254,25 +272,31 @@ module sprint_s_xbar_emu (
         end
     end
 
-    // The hash's first stage serves the sweep, then the read id's prefix:
-    // mix(mix(seed ^ READ) ^ read_id), once per request.
-    always @(posedge clk) begin
+    // One hash pipeline, its two stages shared: the sweep's C, K_j and
+    // elements, then each request's prefix mix(mix(seed ^ READ) ^ read_id).
+    reg  [63:0]             hash_a_in;
+    always @* begin
         if (state_q == S_SWEEP) begin
             case (sweep_q)
-                W_SEED:  hash_a_q <= mix_a(seed ^ STREAM_PROGRAM);
-                W_KEY:   hash_a_q <= mix_a(sweep_c_q ^ { 55'd0, sweep_key_q });
-                W_ELEM:  hash_a_q <= mix_a(sweep_k_q ^ { 57'd0, sweep_elem_q });
-                default: ;
+                W_SEED:  hash_a_in = seed ^ STREAM_PROGRAM;
+                W_KEY:   hash_a_in = sweep_c_q ^ { 55'd0, sweep_key_q };
+                default: hash_a_in = sweep_k_q ^ { 57'd0, sweep_elem_q };
             endcase
-            if (sweep_q == W_C) sweep_c_q <= mix_bc(hash_a_q);
-            if (sweep_q == W_K) sweep_k_q <= mix_bc(hash_a_q);
+        end else begin
+            hash_a_in = prefix_q == 2'd0 ? seed ^ STREAM_READ : hash_bc ^ {32'd0, read_id_q};
+        end
+    end
+
+    always @(posedge clk) begin
+        if (state_q == S_SWEEP) begin
+            if (sweep_q == W_SEED || sweep_q == W_KEY || sweep_q == W_ELEM)
+                hash_a_q <= mix_a(hash_a_in);
+            if (sweep_q == W_C) sweep_c_q <= hash_bc;
+            if (sweep_q == W_K) sweep_k_q <= hash_bc;
             if (sweep_shift_q) err_row_q <= {prog_err, err_row_q[ERR_ROW - 1:ERR_BITS]};
         end else if (state_q == S_PREFIX) begin
-            case (prefix_q)
-                2'd0:    hash_a_q      <= mix_a(seed ^ STREAM_READ);
-                2'd1:    hash_a_q      <= mix_a(mix_bc(hash_a_q) ^ {32'd0, read_id_q});
-                default: prefix_hash_q <= mix_bc(hash_a_q);
-            endcase
+            if (prefix_q != 2'd2) hash_a_q <= mix_a(hash_a_in);
+            else prefix_hash_q <= hash_bc;
         end
     end
 
@@ -335,9 +359,7 @@ module sprint_s_xbar_emu (
                     wire signed [G_BITS - 1:0] g =
                         $signed({ { 1{level[KMSB - 1]} }, level, 4'd0 })
                         + $signed({ { 3{err[ERR_BITS - 1]} }, err });
-                    wire signed [PROD_BITS - 1:0] product =
-                        $signed({ { 9{q[QMSB - 1]} }, q })
-                        * $signed({ { 4{g[G_BITS - 1]} }, g });
+                    wire signed [PROD_BITS - 1:0] product = times_q(q, g);
                     assign tree_0[elem * SUM_BITS +: SUM_BITS] =
                         { { 8{product[PROD_BITS - 1]} }, product };
                 end else begin : g_pad
