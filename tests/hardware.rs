@@ -312,6 +312,24 @@ fn synth_axi_top_tiny() {
     }
 }
 
+/// The FPGA system (the AXI top with the crossbar emulator) passes Yosys's
+/// checks with no finding, and holds the emulator's RAMs as memories.
+#[test]
+#[ignore = "needs Yosys"]
+fn synth_axi_system_tiny() {
+    common::tool("yosys");
+    let dir = design_dir("tiny");
+    let report = tools::yosys_synth(dir.path(), "filelist.f", "tiny_axi_system").unwrap();
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    for m in ["tiny_axi_top", "tiny_xbar_emu", "tiny_axis_q"] {
+        assert!(
+            report.stat.contains(m),
+            "{m} missing from:\n{}",
+            report.stat
+        );
+    }
+}
+
 /// The tiny design's engine synthesized on its own (generic target): the
 /// report names the engine as its top, and the area is the engine's with
 /// its `exp2` and `recip`, without the controller or the buffer.
