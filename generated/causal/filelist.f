@@ -4,8 +4,10 @@ rtl/causal_recip.v
 rtl/causal_engine.v
 rtl/causal_buffer.v
 rtl/causal_top.v
+rtl/causal_xbar_emu.v
 rtl/causal_axil_regs.v
 rtl/causal_axi_read.v
 rtl/causal_axis_q.v
 rtl/causal_axis_out.v
 rtl/causal_axi_top.v
+rtl/causal_axi_system.v

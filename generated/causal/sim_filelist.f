@@ -4,11 +4,14 @@ rtl/causal_recip.v
 rtl/causal_engine.v
 rtl/causal_buffer.v
 rtl/causal_top.v
+rtl/causal_xbar_emu.v
+sim/causal_emu_tb_harness.v
 rtl/causal_axil_regs.v
 rtl/causal_axi_read.v
 rtl/causal_axis_q.v
 rtl/causal_axis_out.v
 rtl/causal_axi_top.v
+rtl/causal_axi_system.v
 sim/causal_xbar_model.v
 sim/causal_axi_tb_harness.v
 sim/causal_tb_harness.v

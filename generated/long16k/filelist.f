@@ -4,8 +4,10 @@ rtl/long16k_recip.v
 rtl/long16k_engine.v
 rtl/long16k_buffer.v
 rtl/long16k_top.v
+rtl/long16k_xbar_emu.v
 rtl/long16k_axil_regs.v
 rtl/long16k_axi_read.v
 rtl/long16k_axis_q.v
 rtl/long16k_axis_out.v
 rtl/long16k_axi_top.v
+rtl/long16k_axi_system.v

@@ -4,11 +4,14 @@ rtl/long16k_recip.v
 rtl/long16k_engine.v
 rtl/long16k_buffer.v
 rtl/long16k_top.v
+rtl/long16k_xbar_emu.v
+sim/long16k_emu_tb_harness.v
 rtl/long16k_axil_regs.v
 rtl/long16k_axi_read.v
 rtl/long16k_axis_q.v
 rtl/long16k_axis_out.v
 rtl/long16k_axi_top.v
+rtl/long16k_axi_system.v
 sim/long16k_xbar_model.v
 sim/long16k_axi_tb_harness.v
 sim/long16k_tb_harness.v

@@ -4,8 +4,10 @@ rtl/minilm_recip.v
 rtl/minilm_engine.v
 rtl/minilm_buffer.v
 rtl/minilm_top.v
+rtl/minilm_xbar_emu.v
 rtl/minilm_axil_regs.v
 rtl/minilm_axi_read.v
 rtl/minilm_axis_q.v
 rtl/minilm_axis_out.v
 rtl/minilm_axi_top.v
+rtl/minilm_axi_system.v

@@ -4,11 +4,14 @@ rtl/minilm_recip.v
 rtl/minilm_engine.v
 rtl/minilm_buffer.v
 rtl/minilm_top.v
+rtl/minilm_xbar_emu.v
+sim/minilm_emu_tb_harness.v
 rtl/minilm_axil_regs.v
 rtl/minilm_axi_read.v
 rtl/minilm_axis_q.v
 rtl/minilm_axis_out.v
 rtl/minilm_axi_top.v
+rtl/minilm_axi_system.v
 sim/minilm_xbar_model.v
 sim/minilm_axi_tb_harness.v
 sim/minilm_tb_harness.v

@@ -4,11 +4,14 @@ rtl/smollm2_recip.v
 rtl/smollm2_engine.v
 rtl/smollm2_buffer.v
 rtl/smollm2_top.v
+rtl/smollm2_xbar_emu.v
+sim/smollm2_emu_tb_harness.v
 rtl/smollm2_axil_regs.v
 rtl/smollm2_axi_read.v
 rtl/smollm2_axis_q.v
 rtl/smollm2_axis_out.v
 rtl/smollm2_axi_top.v
+rtl/smollm2_axi_system.v
 sim/smollm2_xbar_model.v
 sim/smollm2_axi_tb_harness.v
 sim/smollm2_tb_harness.v

@@ -5,8 +5,10 @@ rtl/sprint_l_engine.v
 rtl/sprint_l_buffer.v
 rtl/sprint_l_core.v
 rtl/sprint_l_top.v
+rtl/sprint_l_xbar_emu.v
 rtl/sprint_l_axil_regs.v
 rtl/sprint_l_axi_read.v
 rtl/sprint_l_axis_q.v
 rtl/sprint_l_axis_out.v
 rtl/sprint_l_axi_top.v
+rtl/sprint_l_axi_system.v

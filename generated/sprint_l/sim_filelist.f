@@ -5,11 +5,14 @@ rtl/sprint_l_engine.v
 rtl/sprint_l_buffer.v
 rtl/sprint_l_core.v
 rtl/sprint_l_top.v
+rtl/sprint_l_xbar_emu.v
+sim/sprint_l_emu_tb_harness.v
 rtl/sprint_l_axil_regs.v
 rtl/sprint_l_axi_read.v
 rtl/sprint_l_axis_q.v
 rtl/sprint_l_axis_out.v
 rtl/sprint_l_axi_top.v
+rtl/sprint_l_axi_system.v
 sim/sprint_l_xbar_model.v
 sim/sprint_l_axi_tb_harness.v
 sim/sprint_l_tb_harness.v

@@ -5,8 +5,10 @@ rtl/sprint_m_engine.v
 rtl/sprint_m_buffer.v
 rtl/sprint_m_core.v
 rtl/sprint_m_top.v
+rtl/sprint_m_xbar_emu.v
 rtl/sprint_m_axil_regs.v
 rtl/sprint_m_axi_read.v
 rtl/sprint_m_axis_q.v
 rtl/sprint_m_axis_out.v
 rtl/sprint_m_axi_top.v
+rtl/sprint_m_axi_system.v

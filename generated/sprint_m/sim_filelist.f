@@ -5,11 +5,14 @@ rtl/sprint_m_engine.v
 rtl/sprint_m_buffer.v
 rtl/sprint_m_core.v
 rtl/sprint_m_top.v
+rtl/sprint_m_xbar_emu.v
+sim/sprint_m_emu_tb_harness.v
 rtl/sprint_m_axil_regs.v
 rtl/sprint_m_axi_read.v
 rtl/sprint_m_axis_q.v
 rtl/sprint_m_axis_out.v
 rtl/sprint_m_axi_top.v
+rtl/sprint_m_axi_system.v
 sim/sprint_m_xbar_model.v
 sim/sprint_m_axi_tb_harness.v
 sim/sprint_m_tb_harness.v

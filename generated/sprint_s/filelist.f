@@ -4,8 +4,10 @@ rtl/sprint_s_recip.v
 rtl/sprint_s_engine.v
 rtl/sprint_s_buffer.v
 rtl/sprint_s_top.v
+rtl/sprint_s_xbar_emu.v
 rtl/sprint_s_axil_regs.v
 rtl/sprint_s_axi_read.v
 rtl/sprint_s_axis_q.v
 rtl/sprint_s_axis_out.v
 rtl/sprint_s_axi_top.v
+rtl/sprint_s_axi_system.v

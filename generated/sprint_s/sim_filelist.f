@@ -4,11 +4,14 @@ rtl/sprint_s_recip.v
 rtl/sprint_s_engine.v
 rtl/sprint_s_buffer.v
 rtl/sprint_s_top.v
+rtl/sprint_s_xbar_emu.v
+sim/sprint_s_emu_tb_harness.v
 rtl/sprint_s_axil_regs.v
 rtl/sprint_s_axi_read.v
 rtl/sprint_s_axis_q.v
 rtl/sprint_s_axis_out.v
 rtl/sprint_s_axi_top.v
+rtl/sprint_s_axi_system.v
 sim/sprint_s_xbar_model.v
 sim/sprint_s_axi_tb_harness.v
 sim/sprint_s_tb_harness.v

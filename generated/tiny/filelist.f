@@ -4,8 +4,10 @@ rtl/tiny_recip.v
 rtl/tiny_engine.v
 rtl/tiny_buffer.v
 rtl/tiny_top.v
+rtl/tiny_xbar_emu.v
 rtl/tiny_axil_regs.v
 rtl/tiny_axi_read.v
 rtl/tiny_axis_q.v
 rtl/tiny_axis_out.v
 rtl/tiny_axi_top.v
+rtl/tiny_axi_system.v

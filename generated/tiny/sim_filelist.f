@@ -4,11 +4,14 @@ rtl/tiny_recip.v
 rtl/tiny_engine.v
 rtl/tiny_buffer.v
 rtl/tiny_top.v
+rtl/tiny_xbar_emu.v
+sim/tiny_emu_tb_harness.v
 rtl/tiny_axil_regs.v
 rtl/tiny_axi_read.v
 rtl/tiny_axis_q.v
 rtl/tiny_axis_out.v
 rtl/tiny_axi_top.v
+rtl/tiny_axi_system.v
 sim/tiny_xbar_model.v
 sim/tiny_axi_tb_harness.v
 sim/tiny_tb_harness.v

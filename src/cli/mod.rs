@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sprint_rtl::emit::{self, Hierarchy};
 use sprint_rtl::golden::{Derived, Mode};
 use sprint_rtl::sim::axi;
-use sprint_rtl::sim::verify::{self, DriverFault, VerifyOptions, VerifyReport};
+use sprint_rtl::sim::verify::{self, Crossbar, DriverFault, VerifyOptions, VerifyReport};
 use sprint_rtl::spec::{DEFAULT_SPEC_NAME, DEFAULT_SPEC_YAML, Spec};
 use sprint_rtl::tools;
 
@@ -86,6 +86,11 @@ enum Command {
         /// Icarus (needs SPRINT_RTL_COCOTB_PYTHON; see hw_tests/requirements-axi.txt).
         #[arg(long, value_enum, default_value_t = Interface::Native)]
         interface: Interface,
+        /// What answers the native top's crossbar port: the behavioral ReRAM model, or the
+        /// synthesizable crossbar emulator (checked against the golden model of its
+        /// crossbar.emulator.noise).
+        #[arg(long, value_enum, default_value_t = CrossbarArg::Model)]
+        crossbar: CrossbarArg,
         /// Record an FST waveform of the first failing run (or of the --replay run) in
         /// <work dir>/waves/, with a GTKWave save file; prints where the mismatch is.
         #[arg(long)]
@@ -139,6 +144,15 @@ enum Interface {
     Axi,
 }
 
+/// What `verify` puts on the native top's crossbar port.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CrossbarArg {
+    /// `<name>_xbar_model`, the behavioral ReRAM crossbar.
+    Model,
+    /// `<name>_xbar_emu`, the synthesizable crossbar emulator.
+    Emulator,
+}
+
 /// Runs the command line; see the module docs for exit codes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -178,6 +192,7 @@ pub fn main() -> ExitCode {
             idle_percent,
             stall_percent,
             interface,
+            crossbar,
             waves,
             replay,
             tb_fault,
@@ -185,6 +200,13 @@ pub fn main() -> ExitCode {
             query_offset,
             ..
         } => {
+            if interface == Interface::Axi && crossbar == CrossbarArg::Emulator {
+                eprintln!(
+                    "error: --crossbar emulator drives the native top's Verilator testbench; \
+                     it does not apply with --interface axi"
+                );
+                return ExitCode::from(2);
+            }
             if interface == Interface::Axi && (waves || replay.is_some() || tb_fault.is_some()) {
                 eprintln!(
                     "error: --waves, --replay and --tb-fault drive the native top's Verilator \
@@ -201,6 +223,10 @@ pub fn main() -> ExitCode {
             opts.stall_percent = stall_percent;
             opts.waves = waves;
             opts.replay = replay;
+            opts.crossbar = match crossbar {
+                CrossbarArg::Model => Crossbar::Model,
+                CrossbarArg::Emulator => Crossbar::Emulator,
+            };
             opts.fault = tb_fault.as_deref().map(|f| match f {
                 "drop-q-valid" => DriverFault::DropQueryValid,
                 _ => DriverFault::ChangeQueryData,
@@ -430,12 +456,16 @@ fn lint(spec: &Spec) -> ExitCode {
     let harness = format!("{}_tb_harness", spec.name);
     let axi_top = format!("{}_axi_top", spec.name);
     let axi_harness = format!("{}_axi_tb_harness", spec.name);
+    let system = format!("{}_axi_system", spec.name);
+    let emu_harness = format!("{}_emu_tb_harness", spec.name);
     let mut clean = true;
     let lint_runs = [
         ("filelist.f", top.as_str()),
         ("filelist.f", axi_top.as_str()),
+        ("filelist.f", system.as_str()),
         ("sim_filelist.f", harness.as_str()),
         ("sim_filelist.f", axi_harness.as_str()),
+        ("sim_filelist.f", emu_harness.as_str()),
     ];
     for (list, module) in lint_runs {
         match tools::verilator_lint(dir.path(), list, module) {

@@ -17,7 +17,9 @@ pub struct SynthArgs {
     #[arg(long, default_value = "generic", value_parser = target)]
     pub target: Target,
     /// What to synthesize: top (the whole design), or engine, controller
-    /// or buffer on its own, out of context (place-and-route on ecp5 only).
+    /// or buffer on its own, out of context (place-and-route on ecp5 only),
+    /// or axi_system (the AXI top with the crossbar emulator: the FPGA
+    /// system).
     #[arg(long, default_value = "top", value_parser = block)]
     pub block: Block,
     /// Frequency place-and-route aims for, MHz (1..=1000); on asic, the

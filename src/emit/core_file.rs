@@ -5,7 +5,7 @@
 use handlebars::Handlebars;
 use serde::Serialize;
 
-use super::graph::{Hierarchy, ModuleDef, ModuleKind};
+use super::graph::{FPGA_SYSTEM, Hierarchy, ModuleDef, ModuleKind};
 use super::regs::notice;
 use crate::golden::Derived;
 
@@ -19,12 +19,13 @@ pub type ModuleFile = (ModuleDef, String);
 /// The toplevel of the targets that build the modules of `kind`: the
 /// module of that kind that no other one instantiates, or, should there be
 /// several, the one with the largest hierarchy (the later in dependency
-/// order on a tie).
+/// order on a tie). The FPGA system ([`FPGA_SYSTEM`]) is not the IP's top:
+/// it puts the crossbar emulator where the ReRAM would be.
 fn root<'m>(modules: &'m [ModuleFile], kind: ModuleKind, hierarchy: &Hierarchy) -> &'m ModuleDef {
     let of_kind: Vec<&ModuleDef> = modules
         .iter()
         .map(|(m, _)| m)
-        .filter(|m| m.kind == kind)
+        .filter(|m| m.kind == kind && m.suffix != FPGA_SYSTEM)
         .collect();
     of_kind
         .iter()

@@ -28,8 +28,33 @@ pub struct ModuleDef {
     pub children: &'static [&'static str],
 }
 
+/// Suffix of the FPGA system: the AXI top with the crossbar emulator on its
+/// crossbar port, AXI-only at its boundary.
+pub const FPGA_SYSTEM: &str = "axi_system";
+
 /// Every module the generator emits.
 pub const MODULES: &[ModuleDef] = &[
+    ModuleDef {
+        suffix: "emu_tb_harness",
+        template: "emu_tb_harness.v.hbs",
+        kind: ModuleKind::Sim,
+        summary: "simulation harness: the top plus the crossbar emulator",
+        children: &["top", "xbar_emu"],
+    },
+    ModuleDef {
+        suffix: "axi_system",
+        template: "axi_system.v.hbs",
+        kind: ModuleKind::Rtl,
+        summary: "the AXI top with the crossbar emulator: a system for an FPGA",
+        children: &["axi_top", "xbar_emu", "axis_q"],
+    },
+    ModuleDef {
+        suffix: "xbar_emu",
+        template: "xbar_emu.v.hbs",
+        kind: ModuleKind::Rtl,
+        summary: "crossbar emulator (synthesizable)",
+        children: &[],
+    },
     ModuleDef {
         suffix: "axi_tb_harness",
         template: "axi_tb_harness.v.hbs",
@@ -269,6 +294,7 @@ mod tests {
         assert!(pos("engine") < pos("top"));
         assert!(pos("top") < pos("tb_harness"));
         assert!(pos("top") < pos("axi_top") && pos("axi_top") < pos("axi_tb_harness"));
+        assert!(pos("xbar_emu") < pos("axi_system") && pos("axi_top") < pos("axi_system"));
         assert_eq!(order.len(), MODULES.len());
     }
 
@@ -281,20 +307,29 @@ mod tests {
         assert!(engine.contains(&"exp2") && engine.contains(&"recip"));
         assert_eq!(engine.last(), Some(&"engine"));
         assert_eq!(suffixes("buffer"), ["buffer"]);
-        // The AXI top: every RTL module, in the filelist's order; the
-        // native top: all but the AXI wrappers.
+        // The FPGA system: every RTL module, in the filelist's order; the
+        // AXI top: all but the system and the emulator; the native top:
+        // all but those and the AXI wrappers.
         let rtl: Vec<&str> = h
             .dependency_order()
             .iter()
             .filter(|m| m.kind == ModuleKind::Rtl)
             .map(|m| m.suffix)
             .collect();
-        assert_eq!(suffixes("axi_top"), rtl);
-        let native: Vec<&str> = rtl
+        assert_eq!(suffixes(FPGA_SYSTEM), rtl);
+        let axi: Vec<&str> = rtl
+            .iter()
+            .copied()
+            .filter(|s| *s != FPGA_SYSTEM && *s != "xbar_emu")
+            .collect();
+        assert_eq!(suffixes("axi_top"), axi);
+        let native: Vec<&str> = axi
             .iter()
             .copied()
             .filter(|s| !s.starts_with("axi"))
             .collect();
         assert_eq!(suffixes("top"), native);
+        assert_eq!(suffixes("emu_tb_harness").last(), Some(&"emu_tb_harness"));
+        assert!(suffixes("emu_tb_harness").contains(&"xbar_emu"));
     }
 }

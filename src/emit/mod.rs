@@ -3,9 +3,12 @@
 //!
 //! Layout of a design folder:
 //! - `rtl/<name>_<module>.v`: synthesizable modules, one per file;
-//! - `sim/<name>_<module>.v`: the behavioral crossbar and the test harness;
+//! - `sim/<name>_<module>.v`: the behavioral crossbar and the test
+//!   harnesses (with the behavioral crossbar, and with the emulator);
 //! - `filelist.f`: RTL files in dependency order (the native top
-//!   `<name>_top` and the AXI top `<name>_axi_top` around it);
+//!   `<name>_top`, the AXI top `<name>_axi_top` around it, the crossbar
+//!   emulator `<name>_xbar_emu` and the FPGA system `<name>_axi_system`,
+//!   the AXI top with the emulator);
 //!   `sim_filelist.f`: all files;
 //! - `<name>_regs.h`, `<name>.rdl`: the register map as a C header and as
 //!   SystemRDL ([`regs`]);
@@ -23,14 +26,24 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::csr;
-use crate::golden::{AxiDerived, Derived};
+use crate::golden::{AxiDerived, Derived, EmuDerived};
 use crate::spec::{Spec, hex};
 pub use graph::{Hierarchy, ModuleDef, ModuleKind};
 pub use write::write_atomically;
 
+/// Partials: the file header, and the simulation harness around the
+/// native top, with the behavioral crossbar (`tb_harness.v.hbs`) or the
+/// emulator (`emu_tb_harness.v.hbs`) as its `emu_harness` says.
+const PARTIALS: &[(&str, &str)] = &[
+    ("header", include_str!("../../templates/header.hbs")),
+    (
+        "tb_harness",
+        include_str!("../../templates/tb_harness.v.hbs"),
+    ),
+];
+
 /// Template sources, embedded so the binary works from any directory.
 const TEMPLATES: &[(&str, &str)] = &[
-    ("header", include_str!("../../templates/header.hbs")),
     ("top.v.hbs", include_str!("../../templates/top.v.hbs")),
     (
         "controller.v.hbs",
@@ -48,9 +61,15 @@ const TEMPLATES: &[(&str, &str)] = &[
         "corelets.v.hbs",
         include_str!("../../templates/corelets.v.hbs"),
     ),
+    ("tb_harness.v.hbs", "{{> tb_harness emu_harness=false}}"),
+    ("emu_tb_harness.v.hbs", "{{> tb_harness emu_harness=true}}"),
     (
-        "tb_harness.v.hbs",
-        include_str!("../../templates/tb_harness.v.hbs"),
+        "xbar_emu.v.hbs",
+        include_str!("../../templates/xbar_emu.v.hbs"),
+    ),
+    (
+        "axi_system.v.hbs",
+        include_str!("../../templates/axi_system.v.hbs"),
     ),
     (
         core_file::TEMPLATE,
@@ -115,14 +134,13 @@ fn registry() -> Handlebars<'static> {
     hb.register_helper("hex", Box::new(hex_helper));
     hb.register_helper("zext", Box::new(zext));
     hb.register_helper("bits", Box::new(bits));
+    for (name, source) in PARTIALS {
+        hb.register_partial(name, *source)
+            .unwrap_or_else(|e| panic!("partial {name}: {e}"));
+    }
     for (name, source) in TEMPLATES {
-        if *name == "header" {
-            hb.register_partial(name, *source)
-                .expect("header partial parses");
-        } else {
-            hb.register_template_string(name, *source)
-                .unwrap_or_else(|e| panic!("template {name}: {e}"));
-        }
+        hb.register_template_string(name, *source)
+            .unwrap_or_else(|e| panic!("template {name}: {e}"));
     }
     hb
 }
@@ -136,6 +154,8 @@ struct Context<'a> {
     /// The AXI top's own registers as a Verilog comment.
     axi_csr_comment: String,
     axi: &'a AxiDerived,
+    /// The crossbar emulator's parameters.
+    emu: &'a EmuDerived,
     /// The AXI top's own registers ([`csr::AXI`]).
     axi_csrs: &'a [csr::Csr],
     /// Word index bits of the AXI4-Lite map, and CTRL's index in them.
@@ -173,6 +193,7 @@ fn render_modules(
 pub fn render(spec: &Spec) -> Design {
     let d = Derived::from_spec(spec);
     let axi = AxiDerived::from_derived(&d);
+    let emu = EmuDerived::from_spec(spec, &d);
     let hb = registry();
     let ctx = Context {
         d: &d,
@@ -180,6 +201,7 @@ pub fn render(spec: &Spec) -> Design {
         csr_comment: regs::verilog_comment(&d, csr::ALL),
         axi_csr_comment: regs::verilog_comment(&d, csr::AXI),
         axi: &axi,
+        emu: &emu,
         axi_csrs: csr::AXI,
         axil_word_bits: csr::AXIL_ADDR_BITS - 2,
         ctrl_addr: csr::CTRL,

@@ -40,7 +40,7 @@ pub struct TreeLevel {
 
 /// The sum levels of a balanced adder tree over `lanes` leaves (padded to
 /// a power of two).
-fn tree_sums(lanes: u32) -> Vec<TreeLevel> {
+pub(super) fn tree_sums(lanes: u32) -> Vec<TreeLevel> {
     let leaves = lanes.next_power_of_two();
     (1..=leaves.trailing_zeros())
         .map(|level| TreeLevel {

@@ -59,6 +59,7 @@ pub mod crossbar;
 pub mod cycles;
 mod derived;
 pub mod dispatch;
+pub mod emulator;
 pub mod engine;
 pub mod numerics;
 pub mod reference;
@@ -66,6 +67,7 @@ pub mod workload;
 
 pub use axi::AxiDerived;
 pub use derived::Derived;
+pub use emulator::EmuDerived;
 
 use serde::Serialize;
 

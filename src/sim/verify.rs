@@ -72,6 +72,51 @@ pub struct VerifyOptions {
     /// simulation: a self-test showing that the protocol checks, and the
     /// failure path of `waves`, work.
     pub fault: Option<DriverFault>,
+    /// What answers the top's crossbar port: the behavioral model or the
+    /// synthesizable emulator.
+    pub crossbar: Crossbar,
+}
+
+/// What the testbench puts on the native top's crossbar port.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Crossbar {
+    /// The behavioral ReRAM model (`<name>_xbar_model`, simulation only),
+    /// in `<name>_tb_harness`.
+    #[default]
+    Model,
+    /// The crossbar emulator (`<name>_xbar_emu`, synthesizable), in
+    /// `<name>_emu_tb_harness`; checked against the emulator's golden model
+    /// ([`golden::EmuDerived::golden_derived`]: without noise when the spec
+    /// says `crossbar.emulator.noise: none`).
+    Emulator,
+}
+
+impl Crossbar {
+    /// The harness module's suffix: `<name>_<suffix>` is the Verilator top.
+    pub fn harness(self) -> &'static str {
+        match self {
+            Crossbar::Model => "tb_harness",
+            Crossbar::Emulator => "emu_tb_harness",
+        }
+    }
+
+    /// Appended to a build's folder name, so that the two harnesses'
+    /// builds are cached side by side.
+    fn obj_suffix(self) -> &'static str {
+        match self {
+            Crossbar::Model => "",
+            Crossbar::Emulator => "-emu",
+        }
+    }
+
+    /// The parameters the golden model predicts this crossbar with.
+    pub fn golden_derived(self, spec: &Spec) -> Derived {
+        let d = Derived::from_spec(spec);
+        match self {
+            Crossbar::Model => d,
+            Crossbar::Emulator => golden::EmuDerived::from_spec(spec, &d).golden_derived(&d),
+        }
+    }
 }
 
 /// A real head to co-simulate: its integer input and CSR values.
@@ -129,6 +174,7 @@ impl VerifyOptions {
             waves: false,
             replay: None,
             fault: None,
+            crossbar: Crossbar::Model,
         }
     }
 }
@@ -242,11 +288,17 @@ pub fn verify(
     opts: &VerifyOptions,
     progress: &dyn Fn(&str),
 ) -> Result<VerifyReport, VerifyError> {
-    let d = Derived::from_spec(spec);
+    let d = opts.crossbar.golden_derived(spec);
     if let Some(label) = &opts.replay {
         return replay(spec, &d, opts, label, progress);
     }
-    let tb = Testbench::build(spec, &opts.work_dir, SimBuild::Checking, progress)?;
+    let tb = Testbench::build_with(
+        spec,
+        &opts.work_dir,
+        SimBuild::Checking,
+        opts.crossbar,
+        progress,
+    )?;
     let mut report = VerifyReport {
         verilator_version: tb.verilator_version.clone(),
         runs: Vec::new(),
@@ -342,7 +394,7 @@ fn rerun(
     } else {
         SimBuild::Checking
     };
-    let tb = Testbench::build(spec, &opts.work_dir, build, progress)?;
+    let tb = Testbench::build_with(spec, &opts.work_dir, build, opts.crossbar, progress)?;
     let file_stem = label.replace('/', "_");
     let mut options = StimulusOptions {
         fault: opts.fault,
@@ -440,6 +492,21 @@ impl Testbench {
         build: SimBuild,
         progress: &dyn Fn(&str),
     ) -> Result<Testbench, VerifyError> {
+        Testbench::build_with(spec, work_dir, build, Crossbar::Model, progress)
+    }
+
+    /// [`Testbench::build`] of the harness with `crossbar` on the top's
+    /// crossbar port; the emulator's builds go to `<build folder>-emu`.
+    ///
+    /// # Errors
+    /// As [`Testbench::build`].
+    pub fn build_with(
+        spec: &Spec,
+        work_dir: &Path,
+        build: SimBuild,
+        crossbar: Crossbar,
+        progress: &dyn Fn(&str),
+    ) -> Result<Testbench, VerifyError> {
         let d = Derived::from_spec(spec);
         let verilator_version = tools::require("verilator", "verilator")?;
         fs::create_dir_all(work_dir).map_err(io(format!("creating {}", work_dir.display())))?;
@@ -455,10 +522,11 @@ impl Testbench {
             }
         }
         let tb_cpp = work.join("tb_main.cpp");
-        let obj = work.join(build.obj_dir_name());
+        let obj = work.join(format!("{}{}", build.obj_dir_name(), crossbar.obj_suffix()));
+        let harness = format!("{}_{}", d.name, crossbar.harness());
         let exe = obj.join("Vharness");
         let stamp_path = obj.join("build.stamp");
-        let stamp = build_stamp(&design.files, build, &verilator_version);
+        let stamp = build_stamp(&design.files, build, &harness, &verilator_version);
         let fresh =
             exe.exists() && fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp.as_str());
         if !fresh {
@@ -468,7 +536,7 @@ impl Testbench {
             tools::verilator_build(
                 &design_dir,
                 "sim_filelist.f",
-                &format!("{}_tb_harness", d.name),
+                &harness,
                 &tb_cpp,
                 &obj,
                 build,
@@ -725,7 +793,12 @@ pub(super) fn write_if_changed(dir: &Path, files: &[EmittedFile]) -> Result<(), 
 /// (path and contents), the testbench sources, the build's flags and the
 /// Verilator version, in hex. Each build folder keeps its own, so a design
 /// change rebuilds each build when it is next used.
-fn build_stamp(files: &[EmittedFile], build: SimBuild, verilator_version: &str) -> String {
+fn build_stamp(
+    files: &[EmittedFile],
+    build: SimBuild,
+    harness: &str,
+    verilator_version: &str,
+) -> String {
     let mut h = Sha256::new();
     for f in files {
         for part in [f.path.as_bytes(), f.contents.as_bytes()] {
@@ -737,6 +810,7 @@ fn build_stamp(files: &[EmittedFile], build: SimBuild, verilator_version: &str) 
         h.update(text.as_bytes());
     }
     h.update(build.flags().join("\n").as_bytes());
+    h.update(harness.as_bytes());
     h.update(verilator_version.as_bytes());
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -745,7 +819,7 @@ fn build_stamp(files: &[EmittedFile], build: SimBuild, verilator_version: &str) 
 /// head, or `opts.trace_runs`), as text in the language of
 /// `hw_tests/README.md`.
 pub fn seed_stimulus(spec: &Spec, opts: &VerifyOptions, seed: u64) -> String {
-    plan_seed(&Derived::from_spec(spec), opts, seed).0
+    plan_seed(&opts.crossbar.golden_derived(spec), opts, seed).0
 }
 
 /// The default number of queries per head.
@@ -1058,32 +1132,36 @@ mod tests {
     }
 
     #[test]
-    fn a_build_stamp_changes_with_the_design_and_the_flags() {
+    fn a_build_stamp_changes_with_the_design_the_flags_and_the_harness() {
         let design = [file("rtl/a.v", "module a; endmodule\n")];
-        let stamp = build_stamp(&design, SimBuild::Checking, "Verilator 5.006");
+        let stamp = build_stamp(&design, SimBuild::Checking, "h", "Verilator 5.006");
         assert_eq!(
             stamp,
-            build_stamp(&design, SimBuild::Checking, "Verilator 5.006")
+            build_stamp(&design, SimBuild::Checking, "h", "Verilator 5.006")
         );
         assert_ne!(
             stamp,
-            build_stamp(&design, SimBuild::Measuring, "Verilator 5.006")
+            build_stamp(&design, SimBuild::Measuring, "h", "Verilator 5.006")
         );
         assert_ne!(
             stamp,
-            build_stamp(&design, SimBuild::Checking, "Verilator 5.020")
+            build_stamp(&design, SimBuild::Checking, "h", "Verilator 5.020")
         );
         let edited = [file("rtl/a.v", "module a; wire w; endmodule\n")];
         assert_ne!(
             stamp,
-            build_stamp(&edited, SimBuild::Checking, "Verilator 5.006")
+            build_stamp(&edited, SimBuild::Checking, "h", "Verilator 5.006")
+        );
+        assert_ne!(
+            stamp,
+            build_stamp(&design, SimBuild::Checking, "e", "Verilator 5.006")
         );
         // Path and contents are length-prefixed: moving text between them
         // is a change.
         let moved = [file("rtl/a.vm", "odule a; endmodule\n")];
         assert_ne!(
             stamp,
-            build_stamp(&moved, SimBuild::Checking, "Verilator 5.006")
+            build_stamp(&moved, SimBuild::Checking, "h", "Verilator 5.006")
         );
     }
 }

@@ -99,6 +99,53 @@ pub struct Crossbar {
     /// Seeded non-idealities.
     #[serde(default)]
     pub noise: Noise,
+    /// The synthesizable crossbar emulator (`<name>_xbar_emu`) that stands
+    /// in for the ReRAM on an FPGA. Absent means its defaults, and is not
+    /// serialised, so the hash of every spec without the field is
+    /// unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emulator: Option<Emulator>,
+}
+
+/// The crossbar emulator: a digital stand-in for the ReRAM arrays that
+/// computes the same keep vectors ([`crate::golden::crossbar`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Emulator {
+    /// Which non-idealities the emulator reproduces. Default `golden`.
+    #[serde(default)]
+    pub noise: EmulatorNoise,
+    /// Bit lines (keys) scored per cycle: a power of two that divides
+    /// `crossbar.cols`. Default 4. Range 1..=64.
+    #[serde(default = "default_emulator_bit_lines")]
+    pub bit_lines: u32,
+}
+
+impl Default for Emulator {
+    fn default() -> Self {
+        Emulator {
+            noise: EmulatorNoise::default(),
+            bit_lines: default_emulator_bit_lines(),
+        }
+    }
+}
+
+fn default_emulator_bit_lines() -> u32 {
+    4
+}
+
+/// Noise of the crossbar emulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmulatorNoise {
+    /// The golden model's programming error and read noise, from the same
+    /// SplitMix64 draws: the emulator's keep vectors are the crossbar
+    /// model's.
+    #[default]
+    Golden,
+    /// No noise: the keep vectors of a noiseless crossbar (the golden model
+    /// with both multipliers 0); no hash logic, no error RAM.
+    None,
 }
 
 /// Crossbar non-idealities. Both are Gaussian-like (Irwin–Hall of 8 bytes)
@@ -326,6 +373,7 @@ impl Spec {
         if head_dim_ok && data_bits_ok && memory_ok && self.check_lanes().is_ok() {
             push(&mut errors, self.check_memory_port());
         }
+        push(&mut errors, self.check_emulator());
         let cores_ok = push(&mut errors, self.check_cores());
         if head_dim_ok && data_bits_ok && cores_ok {
             push(&mut errors, self.check_buffer());
@@ -338,6 +386,29 @@ impl Spec {
         } else {
             Err(errors)
         }
+    }
+
+    /// `crossbar.emulator.bit_lines`: a power of two in 1..=64 that divides
+    /// `crossbar.cols`, so that a beat is a whole number of groups of bit
+    /// lines and a key's bank is its low index bits.
+    fn check_emulator(&self) -> Result<(), SpecErrorKind> {
+        let x = &self.crossbar;
+        let field = "crossbar.emulator.bit_lines";
+        let bit_lines = x.emulator.unwrap_or_default().bit_lines;
+        range(field, bit_lines, 1, 64)?;
+        if !bit_lines.is_power_of_two() || !x.cols.is_multiple_of(bit_lines) {
+            return Err(SpecErrorKind::Contradiction {
+                field: field.into(),
+                message: format!(
+                    "{bit_lines} bit lines per cycle do not divide crossbar.cols ({}) as a \
+                     power of two",
+                    x.cols
+                ),
+                help: "choose a power of two that divides crossbar.cols, such as 1, 2, 4 or 8"
+                    .into(),
+            });
+        }
+        Ok(())
     }
 
     /// `numerics.out_bits` and the crossbar's MSB widths against a valid

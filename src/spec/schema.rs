@@ -87,6 +87,12 @@ const CROSSBAR: &[Field] = &[
     req("threshold_bits", U32),
     req("latency_cycles", U32),
     opt("noise", Kind::Section(NOISE)),
+    opt("emulator", Kind::Section(EMULATOR)),
+];
+
+const EMULATOR: &[Field] = &[
+    opt("noise", Kind::OneOf(&["golden", "none"])),
+    opt("bit_lines", U32),
 ];
 
 const NOISE: &[Field] = &[
@@ -316,7 +322,7 @@ fn did_you_mean(given: &str, names: &[&'static str]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{Energy, Spec};
+    use crate::spec::{Emulator, Energy, Spec};
 
     fn fields_of(kind: Kind) -> &'static [Field] {
         match kind {
@@ -346,6 +352,7 @@ mod tests {
         spec.energy = Some(Energy::default());
         // Fields left out when at their default, written here.
         spec.recompute.cores = 2;
+        spec.crossbar.emulator = Some(Emulator::default());
         serde_yaml::to_value(&spec).unwrap()
     }
 

@@ -20,8 +20,10 @@
 //!
 //! [`SynthOptions::block`] picks what is synthesized: the whole design
 //! (`<name>_top`, the default) or one block on its own, out of context
-//! (`<name>_engine`, `<name>_controller`, `<name>_buffer`), with only the
-//! files of that block and its submodules ([`emit::Hierarchy::under`]).
+//! (`<name>_engine`, `<name>_controller`, `<name>_buffer`), or the FPGA
+//! system (`<name>_axi_system`: the AXI top with the crossbar emulator),
+//! with only the files of that block and its submodules
+//! ([`emit::Hierarchy::under`]).
 //! ECP5, ASIC and generic support every block; nextpnr-ice40 has no
 //! out-of-context mode, so a block other than the top is synthesized for
 //! iCE40 only without place-and-route.
@@ -236,11 +238,21 @@ pub enum Block {
     Controller,
     /// The K/V buffer.
     Buffer,
+    /// The FPGA system, `<name>_axi_system`: the AXI top with the crossbar
+    /// emulator, AXI-only at its boundary.
+    #[serde(rename = "axi_system")]
+    System,
 }
 
 impl Block {
     /// Every block, in the order the command line lists them.
-    pub const ALL: [Block; 4] = [Block::Top, Block::Engine, Block::Controller, Block::Buffer];
+    pub const ALL: [Block; 5] = [
+        Block::Top,
+        Block::Engine,
+        Block::Controller,
+        Block::Buffer,
+        Block::System,
+    ];
 
     /// The name used on the command line and in reports, and the module
     /// name's suffix.
@@ -250,6 +262,7 @@ impl Block {
             Block::Engine => "engine",
             Block::Controller => "controller",
             Block::Buffer => "buffer",
+            Block::System => emit::graph::FPGA_SYSTEM,
         }
     }
 
@@ -288,7 +301,7 @@ impl FromStr for Block {
             .ok_or_else(|| UnknownChoice {
                 what: "block",
                 given: s.into(),
-                choices: "top, engine, controller or buffer",
+                choices: "top, engine, controller, buffer or axi_system",
             })
     }
 }
