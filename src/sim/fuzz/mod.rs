@@ -412,29 +412,34 @@ fn check_lint(case: &Case, work: &Path) -> Result<Outcome, FuzzError> {
 /// Verilator `--lint-only -Wall` and Icarus Verilog `-g2005 -Wall` of the
 /// synthesizable tops (`<name>_top`, `<name>_axi_top`, `filelist.f`) and
 /// the simulation harnesses (`<name>_tb_harness`, `<name>_axi_tb_harness`,
-/// `sim_filelist.f`), and Yosys `hierarchy -check; proc; check -assert`
-/// of the two tops: every finding, in that order.
+/// `sim_filelist.f`), then Yosys `hierarchy -check; proc; check -assert`
+/// of the two tops: the findings of the first of these checks that has
+/// any (the later ones are not run), or none.
 ///
 /// # Errors
 /// A tool that is missing or that fails without a finding.
 pub fn lint(design_dir: &Path, name: &str) -> Result<Vec<Finding>, ToolError> {
+    type Check = fn(&Path, &str, &str) -> Result<Vec<Finding>, ToolError>;
     let tops = [
         ("filelist.f", format!("{name}_top")),
         ("filelist.f", format!("{name}_axi_top")),
         ("sim_filelist.f", format!("{name}_tb_harness")),
         ("sim_filelist.f", format!("{name}_axi_tb_harness")),
     ];
-    let mut findings = Vec::new();
-    for (list, top) in &tops {
-        findings.extend(tag(top, tools::verilator_lint(design_dir, list, top)?));
+    let checks: [(Check, &[(&str, String)]); 3] = [
+        (tools::verilator_lint, &tops),
+        (tools::iverilog_check, &tops),
+        (tools::yosys_check, &tops[..2]),
+    ];
+    for (check, tops) in checks {
+        for (list, top) in tops {
+            let findings = check(design_dir, list, top)?;
+            if !findings.is_empty() {
+                return Ok(tag(top, findings).collect());
+            }
+        }
     }
-    for (list, top) in &tops {
-        findings.extend(tag(top, tools::iverilog_check(design_dir, list, top)?));
-    }
-    for (list, top) in &tops[..2] {
-        findings.extend(tag(top, tools::yosys_check(design_dir, list, top)?));
-    }
-    Ok(findings)
+    Ok(Vec::new())
 }
 
 /// Findings with the top they were found in before their message.
