@@ -29,6 +29,10 @@ pub struct FuzzArgs {
     /// Most shrink candidates tried per failing design (each a rebuild).
     #[arg(long, default_value_t = 40)]
     shrink_tries: u32,
+    /// Small designs only (seq_len <= 48, head_dim <= 16, <= 2 cores, <= 16 slots a core):
+    /// a quick slice.
+    #[arg(long, conflicts_with = "spec")]
+    small: bool,
     /// Keep every design's generated files and Verilator build, not only failing ones'.
     #[arg(long)]
     keep_work: bool,
@@ -67,6 +71,9 @@ pub fn fuzz(args: &FuzzArgs) -> ExitCode {
     opts.queries = args.queries;
     opts.shrink_tries = args.shrink_tries;
     opts.keep_work = args.keep_work;
+    if args.small {
+        opts.size = fuzz::space::Size::Small;
+    }
     let bar = super::spinner();
     let progress = |step: &str| {
         bar.set_message(step.to_string());

@@ -56,6 +56,8 @@ pub struct FuzzOptions {
     pub shrink_tries: u32,
     /// Keep each design's generated files and Verilator build.
     pub keep_work: bool,
+    /// Full-range designs, or small ones ([`space::Size::Small`]).
+    pub size: space::Size,
 }
 
 impl FuzzOptions {
@@ -71,6 +73,7 @@ impl FuzzOptions {
             queries: None,
             shrink_tries: 40,
             keep_work: false,
+            size: space::Size::Full,
         }
     }
 }
@@ -256,7 +259,7 @@ fn jobs(opts: &FuzzOptions) -> Vec<Job> {
     }
     (0..opts.designs)
         .map(|index| {
-            let drawn = space::draw(opts.seed, index);
+            let drawn = space::draw_sized(opts.seed, index, opts.size);
             let mut r = Draws::new(opts.seed ^ (u64::from(index) << 20) ^ 0x5eed);
             let seeds: Vec<u64> = (0..opts.seeds)
                 .map(|_| 1 + r.next_u64() % MAX_STIMULUS_SEED)
@@ -328,11 +331,7 @@ fn run_design(
             "verify, {} quer{} a head, seeds {}",
             job.case.queries,
             if job.case.queries == 1 { "y" } else { "ies" },
-            job.seeds
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            seed_list(&job.seeds)
         ));
         outcome = check_verify(&job.case, &job.seeds, &work, tell)?;
     }
@@ -378,6 +377,21 @@ fn run_design(
         seconds: start.elapsed().as_secs_f64(),
         failure,
     })
+}
+
+/// `1, 2, 3` or, for more than 6 seeds, `1, 2, 3, ... 1000 (1000 seeds)`.
+fn seed_list(seeds: &[u64]) -> String {
+    let shown: Vec<String> = seeds.iter().take(3).map(u64::to_string).collect();
+    match seeds {
+        [.., last] if seeds.len() > 6 => {
+            format!("{}, ... {last} ({} seeds)", shown.join(", "), seeds.len())
+        }
+        _ => seeds
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 fn write_spec(path: &Path, spec: &Spec) -> Result<(), FuzzError> {

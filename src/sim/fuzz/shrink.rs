@@ -167,7 +167,7 @@ pub fn candidates(case: &Case) -> Vec<Case> {
 }
 
 /// Slots per core of `spec`'s buffer.
-fn slots(spec: &Spec) -> u32 {
+pub(super) fn slots(spec: &Spec) -> u32 {
     spec.buffer.bytes / spec.recompute.cores / slot_bytes(spec)
 }
 
@@ -176,22 +176,25 @@ fn slot_bytes(spec: &Spec) -> u32 {
 }
 
 /// Sets the buffer to `n` slots per core, exactly.
-fn set_slots(spec: &mut Spec, n: u32) {
+pub(super) fn set_slots(spec: &mut Spec, n: u32) {
     spec.buffer.bytes = n * slot_bytes(spec) * spec.recompute.cores;
 }
 
 /// A new head dimension, with lanes cut to a divisor and the buffer's
 /// slots per core kept.
-fn set_head_dim(spec: &mut Spec, dim: u32) {
+pub(super) fn set_head_dim(spec: &mut Spec, dim: u32) {
     let n = slots(spec);
     spec.attention.head_dim = dim;
     let lanes = spec.recompute.lanes.min(dim);
-    spec.recompute.lanes = (1..=lanes).rev().find(|l| dim.is_multiple_of(*l)).unwrap_or(1);
+    spec.recompute.lanes = (1..=lanes)
+        .rev()
+        .find(|l| dim.is_multiple_of(*l))
+        .unwrap_or(1);
     set_slots(spec, n);
 }
 
 /// New cores, the slots per core kept.
-fn set_cores(spec: &mut Spec, cores: u32) {
+pub(super) fn set_cores(spec: &mut Spec, cores: u32) {
     let n = slots(spec);
     spec.recompute.cores = cores;
     set_slots(spec, n);

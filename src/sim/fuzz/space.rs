@@ -147,6 +147,68 @@ impl Draws {
     }
 }
 
+/// How big a drawn design may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Size {
+    /// Every field over its whole range.
+    #[default]
+    Full,
+    /// The same draw cut to [`SMALL`]'s bounds, for a quick slice (CI):
+    /// seconds of build and simulation per design.
+    Small,
+}
+
+/// Bounds of [`Size::Small`]: seq_len, head_dim, cores, buffer slots per
+/// core, crossbar rows and columns, crossbar and memory latencies.
+pub const SMALL: SmallBounds = SmallBounds {
+    seq_len: 48,
+    head_dim: 16,
+    cores: 2,
+    slots: 16,
+    array: 64,
+    xbar_latency: 16,
+    mem_latency: 32,
+};
+
+/// See [`SMALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmallBounds {
+    pub seq_len: u32,
+    pub head_dim: u32,
+    pub cores: u32,
+    pub slots: u32,
+    pub array: u32,
+    pub xbar_latency: u32,
+    pub mem_latency: u32,
+}
+
+/// Design `index` of fuzz seed `seed`, named `fuzz<seed>_<index>`, of
+/// size `size`.
+pub fn draw_sized(seed: u64, index: u32, size: Size) -> Drawn {
+    let mut drawn = draw(seed, index);
+    if size == Size::Small {
+        let spec = &mut drawn.spec;
+        let b = SMALL;
+        spec.attention.seq_len = spec.attention.seq_len.min(b.seq_len);
+        if spec.attention.head_dim > b.head_dim {
+            super::shrink::set_head_dim(spec, b.head_dim);
+        }
+        if spec.recompute.cores > b.cores {
+            super::shrink::set_cores(spec, b.cores);
+        }
+        let slots = super::shrink::slots(spec);
+        super::shrink::set_slots(spec, slots.min(b.slots));
+        let x = &mut spec.crossbar;
+        x.rows = x.rows.min(b.array);
+        x.cols = x.cols.min(b.array);
+        x.latency_cycles = x.latency_cycles.min(b.xbar_latency);
+        spec.memory.latency_cycles = spec.memory.latency_cycles.min(b.mem_latency);
+        drawn.queries = drawn.queries.min(spec.attention.seq_len);
+        drawn.corners = corners_of(spec, drawn.keep_fraction);
+    }
+    drawn
+}
+
 /// Design `index` of fuzz seed `seed`, named `fuzz<seed>_<index>`.
 pub fn draw(seed: u64, index: u32) -> Drawn {
     let stream = crossbar::mix(seed) ^ u64::from(index);
@@ -234,7 +296,9 @@ fn numerics(r: &mut Draws) -> Numerics {
 
 /// Lanes: 1, head_dim, or another divisor of head_dim; cores 1, 2, 4, 8.
 fn recompute(r: &mut Draws, head_dim: u32) -> Recompute {
-    let divisors: Vec<u32> = (1..=head_dim).filter(|l| head_dim.is_multiple_of(*l)).collect();
+    let divisors: Vec<u32> = (1..=head_dim)
+        .filter(|l| head_dim.is_multiple_of(*l))
+        .collect();
     let lanes = match r.range(0, 3) {
         0 => 1,
         1 => head_dim,
@@ -293,14 +357,20 @@ fn sigma(r: &mut Draws, max: f64) -> f64 {
 }
 
 /// Per core: 2 slots, the whole head (seq_len slots, as far as the limits
-/// allow), or between; sometimes a few spare bytes that make no slot.
+/// allow), or between; rarely the most a spec allows (with one core);
+/// sometimes a few spare bytes that make no slot. Apart from that rare
+/// corner, the slots of all cores stay within [`SLOT_BUDGET`]: the
+/// replacement logic compares every slot in one cycle, so slots cost
+/// build and lint time.
 fn buffer(r: &mut Draws, a: &Attention, n: &Numerics, cores: u32) -> Buffer {
     let slot = spec::slot_bytes(a.head_dim, n.data_bits);
     let most = most_slots(slot, cores);
-    let slots = match r.range(0, 3) {
-        0 => 2,
-        1 => a.seq_len.clamp(2, most),
-        _ => r.log_range(2, most),
+    let cap = most.min(SLOT_BUDGET / cores).max(2);
+    let slots = match r.range(0, 39) {
+        0 if cores == 1 => most,
+        0..=13 => 2,
+        14..=26 => a.seq_len.clamp(2, cap),
+        _ => r.log_range(2, cap),
     };
     let spare = if r.chance(25) {
         r.range(0, slot - 1)
@@ -312,6 +382,10 @@ fn buffer(r: &mut Draws, a: &Attention, n: &Numerics, cores: u32) -> Buffer {
         replacement: Replacement::UnneededFirst,
     }
 }
+
+/// Most buffer slots of all cores together in a drawn design, but for the
+/// rare draw of the largest buffer.
+pub const SLOT_BUDGET: u32 = 512;
 
 /// Most slots per core: [`MAX_SLOTS`] and the byte limit.
 fn most_slots(slot_bytes: u32, cores: u32) -> u32 {
@@ -480,6 +554,19 @@ mod tests {
             .map(|i| draw(7, i).spec.recompute.cores)
             .collect();
         assert_eq!(cores, BTreeSet::from([1, 2, 4, 8]));
+    }
+
+    #[test]
+    fn small_draws_are_valid_and_within_their_bounds() {
+        for i in 0..DRAWS {
+            let d = draw_sized(7, i, Size::Small);
+            let s = &d.spec;
+            assert!(s.validate().is_ok(), "design {i}: {:?}", s.validate());
+            assert!(s.attention.seq_len <= SMALL.seq_len && s.attention.head_dim <= SMALL.head_dim);
+            assert!(s.recompute.cores <= SMALL.cores);
+            assert!(crate::sim::fuzz::shrink::slots(s) <= SMALL.slots);
+            assert!(d.queries <= s.attention.seq_len);
+        }
     }
 
     #[test]
