@@ -1,5 +1,5 @@
-//! `sprint-rtl fuzz` in CI: a fixed-seed slice of small random designs
-//! (`fuzz --small`), each
+//! `sprint-rtl fuzz` in CI: a fixed-seed slice of random designs (the
+//! first three of `fuzz --seed 1`, a 16384-key design among them), each
 //! generated, linted (Verilator, Icarus Verilog, Yosys) and co-simulated
 //! in every mode with the robustness runs, must pass.
 //!
@@ -14,8 +14,8 @@ use sprint_rtl::emit;
 use sprint_rtl::sim::fuzz::{self, FuzzOptions};
 
 /// Designs of the CI slice, and its fuzz seed.
-const DESIGNS: u32 = 4;
-const SEED: u64 = 2026;
+const DESIGNS: u32 = 3;
+const SEED: u64 = 1;
 
 #[test]
 #[ignore = "needs Verilator, Icarus Verilog and Yosys"]
@@ -29,7 +29,6 @@ fn a_fixed_slice_of_random_designs_passes() {
     opts.designs = DESIGNS;
     opts.seeds = 1;
     opts.seed = SEED;
-    opts.size = fuzz::space::Size::Small;
     let summary = fuzz::fuzz(&opts, &|step| eprintln!("{step}")).unwrap();
     let failures: Vec<String> = summary
         .records
