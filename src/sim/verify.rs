@@ -72,6 +72,9 @@ pub struct VerifyOptions {
     /// simulation: a self-test showing that the protocol checks, and the
     /// failure path of `waves`, work.
     pub fault: Option<DriverFault>,
+    /// Cycle limit of one run, past which the testbench reports `TIMEOUT`
+    /// (default [`TbParams`]'s, 200 000 000).
+    pub max_cycles: Option<u64>,
 }
 
 /// A real head to co-simulate: its integer input and CSR values.
@@ -113,6 +116,7 @@ impl VerifyOptions {
             waves: false,
             replay: None,
             fault: None,
+            max_cycles: None,
         }
     }
 }
@@ -743,11 +747,13 @@ pub(super) fn plan_seed(d: &Derived, opts: &VerifyOptions, seed: u64) -> (String
         .queries
         .unwrap_or_else(|| default_queries(d))
         .clamp(1, d.seq_len);
+    let defaults = TbParams::default();
     let tb = TbParams {
         seed,
         idle_percent: opts.idle_percent,
         stall_percent: opts.stall_percent,
-        ..TbParams::default()
+        max_cycles: opts.max_cycles.unwrap_or(defaults.max_cycles),
+        ..defaults
     };
     let mut s = Stimulus::new(d, &tb);
     let mut planned = Vec::new();

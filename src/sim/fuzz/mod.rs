@@ -507,8 +507,16 @@ fn verify_options(case: &Case, seeds: &[u64], work: &Path) -> VerifyOptions {
     opts.idle_percent = case.idle_percent;
     opts.stall_percent = case.stall_percent;
     opts.work_dir = work.to_path_buf();
+    opts.max_cycles = Some(MAX_RUN_CYCLES);
     opts
 }
+
+/// Cycle limit of one run of a fuzzed design: a run is drawn to take about
+/// [`space::MODE_CYCLES`] without stalls, and at most
+/// [`space::MAX_QUERY_CYCLES`] a query; 90 % idle and back-pressure make
+/// it some ten times longer. A hung design then fails in seconds, not
+/// after verify's default limit.
+pub const MAX_RUN_CYCLES: u64 = 20_000_000;
 
 /// The seed whose simulation failed: the `seed<N>/` of the failure line,
 /// else the seed after the last one that reported a run.
