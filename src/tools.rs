@@ -359,3 +359,71 @@ pub fn verilator_build(
     }
     Ok(obj_dir.join("Vharness"))
 }
+
+/// Icarus Verilog in strict Verilog-2005 mode (`iverilog -g2005 -Wall`)
+/// on the files of `filelist` (relative to `design_dir`), elaborated with
+/// `top` as the root. Every line it prints is a finding (code `IVERILOG`).
+pub fn iverilog_check(
+    design_dir: &Path,
+    filelist: &str,
+    top: &str,
+) -> Result<Vec<Finding>, ToolError> {
+    require("iverilog", "iverilog")?;
+    let files = filelist_files(design_dir, filelist)?;
+    let out = run(
+        "iverilog",
+        Command::new("iverilog")
+            .current_dir(design_dir)
+            .args(["-g2005", "-Wall", "-o", "/dev/null", "-s", top])
+            .args(&files),
+    )?;
+    let log = log_of(&out);
+    let mut findings: Vec<Finding> = log
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| Finding {
+            code: "IVERILOG".into(),
+            message: l.to_string(),
+        })
+        .collect();
+    if !out.status.success() && findings.is_empty() {
+        findings.push(Finding {
+            code: "IVERILOG".into(),
+            message: format!("iverilog failed ({}) without a message", out.status),
+        });
+    }
+    Ok(findings)
+}
+
+/// Yosys's structural checks without synthesis: `hierarchy -check -top
+/// top; proc; check -assert` on the RTL of `filelist`. Latches (reported
+/// by `proc`), undriven nets, `check` problems and warnings are findings.
+pub fn yosys_check(
+    design_dir: &Path,
+    filelist: &str,
+    top: &str,
+) -> Result<Vec<Finding>, ToolError> {
+    require("yosys", "yosys")?;
+    let files = filelist_files(design_dir, filelist)?;
+    let script = format!(
+        "read_verilog {}; hierarchy -check -top {top}; proc; check -assert",
+        files.join(" ")
+    );
+    let out = run(
+        "yosys",
+        Command::new("yosys")
+            .current_dir(design_dir)
+            .args(["-p", &script]),
+    )?;
+    let log = log_of(&out);
+    let findings = parse_yosys(&log);
+    if !out.status.success() && findings.is_empty() {
+        return Err(ToolError::Failed {
+            tool: "yosys".into(),
+            status: out.status.to_string(),
+            log: log.lines().rev().take(30).collect::<Vec<_>>().join("\n"),
+        });
+    }
+    Ok(findings)
+}

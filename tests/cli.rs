@@ -148,3 +148,35 @@ fn verify_refuses_a_replay_it_cannot_honour() {
         );
     }
 }
+
+#[test]
+fn fuzz_refuses_bad_usage_before_anything_runs() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let output = out_dir.path().join("fuzz");
+    for (args, says) in [
+        (&["--queries", "2"][..], "--spec"),
+        (
+            &["--spec", "specs/tiny.yaml", "--queries", "33"][..],
+            "seq_len = 32",
+        ),
+        (
+            &["--spec", "specs/tiny.yaml", "--small"][..],
+            "cannot be used with",
+        ),
+        (&["--designs", "0"][..], "not in 1.."),
+        (&["--spec", "specs/missing.yaml"][..], "cannot read spec"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sprint-rtl"))
+            .arg("fuzz")
+            .args(args)
+            .arg("-o")
+            .arg(&output)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!output.exists(), "{args:?} wrote {}", output.display());
+    }
+}

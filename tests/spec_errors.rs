@@ -6,6 +6,8 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+mod common;
+
 use sprint_rtl::spec::Spec;
 
 const BAD_SPECS: &str = "tests/bad_specs";
@@ -196,4 +198,17 @@ fn check_prints_the_cores_and_their_buffer_shares() {
         stdout.contains("32768 bytes in all, each core: 16384 bytes -> 128 slots"),
         "{stdout}"
     );
+}
+
+/// A spec without a `crossbar.emulator` section is valid whatever its
+/// array width: the emulator's default of 4 bit lines is cut to the
+/// largest power of two dividing `crossbar.cols`; an explicit 4 is not.
+#[test]
+fn an_absent_emulator_section_fits_any_array_width() {
+    let mut spec = common::spec("tiny");
+    spec.crossbar.cols = 70;
+    assert!(spec.validate().is_ok(), "{:?}", spec.validate());
+    assert_eq!(spec.crossbar.emulator_or_default().bit_lines, 2);
+    spec.crossbar.emulator = Some(sprint_rtl::spec::Emulator::default());
+    assert!(spec.validate().is_err());
 }

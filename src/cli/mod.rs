@@ -1,5 +1,5 @@
 //! Command-line interface: `check`, `generate`, `verify`, `graph`, `lint`,
-//! `synth` (see [`synth`]), and on real input `trace`, `calibrate`, `simulate`
+//! `fuzz` (see [`fuzz`]), `synth` (see [`synth`]), and on real input `trace`, `calibrate`, `simulate`
 //! (see [`real`]), `eval` (see [`eval`]), `report` and `sweep` (see [`report`]).
 //!
 //! Exit status: 0 success, 1 a verification or lint failure, 2 a bad spec,
@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 mod decoder;
 mod eval;
+mod fuzz;
 mod perplexity;
 mod real;
 mod report;
@@ -116,6 +117,8 @@ enum Command {
         /// Spec file (YAML); the embedded S configuration when omitted.
         spec: Option<PathBuf>,
     },
+    /// Random valid designs: generate, lint and verify each, shrink a failure to a reproducer.
+    Fuzz(fuzz::FuzzArgs),
     /// Synthesize (and place and route) a design: area per block, Fmax.
     Synth(synth::SynthArgs),
     /// Run a BERT-family encoder (e.g. all-MiniLM-L6-v2) or a Llama-family GGUF decoder on a
@@ -158,6 +161,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let spec_arg = match &cli.command {
         Command::Trace(args) => return real::trace(args),
+        Command::Fuzz(args) => return fuzz::fuzz(args),
         Command::Check { spec }
         | Command::Generate { spec, .. }
         | Command::Verify { spec, .. }
@@ -263,7 +267,9 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report::report(&spec, &args),
         Command::Sweep(args) => report::sweep(&spec, &args),
         Command::Synth(args) => synth::synth(&spec, &args),
-        Command::Trace(_) => unreachable!("handled before the spec is loaded"),
+        Command::Trace(_) | Command::Fuzz(_) => {
+            unreachable!("handled before the spec is loaded")
+        }
     }
 }
 

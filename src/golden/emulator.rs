@@ -92,7 +92,7 @@ pub struct EmuDerived {
 impl EmuDerived {
     /// The emulator of a validated spec.
     pub fn from_spec(spec: &Spec, d: &Derived) -> EmuDerived {
-        let e = spec.crossbar.emulator.unwrap_or_default();
+        let e = spec.crossbar.emulator_or_default();
         let noise = e.noise == EmulatorNoise::Golden;
         let p = e.bit_lines;
         let depth = d.xbar_keep_bits / p;

@@ -3,6 +3,7 @@
 //! through its AXI top under cocotb ([`axi`]).
 
 pub mod axi;
+pub mod fuzz;
 pub mod stimulus;
 pub mod verify;
 pub mod waves;

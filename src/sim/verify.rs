@@ -72,6 +72,9 @@ pub struct VerifyOptions {
     /// simulation: a self-test showing that the protocol checks, and the
     /// failure path of `waves`, work.
     pub fault: Option<DriverFault>,
+    /// Cycle limit of one run, past which the testbench reports `TIMEOUT`
+    /// (default [`TbParams`]'s, 200 000 000).
+    pub max_cycles: Option<u64>,
     /// What answers the top's crossbar port: the behavioral model or the
     /// synthesizable emulator.
     pub crossbar: Crossbar,
@@ -175,6 +178,7 @@ impl VerifyOptions {
             replay: None,
             fault: None,
             crossbar: Crossbar::Model,
+            max_cycles: None,
         }
     }
 }
@@ -837,7 +841,7 @@ pub(super) fn plan_seed(d: &Derived, opts: &VerifyOptions, seed: u64) -> (String
         seed,
         idle_percent: opts.idle_percent,
         stall_percent: opts.stall_percent,
-        ..TbParams::default()
+        max_cycles: opts.max_cycles.unwrap_or(TbParams::default().max_cycles),
     };
     let mut s = Stimulus::new(d, &tb);
     let mut planned = Vec::new();

@@ -107,6 +107,19 @@ pub struct Crossbar {
     pub emulator: Option<Emulator>,
 }
 
+impl Crossbar {
+    /// The emulator's settings: the spec's, or when the field is absent
+    /// golden noise and 4 bit lines, cut to
+    /// the largest power of two that divides `cols` (so that a spec
+    /// without the field is valid whatever its array width).
+    pub fn emulator_or_default(&self) -> Emulator {
+        self.emulator.unwrap_or_else(|| Emulator {
+            bit_lines: default_emulator_bit_lines().min(1 << self.cols.trailing_zeros().min(31)),
+            ..Emulator::default()
+        })
+    }
+}
+
 /// The crossbar emulator: a digital stand-in for the ReRAM arrays that
 /// computes the same keep vectors ([`crate::golden::crossbar`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,7 +129,8 @@ pub struct Emulator {
     #[serde(default)]
     pub noise: EmulatorNoise,
     /// Bit lines (keys) scored per cycle: a power of two that divides
-    /// `crossbar.cols`. Default 4. Range 1..=64.
+    /// `crossbar.cols`. Default 4 (when the whole field is absent, the
+    /// largest power of two up to 4 that divides `cols`). Range 1..=64.
     #[serde(default = "default_emulator_bit_lines")]
     pub bit_lines: u32,
 }
@@ -394,7 +408,7 @@ impl Spec {
     fn check_emulator(&self) -> Result<(), SpecErrorKind> {
         let x = &self.crossbar;
         let field = "crossbar.emulator.bit_lines";
-        let bit_lines = x.emulator.unwrap_or_default().bit_lines;
+        let bit_lines = x.emulator_or_default().bit_lines;
         range(field, bit_lines, 1, 64)?;
         if !bit_lines.is_power_of_two() || !x.cols.is_multiple_of(bit_lines) {
             return Err(SpecErrorKind::Contradiction {
