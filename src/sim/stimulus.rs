@@ -141,10 +141,30 @@ impl<'a> Stimulus<'a> {
     /// Queues the queries, the expected output rows, the expected crossbar
     /// keep vectors and the expected fetches (each query's misses, in order).
     pub fn queue(&mut self, input: &HeadInput, expected: &HeadResult) {
-        let (data_bits, out_bits) = (self.d.data_bits, self.d.out_bits);
-        for q in &input.q {
-            self.line(format_args!("query {}", pack_hex(q, data_bits)));
+        self.queue_queries(&input.q);
+        self.queue_expected(expected);
+    }
+
+    /// Queues query rows (`head_dim` elements of `data_bits` each) for the
+    /// query port. A run cannot end before every query of N_QUERIES has
+    /// come, so holding one back keeps the design busy.
+    pub fn queue_queries(&mut self, rows: &[Vec<i32>]) {
+        for q in rows {
+            self.line(format_args!("query {}", pack_hex(q, self.d.data_bits)));
         }
+    }
+
+    /// Checks that STATUS reads busy and not done (without a clock edge):
+    /// put before a command that must land in the middle of a run. A
+    /// difference fails as `MISMATCH csr ... name=NAME`.
+    pub fn expect_busy(&mut self, name: &str) {
+        self.line(format_args!("expect_csr {} 1 {name}", csr::STATUS));
+    }
+
+    /// Queues the expected output rows, keep vectors and fetches of every
+    /// query of `expected`.
+    pub fn queue_expected(&mut self, expected: &HeadResult) {
+        let out_bits = self.d.out_bits;
         for r in &expected.queries {
             if let Some(keep) = &r.xbar_keep {
                 let bits: Vec<i32> = keep.iter().map(|&k| i32::from(k)).collect();

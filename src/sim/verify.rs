@@ -5,8 +5,12 @@
 //! Per seed, one stimulus file runs: the three compared modes and the
 //! reuse-only mode on one synthetic head; then, with robustness on, a run whose threshold keeps no
 //! key, a start and a configuration write while busy (both ignored), a
-//! reset in the middle of a query followed by a fresh run, and a second
-//! head back to back with the first.
+//! reset in the middle of a run followed by a fresh run, and a second
+//! head back to back with the first. The two interruptions hold the run's
+//! last query back until after them, and check that STATUS reads busy
+//! just before them: a short run (one query that keeps nothing) would
+//! otherwise end first, and its start would begin a run that waits
+//! forever for a query.
 //!
 //! With [`VerifyOptions::waves`], the first failing run is run again with
 //! the tracing build ([`SimBuild::Tracing`]) and recorded as an FST file;
@@ -913,8 +917,10 @@ pub(super) fn plan_seed(d: &Derived, opts: &VerifyOptions, seed: u64) -> (String
         ));
 
         s.comment("start and a MODE write while busy are ignored");
+        let label = format!("seed{seed}/start-while-busy");
         let busy = |s: &mut Stimulus| {
             s.cycles(40);
+            s.expect_busy(&format!("{label}.busy_at_start"));
             s.csr(crate::csr::CTRL, 1);
             s.csr(crate::csr::MODE, Mode::Baseline.bits());
         };
@@ -923,15 +929,17 @@ pub(super) fn plan_seed(d: &Derived, opts: &VerifyOptions, seed: u64) -> (String
             &mut s,
             &head_a,
             &sprint,
-            &format!("seed{seed}/start-while-busy"),
+            &label,
             Some(&busy),
         ));
 
-        s.comment("reset in the middle of a query, then a fresh run");
+        s.comment("reset in the middle of a run, then a fresh run");
         let expected = golden::run_head(d, &head_a, &sprint);
         s.configure_and_start(&head_a, &sprint);
-        s.queue(&head_a, &expected);
+        // The held-back query is never sent: the reset drops the rest.
+        queue_holding_last_query(&mut s, &head_a, &expected);
         s.cycles(150 + 37 * (seed % 7));
+        s.expect_busy(&format!("seed{seed}/after-reset.busy_at_reset"));
         s.reset(3);
         planned.push(checked_run(
             d,
@@ -975,9 +983,13 @@ fn checked_run(
 ) -> Planned {
     let expected = golden::run_head(d, input, cfg);
     s.configure_and_start(input, cfg);
-    s.queue(input, &expected);
-    if let Some(f) = interrupt {
-        f(s);
+    match interrupt {
+        None => s.queue(input, &expected),
+        Some(f) => {
+            let last = queue_holding_last_query(s, input, &expected);
+            f(s);
+            s.queue_queries(last);
+        }
     }
     s.run_and_check(label, &expected);
     Planned {
@@ -987,6 +999,21 @@ fn checked_run(
         model_cycles: golden::cycles::run_cycles(d, cfg.mode, &expected.queries),
         expected,
     }
+}
+
+/// Queues every query of `input` but the last, and every expected result;
+/// returns the last query, to be queued after an interruption. N_QUERIES
+/// counts it, so the design cannot finish the run before it comes: the
+/// interruption lands while the design is busy, however short the run.
+fn queue_holding_last_query<'i>(
+    s: &mut Stimulus,
+    input: &'i HeadInput,
+    expected: &HeadResult,
+) -> &'i [Vec<i32>] {
+    let (first, last) = input.q.split_at(input.q.len().saturating_sub(1));
+    s.queue_queries(first);
+    s.queue_expected(expected);
+    last
 }
 
 pub(super) struct Parsed {
