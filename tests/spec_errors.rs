@@ -78,6 +78,7 @@ bad_spec_tests!(
     malformed_unclosed_bracket,
     malformed_unclosed_quote,
     memory_port_not_fitting_the_chunk,
+    memory_port_row_not_whole_bytes,
     missing_required_field,
     name_is_keyword,
     name_starts_with_digit,

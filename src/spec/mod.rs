@@ -488,7 +488,18 @@ impl Spec {
                  a row's {chunks} chunk(s), nor the chunk divided by a power of two",
                 self.numerics.data_bits
             ),
-            help: format!("use one of: {allowed}"),
+            help: if allowed.is_empty() {
+                // A width fits exactly when a row is whole bytes, whatever
+                // the lanes: with n = 2^a x odd chunks, the beat of 2^a
+                // chunks is then whole bytes.
+                format!(
+                    "no width fits: a row of {head_dim} x {} bits is not whole bytes; \
+                     change attention.head_dim or numerics.data_bits",
+                    self.numerics.data_bits
+                )
+            } else {
+                format!("use one of: {allowed}")
+            },
         })
     }
 
