@@ -5,7 +5,6 @@
 //! test items ([`sprint_rtl::eval::data::Split`]).
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
@@ -24,6 +23,8 @@ use sprint_rtl::golden::Derived;
 use sprint_rtl::golden::Mode;
 use sprint_rtl::model::BertEncoder;
 use sprint_rtl::spec::Spec;
+
+use super::failure::Failure;
 
 /// The tasks of `eval` and `calibrate --task`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -96,7 +97,7 @@ pub struct EvalArgs {
     /// Else: per-layer thresholds keeping this mean softmax mass on the
     /// calibration texts; for perplexity a comma-separated list runs one
     /// SPRINT pass per target.
-    #[arg(long, value_delimiter = ',', default_value = "0.99", value_parser = unit_interval)]
+    #[arg(long, value_delimiter = ',', default_value = "0.99", value_parser = super::args::unit_interval)]
     pub keep_mass: Vec<f64>,
 }
 
@@ -116,7 +117,7 @@ pub struct BudgetArgs {
     /// Keep-mass levels (each gives per-layer thresholds; 1 keeps every
     /// key): every layer at each level is run, then the per-layer search
     /// moves single layers between these levels.
-    #[arg(long, value_delimiter = ',', requires = "task", value_parser = unit_interval,
+    #[arg(long, value_delimiter = ',', requires = "task", value_parser = super::args::unit_interval,
           default_value = "1,0.999,0.995,0.99,0.98,0.95,0.9,0.8,0.7,0.5,0.3,0.2,0.1")]
     pub masses: Vec<f64>,
     /// Largest number of dev runs of the per-layer search, after one run
@@ -126,20 +127,6 @@ pub struct BudgetArgs {
     /// Write the dev metric against the kept fraction as SVG.
     #[arg(long, requires = "task")]
     pub plot: Option<PathBuf>,
-}
-
-fn unit_interval(text: &str) -> Result<f64, String> {
-    let v: f64 = text.parse().map_err(|e| format!("{e}"))?;
-    if v > 0.0 && v <= 1.0 {
-        Ok(v)
-    } else {
-        Err(format!("{text} is not in (0, 1]"))
-    }
-}
-
-pub(super) fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(2)
 }
 
 fn bar(len: usize, label: &str) -> ProgressBar {
@@ -173,10 +160,10 @@ struct Prepared {
 }
 
 /// Loads the model of `dir` and checks that the spec can run its heads.
-fn load_model(d: &Derived, dir: &Path) -> Result<BertEncoder, String> {
-    let model = BertEncoder::load(dir).map_err(|e| e.to_string())?;
+fn load_model(d: &Derived, dir: &Path) -> Result<BertEncoder, Failure> {
+    let model = BertEncoder::load(dir)?;
     if model.head_dim() != d.head_dim as usize {
-        return Err(format!(
+        return Err(Failure::input(format!(
             "spec `{}` has attention.head_dim {}, but the model in {} has heads of {} \
              (config.json: hidden_size {} / num_attention_heads {}); use a spec with head_dim {}",
             d.name,
@@ -186,33 +173,39 @@ fn load_model(d: &Derived, dir: &Path) -> Result<BertEncoder, String> {
             model.hidden(),
             model.heads(),
             model.head_dim()
-        ));
+        )));
     }
-    sprint_rtl::trace::check_head_ids(model.layers(), model.heads()).map_err(|e| e.to_string())?;
+    sprint_rtl::trace::check_head_ids(model.layers(), model.heads())?;
     Ok(model)
 }
 
-fn prepare(d: &Derived, a: &TaskArgs) -> Result<Prepared, String> {
+fn prepare(d: &Derived, a: &TaskArgs) -> Result<Prepared, Failure> {
     let start = Instant::now();
     let task = a
         .task
-        .ok_or("--task is required")?
+        .ok_or_else(|| Failure::input("--task is required"))?
         .encoder()
-        .ok_or("--task perplexity is run by `eval`, not `calibrate`")?;
-    let model_dir = a.model.as_ref().ok_or("--model DIR is required")?;
-    let data_dir = a.data.as_ref().ok_or("--data DIR is required")?;
+        .ok_or_else(|| Failure::input("--task perplexity is run by `eval`, not `calibrate`"))?;
+    let model_dir = a
+        .model
+        .as_ref()
+        .ok_or_else(|| Failure::input("--model DIR is required"))?;
+    let data_dir = a
+        .data
+        .as_ref()
+        .ok_or_else(|| Failure::input("--data DIR is required"))?;
     let model = load_model(d, model_dir)?;
-    let mut ds = Dataset::load(task, data_dir).map_err(|e| e.to_string())?;
+    let mut ds = Dataset::load(task, data_dir)?;
     if let Some(n) = a.limit {
         ds.limit(n as usize);
     }
     if ds.dev.is_empty() || ds.test.is_empty() {
-        return Err(format!(
+        return Err(Failure::input(format!(
             "task {} has {} dev and {} test items; raise --limit",
             task.name(),
             ds.dev.len(),
             ds.test.len()
-        ));
+        )));
     }
     let max_tokens = (d.seq_len as usize).min(model.max_tokens());
     let used: Vec<usize> = ds
@@ -223,7 +216,7 @@ fn prepare(d: &Derived, a: &TaskArgs) -> Result<Prepared, String> {
         .copied()
         .collect();
     let texts: Vec<&str> = used.iter().map(|&i| ds.texts[i].as_str()).collect();
-    let (ids, cut) = eval::tokenize(&model, &texts, max_tokens).map_err(|e| e.to_string())?;
+    let (ids, cut) = eval::tokenize(&model, &texts, max_tokens)?;
     let (fit_ids, rest) = ids.split_at(ds.train.len());
     let (dev_ids, test_ids) = rest.split_at(ds.dev.len());
     let calib_ids: Vec<Vec<u32>> = dev_ids
@@ -233,8 +226,7 @@ fn prepare(d: &Derived, a: &TaskArgs) -> Result<Prepared, String> {
         .collect();
     let all: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
     let b = bar(all.len(), "exact attention");
-    let (emb, exact_stats) = eval::embed_all(&model, &Attention::Exact, &all, &|| b.inc(1))
-        .map_err(|e| e.to_string())?;
+    let (emb, exact_stats) = eval::embed_all(&model, &Attention::Exact, &all, &|| b.inc(1))?;
     b.finish_and_clear();
     let (fit_emb, rest) = emb.split_at(fit_ids.len());
     let (dev_emb, test_emb) = rest.split_at(dev_ids.len());
@@ -257,12 +249,12 @@ fn prepare(d: &Derived, a: &TaskArgs) -> Result<Prepared, String> {
 }
 
 impl Prepared {
-    fn calibrate(&self, d: &Derived) -> Result<Calibration, String> {
+    fn calibrate(&self, d: &Derived) -> Result<Calibration, Failure> {
         let ids: Vec<&[u32]> = self.calib_ids.iter().map(Vec::as_slice).collect();
         let b = bar(ids.len(), "calibration scores");
-        let c = Calibration::collect(&self.model, d, &ids, &|| b.inc(1)).map_err(|e| e.to_string());
+        let c = Calibration::collect(&self.model, d, &ids, &|| b.inc(1));
         b.finish_and_clear();
-        c
+        Ok(c?)
     }
 
     /// The metric and counts of one part's items under a golden-model
@@ -274,7 +266,7 @@ impl Prepared {
         th: &HeadThresholds,
         label: &str,
         part: Part,
-    ) -> Result<Row, String> {
+    ) -> Result<Row, Failure> {
         let start = Instant::now();
         let attention = Attention::Golden {
             d: Box::new(d.clone()),
@@ -287,8 +279,7 @@ impl Prepared {
         };
         let ids: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
         let b = bar(ids.len(), label);
-        let (emb, stats) = eval::embed_all(&self.model, &attention, &ids, &|| b.inc(1))
-            .map_err(|e| e.to_string())?;
+        let (emb, stats) = eval::embed_all(&self.model, &attention, &ids, &|| b.inc(1))?;
         b.finish_and_clear();
         let metric = self.scorer.score(part, &emb);
         Ok(Row {
@@ -444,22 +435,27 @@ fn print_rows(exact: f64, rows: &[Row]) {
     }
 }
 
-pub(super) fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
+/// Writes `value` as pretty JSON to `path`.
+///
+/// # Errors
+///
+/// A file that cannot be written, as bad input naming it.
+pub(super) fn write_json(path: &Path, value: &impl Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).expect("results serialise") + "\n";
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(path, text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
 }
 
 /// `sprint-rtl eval`.
-pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
+pub fn eval(spec: &Spec, args: &EvalArgs) -> Result<(), Failure> {
     if args.run.task == Some(TaskName::Perplexity) {
         return super::perplexity::eval(spec, args);
     }
     let keep_mass = match args.keep_mass.as_slice() {
         [m] => *m,
         _ => {
-            return fail(
+            return Err(Failure::input(
                 "--keep-mass takes one value for an encoder task (a list is for perplexity)",
-            );
+            ));
         }
     };
     let d = Derived::from_spec(spec);
@@ -470,7 +466,7 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
         let task = p.scorer.dataset.task;
         let (table, source, selection) = match &args.thresholds {
             Some(path) => {
-                let file = Thresholds::read(path).map_err(|e| e.to_string())?;
+                let file = Thresholds::read(path)?;
                 if file.spec_hash != d.spec_hash {
                     eprintln!(
                         "warning: {} was calibrated for spec `{}` ({}), not this one",
@@ -480,8 +476,7 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
                     );
                 }
                 (
-                    thresholds::from_file(&file, p.model.layers(), p.model.heads())
-                        .map_err(|e| e.to_string())?,
+                    thresholds::from_file(&file, p.model.layers(), p.model.heads())?,
                     format!("from {}", path.display()),
                     selection_of_file(&file, task),
                 )
@@ -538,12 +533,9 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
                 Part::Test,
             )?,
         ];
-        Ok::<_, String>((p, rows, selection))
+        Ok::<_, Failure>((p, rows, selection))
     })();
-    let (p, rows, selection) = match result {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
+    let (p, rows, selection) = result?;
     print_rows(p.exact, &rows);
     let total: f64 = p.seconds + rows.iter().map(|r| r.seconds).sum::<f64>();
     println!(
@@ -576,11 +568,9 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
             exact: p.exact,
             rows: &rows,
         };
-        if let Err(e) = write_json(path, &out) {
-            return fail(e);
-        }
+        write_json(path, &out)?;
     }
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// What a thresholds file says about its selection, for the outputs.
@@ -643,7 +633,11 @@ struct BudgetOut<'a> {
 /// per-layer search ([`sprint_rtl::eval::search`]); writes the thresholds
 /// of the largest pruning within the budget and reports them on the test
 /// items.
-pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -> ExitCode {
+pub fn calibrate_budget(
+    spec: &Spec,
+    args: &BudgetArgs,
+    output: Option<&Path>,
+) -> Result<(), Failure> {
     let d = Derived::from_spec(spec);
     let budget = Budget {
         max_drop_percent: args.max_drop,
@@ -653,7 +647,7 @@ pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -
         let p = prepare(&d, &args.run)?;
         p.header(&d);
         let c = p.calibrate(&d)?;
-        let ladder = Ladder::new(&c, &d, &args.masses).map_err(|e| e.to_string())?;
+        let ladder = Ladder::new(&c, &d, &args.masses)?;
         println!(
             "  selection on the dev items: per-layer thresholds from {} calibration texts \
              ({} tokens), exact dev metric {:.4}, budget {}% relative, at most {}% empty \
@@ -691,7 +685,7 @@ pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -
                     &format!("dev run {runs}"),
                     Part::Dev,
                 )?;
-                Ok::<_, String>(row.outcome())
+                Ok::<_, Failure>(row.outcome())
             },
             &mut |pt| {
                 printed += 1;
@@ -708,12 +702,9 @@ pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -
             )?),
             None => None,
         };
-        Ok::<_, String>((p, c, ladder, sel, test))
+        Ok::<_, Failure>((p, c, ladder, sel, test))
     })();
-    let (p, c, ladder, sel, test) = match result {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
+    let (p, c, ladder, sel, test) = result?;
     let task = p.scorer.dataset.task;
     let split = p.split();
     let path = output
@@ -764,9 +755,7 @@ pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -
                 dev_drop_percent: b.dev.drop_percent,
                 dev_kept_fraction: b.dev.kept_fraction(),
             });
-            if let Err(e) = file.write(&path) {
-                return fail(e);
-            }
+            file.write(&path)?;
             println!("wrote {}", path.display());
         }
         _ => println!(
@@ -776,9 +765,8 @@ pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -
         ),
     }
     if let Some(plot) = &args.plot {
-        if let Err(e) = draw_curve(plot, task, p.exact_dev, args.max_drop, &sel) {
-            return fail(format!("{}: {e}", plot.display()));
-        }
+        draw_curve(plot, task, p.exact_dev, args.max_drop, &sel)
+            .map_err(|e| Failure::input(format!("{}: {e}", plot.display())))?;
         println!("wrote {}", plot.display());
     }
     if let Some(json) = &args.run.json {
@@ -797,11 +785,9 @@ pub fn calibrate_budget(spec: &Spec, args: &BudgetArgs, output: Option<&Path>) -
             search: &sel,
             test: test.as_ref(),
         };
-        if let Err(e) = write_json(json, &out) {
-            return fail(e);
-        }
+        write_json(json, &out)?;
     }
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// The dev metric against the kept fraction: the uniform keep-mass curve,

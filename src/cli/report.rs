@@ -1,7 +1,6 @@
 //! `report` and `sweep`: performance and energy of a design on a trace.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
@@ -12,11 +11,13 @@ use sprint_rtl::golden::Derived;
 use sprint_rtl::reports::measure::{self, CycleSource, MeasureOptions, Report};
 use sprint_rtl::reports::sweep::{self, Axis, Calibration, Param, SweepOptions};
 use sprint_rtl::reports::{plot, render};
+use sprint_rtl::sim::verify;
 use sprint_rtl::spec::Spec;
 use sprint_rtl::synth::{self as synthesis, Target};
 use sprint_rtl::trace::{QuerySlice, QueryStart};
 
-use super::real::{self, TraceSelect, fail};
+use super::failure::{Failure, Outcome};
+use super::real::{self, TraceSelect};
 
 #[derive(Args)]
 pub struct ReportArgs {
@@ -34,7 +35,7 @@ pub struct ReportArgs {
     query_offset: Option<QueryStart>,
     /// Without a trace: the fraction of (query, key) pairs the synthetic
     /// head's threshold keeps.
-    #[arg(long, default_value_t = 0.15, conflicts_with = "trace", value_parser = real::unit_interval)]
+    #[arg(long, default_value_t = verify::DEFAULT_KEEP_FRACTION, conflicts_with = "trace", value_parser = super::args::unit_interval)]
     keep_fraction: f64,
     /// Also synthesize the design for this target (generic, ice40, ecp5)
     /// and put the result in report.json's `synthesis` field.
@@ -78,7 +79,7 @@ pub struct SweepArgs {
     calibrate_on: Option<PathBuf>,
     /// With --calibrate-on: the mean softmax mass per query each head's
     /// threshold keeps on the calibration trace.
-    #[arg(long, default_value_t = 0.99, requires = "calibrate_on", value_parser = real::unit_interval)]
+    #[arg(long, default_value_t = 0.99, requires = "calibrate_on", value_parser = super::args::unit_interval)]
     keep_mass: f64,
     /// Simulate every point in the RTL (one Verilator build per design)
     /// instead of the analytical cycle model.
@@ -112,12 +113,12 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+fn write(path: &Path, text: &str) -> Outcome {
+    std::fs::write(path, text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
 }
 
 /// `sprint-rtl report`.
-pub fn report(spec: &Spec, args: &ReportArgs) -> ExitCode {
+pub fn report(spec: &Spec, args: &ReportArgs) -> Outcome {
     let d = Derived::from_spec(spec);
     let result = (|| {
         let (source, jobs) = match &args.select.trace {
@@ -129,12 +130,11 @@ pub fn report(spec: &Spec, args: &ReportArgs) -> ExitCode {
                     .iter()
                     .zip(&thresholds)
                     .map(|(h, &t)| sweep::job(&d, h, t, &slice(args.queries, args.query_offset)))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| e.to_string())?;
+                    .collect::<Result<_, _>>()?;
                 (trace_path.display().to_string(), jobs)
             }
             None => {
-                let queries = args.queries.unwrap_or(32);
+                let queries = args.queries.unwrap_or_else(|| verify::default_queries(&d));
                 (
                     format!(
                         "synthetic head (verify's workload, seed 1, {} queries, keep fraction {})",
@@ -164,49 +164,39 @@ pub fn report(spec: &Spec, args: &ReportArgs) -> ExitCode {
             &opts,
             &|step| progress.set_message(step.to_string()),
             &|| progress.inc(1),
-        )
-        .map_err(|e| e.to_string());
+        );
         progress.finish_and_clear();
-        report
+        Ok::<_, Failure>(report?)
     })();
-    let mut report = match result {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
+    let mut report = result?;
     if let Some(target) = args.synth {
         let work_dir = Path::new("target")
             .join("sprint-rtl")
             .join(&spec.name)
             .join(format!("synth-{target}"));
         eprintln!("synthesizing for {target} in {} ...", work_dir.display());
-        match synthesis::run(spec, target, &work_dir) {
-            Ok(s) => report.synthesis = Some(serde_json::to_value(s).expect("serialisable")),
-            Err(e) => return fail(e),
-        }
+        let s = synthesis::run(spec, target, &work_dir)?;
+        report.synthesis = Some(serde_json::to_value(s).expect("serialisable"));
     }
     let dir = args.output.clone().unwrap_or_else(|| {
         Path::new("target/sprint-rtl")
             .join(&spec.name)
             .join("report")
     });
-    match write_report(&report, &dir) {
-        Ok(files) => {
-            print!("{}", render::headline(&report));
-            print!("{}", render::cores_table(&report));
-            for line in &report.paper.explanation {
-                println!("- {line}");
-            }
-            println!("wrote {} in {}", files.join(", "), dir.display());
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
+    let files = write_report(&report, &dir)?;
+    print!("{}", render::headline(&report));
+    print!("{}", render::cores_table(&report));
+    for line in &report.paper.explanation {
+        println!("- {line}");
     }
+    println!("wrote {} in {}", files.join(", "), dir.display());
+    Ok(())
 }
 
 /// Writes report.json, report.md and the plots into `dir`; returns the
 /// file names.
-fn write_report(report: &Report, dir: &Path) -> Result<Vec<String>, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+fn write_report(report: &Report, dir: &Path) -> Result<Vec<String>, Failure> {
+    create_dir(dir)?;
     let mut plots = vec!["energy.svg".to_string()];
     write(&dir.join("energy.svg"), &plot::energy_by_component(report))?;
     for (i, h) in report.heads.iter().enumerate() {
@@ -223,9 +213,9 @@ fn write_report(report: &Report, dir: &Path) -> Result<Vec<String>, String> {
 }
 
 /// `sprint-rtl sweep`.
-pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
+pub fn sweep(spec: &Spec, args: &SweepArgs) -> Outcome {
     let Some(trace_path) = args.select.trace.clone() else {
-        return fail("sweep needs --trace FILE");
+        return Err(Failure::input("sweep needs --trace FILE"));
     };
     let d = Derived::from_spec(spec);
     let result = (|| {
@@ -237,17 +227,17 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
             .clone()
             .unwrap_or_else(|| Thresholds::default_path(&trace_path));
         let thresholds = if path.exists() {
-            Some(Thresholds::read(&path).map_err(|e| e.to_string())?)
+            Some(Thresholds::read(&path)?)
         } else {
             None
         };
         let calibration_trace = match &args.calibrate_on {
             Some(path) if path == &trace_path => {
-                return Err(format!(
+                return Err(Failure::input(format!(
                     "--calibrate-on {}: the calibration trace must be of another text than \
                      --trace",
                     path.display()
-                ));
+                )));
             }
             Some(path) => Some((path, real::read_trace(path, &d)?)),
             None => None,
@@ -281,20 +271,17 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
         } else {
             "modelled"
         });
-        let out = sweep::sweep(spec, &opts, &|| progress.inc(1)).map_err(|e| e.to_string());
+        let out = sweep::sweep(spec, &opts, &|| progress.inc(1));
         progress.finish_and_clear();
-        out
+        Ok::<_, Failure>(out?)
     })();
-    let sweep = match result {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
+    let sweep = result?;
     let dir = args
         .output
         .clone()
         .unwrap_or_else(|| Path::new("target/sprint-rtl").join(&d.name).join("sweep"));
     let written = (|| {
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        create_dir(&dir)?;
         let plot_name = format!("sweep_{}.svg", sweep.x_param);
         write(&dir.join(&plot_name), &plot::sweep(&sweep))?;
         if sweep.x_param == Param::SeqLen.name() {
@@ -306,34 +293,34 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
             &dir.join("sweep.md"),
             &render::sweep_markdown(&sweep, &plot_name),
         )?;
-        Ok::<_, String>(plot_name)
+        Ok::<_, Failure>(plot_name)
     })();
-    match written {
-        Ok(plot_name) => {
-            if sweep.cycle_source == CycleSource::Model {
-                println!("cycles MODELLED by the analytical cycle model (--rtl to simulate)");
-            }
-            print!("{}", render::sweep_table(&sweep));
-            println!();
-            print!("{}", render::scaling_table(&sweep));
-            println!();
-            print!("{}", render::goals_table(&sweep));
-            for p in &sweep.points {
-                for line in &p.goals.explanation {
-                    println!("- {}: {line}", p.label);
-                }
-            }
-            println!(
-                "wrote sweep.md, sweep.json, {plot_name}{} in {}",
-                if sweep.x_param == Param::SeqLen.name() {
-                    ", scaling.svg"
-                } else {
-                    ""
-                },
-                dir.display()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
+    let plot_name = written?;
+    if sweep.cycle_source == CycleSource::Model {
+        println!("cycles MODELLED by the analytical cycle model (--rtl to simulate)");
     }
+    print!("{}", render::sweep_table(&sweep));
+    println!();
+    print!("{}", render::scaling_table(&sweep));
+    println!();
+    print!("{}", render::goals_table(&sweep));
+    for p in &sweep.points {
+        for line in &p.goals.explanation {
+            println!("- {}: {line}", p.label);
+        }
+    }
+    println!(
+        "wrote sweep.md, sweep.json, {plot_name}{} in {}",
+        if sweep.x_param == Param::SeqLen.name() {
+            ", scaling.svg"
+        } else {
+            ""
+        },
+        dir.display()
+    );
+    Ok(())
+}
+
+fn create_dir(dir: &Path) -> Outcome {
+    std::fs::create_dir_all(dir).map_err(|e| Failure::input(format!("{}: {e}", dir.display())))
 }

@@ -442,17 +442,28 @@ pub enum QueryStart {
     Last,
 }
 
+/// A query start that is neither `last` nor an index.
+#[derive(Debug, PartialEq, Eq, Error)]
+#[error("`{text}`: {source}; expected a query index or `last`")]
+pub struct BadQueryStart {
+    text: String,
+    source: std::num::ParseIntError,
+}
+
 impl std::str::FromStr for QueryStart {
-    type Err = String;
+    type Err = BadQueryStart;
 
     /// `last`, or a query index.
-    fn from_str(text: &str) -> Result<QueryStart, String> {
+    fn from_str(text: &str) -> Result<QueryStart, BadQueryStart> {
         match text.trim() {
             "last" => Ok(QueryStart::Last),
             t => t
                 .parse()
                 .map(QueryStart::At)
-                .map_err(|e| format!("`{text}`: {e}; expected a query index or `last`")),
+                .map_err(|source| BadQueryStart {
+                    text: text.to_string(),
+                    source,
+                }),
         }
     }
 }
