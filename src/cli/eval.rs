@@ -5,23 +5,22 @@
 //! test items ([`sprint_rtl::eval::data::Split`]).
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::Mutex;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use plotters::prelude::*;
 use serde::Serialize;
 
-use sprint_rtl::eval::calibrate::{TaskSelection, Thresholds};
-use sprint_rtl::eval::data::{Dataset, Part, Split, Task};
-use sprint_rtl::eval::search::{self, Budget, Ladder, Outcome, Phase, Selection};
-use sprint_rtl::eval::thresholds::{self, Calibration};
-use sprint_rtl::eval::{
-    self, Attention, HeadThresholds, RunStats, Scorer, relative_drop, without_noise,
+use sprint_rtl::eval::calibrate::Thresholds;
+use sprint_rtl::eval::data::{Part, Task};
+use sprint_rtl::eval::search::{self, Budget, Ladder, Phase, Selection};
+use sprint_rtl::eval::task_study::{
+    Progress, Row, SplitInfo, TaskOptions, TaskStudy, selection_of_file,
 };
+use sprint_rtl::eval::thresholds;
+use sprint_rtl::eval::{self, without_noise};
 use sprint_rtl::golden::Derived;
 use sprint_rtl::golden::Mode;
-use sprint_rtl::model::BertEncoder;
 use sprint_rtl::spec::Spec;
 
 use super::failure::Failure;
@@ -129,288 +128,94 @@ pub struct BudgetArgs {
     pub plot: Option<PathBuf>,
 }
 
-fn bar(len: usize, label: &str) -> ProgressBar {
-    let b = ProgressBar::new(len as u64);
-    b.set_style(
-        ProgressStyle::with_template("{msg:<22} {bar:30} {pos}/{len} texts [{elapsed} / ~{eta}]")
-            .expect("valid template"),
-    );
-    b.set_message(label.to_string());
-    b
-}
+/// Progress bars of a study's passes over texts, one at a time.
+#[derive(Default)]
+struct Bars(Mutex<Option<ProgressBar>>);
 
-/// The task loaded, tokenised, embedded exactly, with its probe fitted.
-struct Prepared {
-    model: BertEncoder,
-    scorer: Scorer,
-    /// Token ids of the test items, in `dataset.test` order.
-    test_ids: Vec<Vec<u32>>,
-    /// Token ids of the dev items, in `dataset.dev` order.
-    dev_ids: Vec<Vec<u32>>,
-    /// Token ids of the calibration texts (the first dev items).
-    calib_ids: Vec<Vec<u32>>,
-    /// The exact model's metric on the test items.
-    exact: f64,
-    /// The exact model's metric on the dev items.
-    exact_dev: f64,
-    exact_stats: RunStats,
-    cut: usize,
-    max_tokens: usize,
-    seconds: f64,
-}
-
-/// Loads the model of `dir` and checks that the spec can run its heads.
-fn load_model(d: &Derived, dir: &Path) -> Result<BertEncoder, Failure> {
-    let model = BertEncoder::load(dir)?;
-    if model.head_dim() != d.head_dim as usize {
-        return Err(Failure::input(format!(
-            "spec `{}` has attention.head_dim {}, but the model in {} has heads of {} \
-             (config.json: hidden_size {} / num_attention_heads {}); use a spec with head_dim {}",
-            d.name,
-            d.head_dim,
-            dir.display(),
-            model.head_dim(),
-            model.hidden(),
-            model.heads(),
-            model.head_dim()
-        )));
+impl Bars {
+    fn show(&self, event: Progress) {
+        let mut bar = self.0.lock().expect("no panic while the bar is held");
+        match event {
+            Progress::Started { label, texts } => {
+                let b = ProgressBar::new(texts as u64);
+                b.set_style(
+                    ProgressStyle::with_template(
+                        "{msg:<22} {bar:30} {pos}/{len} texts [{elapsed} / ~{eta}]",
+                    )
+                    .expect("valid template"),
+                );
+                b.set_message(label.to_string());
+                *bar = Some(b);
+            }
+            Progress::Text => {
+                if let Some(b) = bar.as_ref() {
+                    b.inc(1);
+                }
+            }
+            Progress::Finished => {
+                if let Some(b) = bar.take() {
+                    b.finish_and_clear();
+                }
+            }
+        }
     }
-    sprint_rtl::trace::check_head_ids(model.layers(), model.heads())?;
-    Ok(model)
 }
 
-fn prepare(d: &Derived, a: &TaskArgs) -> Result<Prepared, Failure> {
-    let start = Instant::now();
+/// The library's options from the command line.
+fn task_options(a: &TaskArgs) -> Result<TaskOptions, Failure> {
     let task = a
         .task
         .ok_or_else(|| Failure::input("--task is required"))?
         .encoder()
         .ok_or_else(|| Failure::input("--task perplexity is run by `eval`, not `calibrate`"))?;
-    let model_dir = a
-        .model
-        .as_ref()
-        .ok_or_else(|| Failure::input("--model DIR is required"))?;
-    let data_dir = a
-        .data
-        .as_ref()
-        .ok_or_else(|| Failure::input("--data DIR is required"))?;
-    let model = load_model(d, model_dir)?;
-    let mut ds = Dataset::load(task, data_dir)?;
-    if let Some(n) = a.limit {
-        ds.limit(n as usize);
-    }
-    if ds.dev.is_empty() || ds.test.is_empty() {
-        return Err(Failure::input(format!(
-            "task {} has {} dev and {} test items; raise --limit",
-            task.name(),
-            ds.dev.len(),
-            ds.test.len()
-        )));
-    }
-    let max_tokens = (d.seq_len as usize).min(model.max_tokens());
-    let used: Vec<usize> = ds
-        .train
-        .iter()
-        .chain(&ds.dev)
-        .chain(&ds.test)
-        .copied()
-        .collect();
-    let texts: Vec<&str> = used.iter().map(|&i| ds.texts[i].as_str()).collect();
-    let (ids, cut) = eval::tokenize(&model, &texts, max_tokens)?;
-    let (fit_ids, rest) = ids.split_at(ds.train.len());
-    let (dev_ids, test_ids) = rest.split_at(ds.dev.len());
-    let calib_ids: Vec<Vec<u32>> = dev_ids
-        .iter()
-        .take(a.calibration_texts as usize)
-        .cloned()
-        .collect();
-    let all: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
-    let b = bar(all.len(), "exact attention");
-    let (emb, exact_stats) = eval::embed_all(&model, &Attention::Exact, &all, &|| b.inc(1))?;
-    b.finish_and_clear();
-    let (fit_emb, rest) = emb.split_at(fit_ids.len());
-    let (dev_emb, test_emb) = rest.split_at(dev_ids.len());
-    let scorer = Scorer::new(ds, fit_emb);
-    let exact = scorer.score(Part::Test, test_emb);
-    let exact_dev = scorer.score(Part::Dev, dev_emb);
-    Ok(Prepared {
-        model,
-        scorer,
-        test_ids: test_ids.to_vec(),
-        dev_ids: dev_ids.to_vec(),
-        calib_ids,
-        exact,
-        exact_dev,
-        exact_stats,
-        cut,
-        max_tokens,
-        seconds: start.elapsed().as_secs_f64(),
+    let required = |value: &Option<PathBuf>, flag: &str| {
+        value
+            .clone()
+            .ok_or_else(|| Failure::input(format!("{flag} DIR is required")))
+    };
+    Ok(TaskOptions {
+        task,
+        model: required(&a.model, "--model")?,
+        data: required(&a.data, "--data")?,
+        limit: a.limit.map(|n| n as usize),
+        calibration_texts: a.calibration_texts as usize,
     })
 }
 
-impl Prepared {
-    fn calibrate(&self, d: &Derived) -> Result<Calibration, Failure> {
-        let ids: Vec<&[u32]> = self.calib_ids.iter().map(Vec::as_slice).collect();
-        let b = bar(ids.len(), "calibration scores");
-        let c = Calibration::collect(&self.model, d, &ids, &|| b.inc(1));
-        b.finish_and_clear();
-        Ok(c?)
-    }
-
-    /// The metric and counts of one part's items under a golden-model
-    /// attention.
-    fn run(
-        &self,
-        d: &Derived,
-        mode: Mode,
-        th: &HeadThresholds,
-        label: &str,
-        part: Part,
-    ) -> Result<Row, Failure> {
-        let start = Instant::now();
-        let attention = Attention::Golden {
-            d: Box::new(d.clone()),
-            mode,
-            thresholds: th.clone(),
-        };
-        let (ids, exact) = match part {
-            Part::Dev => (&self.dev_ids, self.exact_dev),
-            Part::Test => (&self.test_ids, self.exact),
-        };
-        let ids: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
-        let b = bar(ids.len(), label);
-        let (emb, stats) = eval::embed_all(&self.model, &attention, &ids, &|| b.inc(1))?;
-        b.finish_and_clear();
-        let metric = self.scorer.score(part, &emb);
-        Ok(Row {
-            run: label.to_string(),
-            items: part,
-            metric,
-            drop_percent: relative_drop(exact, metric),
-            kept_fraction: stats.kept_fraction(),
-            fetch_reduction: stats.fetch_reduction(),
-            empty_queries: stats.empty_queries,
-            seconds: start.elapsed().as_secs_f64(),
-            stats,
-        })
-    }
-
-    fn header(&self, d: &Derived) {
-        let ds = &self.scorer.dataset;
+/// What every run prints first: the task, the split, the probe and the
+/// truncation.
+fn print_header(p: &TaskStudy, d: &Derived) {
+    let ds = &p.scorer.dataset;
+    println!(
+        "task {}: {}; spec {}",
+        ds.task.name(),
+        ds.task.metric(),
+        d.name
+    );
+    println!("  {}", p.split().describe(ds.task));
+    if ds.task != Task::Lee {
         println!(
-            "task {}: {}; spec {}",
-            ds.task.name(),
-            ds.task.metric(),
-            d.name
-        );
-        println!("  {}", self.split().describe(ds.task));
-        if ds.task != Task::Lee {
-            println!(
-                "  probe fitted on exact-model embeddings of the fit items (ridge, lambda {}){}",
-                eval::probe::RIDGE_LAMBDA,
-                if ds.task == Task::Trec {
-                    "; items after de-duplication"
-                } else {
-                    ""
-                }
-            );
-        }
-        let limit = if self.max_tokens < d.seq_len as usize {
-            "the model's max_position_embeddings"
-        } else {
-            "the spec's seq_len"
-        };
-        println!(
-            "  {} of {} texts truncated to {} tokens ({limit}); {} tokens per test text on average",
-            self.cut,
-            ds.train.len() + ds.dev.len() + ds.test.len(),
-            self.max_tokens,
-            format_args!(
-                "{:.1}",
-                self.test_ids.iter().map(Vec::len).sum::<usize>() as f64
-                    / self.test_ids.len().max(1) as f64
-            )
-        );
-    }
-
-    /// The sizes of the split, for the outputs.
-    fn split(&self) -> SplitInfo {
-        let sc = &self.scorer;
-        let ds = &sc.dataset;
-        SplitInfo {
-            rule: Split::rule(ds.task),
-            fit_items: ds.train.len(),
-            dev_items: ds.dev.len(),
-            test_items: ds.test.len(),
-            dev_scored: sc.scored_count(Part::Dev),
-            test_scored: sc.scored_count(Part::Test),
-            selection: String::new(),
-            figures: "test items",
-        }
-    }
-}
-
-/// The split of a run, as every output states it.
-#[derive(Debug, Clone, Serialize)]
-struct SplitInfo {
-    /// The split rule, in words.
-    rule: &'static str,
-    fit_items: usize,
-    dev_items: usize,
-    test_items: usize,
-    /// Lee: pairs of dev documents; else the dev items.
-    dev_scored: usize,
-    /// Lee: pairs of test documents; else the test items.
-    test_scored: usize,
-    /// What the thresholds were selected on.
-    selection: String,
-    /// What the figures are measured on.
-    figures: &'static str,
-}
-
-impl SplitInfo {
-    fn describe(&self, task: Task) -> String {
-        let pairs = |items: usize, scored: usize| {
-            if task == Task::Lee {
-                format!("{items} documents, {scored} pairs")
+            "  probe fitted on exact-model embeddings of the fit items (ridge, lambda {}){}",
+            eval::probe::RIDGE_LAMBDA,
+            if ds.task == Task::Trec {
+                "; items after de-duplication"
             } else {
-                format!("{items}")
+                ""
             }
-        };
-        format!(
-            "split ({}): {} fit, dev {}, test {}",
-            self.rule,
-            self.fit_items,
-            pairs(self.dev_items, self.dev_scored),
-            pairs(self.test_items, self.test_scored)
-        )
+        );
     }
-}
-
-/// One line of the results.
-#[derive(Debug, Clone, Serialize)]
-struct Row {
-    run: String,
-    /// The items measured.
-    items: Part,
-    metric: f64,
-    drop_percent: f64,
-    kept_fraction: f64,
-    fetch_reduction: f64,
-    empty_queries: u64,
-    seconds: f64,
-    stats: RunStats,
-}
-
-impl Row {
-    /// What the search needs of a dev run.
-    fn outcome(&self) -> Outcome {
-        Outcome {
-            metric: self.metric,
-            drop_percent: self.drop_percent,
-            stats: self.stats,
-        }
-    }
+    let limit = if p.max_tokens < d.seq_len as usize {
+        "the model's max_position_embeddings"
+    } else {
+        "the spec's seq_len"
+    };
+    println!(
+        "  {} of {} texts truncated to {} tokens ({limit}); {:.1} tokens per test text on average",
+        p.cut,
+        ds.train.len() + ds.dev.len() + ds.test.len(),
+        p.max_tokens,
+        p.mean_test_tokens()
+    );
 }
 
 fn print_rows(exact: f64, rows: &[Row]) {
@@ -460,10 +265,13 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> Result<(), Failure> {
     };
     let d = Derived::from_spec(spec);
     let quiet = Derived::from_spec(&without_noise(spec));
+    let opts = task_options(&args.run)?;
+    let bars = Bars::default();
+    let progress = |event: Progress| bars.show(event);
     let result = (|| {
-        let p = prepare(&d, &args.run)?;
-        p.header(&d);
-        let task = p.scorer.dataset.task;
+        let p = TaskStudy::prepare(&d, &opts, &progress)?;
+        print_header(&p, &d);
+        let task = p.task();
         let (table, source, selection) = match &args.thresholds {
             Some(path) => {
                 let file = Thresholds::read(path)?;
@@ -482,7 +290,7 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> Result<(), Failure> {
                 )
             }
             None => {
-                let c = p.calibrate(&d)?;
+                let c = p.calibrate(&d, &progress)?;
                 let layers = c.layer_thresholds(&d, keep_mass);
                 (
                     c.head_table(&layers),
@@ -517,6 +325,7 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> Result<(), Failure> {
                 &table,
                 "quantised, no pruning",
                 Part::Test,
+                &progress,
             )?,
             p.run(
                 &d,
@@ -524,6 +333,7 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> Result<(), Failure> {
                 &table,
                 "sprint, crossbar noise on",
                 Part::Test,
+                &progress,
             )?,
             p.run(
                 &quiet,
@@ -531,6 +341,7 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> Result<(), Failure> {
                 &table,
                 "sprint, crossbar noise off",
                 Part::Test,
+                &progress,
             )?,
         ];
         Ok::<_, Failure>((p, rows, selection))
@@ -559,7 +370,7 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> Result<(), Failure> {
             rows: &'a [Row],
         }
         let out = Out {
-            task: p.scorer.dataset.task,
+            task: p.task(),
             spec: &d.name,
             split: SplitInfo {
                 selection,
@@ -571,21 +382,6 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> Result<(), Failure> {
         write_json(path, &out)?;
     }
     Ok(())
-}
-
-/// What a thresholds file says about its selection, for the outputs.
-fn selection_of_file(file: &Thresholds, task: Task) -> String {
-    match &file.selection {
-        Some(s) if s.task == task.name() => format!(
-            "the {} dev items of {} by `calibrate --task` ({}), disjoint from the test items",
-            s.dev_items, s.task, s.split
-        ),
-        Some(s) => format!(
-            "the dev items of another task ({}), by `calibrate --task`",
-            s.task
-        ),
-        None => "a trace (the file records no task selection)".to_string(),
-    }
 }
 
 /// One line of the search: the phase, per-layer keep masses and
@@ -643,10 +439,13 @@ pub fn calibrate_budget(
         max_drop_percent: args.max_drop,
         max_empty_percent: args.max_empty,
     };
+    let opts = task_options(&args.run)?;
+    let bars = Bars::default();
+    let progress = |event: Progress| bars.show(event);
     let result = (|| {
-        let p = prepare(&d, &args.run)?;
-        p.header(&d);
-        let c = p.calibrate(&d)?;
+        let p = TaskStudy::prepare(&d, &opts, &progress)?;
+        print_header(&p, &d);
+        let c = p.calibrate(&d, &progress)?;
         let ladder = Ladder::new(&c, &d, &args.masses)?;
         println!(
             "  selection on the dev items: per-layer thresholds from {} calibration texts \
@@ -684,6 +483,7 @@ pub fn calibrate_budget(
                     &c.head_table(t),
                     &format!("dev run {runs}"),
                     Part::Dev,
+                    &progress,
                 )?;
                 Ok::<_, Failure>(row.outcome())
             },
@@ -699,13 +499,14 @@ pub fn calibrate_budget(
                 &c.head_table(&b.thresholds),
                 "chosen, test items",
                 Part::Test,
+                &progress,
             )?),
             None => None,
         };
         Ok::<_, Failure>((p, c, ladder, sel, test))
     })();
     let (p, c, ladder, sel, test) = result?;
-    let task = p.scorer.dataset.task;
+    let task = p.task();
     let split = p.split();
     let path = output
         .map(Path::to_path_buf)
@@ -740,22 +541,7 @@ pub fn calibrate_budget(
                     "OUTSIDE"
                 }
             );
-            let min_mass = b.keep_mass.iter().copied().fold(1.0, f64::min);
-            let mut file = c.to_file(&d, min_mass, &b.thresholds);
-            file.selection = Some(TaskSelection {
-                task: task.name().to_string(),
-                split: split.rule.to_string(),
-                dev_items: split.dev_items,
-                test_items: split.test_items,
-                keep_mass_per_layer: b.keep_mass.clone(),
-                max_drop_percent: args.max_drop,
-                max_empty_percent: args.max_empty,
-                dev_exact: p.exact_dev,
-                dev_metric: b.dev.metric,
-                dev_drop_percent: b.dev.drop_percent,
-                dev_kept_fraction: b.dev.kept_fraction(),
-            });
-            file.write(&path)?;
+            p.thresholds_file(&d, &c, b, budget).write(&path)?;
             println!("wrote {}", path.display());
         }
         _ => println!(
@@ -765,7 +551,8 @@ pub fn calibrate_budget(
         ),
     }
     if let Some(plot) = &args.plot {
-        draw_curve(plot, task, p.exact_dev, args.max_drop, &sel)
+        let svg = sprint_rtl::reports::plot::budget_curve(task, p.exact_dev, args.max_drop, &sel);
+        std::fs::write(plot, svg)
             .map_err(|e| Failure::input(format!("{}: {e}", plot.display())))?;
         println!("wrote {}", plot.display());
     }
@@ -787,85 +574,5 @@ pub fn calibrate_budget(
         };
         write_json(json, &out)?;
     }
-    Ok(())
-}
-
-/// The dev metric against the kept fraction: the uniform keep-mass curve,
-/// the per-layer search's runs, the chosen point and the budget.
-fn draw_curve(
-    path: &Path,
-    task: Task,
-    exact: f64,
-    max_drop: f64,
-    sel: &Selection,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let root = SVGBackend::new(path, (720, 480)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let xy = |p: &search::Point| (100.0 * p.dev.kept_fraction(), p.dev.metric);
-    let uniform: Vec<(f64, f64)> = sel
-        .points
-        .iter()
-        .filter(|p| p.phase == Phase::Uniform)
-        .map(xy)
-        .collect();
-    let layered: Vec<(f64, f64)> = sel
-        .points
-        .iter()
-        .filter(|p| p.phase != Phase::Uniform)
-        .map(xy)
-        .collect();
-    let all = || uniform.iter().chain(&layered);
-    let lo = all().map(|p| p.1).fold(exact, f64::min);
-    let hi = all().map(|p| p.1).fold(exact, f64::max);
-    let pad = ((hi - lo) * 0.1).max(1e-3);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("{}: {} vs kept keys, dev items", task.name(), task.metric()),
-            ("sans-serif", 16),
-        )
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..100f64, (lo - pad)..(hi + pad))?;
-    chart
-        .configure_mesh()
-        .x_desc("kept (query, key) pairs, %")
-        .y_desc("dev metric")
-        .draw()?;
-    let floor = exact - exact.abs() * max_drop / 100.0;
-    chart
-        .draw_series(LineSeries::new([(0.0, exact), (100.0, exact)], &BLUE))?
-        .label("exact attention")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLUE));
-    chart
-        .draw_series(LineSeries::new([(0.0, floor), (100.0, floor)], &RED))?
-        .label(format!("budget: -{max_drop}% relative"))
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED));
-    chart
-        .draw_series(LineSeries::new(uniform.iter().copied(), &BLACK))?
-        .label("every layer at one keep mass")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK));
-    chart.draw_series(uniform.iter().map(|&p| Circle::new(p, 3, BLACK.filled())))?;
-    chart
-        .draw_series(
-            layered
-                .iter()
-                .map(|&p| TriangleMarker::new(p, 5, MAGENTA.filled())),
-        )?
-        .label("per-layer search")
-        .legend(|(x, y)| TriangleMarker::new((x + 8, y), 5, MAGENTA.filled()));
-    if let Some(b) = sel.best() {
-        chart
-            .draw_series([Circle::new(xy(b), 7, GREEN.stroke_width(2))])?
-            .label("chosen")
-            .legend(|(x, y)| Circle::new((x + 8, y), 5, GREEN.stroke_width(2)));
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()?;
-    root.present()?;
     Ok(())
 }
