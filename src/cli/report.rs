@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use sprint_rtl::batch::{self, slurm};
 use sprint_rtl::eval::calibrate::Thresholds;
 use sprint_rtl::golden::Derived;
 use sprint_rtl::reports::measure::{self, CycleSource, MeasureOptions, Report};
@@ -87,9 +88,34 @@ pub struct SweepArgs {
     /// Output folder (default: target/sprint-rtl/<name>/sweep).
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Folder of the per-design work folders (default: target/sprint-rtl/sweep).
+    /// Folder of the per-design work folders (default: target/sprint-rtl/sweep;
+    /// with --jobs-dir, one folder per point under it).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Instead of measuring, write the points as independent jobs into this
+    /// new folder: jobs.txt (one plain command a line) and sweep.sbatch (a
+    /// Slurm job array); `sprint-rtl sweep-collect DIR` then writes the report.
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    jobs_dir: Option<PathBuf>,
+    /// With --jobs-dir: submit the jobs to this scheduler (prints the job id).
+    #[arg(long, value_enum, requires = "jobs_dir")]
+    submit: Option<Scheduler>,
+    /// With --submit slurm: an option for sbatch, e.g. --sbatch-arg=--partition=cpu;
+    /// repeat for several.
+    #[arg(
+        long,
+        value_name = "ARG",
+        requires = "submit",
+        allow_hyphen_values = true
+    )]
+    sbatch_arg: Vec<String>,
+}
+
+/// A batch scheduler `sweep --submit` can use.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scheduler {
+    /// `sbatch` a job array (Slurm).
+    Slurm,
 }
 
 /// The query slice of `--queries` and `--query-offset`.
@@ -274,6 +300,16 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
                 .clone()
                 .unwrap_or_else(|| Path::new("target").join("sprint-rtl").join("sweep")),
         };
+        if let Some(dir) = &args.jobs_dir {
+            let inputs = batch::Inputs {
+                trace: &trace_path,
+                calibration_trace: args.calibrate_on.as_deref(),
+                program: &std::env::current_exe()
+                    .map_err(|e| format!("the path of this program: {e}"))?,
+            };
+            batch::write(dir, spec, &opts, &inputs).map_err(|e| e.to_string())?;
+            return Ok(None);
+        }
         let points = sweep::grid(&opts.axes).len();
         let progress = bar((3 * points * opts.heads.len()) as u64, "runs");
         progress.set_message(if args.rtl {
@@ -283,28 +319,67 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
         });
         let out = sweep::sweep(spec, &opts, &|| progress.inc(1)).map_err(|e| e.to_string());
         progress.finish_and_clear();
-        out
+        out.map(Some)
     })();
     let sweep = match result {
-        Ok(s) => s,
+        Ok(Some(s)) => s,
+        Ok(None) => return jobs_written(sweep::grid(&args.params).len(), args),
         Err(e) => return fail(e),
     };
     let dir = args
         .output
         .clone()
         .unwrap_or_else(|| Path::new("target/sprint-rtl").join(&d.name).join("sweep"));
-    let written = (|| {
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let plot_name = format!("sweep_{}.svg", sweep.x_param);
-        write(&dir.join(&plot_name), &plot::sweep(&sweep))?;
-        if sweep.x_param == Param::SeqLen.name() {
-            write(&dir.join("scaling.svg"), &plot::scaling(&sweep))?;
+    write_sweep(&sweep, &dir)
+}
+
+/// Prints where the `points` jobs are and how to run them; submits them
+/// when asked.
+fn jobs_written(points: usize, args: &SweepArgs) -> ExitCode {
+    let dir = args.jobs_dir.as_deref().expect("jobs written");
+    let jobs = match batch::JobsDir::new(dir) {
+        Ok(j) => j,
+        Err(e) => return fail(e),
+    };
+    let root = jobs.root.display();
+    println!(
+        "wrote {points} jobs in {root}: jobs.txt (one command a line), sweep.sbatch (a Slurm job \
+         array)"
+    );
+    match args.submit {
+        Some(Scheduler::Slurm) => match slurm::submit(&jobs, &args.sbatch_arg) {
+            Ok(id) => {
+                println!("submitted Slurm job array {id} ({points} tasks, logs in {root}/logs)");
+                println!("when it has finished: sprint-rtl sweep-collect {root}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(format!(
+                "{e}\nthe jobs are in {root}; submit them with sbatch {root}/sweep.sbatch"
+            )),
+        },
+        None => {
+            println!("run them: sbatch {root}/sweep.sbatch, or sh {root}/jobs.txt");
+            println!("then: sprint-rtl sweep-collect {root}");
+            ExitCode::SUCCESS
         }
-        let json = serde_json::to_string_pretty(&sweep).expect("sweep serialises") + "\n";
+    }
+}
+
+/// Writes sweep.json, sweep.md and the plots into `dir` and prints the
+/// tables: what `sweep` and `sweep-collect` end with.
+pub fn write_sweep(sweep: &sweep::Sweep, dir: &Path) -> ExitCode {
+    let written = (|| {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let plot_name = format!("sweep_{}.svg", sweep.x_param);
+        write(&dir.join(&plot_name), &plot::sweep(sweep))?;
+        if sweep.x_param == Param::SeqLen.name() {
+            write(&dir.join("scaling.svg"), &plot::scaling(sweep))?;
+        }
+        let json = serde_json::to_string_pretty(sweep).expect("sweep serialises") + "\n";
         write(&dir.join("sweep.json"), &json)?;
         write(
             &dir.join("sweep.md"),
-            &render::sweep_markdown(&sweep, &plot_name),
+            &render::sweep_markdown(sweep, &plot_name),
         )?;
         Ok::<_, String>(plot_name)
     })();
@@ -313,11 +388,11 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
             if sweep.cycle_source == CycleSource::Model {
                 println!("cycles MODELLED by the analytical cycle model (--rtl to simulate)");
             }
-            print!("{}", render::sweep_table(&sweep));
+            print!("{}", render::sweep_table(sweep));
             println!();
-            print!("{}", render::scaling_table(&sweep));
+            print!("{}", render::scaling_table(sweep));
             println!();
-            print!("{}", render::goals_table(&sweep));
+            print!("{}", render::goals_table(sweep));
             for p in &sweep.points {
                 for line in &p.goals.explanation {
                     println!("- {}: {line}", p.label);
