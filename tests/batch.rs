@@ -62,21 +62,26 @@ fn path(p: &Path) -> &str {
 }
 
 /// The local sweep's report folder.
-fn local_sweep(tmp: &Path) -> PathBuf {
+fn local_sweep(tmp: &Path, sweep: &[&str]) -> PathBuf {
     let out = tmp.join("local");
     let work = tmp.join("work");
-    let mut args = SWEEP.to_vec();
+    let mut args = sweep.to_vec();
     args.extend(["-o", path(&out), "--work-dir", path(&work)]);
     ok(&sprint_rtl(&args, &[]));
     out
 }
 
-/// Writes the sweep's jobs folder `tmp/jobs` with `extra` options; returns
-/// the folder and what the command printed.
-fn jobs_dir(tmp: &Path, extra: &[&str], env: &[(&str, &Path)]) -> (PathBuf, String) {
+/// Writes the jobs folder `tmp/jobs` of `sweep` with `extra` options;
+/// returns the folder and what the command printed.
+fn jobs_dir(
+    tmp: &Path,
+    sweep: &[&str],
+    extra: &[&str],
+    env: &[(&str, &Path)],
+) -> (PathBuf, String) {
     let dir = tmp.join("jobs");
     let work = tmp.join("work");
-    let mut args = SWEEP.to_vec();
+    let mut args = sweep.to_vec();
     args.extend(["--jobs-dir", path(&dir), "--work-dir", path(&work)]);
     args.extend(extra);
     let printed = ok(&sprint_rtl(&args, env));
@@ -127,23 +132,32 @@ fn sweep_md(dir: &Path) -> String {
 }
 
 /// The collected report equals the local one: sweep.json and sweep.md but
-/// for the seconds, the plot byte for byte.
-fn assert_same_report(local: &Path, collected: &Path) {
+/// for the seconds, the `plots` byte for byte.
+fn assert_same_report(local: &Path, collected: &Path, plots: &[&str]) {
     assert_eq!(sweep_json(local), sweep_json(collected));
     assert_eq!(sweep_md(local), sweep_md(collected));
-    assert!(sweep_md(local).contains("| buffer_bytes=4096 threshold=0 |"));
-    let plot = "sweep_buffer_bytes.svg";
-    assert_eq!(
-        std::fs::read(local.join(plot)).unwrap(),
-        std::fs::read(collected.join(plot)).unwrap()
-    );
+    for plot in plots {
+        assert_eq!(
+            std::fs::read(local.join(plot)).unwrap(),
+            std::fs::read(collected.join(plot)).unwrap(),
+            "{plot}"
+        );
+    }
+}
+
+/// Runs every line of the jobs folder's jobs.txt, one by one.
+fn run_all(dir: &Path) {
+    for line in job_lines(dir) {
+        let out = run_line(&line);
+        assert!(out.status.success(), "{line}: {out:?}");
+    }
 }
 
 #[test]
 fn jobs_run_one_by_one_collect_into_the_local_report() {
     let tmp = tempfile::tempdir().unwrap();
-    let local = local_sweep(tmp.path());
-    let (dir, printed) = jobs_dir(tmp.path(), &[], &[]);
+    let local = local_sweep(tmp.path(), SWEEP);
+    let (dir, printed) = jobs_dir(tmp.path(), SWEEP, &[], &[]);
     assert!(printed.contains("wrote 4 jobs"), "{printed}");
     assert!(!dir.join("sweep.json").exists(), "nothing measured yet");
     let lines = job_lines(&dir);
@@ -155,18 +169,65 @@ fn jobs_run_one_by_one_collect_into_the_local_report() {
             line.ends_with(&format!(" sweep-point {} {k}", dir.display())),
             "{line}"
         );
-        let out = run_line(line);
-        assert!(out.status.success(), "{line}: {out:?}");
     }
+    run_all(&dir);
     let collected = ok(&sprint_rtl(&["sweep-collect", path(&dir)], &[]));
     assert!(collected.contains("wrote sweep.md"), "{collected}");
-    assert_same_report(&local, &dir.join("report"));
+    assert!(sweep_md(&local).contains("| buffer_bytes=4096 threshold=0 |"));
+    assert_same_report(&local, &dir.join("report"), &["sweep_buffer_bytes.svg"]);
+}
+
+/// The jobs read the calibration trace from the plan, cut each head to the
+/// point's seq_len and calibrate on it, as the local run does.
+#[test]
+fn a_seq_len_sweep_calibrated_on_another_trace_collects_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A copy stands for another text: only the path is checked.
+    let calibration = tmp.path().join("calibration.npz");
+    std::fs::copy(
+        common::root().join("tests/data/minilm_passage.npz"),
+        &calibration,
+    )
+    .unwrap();
+    let sweep = [
+        "sweep",
+        "specs/causal.yaml",
+        "--trace",
+        "tests/data/minilm_passage.npz",
+        "--layer",
+        "2",
+        "--calibrate-on",
+        path(&calibration),
+        "--keep-mass",
+        "0.95",
+        "--queries",
+        "8",
+        "--query-offset",
+        "last",
+        "--param",
+        "seq_len=32,64,128",
+    ];
+    let local = local_sweep(tmp.path(), &sweep);
+    let (dir, _) = jobs_dir(tmp.path(), &sweep, &[], &[]);
+    run_all(&dir);
+    ok(&sprint_rtl(&["sweep-collect", path(&dir)], &[]));
+    let json = sweep_json(&local);
+    assert_eq!(json["calibration"]["keep_mass"], 0.95);
+    assert_eq!(
+        json["points"][2]["threshold_sources"][0],
+        "calibration_trace"
+    );
+    assert_same_report(
+        &local,
+        &dir.join("report"),
+        &["sweep_seq_len.svg", "scaling.svg"],
+    );
 }
 
 #[test]
 fn a_failed_or_missing_point_is_named_with_its_rerun_command() {
     let tmp = tempfile::tempdir().unwrap();
-    let (dir, _) = jobs_dir(tmp.path(), &[], &[]);
+    let (dir, _) = jobs_dir(tmp.path(), SWEEP, &[], &[]);
     let lines = job_lines(&dir);
     // Point 1's spec is changed after the folder was written: its job fails.
     let spec1 = dir.join("points/1/spec.yaml");
@@ -208,7 +269,7 @@ fn a_failed_or_missing_point_is_named_with_its_rerun_command() {
 #[test]
 fn bad_jobs_folders_and_points_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let (dir, _) = jobs_dir(tmp.path(), &[], &[]);
+    let (dir, _) = jobs_dir(tmp.path(), SWEEP, &[], &[]);
     // The folder exists and is not empty: refused, left as it was.
     let mut args = SWEEP.to_vec();
     args.extend(["--jobs-dir", path(&dir)]);
@@ -433,9 +494,14 @@ fn wait_for(what: &str, ready: impl Fn() -> bool) {
 fn a_sweep_submitted_to_a_local_slurm_collects_into_the_local_report() {
     let slurm = LocalSlurm::start();
     let tmp = tempfile::tempdir().unwrap();
-    let local = local_sweep(tmp.path());
+    let local = local_sweep(tmp.path(), SWEEP);
     let conf = slurm.conf();
-    let (dir, printed) = jobs_dir(tmp.path(), &["--submit", "slurm"], &[("SLURM_CONF", &conf)]);
+    let (dir, printed) = jobs_dir(
+        tmp.path(),
+        SWEEP,
+        &["--submit", "slurm"],
+        &[("SLURM_CONF", &conf)],
+    );
     assert!(printed.contains("submitted Slurm job array"), "{printed}");
     wait_for("the job array", || {
         (0..4).all(|k| {
@@ -452,7 +518,7 @@ fn a_sweep_submitted_to_a_local_slurm_collects_into_the_local_report() {
         slurm.log("slurmd"),
         std::fs::read_to_string(dir.join("logs/0.out")).unwrap_or_default()
     );
-    assert_same_report(&local, &dir.join("report"));
+    assert_same_report(&local, &dir.join("report"), &["sweep_buffer_bytes.svg"]);
     let log = std::fs::read_to_string(dir.join("logs/3.out")).unwrap();
     assert!(
         log.contains("point 3 (buffer_bytes=16384 threshold=0)"),

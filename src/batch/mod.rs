@@ -204,34 +204,42 @@ impl JobsDir {
         })
     }
 
+    /// `plan.json`: the [`Plan`].
     pub fn plan(&self) -> PathBuf {
         self.root.join("plan.json")
     }
 
+    /// `jobs.txt`: line k+1 measures point k.
     pub fn jobs(&self) -> PathBuf {
         self.root.join("jobs.txt")
     }
 
+    /// `sweep.sbatch`: the Slurm job array ([`slurm::script`]).
     pub fn sbatch(&self) -> PathBuf {
         self.root.join("sweep.sbatch")
     }
 
+    /// `logs/`: the Slurm array tasks' output.
     pub fn logs(&self) -> PathBuf {
         self.root.join("logs")
     }
 
+    /// `points/<k>/`: point k's files.
     pub fn point(&self, index: usize) -> PathBuf {
         self.root.join("points").join(index.to_string())
     }
 
+    /// `points/<k>/spec.yaml`: point k's spec.
     pub fn point_spec(&self, index: usize) -> PathBuf {
         self.point(index).join("spec.yaml")
     }
 
+    /// `points/<k>/result.json`: point k's [`SweepPoint`], once measured.
     pub fn result(&self, index: usize) -> PathBuf {
         self.point(index).join("result.json")
     }
 
+    /// `points/<k>/error.txt`: why point k's job failed.
     pub fn error(&self, index: usize) -> PathBuf {
         self.point(index).join("error.txt")
     }
@@ -583,5 +591,26 @@ fn point_result(jobs: &JobsDir, k: usize, planned: &PlanPoint) -> Result<SweepPo
             Err(_) => Err(PointState::Missing),
         },
         Err(e) => Err(PointState::BadResult(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting_leaves_plain_words_alone() {
+        assert_eq!(shell_quote("/opt/sprint-rtl"), "/opt/sprint-rtl");
+        assert_eq!(shell_quote("/a b/x"), "'/a b/x'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn slurm_takes_plain_paths_only() {
+        assert!(slurm_safe(Path::new("/scratch/sweeps/minilm-1")));
+        for bad in ["/a b", "/100%", "/it's", "/x\\y"] {
+            assert!(!slurm_safe(Path::new(bad)), "{bad}");
+        }
     }
 }
