@@ -525,3 +525,17 @@ fn a_sweep_submitted_to_a_local_slurm_collects_into_the_local_report() {
         "{log}"
     );
 }
+
+/// A job reads its point's spec back from the spec.yaml the jobs folder
+/// holds, and refuses it unless its hash is the plan's: every shipped spec
+/// must come back the same.
+#[test]
+fn every_shipped_spec_reads_back_with_its_hash() {
+    for name in common::shipped_spec_names() {
+        let spec = common::spec(&name);
+        let yaml = serde_yaml::to_string(&spec).unwrap();
+        let back = sprint_rtl::spec::Spec::parse(&name, &yaml)
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{yaml}"));
+        assert_eq!(back.hash(), spec.hash(), "{name}");
+    }
+}
