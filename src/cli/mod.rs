@@ -1,6 +1,7 @@
 //! Command-line interface: `check`, `generate`, `verify`, `graph`, `lint`,
 //! `fuzz` (see [`fuzz`]), `synth` (see [`synth`]), and on real input `trace`, `calibrate`, `simulate`
-//! (see [`real`]), `eval` (see [`eval`]), `report` and `sweep` (see [`report`]).
+//! (see [`real`]), `eval` (see [`eval`]), `report` and `sweep` (see [`report`]),
+//! `sweep-point` and `sweep-collect` (see [`batch`]).
 //!
 //! Every subcommand returns an [`Outcome`]; [`main`] alone turns it into
 //! the exit status ([`failure`]): 0 success, 1 a failed check, 2 bad input
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod args;
+mod batch;
 mod decoder;
 mod eval;
 mod failure;
@@ -140,6 +142,10 @@ enum Command {
     Report(report::ReportArgs),
     /// The report's measurement over a grid of parameters.
     Sweep(report::SweepArgs),
+    /// Measure one point of a jobs folder written by `sweep --jobs-dir`.
+    SweepPoint(batch::SweepPointArgs),
+    /// Write the report of a jobs folder's finished points, as `sweep` writes it.
+    SweepCollect(batch::SweepCollectArgs),
 }
 
 /// Which top `verify` drives.
@@ -173,6 +179,8 @@ fn run(cli: Cli) -> Outcome {
     let spec_arg = match &cli.command {
         Command::Trace(args) => return real::trace(args),
         Command::Fuzz(args) => return fuzz::fuzz(args),
+        Command::SweepPoint(args) => return batch::sweep_point(args),
+        Command::SweepCollect(args) => return batch::sweep_collect(args),
         Command::Check { spec }
         | Command::Generate { spec, .. }
         | Command::Verify { spec, .. }
@@ -264,7 +272,10 @@ fn run(cli: Cli) -> Outcome {
         Command::Report(args) => report::report(&spec, &args),
         Command::Sweep(args) => report::sweep(&spec, &args),
         Command::Synth(args) => synth::synth(&spec, &args),
-        Command::Trace(_) | Command::Fuzz(_) => {
+        Command::Trace(_)
+        | Command::Fuzz(_)
+        | Command::SweepPoint(_)
+        | Command::SweepCollect(_) => {
             unreachable!("handled before the spec is loaded")
         }
     }

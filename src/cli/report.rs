@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use sprint_rtl::batch::{self, slurm};
 use sprint_rtl::eval::calibrate::Thresholds;
 use sprint_rtl::golden::Derived;
 use sprint_rtl::reports::measure::{self, CycleSource, MeasureOptions, Report};
@@ -88,9 +89,34 @@ pub struct SweepArgs {
     /// Output folder (default: target/sprint-rtl/<name>/sweep).
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Folder of the per-design work folders (default: target/sprint-rtl/sweep).
+    /// Folder of the per-design work folders (default: target/sprint-rtl/sweep;
+    /// with --jobs-dir, one folder per point under it).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Instead of measuring, write the points as independent jobs into this
+    /// new folder: jobs.txt (one plain command a line) and sweep.sbatch (a
+    /// Slurm job array); `sprint-rtl sweep-collect DIR` then writes the report.
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    jobs_dir: Option<PathBuf>,
+    /// With --jobs-dir: submit the jobs to this scheduler (prints the job id).
+    #[arg(long, value_enum, requires = "jobs_dir")]
+    submit: Option<Scheduler>,
+    /// With --submit slurm: an option for sbatch, e.g. --sbatch-arg=--partition=cpu;
+    /// repeat for several.
+    #[arg(
+        long,
+        value_name = "ARG",
+        requires = "submit",
+        allow_hyphen_values = true
+    )]
+    sbatch_arg: Vec<String>,
+}
+
+/// A batch scheduler `sweep --submit` can use.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scheduler {
+    /// `sbatch` a job array (Slurm).
+    Slurm,
 }
 
 /// The query slice of `--queries` and `--query-offset`.
@@ -115,6 +141,10 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 
 fn write(path: &Path, text: &str) -> Outcome {
     std::fs::write(path, text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
+}
+
+fn create_dir(dir: &Path) -> Outcome {
+    std::fs::create_dir_all(dir).map_err(|e| Failure::input(format!("{}: {e}", dir.display())))
 }
 
 /// `sprint-rtl report`.
@@ -264,6 +294,16 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> Outcome {
                 .clone()
                 .unwrap_or_else(|| Path::new("target").join("sprint-rtl").join("sweep")),
         };
+        if let Some(dir) = &args.jobs_dir {
+            let inputs = batch::Inputs {
+                trace: &trace_path,
+                calibration_trace: args.calibrate_on.as_deref(),
+                program: &std::env::current_exe()
+                    .map_err(|e| Failure::input(format!("the path of this program: {e}")))?,
+            };
+            batch::write(dir, spec, &opts, &inputs)?;
+            return Ok(None);
+        }
         let points = sweep::grid(&opts.axes).len();
         let progress = bar((3 * points * opts.heads.len()) as u64, "runs");
         progress.set_message(if args.rtl {
@@ -273,25 +313,62 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> Outcome {
         });
         let out = sweep::sweep(spec, &opts, &|| progress.inc(1));
         progress.finish_and_clear();
-        Ok::<_, Failure>(out?)
+        Ok::<_, Failure>(Some(out?))
     })();
-    let sweep = result?;
+    let Some(sweep) = result? else {
+        return jobs_written(sweep::grid(&args.params).len(), args);
+    };
     let dir = args
         .output
         .clone()
         .unwrap_or_else(|| Path::new("target/sprint-rtl").join(&d.name).join("sweep"));
-    let written = (|| {
-        create_dir(&dir)?;
-        let plot_name = format!("sweep_{}.svg", sweep.x_param);
-        write(&dir.join(&plot_name), &plot::sweep(&sweep))?;
-        if sweep.x_param == Param::SeqLen.name() {
-            write(&dir.join("scaling.svg"), &plot::scaling(&sweep))?;
+    write_sweep(&sweep, &dir)
+}
+
+/// Prints where the `points` jobs are and how to run them; submits them
+/// when asked.
+fn jobs_written(points: usize, args: &SweepArgs) -> Outcome {
+    let dir = args.jobs_dir.as_deref().expect("jobs written");
+    let jobs = batch::JobsDir::new(dir)?;
+    let root = jobs.root.display();
+    println!(
+        "wrote {points} jobs in {root}: jobs.txt (one command a line), sweep.sbatch (a Slurm job \
+         array)"
+    );
+    match args.submit {
+        Some(Scheduler::Slurm) => {
+            let id = slurm::submit(&jobs, &args.sbatch_arg).map_err(|e| {
+                Failure::input(format!(
+                    "{e}\nthe jobs are in {root}; submit them with sbatch {root}/sweep.sbatch"
+                ))
+            })?;
+            println!("submitted Slurm job array {id} ({points} tasks, logs in {root}/logs)");
+            println!("when it has finished: sprint-rtl sweep-collect {root}");
+            Ok(())
         }
-        let json = serde_json::to_string_pretty(&sweep).expect("sweep serialises") + "\n";
+        None => {
+            println!("run them: sbatch {root}/sweep.sbatch, or sh {root}/jobs.txt");
+            println!("then: sprint-rtl sweep-collect {root}");
+            Ok(())
+        }
+    }
+}
+
+/// Writes sweep.json, sweep.md and the plots into `dir` and prints the
+/// tables: what `sweep` and `sweep-collect` end with.
+pub fn write_sweep(sweep: &sweep::Sweep, dir: &Path) -> Outcome {
+    let written = (|| {
+        create_dir(dir)?;
+        let plot_name = format!("sweep_{}.svg", sweep.x_param);
+        write(&dir.join(&plot_name), &plot::sweep(sweep))?;
+        if sweep.x_param == Param::SeqLen.name() {
+            write(&dir.join("scaling.svg"), &plot::scaling(sweep))?;
+        }
+        let json = serde_json::to_string_pretty(sweep).expect("sweep serialises") + "\n";
         write(&dir.join("sweep.json"), &json)?;
         write(
             &dir.join("sweep.md"),
-            &render::sweep_markdown(&sweep, &plot_name),
+            &render::sweep_markdown(sweep, &plot_name),
         )?;
         Ok::<_, Failure>(plot_name)
     })();
@@ -299,11 +376,11 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> Outcome {
     if sweep.cycle_source == CycleSource::Model {
         println!("cycles MODELLED by the analytical cycle model (--rtl to simulate)");
     }
-    print!("{}", render::sweep_table(&sweep));
+    print!("{}", render::sweep_table(sweep));
     println!();
-    print!("{}", render::scaling_table(&sweep));
+    print!("{}", render::scaling_table(sweep));
     println!();
-    print!("{}", render::goals_table(&sweep));
+    print!("{}", render::goals_table(sweep));
     for p in &sweep.points {
         for line in &p.goals.explanation {
             println!("- {}: {line}", p.label);
@@ -319,8 +396,4 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> Outcome {
         dir.display()
     );
     Ok(())
-}
-
-fn create_dir(dir: &Path) -> Outcome {
-    std::fs::create_dir_all(dir).map_err(|e| Failure::input(format!("{}: {e}", dir.display())))
 }

@@ -66,7 +66,7 @@
 //!
 //! `sprint-rtl verify` prints the model's error against the RTL per run.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Derived, Mode, QueryResult};
 
@@ -355,7 +355,7 @@ pub fn crossbar_occupancy(d: &Derived) -> u64 {
 }
 
 /// What bounds a run's cycles ([`RunTiming::bound`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Bound {
     /// The busiest core: its MAC lanes and its per-query sequencing (scan,
