@@ -11,8 +11,9 @@
 //!   then scans its kept
 //!   keys ([`scan_done`]): without pruning a counter emits one key per
 //!   cycle; with pruning the keep vector arrives in `xbar_beats` beats of
-//!   `cols` keys after the crossbar's latency, and each beat takes
-//!   max(1, its kept keys) cycles in the priority encoder. Each key is
+//!   `cols` keys after the crossbar's latency, each beat passes
+//!   [`BEAT_STAGES`] registers, and takes max(1, its kept keys) cycles in
+//!   the priority encoder. Each key is
 //!   looked up in the buffer's key→slot table and written to the hit or
 //!   miss list; the scan ends [`SCAN_DRAIN`] cycles after the last
 //!   emission.
@@ -227,15 +228,21 @@ impl EngineTimeline {
 /// Cycle of a query's first scan emission (the query is taken at cycle
 /// [`QUERY_TAKE`]): without pruning the counter emits key 0 the cycle after
 /// the take; with pruning the crossbar takes the request the cycle after
-/// the take, presents its first beat `xbar_latency + 1` cycles later, and
-/// the beat is held (and emits) from the cycle after.
+/// the take, presents its first beat `xbar_latency + 1` cycles later, the
+/// beat waits a cycle in stage I ([`BEAT_STAGES`]) and is held in stage K
+/// (and emits) from the cycle after.
 pub fn scan_start(d: &Derived, mode: Mode) -> u64 {
     if mode.prune() {
-        QUERY_TAKE + u64::from(d.xbar_latency) + 3
+        QUERY_TAKE + u64::from(d.xbar_latency) + 2 + BEAT_STAGES
     } else {
         QUERY_TAKE + 1
     }
 }
+
+/// Cycles from a keep beat's take to its first emission: the controller's
+/// stage I, whose beat stage K takes when it emits its own last key (so
+/// that the decision to take a beat comes from registers), then K.
+pub const BEAT_STAGES: u64 = 2;
 
 /// Cycles from the last key's emission to the scan's end: the key's stage
 /// L, the buffer's 3-cycle lookup (the table's read, its copy, the tag's
