@@ -256,6 +256,8 @@ pub const LIST_READ_LATENCY: u64 = 1;
 
 /// Cycles between requests: the buffer shows a new victim one cycle after
 /// a fill, and the check that the engine no longer reads it is registered.
+/// The next list entry, read the cycle after a request (its take is
+/// registered before it reaches the list), is valid within the interval.
 pub const REQUEST_INTERVAL: u64 = 3;
 
 /// Kept keys per crossbar beat (`cols` keys each), from a query's kept set.

@@ -370,7 +370,13 @@ module long16k_controller (
     reg  [COUNT_BITS - 1:0] reads_left_q;
     reg                     entry_valid_q;
     reg  [LIST_BITS - 1:0]  list_rd_q;
-    wire entry_used;   // the engine took the hit, or the fetch was requested
+    // The engine took the hit, or the fetch was requested the cycle before:
+    // a request's take reaches the list's read a cycle later, which costs
+    // nothing, as the next request waits at least until the entry read
+    // then is valid (the buffer's victim and the registered check that it
+    // may be overwritten follow the fill: REQUEST_INTERVAL).
+    wire entry_used;
+    reg  req_taken_q;  // a fetch was requested the cycle before
     wire list_rd = (reads_left_q != 15'd0) && (!entry_valid_q || entry_used)
                 && ((state_q == C_HITS) || (state_q == C_FETCH));
     wire hits_end = (state_q == C_HITS) && (reads_left_q == 15'd0)
@@ -419,7 +425,7 @@ module long16k_controller (
     wire queue_full       = (queued_q == 3'd4);
     wire row_ready        = (queued_q != unfilled_q);    // the row at hand_ptr_q is complete
 
-    assign m_mem_req_valid = (state_q == C_FETCH) && entry_valid_q && !queue_full
+    assign m_mem_req_valid = (state_q == C_FETCH) && entry_valid_q && !req_taken_q && !queue_full
                              && buf_alloc_ready && fill_safe_q;
     assign m_mem_req_key   = miss_key;
     assign s_mem_rsp_ready = (state_q == C_FETCH) && (unfilled_q != 3'd0);
@@ -434,7 +440,7 @@ module long16k_controller (
     wire key_take           = eng_key_valid && eng_key_ready;
     wire hit_take           = hit_issue && eng_key_ready;
     wire miss_take          = miss_issue && eng_key_ready;
-    assign entry_used       = hit_take || mem_req_take;
+    assign entry_used       = hit_take || req_taken_q;
     wire [6:0]     fill_slot = fetch_slots_q[fill_ptr_q * 7 +: 7];
     assign eng_finish_valid = (state_q == C_FINISH);
     wire finish_take        = eng_finish_valid && eng_finish_ready;
@@ -484,6 +490,7 @@ module long16k_controller (
             look_valid_q  <= 1'b0;
             wait_valid_q  <= {LOOKUP_LATENCY{1'b0}};
             entry_valid_q <= 1'b0;
+            req_taken_q   <= 1'b0;
             reads_left_q  <= 15'd0;
             fetch_live_q  <= 4'd0;
             push_ptr_q    <= 2'd0;
@@ -511,6 +518,7 @@ module long16k_controller (
             look_valid_q <= emit_valid;
             wait_valid_q <= {wait_valid_q[LOOKUP_LATENCY - 2:0], look_valid_q};
             // Passes: the list's read side.
+            req_taken_q <= mem_req_take;
             if (list_rd) entry_valid_q <= 1'b1;
             else if (entry_used || hits_end) entry_valid_q <= 1'b0;
             if (scan_done) reads_left_q <= hit_count_q;
