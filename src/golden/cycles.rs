@@ -503,11 +503,12 @@ mod tests {
         assert_eq!((d.xbar_beats, d.xbar_latency), (4, 8));
         let q = kept(&[0, 1, 300]);
         assert_eq!(kept_per_beat(&d, &q.kept), vec![2, 0, 1, 0]);
-        // The query taken at cycle 2, emissions from cycle 13; beats end
-        // at 18; the last key (cycle 16) is in its list 5 cycles later.
-        assert_eq!(scan_done(&d, Mode::PruneOnly, &q), 21);
+        // The query taken at cycle 2, emissions from cycle 14 (the beat
+        // passes stages I and K); beats end at 19; the last key (cycle 17)
+        // is in its list 5 cycles later.
+        assert_eq!(scan_done(&d, Mode::PruneOnly, &q), 22);
         // Four empty beats.
-        assert_eq!(scan_done(&d, Mode::PruneOnly, &kept(&[])), 17);
+        assert_eq!(scan_done(&d, Mode::PruneOnly, &kept(&[])), 18);
         // Without pruning: keys 0..10 emitted at cycles 3..=12.
         let all: Vec<u32> = (0..10).collect();
         assert_eq!(scan_done(&d, Mode::Baseline, &kept(&all)), 17);
