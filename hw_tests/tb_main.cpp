@@ -67,11 +67,17 @@ unsigned bit_length(const Words& w) {
             if ((w[i] >> b) & 1) return unsigned(32 * i + b + 1);
     return 0;
 }
-// Bits [lo, lo+width) of w, shifted down to bit 0.
+// Bits [lo, lo+width) of w, shifted down to bit 0 (bits past w's end read 0).
+// A word at a time: it slices every fetched row into beats.
 Words field(const Words& w, unsigned lo, unsigned width) {
     Words r((width + 31) / 32, 0);
-    for (unsigned i = 0; i < width; ++i)
-        if (bit(w, lo + i)) r[i / 32] |= 1u << (i % 32);
+    const auto word = [&](size_t i) { return i < w.size() ? uint64_t(w[i]) : 0; };
+    const unsigned shift = lo % 32;
+    for (size_t i = 0; i < r.size(); ++i) {
+        const size_t src = lo / 32 + i;
+        r[i] = uint32_t((word(src) | word(src + 1) << 32) >> shift);
+    }
+    if (width % 32 != 0) r.back() &= (1u << (width % 32)) - 1;
     return r;
 }
 uint64_t to_u64(const Words& w) { return (w.size() > 0 ? w[0] : 0) | (w.size() > 1 ? uint64_t(w[1]) << 32 : 0); }
@@ -434,7 +440,7 @@ private:
         const bool req_fire = top_->m_mem_req_valid && top_->m_mem_req_ready;
         const bool rsp_fire = rsp_valid_ && top_->s_mem_rsp_ready;
         const Words out = out_fire ? get_port(top_->m_out_data) : Words{};
-        const uint64_t key = to_u64(get_port(top_->m_mem_req_key));
+        const uint64_t key = req_fire ? to_u64(get_port(top_->m_mem_req_key)) : 0;
         const bool keep_fire = top_->mon_keep_fire;
         const bool keep_last = top_->mon_keep_last;
         const Words keep = keep_fire ? get_port(top_->mon_keep_data) : Words{};

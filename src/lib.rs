@@ -23,10 +23,13 @@
 //!   multiplier mapping, Fmax ([`synth::run`]);
 //! - [`eval`]: threshold calibration and task accuracy of the model with
 //!   golden-model attention;
-//! - [`reports`]: performance, energy and sweeps measured in the RTL.
+//! - [`reports`]: performance, energy and sweeps measured in the RTL;
+//! - [`batch`]: a sweep as independent jobs (a jobs folder, a Slurm job
+//!   array) and the collection of their results into the sweep's report.
 //!
 //! The command line (`src/cli/`) sits on top of them all.
 
+pub mod batch;
 pub mod csr;
 pub mod emit;
 pub mod eval;

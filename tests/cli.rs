@@ -71,7 +71,7 @@ fn synth_refuses_options_it_cannot_honour() {
         ),
         (
             &["specs/tiny.yaml", "--freq", "0"][..],
-            "between 1 and 1000 MHz",
+            "0 is not in 1..=1000 MHz",
         ),
     ] {
         let (status, stderr) = synth(args);

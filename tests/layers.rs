@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 /// The top-level modules of `src/lib.rs`, lowest first: spec → golden
 /// model → emission and the float models → tool runners → simulation and
-/// synthesis → thresholds and accuracy → reports. The command line
+/// synthesis → thresholds and accuracy → reports → batch jobs. The command line
 /// (`src/main.rs`, `src/cli/`) sits above them all.
 const LAYERS: &[&str] = &[
     "csr", "files", "spec", "golden", "emit", "model", "trace", "tools", "sim", "synth", "eval",
-    "reports",
+    "reports", "batch",
 ];
 
 /// An import of `crate::<used>` from top-level module `module`.

@@ -2,13 +2,13 @@
 //! `docs/src/decoder.md`).
 
 use std::path::Path;
-use std::process::ExitCode;
 use std::time::Instant;
 
 use sprint_rtl::model::{Llama, is_gguf};
 use sprint_rtl::trace::decoder::{DecoderTrace, check_selection};
 
-use super::real::{TraceArgs, fail};
+use super::failure::{Failure, Outcome};
+use super::real::TraceArgs;
 
 /// Tokens a decoder trace keeps unless `--max-tokens` says otherwise.
 const DEFAULT_MAX_TOKENS: usize = 512;
@@ -26,43 +26,25 @@ pub(super) fn is_decoder_model(path: &Path) -> bool {
 }
 
 /// `sprint-rtl trace --model FILE.gguf`.
-pub(super) fn trace(args: &TraceArgs) -> ExitCode {
-    let text = match std::fs::read_to_string(&args.text) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("{}: {e}", args.text.display())),
-    };
+pub(super) fn trace(args: &TraceArgs) -> Outcome {
+    let text = std::fs::read_to_string(&args.text)
+        .map_err(|e| Failure::input(format!("{}: {e}", args.text.display())))?;
     let spinner = super::spinner();
     spinner.set_message("loading the model");
-    let model = match Llama::load(&args.model) {
-        Ok(m) => m,
-        Err(e) => {
-            spinner.finish_and_clear();
-            return fail(e);
-        }
-    };
-    if let Err(e) = check_selection(model.config(), &args.heads) {
-        spinner.finish_and_clear();
-        return fail(e);
-    }
-    let ids = match model.tokenize(&text, Some(args.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS))) {
-        Ok(ids) => ids,
-        Err(e) => {
-            spinner.finish_and_clear();
-            return fail(e);
-        }
-    };
+    let loaded = (|| {
+        let model = Llama::load(&args.model)?;
+        check_selection(model.config(), &args.heads)?;
+        let ids = model.tokenize(&text, Some(args.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)))?;
+        Ok::<_, Failure>((model, ids))
+    })();
+    let (model, ids) = loaded.inspect_err(|_| spinner.finish_and_clear())?;
     spinner.set_message(format!("forward pass over {} tokens", ids.len()));
     let start = Instant::now();
     let trace = DecoderTrace::record(&model, &ids, args.data_bits, &args.heads);
     let seconds = start.elapsed().as_secs_f64();
     spinner.finish_and_clear();
-    let trace = match trace {
-        Ok(t) => t,
-        Err(e) => return fail(e),
-    };
-    if let Err(e) = trace.write_npz(&args.output) {
-        return fail(e);
-    }
+    let trace = trace?;
+    trace.write_npz(&args.output)?;
     let c = model.config();
     println!(
         "wrote {}: {} tokens, {} query heads and {} KV heads (of {} layers × {}/{} heads of {}), \
@@ -78,5 +60,5 @@ pub(super) fn trace(args: &TraceArgs) -> ExitCode {
         args.data_bits,
         seconds
     );
-    ExitCode::SUCCESS
+    Ok(())
 }

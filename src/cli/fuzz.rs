@@ -2,11 +2,12 @@
 //! [`sprint_rtl::sim::fuzz`].
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 
 use sprint_rtl::sim::fuzz::{self, FuzzOptions, FuzzSummary};
+
+use super::failure::{Failure, Outcome};
 
 #[derive(Args)]
 pub struct FuzzArgs {
@@ -43,25 +44,18 @@ pub struct FuzzArgs {
 
 /// Runs `fuzz`: exit 0 when every design passed, 1 when one failed, 2 for
 /// a bad spec or a missing tool.
-pub fn fuzz(args: &FuzzArgs) -> ExitCode {
+pub fn fuzz(args: &FuzzArgs) -> Outcome {
     let spec = match &args.spec {
         None => None,
-        Some(path) => match super::load_spec(Some(path)) {
-            Ok(s) => Some(s),
-            Err(message) => {
-                eprint!("{message}");
-                return ExitCode::from(2);
-            }
-        },
+        Some(path) => Some(super::load_spec(Some(path))?),
     };
     if let (Some(s), Some(q)) = (&spec, args.queries)
         && q > s.attention.seq_len
     {
-        eprintln!(
-            "error: --queries {q} is more than the spec's attention.seq_len = {}",
+        return Err(Failure::input(format!(
+            "--queries {q} is more than the spec's attention.seq_len = {}",
             s.attention.seq_len
-        );
-        return ExitCode::from(2);
+        )));
     }
     let mut opts = FuzzOptions::new(&args.output);
     opts.designs = args.designs;
@@ -88,19 +82,12 @@ pub fn fuzz(args: &FuzzArgs) -> ExitCode {
     };
     let result = fuzz::fuzz(&opts, &progress);
     bar.finish_and_clear();
-    match result {
-        Ok(summary) => {
-            print_summary(&summary, &args.output);
-            if summary.passed() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
+    let summary = result?;
+    print_summary(&summary, &args.output);
+    if summary.passed() {
+        Ok(())
+    } else {
+        Err(Failure::findings_printed())
     }
 }
 

@@ -1,15 +1,20 @@
 //! Command-line interface: `check`, `generate`, `verify`, `graph`, `lint`,
 //! `fuzz` (see [`fuzz`]), `synth` (see [`synth`]), and on real input `trace`, `calibrate`, `simulate`
-//! (see [`real`]), `eval` (see [`eval`]), `report` and `sweep` (see [`report`]).
+//! (see [`real`]), `eval` (see [`eval`]), `report` and `sweep` (see [`report`]),
+//! `sweep-point` and `sweep-collect` (see [`batch`]).
 //!
-//! Exit status: 0 success, 1 a verification or lint failure, 2 a bad spec,
-//! bad arguments or a missing tool.
+//! Every subcommand returns an [`Outcome`]; [`main`] alone turns it into
+//! the exit status ([`failure`]): 0 success, 1 a failed check, 2 bad input
+//! or a missing tool.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod args;
+mod batch;
 mod decoder;
 mod eval;
+mod failure;
 mod fuzz;
 mod perplexity;
 mod real;
@@ -25,6 +30,8 @@ use sprint_rtl::sim::axi;
 use sprint_rtl::sim::verify::{self, Crossbar, DriverFault, VerifyOptions, VerifyReport};
 use sprint_rtl::spec::{DEFAULT_SPEC_NAME, DEFAULT_SPEC_YAML, Spec};
 use sprint_rtl::tools;
+
+use failure::{Failure, Outcome};
 
 #[derive(Parser)]
 #[command(
@@ -69,7 +76,7 @@ enum Command {
         #[arg(long, requires = "trace", value_name = "K|last")]
         query_offset: Option<sprint_rtl::trace::QueryStart>,
         /// Fraction of (query, key) pairs the calibrated threshold keeps, 0..=1.
-        #[arg(long, default_value_t = 0.15, value_parser = fraction)]
+        #[arg(long, default_value_t = verify::DEFAULT_KEEP_FRACTION, value_parser = args::fraction)]
         keep_fraction: f64,
         /// Skip the reset, busy-start, no-kept-key and back-to-back runs.
         #[arg(long)]
@@ -78,10 +85,10 @@ enum Command {
         #[arg(long)]
         work_dir: Option<PathBuf>,
         /// Chance (%) per cycle that a testbench source stays idle.
-        #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(0..=90))]
+        #[arg(long, default_value_t = verify::DEFAULT_IDLE_PERCENT, value_parser = clap::value_parser!(u32).range(0..=90))]
         idle_percent: u32,
         /// Chance (%) per cycle that a testbench sink applies back-pressure.
-        #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(0..=90))]
+        #[arg(long, default_value_t = verify::DEFAULT_STALL_PERCENT, value_parser = clap::value_parser!(u32).range(0..=90))]
         stall_percent: u32,
         /// The ports driven: the native top in Verilator, or the AXI top under cocotb and
         /// Icarus (needs SPRINT_RTL_COCOTB_PYTHON; see hw_tests/requirements-axi.txt).
@@ -135,6 +142,10 @@ enum Command {
     Report(report::ReportArgs),
     /// The report's measurement over a grid of parameters.
     Sweep(report::SweepArgs),
+    /// Measure one point of a jobs folder written by `sweep --jobs-dir`.
+    SweepPoint(batch::SweepPointArgs),
+    /// Write the report of a jobs folder's finished points, as `sweep` writes it.
+    SweepCollect(batch::SweepCollectArgs),
 }
 
 /// Which top `verify` drives.
@@ -158,10 +169,18 @@ enum CrossbarArg {
 
 /// Runs the command line; see the module docs for exit codes.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}
+
+fn run(cli: Cli) -> Outcome {
     let spec_arg = match &cli.command {
         Command::Trace(args) => return real::trace(args),
         Command::Fuzz(args) => return fuzz::fuzz(args),
+        Command::SweepPoint(args) => return batch::sweep_point(args),
+        Command::SweepCollect(args) => return batch::sweep_collect(args),
         Command::Check { spec }
         | Command::Generate { spec, .. }
         | Command::Verify { spec, .. }
@@ -174,17 +193,11 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) => Some(args.spec.clone()),
         Command::Synth(args) => args.spec.clone(),
     };
-    let spec = match load_spec(spec_arg.as_deref()) {
-        Ok(s) => s,
-        Err(message) => {
-            eprint!("{message}");
-            return ExitCode::from(2);
-        }
-    };
+    let spec = load_spec(spec_arg.as_deref())?;
     match cli.command {
         Command::Check { .. } => {
             print_derived(&Derived::from_spec(&spec));
-            ExitCode::SUCCESS
+            Ok(())
         }
         Command::Generate { output, .. } => generate(&spec, output),
         Command::Verify {
@@ -205,18 +218,16 @@ pub fn main() -> ExitCode {
             ..
         } => {
             if interface == Interface::Axi && crossbar == CrossbarArg::Emulator {
-                eprintln!(
-                    "error: --crossbar emulator drives the native top's Verilator testbench; \
-                     it does not apply with --interface axi"
-                );
-                return ExitCode::from(2);
+                return Err(Failure::input(
+                    "--crossbar emulator drives the native top's Verilator testbench; \
+                     it does not apply with --interface axi",
+                ));
             }
             if interface == Interface::Axi && (waves || replay.is_some() || tb_fault.is_some()) {
-                eprintln!(
-                    "error: --waves, --replay and --tb-fault drive the native top's Verilator \
-                     testbench; they do not apply with --interface axi"
-                );
-                return ExitCode::from(2);
+                return Err(Failure::input(
+                    "--waves, --replay and --tb-fault drive the native top's Verilator \
+                     testbench; they do not apply with --interface axi",
+                ));
             }
             let mut opts = VerifyOptions::for_spec(&spec);
             opts.seeds = seeds;
@@ -243,13 +254,7 @@ pub fn main() -> ExitCode {
                     count: queries.map(|q| q as usize),
                     start: query_offset,
                 };
-                match real::trace_runs(&spec, &real, &slice) {
-                    Ok(runs) => opts.trace_runs = runs,
-                    Err(message) => {
-                        eprintln!("error: {message}");
-                        return ExitCode::from(2);
-                    }
-                }
+                opts.trace_runs = real::trace_runs(&spec, &real, &slice)?;
             }
             run_verify(&spec, &opts, interface)
         }
@@ -258,7 +263,7 @@ pub fn main() -> ExitCode {
                 "{}",
                 Hierarchy::with_cores(spec.recompute.cores).to_dot(&spec.name)
             );
-            ExitCode::SUCCESS
+            Ok(())
         }
         Command::Lint { .. } => lint(&spec),
         Command::Calibrate(args) => real::calibrate(&spec, &args),
@@ -267,49 +272,43 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report::report(&spec, &args),
         Command::Sweep(args) => report::sweep(&spec, &args),
         Command::Synth(args) => synth::synth(&spec, &args),
-        Command::Trace(_) | Command::Fuzz(_) => {
+        Command::Trace(_)
+        | Command::Fuzz(_)
+        | Command::SweepPoint(_)
+        | Command::SweepCollect(_) => {
             unreachable!("handled before the spec is loaded")
         }
     }
 }
 
-fn fraction(text: &str) -> Result<f64, String> {
-    let v: f64 = text.parse().map_err(|e| format!("{e}"))?;
-    if (0.0..=1.0).contains(&v) {
-        Ok(v)
-    } else {
-        Err(format!("{text} is not in 0..=1"))
-    }
-}
-
-pub(crate) fn load_spec(path: Option<&Path>) -> Result<Spec, String> {
+/// The spec at `path`, or the embedded default.
+///
+/// # Errors
+///
+/// An unreadable file, or the spec's parse and validation errors (each
+/// naming its field and line), as bad input.
+pub(crate) fn load_spec(path: Option<&Path>) -> Result<Spec, Failure> {
     let (name, text) = match path {
         None => (DEFAULT_SPEC_NAME.to_string(), DEFAULT_SPEC_YAML.to_string()),
         Some(p) => {
             let text = std::fs::read_to_string(p)
-                .map_err(|e| format!("error: cannot read spec {}: {e}\n", p.display()))?;
+                .map_err(|e| Failure::input(format!("cannot read spec {}: {e}", p.display())))?;
             (p.display().to_string(), text)
         }
     };
-    Spec::parse(&name, &text).map_err(|e| e.to_string())
+    Spec::parse(&name, &text).map_err(Failure::formatted)
 }
 
-fn generate(spec: &Spec, output: Option<PathBuf>) -> ExitCode {
+fn generate(spec: &Spec, output: Option<PathBuf>) -> Outcome {
     let dir = output.unwrap_or_else(|| Path::new("generated").join(&spec.name));
     let design = emit::render(spec);
-    match emit::write_atomically(&dir, &design.files) {
-        Ok(()) => {
-            println!("wrote {} files to {}", design.files.len(), dir.display());
-            for f in &design.files {
-                println!("  {}", f.path);
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: writing {}: {e}", dir.display());
-            ExitCode::from(2)
-        }
+    emit::write_atomically(&dir, &design.files)
+        .map_err(|e| Failure::input(format!("writing {}: {e}", dir.display())))?;
+    println!("wrote {} files to {}", design.files.len(), dir.display());
+    for f in &design.files {
+        println!("  {}", f.path);
     }
+    Ok(())
 }
 
 /// A spinner with the elapsed time, for steps of unknown length.
@@ -322,7 +321,7 @@ pub(crate) fn spinner() -> ProgressBar {
     bar
 }
 
-fn run_verify(spec: &Spec, opts: &VerifyOptions, interface: Interface) -> ExitCode {
+fn run_verify(spec: &Spec, opts: &VerifyOptions, interface: Interface) -> Outcome {
     let bar = spinner();
     let progress = |step: &str| {
         bar.set_message(step.to_string());
@@ -333,19 +332,12 @@ fn run_verify(spec: &Spec, opts: &VerifyOptions, interface: Interface) -> ExitCo
         Interface::Axi => axi::verify_axi(spec, opts, &progress),
     };
     bar.finish_and_clear();
-    match result {
-        Ok(report) => {
-            print_report(spec, &report);
-            if report.passed() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
+    let report = result?;
+    print_report(spec, &report);
+    if report.passed() {
+        Ok(())
+    } else {
+        Err(Failure::findings_printed())
     }
 }
 
@@ -445,19 +437,10 @@ fn print_waves(w: &verify::WaveRecord) {
 /// at: enough for a memory round trip and a few handshakes.
 const MISMATCH_LEAD_CYCLES: u64 = 50;
 
-fn lint(spec: &Spec) -> ExitCode {
+fn lint(spec: &Spec) -> Outcome {
     let design = emit::render(spec);
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(e) = emit::write_atomically(dir.path(), &design.files) {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
-    }
+    let dir = tempfile::tempdir()?;
+    emit::write_atomically(dir.path(), &design.files)?;
     let top = format!("{}_top", spec.name);
     let harness = format!("{}_tb_harness", spec.name);
     let axi_top = format!("{}_axi_top", spec.name);
@@ -474,42 +457,28 @@ fn lint(spec: &Spec) -> ExitCode {
         ("sim_filelist.f", emu_harness.as_str()),
     ];
     for (list, module) in lint_runs {
-        match tools::verilator_lint(dir.path(), list, module) {
-            Ok(findings) => {
-                println!(
-                    "verilator --lint-only -Wall {module}: {} findings",
-                    findings.len()
-                );
-                for f in &findings {
-                    println!("  {}: {}", f.code, f.message);
-                }
-                clean &= findings.is_empty();
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
+        let findings = tools::verilator_lint(dir.path(), list, module)?;
+        println!(
+            "verilator --lint-only -Wall {module}: {} findings",
+            findings.len()
+        );
+        for f in &findings {
+            println!("  {}: {}", f.code, f.message);
         }
+        clean &= findings.is_empty();
     }
     println!("yosys synth {top} (this can take minutes for large buffers)...");
-    match tools::yosys_synth(dir.path(), "filelist.f", &top) {
-        Ok(report) => {
-            println!("yosys: {} findings", report.findings.len());
-            for f in &report.findings {
-                println!("  {}: {}", f.code, f.message);
-            }
-            clean &= report.findings.is_empty();
-            println!("{}", report.stat);
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+    let report = tools::yosys_synth(dir.path(), "filelist.f", &top)?;
+    println!("yosys: {} findings", report.findings.len());
+    for f in &report.findings {
+        println!("  {}: {}", f.code, f.message);
     }
+    clean &= report.findings.is_empty();
+    println!("{}", report.stat);
     if clean {
-        ExitCode::SUCCESS
+        Ok(())
     } else {
-        ExitCode::from(1)
+        Err(Failure::findings_printed())
     }
 }
 

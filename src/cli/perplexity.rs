@@ -4,7 +4,6 @@
 //! (see `docs/src/perplexity.md`).
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Mutex;
 
 use clap::Args;
@@ -17,7 +16,8 @@ use sprint_rtl::golden::Derived;
 use sprint_rtl::model::Llama;
 use sprint_rtl::spec::Spec;
 
-use super::eval::{EvalArgs, fail, write_json};
+use super::eval::{EvalArgs, write_json};
+use super::failure::{Failure, Outcome};
 
 /// The texts of `--task perplexity`.
 #[derive(Args, Clone)]
@@ -54,24 +54,22 @@ fn layer_bar(layers: usize, label: &str) -> ProgressBar {
 }
 
 /// `sprint-rtl eval SPEC --task perplexity ...`.
-pub fn eval(spec: &Spec, args: &EvalArgs) -> ExitCode {
-    let d = Derived::from_spec(spec);
-    match perplexity_runs(&d, args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
-    }
+pub fn eval(spec: &Spec, args: &EvalArgs) -> Outcome {
+    perplexity_runs(&Derived::from_spec(spec), args)
 }
 
 /// The library's options from the command line.
-fn study_options(args: &EvalArgs) -> Result<StudyOptions, String> {
+fn study_options(args: &EvalArgs) -> Result<StudyOptions, Failure> {
     let t = &args.run.text;
     let text = t
         .text
         .clone()
-        .ok_or("--task perplexity needs --text FILE")?;
+        .ok_or_else(|| Failure::input("--task perplexity needs --text FILE"))?;
     let thresholds = match (&args.thresholds, &t.calibrate_on) {
         (Some(_), Some(_)) => {
-            return Err("give either --thresholds or --calibrate-on, not both".into());
+            return Err(Failure::input(
+                "give either --thresholds or --calibrate-on, not both",
+            ));
         }
         (Some(path), None) => ThresholdSource::File(path.clone()),
         (None, Some(path)) => ThresholdSource::Calibrate {
@@ -80,11 +78,10 @@ fn study_options(args: &EvalArgs) -> Result<StudyOptions, String> {
             per_head: t.per_head,
         },
         (None, None) => {
-            return Err(
+            return Err(Failure::input(
                 "--task perplexity needs --calibrate-on FILE (a text other than --text, \
-                        on which the thresholds are chosen) or --thresholds FILE"
-                    .into(),
-            );
+                 on which the thresholds are chosen) or --thresholds FILE",
+            ));
         }
     };
     Ok(StudyOptions {
@@ -95,21 +92,21 @@ fn study_options(args: &EvalArgs) -> Result<StudyOptions, String> {
     })
 }
 
-fn perplexity_runs(d: &Derived, args: &EvalArgs) -> Result<(), String> {
+fn perplexity_runs(d: &Derived, args: &EvalArgs) -> Outcome {
     let options = study_options(args)?;
     let model_path = args
         .run
         .model
         .as_ref()
-        .ok_or("--model FILE.gguf is required")?;
+        .ok_or_else(|| Failure::input("--model FILE.gguf is required"))?;
     let spinner = super::spinner();
     spinner.set_message("loading the model");
-    let model = Llama::load(model_path).map_err(|e| e.to_string());
+    let model = Llama::load(model_path);
     spinner.finish_and_clear();
     let model = model?;
     let bar: Mutex<Option<ProgressBar>> = Mutex::new(None);
     let show = |event: StudyEvent| show_event(&event, d, &model, &options, &bar);
-    let rows = run_study(d, &model, &options, &show).map_err(|e| e.to_string())?;
+    let rows = run_study(d, &model, &options, &show)?;
     let layers = model.config().layers;
     for r in rows.iter().filter(|r| r.layer_thresholds.is_some()) {
         println!(

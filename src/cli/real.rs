@@ -2,18 +2,19 @@
 //! the trace options of `verify`.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use sprint_rtl::eval::calibrate::{self, Target, Thresholds};
 use sprint_rtl::golden::Derived;
-use sprint_rtl::model::{BertEncoder, ModelError};
+use sprint_rtl::model::BertEncoder;
 use sprint_rtl::reports::simulate::{self, HeadStats};
 use sprint_rtl::sim::verify::TraceRun;
 use sprint_rtl::spec::Spec;
 use sprint_rtl::trace::{self, QuerySlice, Trace, TraceHead};
+
+use super::failure::{Failure, Outcome};
 
 #[derive(Args)]
 pub struct TraceArgs {
@@ -36,7 +37,7 @@ pub struct TraceArgs {
     pub(super) data_bits: u32,
     /// Keep only these (query) heads, as LAYER:HEAD; repeatable (default:
     /// every head of every layer).
-    #[arg(long = "head", value_parser = layer_head)]
+    #[arg(long = "head", value_parser = super::args::layer_head)]
     pub(super) heads: Vec<(usize, usize)>,
     /// Output .npz file.
     #[arg(short, long)]
@@ -68,10 +69,10 @@ pub struct CalibrateArgs {
     #[arg(long, required_unless_present = "task")]
     trace: Option<PathBuf>,
     /// Keep, per query on average, this much of the exact softmax mass.
-    #[arg(long, conflicts_with = "keep_fraction", value_parser = unit_interval)]
+    #[arg(long, conflicts_with = "keep_fraction", value_parser = super::args::unit_interval)]
     keep_mass: Option<f64>,
     /// Keep this fraction of the (query, key) pairs instead.
-    #[arg(long, value_parser = unit_interval)]
+    #[arg(long, value_parser = super::args::unit_interval)]
     keep_fraction: Option<f64>,
     /// Output file (default: <trace>.thresholds.json).
     #[arg(short, long)]
@@ -92,72 +93,40 @@ pub struct SimulateArgs {
     json: Option<PathBuf>,
 }
 
-fn layer_head(text: &str) -> Result<(usize, usize), String> {
-    let (l, h) = text
-        .split_once(':')
-        .ok_or("expected LAYER:HEAD, e.g. 0:3")?;
-    let l: usize = l.parse().map_err(|e| format!("layer: {e}"))?;
-    let h: usize = h.parse().map_err(|e| format!("head: {e}"))?;
-    Ok((l, h))
-}
-
 /// Checks the `--head` selections against the model's shape.
-fn check_heads(model: &BertEncoder, heads: &[(usize, usize)]) -> Result<(), String> {
+fn check_heads(model: &BertEncoder, heads: &[(usize, usize)]) -> Outcome {
     let (layers, per_layer) = (model.layers(), model.heads());
     match heads.iter().find(|&&(l, h)| l >= layers || h >= per_layer) {
-        Some((l, h)) => Err(format!(
+        Some((l, h)) => Err(Failure::input(format!(
             "--head {l}:{h}: the model has layers 0..{layers} and heads 0..{per_layer} (config.json)"
-        )),
+        ))),
         None => Ok(()),
     }
 }
 
-pub(crate) fn unit_interval(text: &str) -> Result<f64, String> {
-    let v: f64 = text.parse().map_err(|e| format!("{e}"))?;
-    if v > 0.0 && v <= 1.0 {
-        Ok(v)
-    } else {
-        Err(format!("{text} is not in (0, 1]"))
-    }
-}
-
-pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(2)
-}
-
 /// `sprint-rtl trace`.
-pub fn trace(args: &TraceArgs) -> ExitCode {
+pub fn trace(args: &TraceArgs) -> Outcome {
     if super::decoder::is_decoder_model(&args.model) {
         return super::decoder::trace(args);
     }
-    let text = match std::fs::read_to_string(&args.text) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("{}: {e}", args.text.display())),
-    };
+    let text = std::fs::read_to_string(&args.text)
+        .map_err(|e| Failure::input(format!("{}: {e}", args.text.display())))?;
     let spinner = super::spinner();
     spinner.set_message("loading the model");
     let result = (|| {
-        let model = BertEncoder::load(&args.model).map_err(|e| e.to_string())?;
+        let model = BertEncoder::load(&args.model)?;
         check_heads(&model, &args.heads)?;
-        trace::check_head_ids(model.layers(), model.heads()).map_err(|e| e.to_string())?;
+        trace::check_head_ids(model.layers(), model.heads())?;
         let max_tokens = args.max_tokens.unwrap_or(model.max_tokens());
-        let ids = model
-            .tokenize(&text, Some(max_tokens))
-            .map_err(|e| e.to_string())?;
+        let ids = model.tokenize(&text, Some(max_tokens))?;
         spinner.set_message(format!("forward pass over {} tokens", ids.len()));
-        let fwd = model.forward(&ids).map_err(|e: ModelError| e.to_string())?;
-        Ok::<_, String>((ids, fwd))
+        let fwd = model.forward(&ids)?;
+        Ok::<_, Failure>((ids, fwd))
     })();
     spinner.finish_and_clear();
-    let (ids, fwd) = match result {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
+    let (ids, fwd) = result?;
     let trace = Trace::from_forward(&fwd, &ids, args.data_bits, &args.heads);
-    if let Err(e) = trace.write_npz(&args.output) {
-        return fail(e);
-    }
+    trace.write_npz(&args.output)?;
     println!(
         "wrote {}: {} tokens, {} heads, Q/K/V as float32 and {}-bit integers",
         args.output.display(),
@@ -165,29 +134,29 @@ pub fn trace(args: &TraceArgs) -> ExitCode {
         trace.heads.len(),
         args.data_bits
     );
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// Reads a trace whose heads must have the spec's `head_dim`.
-pub(crate) fn read_trace(path: &Path, d: &Derived) -> Result<Trace, String> {
-    let trace = Trace::read_npz(path).map_err(|e| e.to_string())?;
-    trace
-        .check_head_dim(path, d.head_dim)
-        .map_err(|e| e.to_string())?;
+pub(crate) fn read_trace(path: &Path, d: &Derived) -> Result<Trace, Failure> {
+    let trace = Trace::read_npz(path)?;
+    trace.check_head_dim(path, d.head_dim)?;
     Ok(trace)
 }
 
 pub(crate) fn selected<'a>(
     trace: &'a Trace,
     sel: &TraceSelect,
-) -> Result<Vec<&'a TraceHead>, String> {
+) -> Result<Vec<&'a TraceHead>, Failure> {
     let heads: Vec<&TraceHead> = trace
         .heads
         .iter()
         .filter(|h| sel.layer.is_none_or(|l| l == h.layer) && sel.head.is_none_or(|x| x == h.head))
         .collect();
     if heads.is_empty() {
-        return Err("no head of the trace matches --layer/--head".into());
+        return Err(Failure::input(
+            "no head of the trace matches --layer/--head",
+        ));
     }
     Ok(heads)
 }
@@ -199,23 +168,23 @@ pub(crate) fn thresholds_for(
     trace_path: &Path,
     sel: &TraceSelect,
     heads: &[&TraceHead],
-) -> Result<Vec<i64>, String> {
+) -> Result<Vec<i64>, Failure> {
     if let Some(h) = heads.iter().find(|h| h.q.ncols() != d.head_dim as usize) {
-        return Err(format!(
+        return Err(Failure::input(format!(
             "{}: head l{}h{} has dimension {}, but the spec's attention.head_dim is {}",
             trace_path.display(),
             h.layer,
             h.head,
             h.q.ncols(),
             d.head_dim
-        ));
+        )));
     }
     let path = sel
         .thresholds
         .clone()
         .unwrap_or_else(|| Thresholds::default_path(trace_path));
     let file = if path.exists() {
-        Some(Thresholds::read(&path).map_err(|e| e.to_string())?)
+        Some(Thresholds::read(&path)?)
     } else {
         None
     };
@@ -248,15 +217,12 @@ pub(crate) fn thresholds_for(
 }
 
 /// `sprint-rtl calibrate`.
-pub fn calibrate(spec: &Spec, args: &CalibrateArgs) -> ExitCode {
+pub fn calibrate(spec: &Spec, args: &CalibrateArgs) -> Outcome {
     let Some(trace_path) = &args.trace else {
         return super::eval::calibrate_budget(spec, &args.budget, args.output.as_deref());
     };
     let d = Derived::from_spec(spec);
-    let trace = match read_trace(trace_path, &d) {
-        Ok(t) => t,
-        Err(e) => return fail(e),
-    };
+    let trace = read_trace(trace_path, &d)?;
     let target = match (args.keep_mass, args.keep_fraction) {
         (_, Some(f)) => Target::KeepFraction(f),
         (Some(m), None) => Target::KeepMass(m),
@@ -289,9 +255,7 @@ pub fn calibrate(spec: &Spec, args: &CalibrateArgs) -> ExitCode {
         .output
         .clone()
         .unwrap_or_else(|| Thresholds::default_path(trace_path));
-    if let Err(e) = out.write(&path) {
-        return fail(e);
-    }
+    out.write(&path)?;
     println!(
         "{:<6} {:>10} {:>8} {:>10} {:>6}",
         "head", "threshold", "kept %", "kept mass", "empty"
@@ -308,14 +272,14 @@ pub fn calibrate(spec: &Spec, args: &CalibrateArgs) -> ExitCode {
         );
     }
     println!("wrote {}", path.display());
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// `sprint-rtl simulate`.
-pub fn simulate(spec: &Spec, args: &SimulateArgs) -> ExitCode {
+pub fn simulate(spec: &Spec, args: &SimulateArgs) -> Outcome {
     let d = Derived::from_spec(spec);
     let Some(trace_path) = args.select.trace.clone() else {
-        return fail("simulate needs --trace FILE");
+        return Err(Failure::input("simulate needs --trace FILE"));
     };
     let result = (|| {
         let trace = read_trace(&trace_path, &d)?;
@@ -336,20 +300,16 @@ pub fn simulate(spec: &Spec, args: &SimulateArgs) -> ExitCode {
             })
             .collect();
         bar.finish_and_clear();
-        Ok::<_, String>(stats)
+        Ok::<_, Failure>(stats)
     })();
-    let stats = match result {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
+    let stats = result?;
     print_stats(&d, &stats);
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&stats).expect("stats serialise") + "\n";
-        if let Err(e) = std::fs::write(path, text) {
-            return fail(format!("{}: {e}", path.display()));
-        }
+        std::fs::write(path, text)
+            .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
     }
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 fn print_stats(d: &Derived, stats: &[HeadStats]) {
@@ -420,7 +380,7 @@ pub fn trace_runs(
     spec: &Spec,
     sel: &TraceSelect,
     slice: &QuerySlice,
-) -> Result<Vec<TraceRun>, String> {
+) -> Result<Vec<TraceRun>, Failure> {
     let d = Derived::from_spec(spec);
     let path = sel.trace.clone().expect("checked by the caller");
     let trace = read_trace(&path, &d)?;
@@ -429,8 +389,6 @@ pub fn trace_runs(
     heads
         .iter()
         .zip(thresholds)
-        .map(|(h, threshold)| {
-            TraceRun::from_head_slice(&d, h, threshold, slice).map_err(|e| e.to_string())
-        })
+        .map(|(h, threshold)| Ok(TraceRun::from_head_slice(&d, h, threshold, slice)?))
         .collect()
 }

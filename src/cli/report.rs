@@ -1,22 +1,24 @@
 //! `report` and `sweep`: performance and energy of a design on a trace.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use sprint_rtl::batch::{self, slurm};
 use sprint_rtl::eval::calibrate::Thresholds;
 use sprint_rtl::golden::Derived;
 use sprint_rtl::reports::measure::{self, CycleSource, MeasureOptions, Report};
 use sprint_rtl::reports::sweep::{self, Axis, Calibration, Param, SweepOptions};
 use sprint_rtl::reports::{plot, render};
+use sprint_rtl::sim::verify;
 use sprint_rtl::spec::Spec;
 use sprint_rtl::synth::{self as synthesis, Target};
 use sprint_rtl::trace::{QuerySlice, QueryStart};
 
-use super::real::{self, TraceSelect, fail};
+use super::failure::{Failure, Outcome};
+use super::real::{self, TraceSelect};
 
 #[derive(Args)]
 pub struct ReportArgs {
@@ -34,7 +36,7 @@ pub struct ReportArgs {
     query_offset: Option<QueryStart>,
     /// Without a trace: the fraction of (query, key) pairs the synthetic
     /// head's threshold keeps.
-    #[arg(long, default_value_t = 0.15, conflicts_with = "trace", value_parser = real::unit_interval)]
+    #[arg(long, default_value_t = verify::DEFAULT_KEEP_FRACTION, conflicts_with = "trace", value_parser = super::args::unit_interval)]
     keep_fraction: f64,
     /// Also synthesize the design for this target (generic, ice40, ecp5)
     /// and put the result in report.json's `synthesis` field.
@@ -78,7 +80,7 @@ pub struct SweepArgs {
     calibrate_on: Option<PathBuf>,
     /// With --calibrate-on: the mean softmax mass per query each head's
     /// threshold keeps on the calibration trace.
-    #[arg(long, default_value_t = 0.99, requires = "calibrate_on", value_parser = real::unit_interval)]
+    #[arg(long, default_value_t = 0.99, requires = "calibrate_on", value_parser = super::args::unit_interval)]
     keep_mass: f64,
     /// Simulate every point in the RTL (one Verilator build per design)
     /// instead of the analytical cycle model.
@@ -87,9 +89,34 @@ pub struct SweepArgs {
     /// Output folder (default: target/sprint-rtl/<name>/sweep).
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Folder of the per-design work folders (default: target/sprint-rtl/sweep).
+    /// Folder of the per-design work folders (default: target/sprint-rtl/sweep;
+    /// with --jobs-dir, one folder per point under it).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Instead of measuring, write the points as independent jobs into this
+    /// new folder: jobs.txt (one plain command a line) and sweep.sbatch (a
+    /// Slurm job array); `sprint-rtl sweep-collect DIR` then writes the report.
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    jobs_dir: Option<PathBuf>,
+    /// With --jobs-dir: submit the jobs to this scheduler (prints the job id).
+    #[arg(long, value_enum, requires = "jobs_dir")]
+    submit: Option<Scheduler>,
+    /// With --submit slurm: an option for sbatch, e.g. --sbatch-arg=--partition=cpu;
+    /// repeat for several.
+    #[arg(
+        long,
+        value_name = "ARG",
+        requires = "submit",
+        allow_hyphen_values = true
+    )]
+    sbatch_arg: Vec<String>,
+}
+
+/// A batch scheduler `sweep --submit` can use.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scheduler {
+    /// `sbatch` a job array (Slurm).
+    Slurm,
 }
 
 /// The query slice of `--queries` and `--query-offset`.
@@ -112,12 +139,16 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+fn write(path: &Path, text: &str) -> Outcome {
+    std::fs::write(path, text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
+}
+
+fn create_dir(dir: &Path) -> Outcome {
+    std::fs::create_dir_all(dir).map_err(|e| Failure::input(format!("{}: {e}", dir.display())))
 }
 
 /// `sprint-rtl report`.
-pub fn report(spec: &Spec, args: &ReportArgs) -> ExitCode {
+pub fn report(spec: &Spec, args: &ReportArgs) -> Outcome {
     let d = Derived::from_spec(spec);
     let result = (|| {
         let (source, jobs) = match &args.select.trace {
@@ -129,12 +160,11 @@ pub fn report(spec: &Spec, args: &ReportArgs) -> ExitCode {
                     .iter()
                     .zip(&thresholds)
                     .map(|(h, &t)| sweep::job(&d, h, t, &slice(args.queries, args.query_offset)))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| e.to_string())?;
+                    .collect::<Result<_, _>>()?;
                 (trace_path.display().to_string(), jobs)
             }
             None => {
-                let queries = args.queries.unwrap_or(32);
+                let queries = args.queries.unwrap_or_else(|| verify::default_queries(&d));
                 (
                     format!(
                         "synthetic head (verify's workload, seed 1, {} queries, keep fraction {})",
@@ -164,49 +194,39 @@ pub fn report(spec: &Spec, args: &ReportArgs) -> ExitCode {
             &opts,
             &|step| progress.set_message(step.to_string()),
             &|| progress.inc(1),
-        )
-        .map_err(|e| e.to_string());
+        );
         progress.finish_and_clear();
-        report
+        Ok::<_, Failure>(report?)
     })();
-    let mut report = match result {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
+    let mut report = result?;
     if let Some(target) = args.synth {
         let work_dir = Path::new("target")
             .join("sprint-rtl")
             .join(&spec.name)
             .join(format!("synth-{target}"));
         eprintln!("synthesizing for {target} in {} ...", work_dir.display());
-        match synthesis::run(spec, target, &work_dir) {
-            Ok(s) => report.synthesis = Some(serde_json::to_value(s).expect("serialisable")),
-            Err(e) => return fail(e),
-        }
+        let s = synthesis::run(spec, target, &work_dir)?;
+        report.synthesis = Some(serde_json::to_value(s).expect("serialisable"));
     }
     let dir = args.output.clone().unwrap_or_else(|| {
         Path::new("target/sprint-rtl")
             .join(&spec.name)
             .join("report")
     });
-    match write_report(&report, &dir) {
-        Ok(files) => {
-            print!("{}", render::headline(&report));
-            print!("{}", render::cores_table(&report));
-            for line in &report.paper.explanation {
-                println!("- {line}");
-            }
-            println!("wrote {} in {}", files.join(", "), dir.display());
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
+    let files = write_report(&report, &dir)?;
+    print!("{}", render::headline(&report));
+    print!("{}", render::cores_table(&report));
+    for line in &report.paper.explanation {
+        println!("- {line}");
     }
+    println!("wrote {} in {}", files.join(", "), dir.display());
+    Ok(())
 }
 
 /// Writes report.json, report.md and the plots into `dir`; returns the
 /// file names.
-fn write_report(report: &Report, dir: &Path) -> Result<Vec<String>, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+fn write_report(report: &Report, dir: &Path) -> Result<Vec<String>, Failure> {
+    create_dir(dir)?;
     let mut plots = vec!["energy.svg".to_string()];
     write(&dir.join("energy.svg"), &plot::energy_by_component(report))?;
     for (i, h) in report.heads.iter().enumerate() {
@@ -223,9 +243,9 @@ fn write_report(report: &Report, dir: &Path) -> Result<Vec<String>, String> {
 }
 
 /// `sprint-rtl sweep`.
-pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
+pub fn sweep(spec: &Spec, args: &SweepArgs) -> Outcome {
     let Some(trace_path) = args.select.trace.clone() else {
-        return fail("sweep needs --trace FILE");
+        return Err(Failure::input("sweep needs --trace FILE"));
     };
     let d = Derived::from_spec(spec);
     let result = (|| {
@@ -237,17 +257,17 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
             .clone()
             .unwrap_or_else(|| Thresholds::default_path(&trace_path));
         let thresholds = if path.exists() {
-            Some(Thresholds::read(&path).map_err(|e| e.to_string())?)
+            Some(Thresholds::read(&path)?)
         } else {
             None
         };
         let calibration_trace = match &args.calibrate_on {
             Some(path) if path == &trace_path => {
-                return Err(format!(
+                return Err(Failure::input(format!(
                     "--calibrate-on {}: the calibration trace must be of another text than \
                      --trace",
                     path.display()
-                ));
+                )));
             }
             Some(path) => Some((path, real::read_trace(path, &d)?)),
             None => None,
@@ -274,6 +294,16 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
                 .clone()
                 .unwrap_or_else(|| Path::new("target").join("sprint-rtl").join("sweep")),
         };
+        if let Some(dir) = &args.jobs_dir {
+            let inputs = batch::Inputs {
+                trace: &trace_path,
+                calibration_trace: args.calibrate_on.as_deref(),
+                program: &std::env::current_exe()
+                    .map_err(|e| Failure::input(format!("the path of this program: {e}")))?,
+            };
+            batch::write(dir, spec, &opts, &inputs)?;
+            return Ok(None);
+        }
         let points = sweep::grid(&opts.axes).len();
         let progress = bar((3 * points * opts.heads.len()) as u64, "runs");
         progress.set_message(if args.rtl {
@@ -281,59 +311,89 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> ExitCode {
         } else {
             "modelled"
         });
-        let out = sweep::sweep(spec, &opts, &|| progress.inc(1)).map_err(|e| e.to_string());
+        let out = sweep::sweep(spec, &opts, &|| progress.inc(1));
         progress.finish_and_clear();
-        out
+        Ok::<_, Failure>(Some(out?))
     })();
-    let sweep = match result {
-        Ok(s) => s,
-        Err(e) => return fail(e),
+    let Some(sweep) = result? else {
+        return jobs_written(sweep::grid(&args.params).len(), args);
     };
     let dir = args
         .output
         .clone()
         .unwrap_or_else(|| Path::new("target/sprint-rtl").join(&d.name).join("sweep"));
-    let written = (|| {
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let plot_name = format!("sweep_{}.svg", sweep.x_param);
-        write(&dir.join(&plot_name), &plot::sweep(&sweep))?;
-        if sweep.x_param == Param::SeqLen.name() {
-            write(&dir.join("scaling.svg"), &plot::scaling(&sweep))?;
+    write_sweep(&sweep, &dir)
+}
+
+/// Prints where the `points` jobs are and how to run them; submits them
+/// when asked.
+fn jobs_written(points: usize, args: &SweepArgs) -> Outcome {
+    let dir = args.jobs_dir.as_deref().expect("jobs written");
+    let jobs = batch::JobsDir::new(dir)?;
+    let root = jobs.root.display();
+    println!(
+        "wrote {points} jobs in {root}: jobs.txt (one command a line), sweep.sbatch (a Slurm job \
+         array)"
+    );
+    match args.submit {
+        Some(Scheduler::Slurm) => {
+            let id = slurm::submit(&jobs, &args.sbatch_arg).map_err(|e| {
+                Failure::input(format!(
+                    "{e}\nthe jobs are in {root}; submit them with sbatch {root}/sweep.sbatch"
+                ))
+            })?;
+            println!("submitted Slurm job array {id} ({points} tasks, logs in {root}/logs)");
+            println!("when it has finished: sprint-rtl sweep-collect {root}");
+            Ok(())
         }
-        let json = serde_json::to_string_pretty(&sweep).expect("sweep serialises") + "\n";
+        None => {
+            println!("run them: sbatch {root}/sweep.sbatch, or sh {root}/jobs.txt");
+            println!("then: sprint-rtl sweep-collect {root}");
+            Ok(())
+        }
+    }
+}
+
+/// Writes sweep.json, sweep.md and the plots into `dir` and prints the
+/// tables: what `sweep` and `sweep-collect` end with.
+pub fn write_sweep(sweep: &sweep::Sweep, dir: &Path) -> Outcome {
+    let written = (|| {
+        create_dir(dir)?;
+        let plot_name = format!("sweep_{}.svg", sweep.x_param);
+        write(&dir.join(&plot_name), &plot::sweep(sweep))?;
+        if sweep.x_param == Param::SeqLen.name() {
+            write(&dir.join("scaling.svg"), &plot::scaling(sweep))?;
+        }
+        let json = serde_json::to_string_pretty(sweep).expect("sweep serialises") + "\n";
         write(&dir.join("sweep.json"), &json)?;
         write(
             &dir.join("sweep.md"),
-            &render::sweep_markdown(&sweep, &plot_name),
+            &render::sweep_markdown(sweep, &plot_name),
         )?;
-        Ok::<_, String>(plot_name)
+        Ok::<_, Failure>(plot_name)
     })();
-    match written {
-        Ok(plot_name) => {
-            if sweep.cycle_source == CycleSource::Model {
-                println!("cycles MODELLED by the analytical cycle model (--rtl to simulate)");
-            }
-            print!("{}", render::sweep_table(&sweep));
-            println!();
-            print!("{}", render::scaling_table(&sweep));
-            println!();
-            print!("{}", render::goals_table(&sweep));
-            for p in &sweep.points {
-                for line in &p.goals.explanation {
-                    println!("- {}: {line}", p.label);
-                }
-            }
-            println!(
-                "wrote sweep.md, sweep.json, {plot_name}{} in {}",
-                if sweep.x_param == Param::SeqLen.name() {
-                    ", scaling.svg"
-                } else {
-                    ""
-                },
-                dir.display()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
+    let plot_name = written?;
+    if sweep.cycle_source == CycleSource::Model {
+        println!("cycles MODELLED by the analytical cycle model (--rtl to simulate)");
     }
+    print!("{}", render::sweep_table(sweep));
+    println!();
+    print!("{}", render::scaling_table(sweep));
+    println!();
+    print!("{}", render::goals_table(sweep));
+    for p in &sweep.points {
+        for line in &p.goals.explanation {
+            println!("- {}: {line}", p.label);
+        }
+    }
+    println!(
+        "wrote sweep.md, sweep.json, {plot_name}{} in {}",
+        if sweep.x_param == Param::SeqLen.name() {
+            ", scaling.svg"
+        } else {
+            ""
+        },
+        dir.display()
+    );
+    Ok(())
 }

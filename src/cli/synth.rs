@@ -1,12 +1,13 @@
 //! `sprint-rtl synth`: synthesis (and place-and-route) tables.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::Args;
 
 use sprint_rtl::spec::Spec;
 use sprint_rtl::synth::{self, Block, SynthOptions, SynthReport, Target, UnknownChoice, baseline};
+
+use super::failure::{Failure, Outcome};
 
 #[derive(Args)]
 pub struct SynthArgs {
@@ -24,7 +25,7 @@ pub struct SynthArgs {
     pub block: Block,
     /// Frequency place-and-route aims for, MHz (1..=1000); on asic, the
     /// clock that mapping aims for and static timing checks.
-    #[arg(long, default_value_t = 100.0, value_parser = freq)]
+    #[arg(long, default_value_t = 100.0, value_parser = super::args::mhz)]
     pub freq: f64,
     /// nextpnr's placer seed, for place-and-route (the baselines and the
     /// README's figures use 1).
@@ -98,14 +99,6 @@ fn baseline_conflict(args: &SynthArgs) -> Option<String> {
     None
 }
 
-fn freq(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(f) if (1.0..=1000.0).contains(&f) => Ok(f),
-        Ok(_) => Err("the frequency must be between 1 and 1000 MHz".into()),
-        Err(e) => Err(format!("not a number: {e}")),
-    }
-}
-
 fn target(s: &str) -> Result<Target, UnknownChoice> {
     s.parse()
 }
@@ -123,7 +116,7 @@ fn subject(spec: &str, block: Block) -> String {
     }
 }
 
-pub fn synth(spec: &Spec, args: &SynthArgs) -> ExitCode {
+pub fn synth(spec: &Spec, args: &SynthArgs) -> Outcome {
     let work_dir = args.work_dir.clone().unwrap_or_else(|| {
         let folder = if args.block.is_top() {
             format!("synth-{}", args.target)
@@ -141,13 +134,9 @@ pub fn synth(spec: &Spec, args: &SynthArgs) -> ExitCode {
     opts.seed = args.seed;
     opts.place_and_route = !args.no_pnr;
     opts.liberty = args.liberty.clone();
-    if let Err(e) = opts.check() {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
-    }
+    opts.check()?;
     if let Some(e) = baseline_conflict(args) {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
+        return Err(Failure::input(e));
     }
     eprintln!(
         "synthesizing {} for {} in {} (minutes for the 512-key designs)...",
@@ -155,37 +144,20 @@ pub fn synth(spec: &Spec, args: &SynthArgs) -> ExitCode {
         args.target,
         work_dir.display()
     );
-    let report = match synth::run_with(spec, &opts) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let report = synth::run_with(spec, &opts)?;
     print_report(&report);
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report).expect("report serializes") + "\n";
-        if let Err(e) = std::fs::write(path, text) {
-            eprintln!("error: writing {}: {e}", path.display());
-            return ExitCode::from(2);
-        }
+        std::fs::write(path, text)
+            .map_err(|e| Failure::input(format!("writing {}: {e}", path.display())))?;
     }
     let path = Path::new(baseline::PATH);
     let mut clean = report.findings.is_empty();
     if args.update_baseline || args.compare_baseline {
-        let mut base = match baseline::Baseline::load(path) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        };
+        let mut base = baseline::Baseline::load(path)?;
         if args.update_baseline {
             base.update(&report);
-            if let Err(e) = base.save(path) {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
+            base.save(path)?;
             println!(
                 "baseline: wrote {} on {} to {}",
                 subject(&report.spec, report.block),
@@ -209,9 +181,9 @@ pub fn synth(spec: &Spec, args: &SynthArgs) -> ExitCode {
         }
     }
     if clean {
-        ExitCode::SUCCESS
+        Ok(())
     } else {
-        ExitCode::from(1)
+        Err(Failure::findings_printed())
     }
 }
 

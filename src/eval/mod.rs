@@ -49,6 +49,7 @@ pub mod perplexity;
 pub mod perplexity_study;
 pub mod probe;
 pub mod search;
+pub mod task_study;
 pub mod thresholds;
 
 use ndarray::{Array2, ArrayView2};

@@ -11,8 +11,9 @@
 //!   then scans its kept
 //!   keys ([`scan_done`]): without pruning a counter emits one key per
 //!   cycle; with pruning the keep vector arrives in `xbar_beats` beats of
-//!   `cols` keys after the crossbar's latency, and each beat takes
-//!   max(1, its kept keys) cycles in the priority encoder. Each key is
+//!   `cols` keys after the crossbar's latency, each beat passes
+//!   [`BEAT_STAGES`] registers, and takes max(1, its kept keys) cycles in
+//!   the priority encoder. Each key is
 //!   looked up in the buffer's key→slot table and written to the hit or
 //!   miss list; the scan ends [`SCAN_DRAIN`] cycles after the last
 //!   emission.
@@ -66,7 +67,7 @@
 //!
 //! `sprint-rtl verify` prints the model's error against the RTL per run.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Derived, Mode, QueryResult};
 
@@ -227,15 +228,21 @@ impl EngineTimeline {
 /// Cycle of a query's first scan emission (the query is taken at cycle
 /// [`QUERY_TAKE`]): without pruning the counter emits key 0 the cycle after
 /// the take; with pruning the crossbar takes the request the cycle after
-/// the take, presents its first beat `xbar_latency + 1` cycles later, and
-/// the beat is held (and emits) from the cycle after.
+/// the take, presents its first beat `xbar_latency + 1` cycles later, the
+/// beat waits a cycle in stage I ([`BEAT_STAGES`]) and is held in stage K
+/// (and emits) from the cycle after.
 pub fn scan_start(d: &Derived, mode: Mode) -> u64 {
     if mode.prune() {
-        QUERY_TAKE + u64::from(d.xbar_latency) + 3
+        QUERY_TAKE + u64::from(d.xbar_latency) + 2 + BEAT_STAGES
     } else {
         QUERY_TAKE + 1
     }
 }
+
+/// Cycles from a keep beat's take to its first emission: the controller's
+/// stage I, whose beat stage K takes when it emits its own last key (so
+/// that the decision to take a beat comes from registers), then K.
+pub const BEAT_STAGES: u64 = 2;
 
 /// Cycles from the last key's emission to the scan's end: the key's stage
 /// L, the buffer's 3-cycle lookup (the table's read, its copy, the tag's
@@ -249,6 +256,8 @@ pub const LIST_READ_LATENCY: u64 = 1;
 
 /// Cycles between requests: the buffer shows a new victim one cycle after
 /// a fill, and the check that the engine no longer reads it is registered.
+/// The next list entry, read the cycle after a request (its take is
+/// registered before it reaches the list), is valid within the interval.
 pub const REQUEST_INTERVAL: u64 = 3;
 
 /// Kept keys per crossbar beat (`cols` keys each), from a query's kept set.
@@ -355,7 +364,7 @@ pub fn crossbar_occupancy(d: &Derived) -> u64 {
 }
 
 /// What bounds a run's cycles ([`RunTiming::bound`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Bound {
     /// The busiest core: its MAC lanes and its per-query sequencing (scan,
@@ -494,11 +503,12 @@ mod tests {
         assert_eq!((d.xbar_beats, d.xbar_latency), (4, 8));
         let q = kept(&[0, 1, 300]);
         assert_eq!(kept_per_beat(&d, &q.kept), vec![2, 0, 1, 0]);
-        // The query taken at cycle 2, emissions from cycle 13; beats end
-        // at 18; the last key (cycle 16) is in its list 5 cycles later.
-        assert_eq!(scan_done(&d, Mode::PruneOnly, &q), 21);
+        // The query taken at cycle 2, emissions from cycle 14 (the beat
+        // passes stages I and K); beats end at 19; the last key (cycle 17)
+        // is in its list 5 cycles later.
+        assert_eq!(scan_done(&d, Mode::PruneOnly, &q), 22);
         // Four empty beats.
-        assert_eq!(scan_done(&d, Mode::PruneOnly, &kept(&[])), 17);
+        assert_eq!(scan_done(&d, Mode::PruneOnly, &kept(&[])), 18);
         // Without pruning: keys 0..10 emitted at cycles 3..=12.
         let all: Vec<u32> = (0..10).collect();
         assert_eq!(scan_done(&d, Mode::Baseline, &kept(&all)), 17);

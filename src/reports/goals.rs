@@ -28,13 +28,13 @@
 //!   ([`Limit::InMemoryScoring`]); control follows the cycles
 //!   ([`Limit::MacLanes`]).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::perf::{HeadReport, PAPER_ENERGY_REDUCTION, PAPER_SPEEDUP, Summary};
 use crate::golden::{Mode, cycles};
 
 /// What stops a goal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Limit {
     /// The kept fraction the thresholds (the accuracy budget) allow.
@@ -66,7 +66,7 @@ impl Limit {
 }
 
 /// The goals at one point (module docs).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GoalCheck {
     pub speedup: f64,
     pub speedup_goal: f64,

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::perf::{self, HeadReport, ModeRun, PaperComparison, Summary};
 use crate::golden::{self, Derived, HeadResult, Mode, RunConfig};
@@ -20,7 +20,7 @@ use crate::tools::SimBuild;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Where cycles come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CycleSource {
     /// The CYCLES counter of the RTL, simulated in Verilator with no idle

@@ -36,7 +36,7 @@
 //! MAC-lane utilisation is the RTL's MAC_CYCLES counter (every core's lanes
 //! together) over its CYCLES times the cores.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::energy::{self, Activity, EnergyBreakdown};
 use crate::golden::{Counters, Derived, HeadResult, Mode, QueryResult, cycles};
@@ -373,7 +373,7 @@ pub fn head_report(
 
 /// Figures over all heads: cycles and energy summed over every head's
 /// queries, ratios of those sums.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub heads: usize,
     pub queries: u64,

@@ -7,6 +7,8 @@ use plotters::prelude::*;
 use super::energy::COMPONENTS;
 use super::measure::{CycleSource, Report};
 use super::sweep::{Param, Sweep, SweepPoint};
+use crate::eval::data::Task;
+use crate::eval::search::{Phase, Point, Selection};
 use crate::golden::Mode;
 
 const MODE_COLOURS: [RGBColor; 3] = [
@@ -458,6 +460,96 @@ fn draw_scaling(sweep: &Sweep, svg: &mut String) -> PlotResult {
             .border_style(BLACK)
             .draw()?;
     }
+    root.present()?;
+    Ok(())
+}
+
+/// The dev metric against the kept fraction: the uniform keep-mass curve,
+/// the per-layer search's runs, the chosen point and the budget.
+///
+/// `exact` is the exact model's dev metric, `max_drop` the budget's
+/// largest relative drop in percent; returns the SVG text.
+pub fn budget_curve(task: Task, exact: f64, max_drop: f64, sel: &Selection) -> String {
+    let mut svg = String::new();
+    draw_budget_curve(&mut svg, task, exact, max_drop, sel)
+        .expect("drawing into a string cannot fail");
+    svg
+}
+
+fn draw_budget_curve(
+    svg: &mut String,
+    task: Task,
+    exact: f64,
+    max_drop: f64,
+    sel: &Selection,
+) -> PlotResult {
+    let root = SVGBackend::with_string(svg, (720, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let xy = |p: &Point| (100.0 * p.dev.kept_fraction(), p.dev.metric);
+    let uniform: Vec<(f64, f64)> = sel
+        .points
+        .iter()
+        .filter(|p| p.phase == Phase::Uniform)
+        .map(xy)
+        .collect();
+    let layered: Vec<(f64, f64)> = sel
+        .points
+        .iter()
+        .filter(|p| p.phase != Phase::Uniform)
+        .map(xy)
+        .collect();
+    let all = || uniform.iter().chain(&layered);
+    let lo = all().map(|p| p.1).fold(exact, f64::min);
+    let hi = all().map(|p| p.1).fold(exact, f64::max);
+    let pad = ((hi - lo) * 0.1).max(1e-3);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("{}: {} vs kept keys, dev items", task.name(), task.metric()),
+            ("sans-serif", 16),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..100f64, (lo - pad)..(hi + pad))?;
+    chart
+        .configure_mesh()
+        .x_desc("kept (query, key) pairs, %")
+        .y_desc("dev metric")
+        .draw()?;
+    let floor = exact - exact.abs() * max_drop / 100.0;
+    chart
+        .draw_series(LineSeries::new([(0.0, exact), (100.0, exact)], &BLUE))?
+        .label("exact attention")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLUE));
+    chart
+        .draw_series(LineSeries::new([(0.0, floor), (100.0, floor)], &RED))?
+        .label(format!("budget: -{max_drop}% relative"))
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED));
+    chart
+        .draw_series(LineSeries::new(uniform.iter().copied(), &BLACK))?
+        .label("every layer at one keep mass")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK));
+    chart.draw_series(uniform.iter().map(|&p| Circle::new(p, 3, BLACK.filled())))?;
+    chart
+        .draw_series(
+            layered
+                .iter()
+                .map(|&p| TriangleMarker::new(p, 5, MAGENTA.filled())),
+        )?
+        .label("per-layer search")
+        .legend(|(x, y)| TriangleMarker::new((x + 8, y), 5, MAGENTA.filled()));
+    if let Some(b) = sel.best() {
+        chart
+            .draw_series([Circle::new(xy(b), 7, GREEN.stroke_width(2))])?
+            .label("chosen")
+            .legend(|(x, y)| Circle::new((x + 8, y), 5, GREEN.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()?;
     root.present()?;
     Ok(())
 }

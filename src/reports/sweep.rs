@@ -27,7 +27,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::goals::{self, GoalCheck};
 use super::measure::{self, CycleSource, HeadJob, MeasureError, MeasureOptions};
@@ -40,7 +40,7 @@ use crate::spec::{Spec, SpecError, SpecErrors};
 use crate::trace::{QuerySlice, SliceError, TraceHead};
 
 /// A parameter a sweep can vary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Param {
     /// `buffer.bytes`.
@@ -86,7 +86,7 @@ impl Param {
 }
 
 /// One swept parameter and its values.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Axis {
     pub param: Param,
     pub values: Vec<i64>,
@@ -136,7 +136,7 @@ impl std::str::FromStr for Axis {
 }
 
 /// One point of the grid.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepPoint {
     /// The values, e.g. `buffer_bytes=4096`, joined by spaces.
     pub label: String,
@@ -158,7 +158,7 @@ pub struct SweepPoint {
 }
 
 /// A whole sweep: what `sweep.json` holds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sweep {
     pub schema_version: u32,
     pub spec: String,
@@ -179,7 +179,7 @@ pub struct Sweep {
 }
 
 /// Where a point's threshold of a head came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ThresholdSource {
     /// The `threshold` parameter.
@@ -194,7 +194,7 @@ pub enum ThresholdSource {
 }
 
 /// The calibration trace of a sweep, as recorded in `sweep.json`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CalibrationInfo {
     pub trace: String,
     /// Mean kept softmax mass per query each head's threshold keeps on it.
@@ -313,7 +313,42 @@ pub fn apply(spec: &Spec, values: &[(Param, i64)]) -> Result<Spec, PointError> {
     Ok(s)
 }
 
-/// Runs the sweep. `on_run` is called once per finished (point, head, mode).
+/// A point of the grid with its validated spec.
+#[derive(Debug, Clone)]
+pub struct PlannedPoint {
+    /// (parameter, value) of every axis.
+    pub values: Vec<(Param, i64)>,
+    /// The base spec with the values set ([`apply`]).
+    pub spec: Spec,
+}
+
+impl PlannedPoint {
+    /// The values, e.g. `buffer_bytes=4096 threshold=0`.
+    pub fn label(&self) -> String {
+        label(&self.values)
+    }
+}
+
+/// Every point of the grid of `axes` ([`grid`]) with its spec, validated
+/// before any is measured.
+///
+/// # Errors
+/// [`SweepError::BadPoint`] for the first value that makes no valid spec.
+pub fn plan(spec: &Spec, axes: &[Axis]) -> Result<Vec<PlannedPoint>, SweepError> {
+    grid(axes)
+        .into_iter()
+        .map(|values| match apply(spec, &values) {
+            Ok(spec) => Ok(PlannedPoint { values, spec }),
+            Err(source) => Err(SweepError::BadPoint {
+                label: label(&values),
+                source,
+            }),
+        })
+        .collect()
+}
+
+/// Runs the sweep, its points in parallel. `on_run` is called once per
+/// finished (point, head, mode).
 ///
 /// # Errors
 /// A point whose spec is invalid, or whose measurement fails.
@@ -322,78 +357,92 @@ pub fn sweep(
     opts: &SweepOptions,
     on_run: &(dyn Fn() + Sync),
 ) -> Result<Sweep, SweepError> {
-    let points = grid(&opts.axes);
-    // Validate every point before measuring any.
-    let specs = points
-        .iter()
-        .map(|values| {
-            apply(spec, values).map_err(|source| SweepError::BadPoint {
-                label: label(values),
-                source,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let measured = points
+    let planned = plan(spec, &opts.axes)?;
+    let points = planned
         .par_iter()
-        .zip(specs.par_iter())
-        .map(|(values, point_spec)| {
-            let started = Instant::now();
-            let d = Derived::from_spec(point_spec);
-            let fixed = values
-                .iter()
-                .find(|(p, _)| *p == Param::Threshold)
-                .map(|&(_, v)| v);
-            let from_file = opts
-                .thresholds
-                .as_ref()
-                .filter(|t| t.spec_hash == d.spec_hash);
-            let chosen: Vec<(i64, ThresholdSource)> = opts
-                .heads
-                .iter()
-                .map(|h| threshold_of(&d, h, fixed, from_file, opts.calibration.as_ref()))
-                .collect::<Result<_, _>>()?;
-            let calibrated = chosen.iter().any(|(_, s)| {
-                matches!(
-                    s,
-                    ThresholdSource::CalibrationTrace | ThresholdSource::MeasuredTrace
-                )
-            });
-            let jobs: Vec<HeadJob> = opts
-                .heads
-                .iter()
-                .zip(&chosen)
-                .map(|(h, &(threshold, _))| job(&d, h, threshold, &opts.queries))
-                .collect::<Result<_, _>>()
-                .map_err(|source| SweepError::Slice {
-                    label: label(values),
-                    source,
-                })?;
-            let work_dir = opts
-                .work_dir
-                .join(format!("{}-{}", d.name, &d.spec_hash[..12]));
-            let m = MeasureOptions {
-                source: opts.source,
-                work_dir,
-            };
-            let report = measure::measure(point_spec, &opts.trace, &jobs, &m, &|_| {}, on_run)
-                .map_err(|source| SweepError::Measure {
-                    label: label(values),
-                    source,
-                })?;
-            Ok(SweepPoint {
-                label: label(values),
-                values: values.clone(),
-                spec_hash: d.spec_hash,
-                thresholds: jobs.iter().map(|j| j.run.threshold).collect(),
-                threshold_sources: chosen.iter().map(|&(_, s)| s).collect(),
-                calibrated,
-                goals: goals::check(&report.heads, &report.summary),
-                summary: report.summary,
-                seconds: started.elapsed().as_secs_f64(),
-            })
-        })
+        .map(|p| measure_point(p, opts, on_run))
         .collect::<Result<Vec<_>, SweepError>>()?;
     Ok(Sweep {
+        points,
+        ..header(spec, opts)
+    })
+}
+
+/// Measures one point of a sweep: chooses each head's threshold, measures
+/// the three modes ([`measure::measure`]) and checks the goals. A point's
+/// result depends on the point and `opts` alone, so that points measured
+/// apart (one job each, as `sweep --jobs-dir` writes them) make the same sweep.
+///
+/// # Errors
+/// A head missing from the calibration trace, a query slice past a head's
+/// end, or a failed measurement.
+pub fn measure_point(
+    point: &PlannedPoint,
+    opts: &SweepOptions,
+    on_run: &(dyn Fn() + Sync),
+) -> Result<SweepPoint, SweepError> {
+    let started = Instant::now();
+    let values = &point.values;
+    let d = Derived::from_spec(&point.spec);
+    let fixed = values
+        .iter()
+        .find(|(p, _)| *p == Param::Threshold)
+        .map(|&(_, v)| v);
+    let from_file = opts
+        .thresholds
+        .as_ref()
+        .filter(|t| t.spec_hash == d.spec_hash);
+    let chosen: Vec<(i64, ThresholdSource)> = opts
+        .heads
+        .iter()
+        .map(|h| threshold_of(&d, h, fixed, from_file, opts.calibration.as_ref()))
+        .collect::<Result<_, _>>()?;
+    let calibrated = chosen.iter().any(|(_, s)| {
+        matches!(
+            s,
+            ThresholdSource::CalibrationTrace | ThresholdSource::MeasuredTrace
+        )
+    });
+    let jobs: Vec<HeadJob> = opts
+        .heads
+        .iter()
+        .zip(&chosen)
+        .map(|(h, &(threshold, _))| job(&d, h, threshold, &opts.queries))
+        .collect::<Result<_, _>>()
+        .map_err(|source| SweepError::Slice {
+            label: label(values),
+            source,
+        })?;
+    let work_dir = opts
+        .work_dir
+        .join(format!("{}-{}", d.name, &d.spec_hash[..12]));
+    let m = MeasureOptions {
+        source: opts.source,
+        work_dir,
+    };
+    let report = measure::measure(&point.spec, &opts.trace, &jobs, &m, &|_| {}, on_run).map_err(
+        |source| SweepError::Measure {
+            label: label(values),
+            source,
+        },
+    )?;
+    Ok(SweepPoint {
+        label: label(values),
+        values: values.clone(),
+        spec_hash: d.spec_hash,
+        thresholds: jobs.iter().map(|j| j.run.threshold).collect(),
+        threshold_sources: chosen.iter().map(|&(_, s)| s).collect(),
+        calibrated,
+        goals: goals::check(&report.heads, &report.summary),
+        summary: report.summary,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// What a sweep of `spec` with `opts` records besides its points: the
+/// [`Sweep`] with no point yet.
+pub fn header(spec: &Spec, opts: &SweepOptions) -> Sweep {
+    Sweep {
         schema_version: measure::SCHEMA_VERSION,
         spec: spec.name.clone(),
         trace: opts.trace.clone(),
@@ -414,8 +463,8 @@ pub fn sweep(
             trace: c.trace.clone(),
             keep_mass: c.keep_mass,
         }),
-        points: measured,
-    })
+        points: Vec::new(),
+    }
 }
 
 /// A head's threshold at a point and where it came from: the `threshold`

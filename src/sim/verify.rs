@@ -172,11 +172,11 @@ impl VerifyOptions {
         VerifyOptions {
             seeds: vec![1],
             queries: None,
-            keep_fraction: 0.15,
+            keep_fraction: DEFAULT_KEEP_FRACTION,
             robustness: true,
             work_dir: Path::new("target").join("sprint-rtl").join(&spec.name),
-            idle_percent: 25,
-            stall_percent: 25,
+            idle_percent: DEFAULT_IDLE_PERCENT,
+            stall_percent: DEFAULT_STALL_PERCENT,
             trace_runs: Vec::new(),
             waves: false,
             replay: None,
@@ -186,6 +186,18 @@ impl VerifyOptions {
         }
     }
 }
+
+/// Fraction of (query, key) pairs the synthetic head's calibrated
+/// threshold keeps, unless told otherwise (`verify`, `report`).
+pub const DEFAULT_KEEP_FRACTION: f64 = 0.15;
+
+/// Chance (%) per cycle that a testbench source stays idle, unless told
+/// otherwise.
+pub const DEFAULT_IDLE_PERCENT: u32 = 25;
+
+/// Chance (%) per cycle that a testbench sink applies back-pressure,
+/// unless told otherwise.
+pub const DEFAULT_STALL_PERCENT: u32 = 25;
 
 /// Why a verification could not finish.
 #[derive(Debug, Error)]

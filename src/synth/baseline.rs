@@ -35,6 +35,21 @@ pub struct Entry {
     pub metrics: BTreeMap<String, f64>,
 }
 
+/// A report with no baseline entry for its spec, target, block and tools
+/// (a new design, or a tool version the baseline was not made with).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no baseline for {subject} on {target} with {tools:?}; add one with `sprint-rtl synth \
+     --update-baseline` (or {UPDATE_ENV}=1 under `cargo test`)"
+)]
+pub struct NoEntry {
+    /// The spec, and the block when not the whole design.
+    pub subject: String,
+    pub target: Target,
+    /// The tools' version lines.
+    pub tools: Vec<String>,
+}
+
 /// All entries and the tolerances.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Baseline {
@@ -177,15 +192,16 @@ impl Baseline {
 
     /// Every metric of `report` outside its tolerance of the entry, or
     /// `Err` when there is no entry for these tools.
-    pub fn compare(&self, report: &SynthReport) -> Result<Vec<Deviation>, String> {
-        let entry = self.entry(report).ok_or_else(|| {
-            format!(
-                "no baseline for {}{} on {} with {:?}; add one with `sprint-rtl synth --update-baseline` (or {UPDATE_ENV}=1 under `cargo test`)",
-                report.spec,
-                block_label(report.block),
-                report.target,
-                tool_lines(report)
-            )
+    ///
+    /// # Errors
+    ///
+    /// [`NoEntry`] when the baseline has no entry for the report's spec,
+    /// target, block and tool versions.
+    pub fn compare(&self, report: &SynthReport) -> Result<Vec<Deviation>, NoEntry> {
+        let entry = self.entry(report).ok_or_else(|| NoEntry {
+            subject: format!("{}{}", report.spec, block_label(report.block)),
+            target: report.target,
+            tools: tool_lines(report),
         })?;
         let now = metrics(report);
         let mut names: Vec<&String> = entry.metrics.keys().chain(now.keys()).collect();

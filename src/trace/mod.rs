@@ -432,7 +432,7 @@ impl TraceHead {
 }
 
 /// Where a [`QuerySlice`] starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QueryStart {
     /// At this query index (0 is the first token).
@@ -442,17 +442,28 @@ pub enum QueryStart {
     Last,
 }
 
+/// A query start that is neither `last` nor an index.
+#[derive(Debug, PartialEq, Eq, Error)]
+#[error("`{text}`: {source}; expected a query index or `last`")]
+pub struct BadQueryStart {
+    text: String,
+    source: std::num::ParseIntError,
+}
+
 impl std::str::FromStr for QueryStart {
-    type Err = String;
+    type Err = BadQueryStart;
 
     /// `last`, or a query index.
-    fn from_str(text: &str) -> Result<QueryStart, String> {
+    fn from_str(text: &str) -> Result<QueryStart, BadQueryStart> {
         match text.trim() {
             "last" => Ok(QueryStart::Last),
             t => t
                 .parse()
                 .map(QueryStart::At)
-                .map_err(|e| format!("`{text}`: {e}; expected a query index or `last`")),
+                .map_err(|source| BadQueryStart {
+                    text: text.to_string(),
+                    source,
+                }),
         }
     }
 }
@@ -466,7 +477,7 @@ impl std::str::FromStr for QueryStart {
 /// and the crossbar's read id use, while the dispatcher gives it to core
 /// `(t / 8) mod cores` by its position in the run. A head's keys are all
 /// its tokens (at most `seq_len`) whatever the slice, as in memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct QuerySlice {
     pub count: Option<usize>,
     pub start: Option<QueryStart>,

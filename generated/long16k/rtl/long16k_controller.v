@@ -18,7 +18,8 @@
 //   Each beat is masked to the keys below the key limit
 //   (n_keys) and compacted by
 //   a priority encoder over its 128 bits into one key index per cycle,
-//   lowest first (a beat with no kept key takes one cycle). Without pruning a counter emits the
+//   lowest first (a beat with no kept key takes one cycle); a beat waits in
+//   a register while the encoder emits the previous one's keys. Without pruning a counter emits the
 //   keys 0 .. limit - 1, one per cycle.
 // - Lookup. Each key is looked up in the buffer's key→slot table (a RAM,
 //   validated by the slot's tag; see the buffer; its answer comes 3 cycles
@@ -245,14 +246,48 @@ module long16k_controller (
         end
     endfunction
 
-    reg  [COLS - 1:0]     keep_beat_q;        // the beat's kept keys not yet emitted
+    // Whether a beat has at least 2 and at least 3 bits set: a binary tree
+    // of saturating counts (any, many, three), as in beat_lowest.
+    function [1:0] beat_count;  // {three, many}
+        input [COL_LEAVES - 1:0] bits;
+        integer level, node;
+        reg [2 * COL_LEAVES - 1:1] node_any, node_many, node_three;
+        begin
+            for (node = COL_LEAVES; node < 2 * COL_LEAVES; node = node + 1) begin
+                node_many[node]  = 1'b0;
+                node_three[node] = 1'b0;
+            end
+            node_any[COL_LEAVES +: COL_LEAVES] = bits;
+            for (level = COL_BITS - 1; level >= 0; level = level - 1)
+                for (node = (1 << level); node < (2 << level); node = node + 1) begin
+                    node_any[node]   = node_any[2 * node] | node_any[2 * node + 1];
+                    node_many[node]  = node_many[2 * node] | node_many[2 * node + 1]
+                                     | (node_any[2 * node] & node_any[2 * node + 1]);
+                    node_three[node] = node_three[2 * node] | node_three[2 * node + 1]
+                                     | (node_many[2 * node] & node_any[2 * node + 1])
+                                     | (node_any[2 * node] & node_many[2 * node + 1]);
+                end
+            beat_count = {node_three[1], node_many[1]};
+        end
+    endfunction
+
+    // A beat taken from the crossbar waits in stage I (in_beat_q) until
+    // stage K (keep_beat_q), which emits its keys, takes it. Whether K holds
+    // more than one key is a register (keep_many_q), so that the decision
+    // to take the next beat comes from registers, not from a search of K,
+    // before it fans out to every bit of I and K.
+    reg  [COLS - 1:0]     in_beat_q;          // stage I: a masked beat
+    reg                   in_valid_q;         // in_beat_q holds a beat
+    reg  [KEY_BITS - 1:0] in_base_q;          // key of in_beat_q's bit 0
+    reg  [COLS - 1:0]     keep_beat_q;        // stage K: the beat's kept keys not yet emitted
     reg                   keep_beat_valid_q;  // keep_beat_q holds a beat
+    reg                   keep_many_q;        // keep_beat_q has 2 or more bits set
     reg  [KEY_BITS - 1:0] keep_base_q;        // key of keep_beat_q's bit 0
     reg  [KEY_BITS - 1:0] keep_next_base_q;   // key of the next beat's bit 0
     reg                   xbar_done_q;        // the last beat has been taken
 
     wire [COL_BITS + 1:0] beat_search = beat_lowest(keep_beat_q);
-    wire                  beat_many   = beat_search[COL_BITS + 1];  // a key beyond the lowest
+    wire                  unused_beat_many = beat_search[COL_BITS + 1];  // keep_many_q instead
     wire                  beat_any    = beat_search[COL_BITS];
     wire [COL_BITS - 1:0] beat_col    = beat_search[COL_BITS - 1:0];
     wire [13:0] beat_key_sum = keep_base_q + { 7'd0, beat_col };
@@ -271,10 +306,18 @@ module long16k_controller (
                                       : {COLS{1'b0}};
 
     wire scanning = (state_q == C_SCAN);
-    // A beat is taken when none is held or the held one emits its last key.
+    // K takes I's beat when K holds none or emits its last key; I takes a
+    // crossbar beat when it holds none or K takes it.
+    wire keep_move = in_valid_q && (!keep_beat_valid_q || !keep_many_q);
     assign s_xbar_keep_ready = scanning && prune && !xbar_done_q
-                               && (!keep_beat_valid_q || !beat_many);
+                               && (!in_valid_q || keep_move);
     wire keep_take = s_xbar_keep_valid && s_xbar_keep_ready;
+    // The saturating counts of I's beat (K's count after a move) and of K's
+    // (K's count after it emits its lowest key: more than two set before).
+    wire [1:0] in_count   = beat_count(in_beat_q);
+    wire [1:0] keep_count = beat_count(keep_beat_q);
+    wire       unused_in_three = in_count[1];
+    wire       unused_keep_many = keep_count[0];
 
     // ------------------------------------------------------------------
     // Scan, without pruning: a counter over the keys below the limit.
@@ -287,7 +330,8 @@ module long16k_controller (
     wire                  emit_valid = scanning
                                        && (prune ? (keep_beat_valid_q && beat_any) : count_more);
     wire [KEY_BITS - 1:0] emit_key   = prune ? beat_key : count_q[KEY_BITS - 1:0];
-    wire                  source_done = prune ? (xbar_done_q && !keep_beat_valid_q) : !count_more;
+    wire                  source_done = prune ? (xbar_done_q && !in_valid_q && !keep_beat_valid_q)
+                                              : !count_more;
 
     // ------------------------------------------------------------------
     // Lookup and the kept-key list.
@@ -326,7 +370,13 @@ module long16k_controller (
     reg  [COUNT_BITS - 1:0] reads_left_q;
     reg                     entry_valid_q;
     reg  [LIST_BITS - 1:0]  list_rd_q;
-    wire entry_used;   // the engine took the hit, or the fetch was requested
+    // The engine took the hit, or the fetch was requested the cycle before:
+    // a request's take reaches the list's read a cycle later, which costs
+    // nothing, as the next request waits at least until the entry read
+    // then is valid (the buffer's victim and the registered check that it
+    // may be overwritten follow the fill: REQUEST_INTERVAL).
+    wire entry_used;
+    reg  req_taken_q;  // a fetch was requested the cycle before
     wire list_rd = (reads_left_q != 15'd0) && (!entry_valid_q || entry_used)
                 && ((state_q == C_HITS) || (state_q == C_FETCH));
     wire hits_end = (state_q == C_HITS) && (reads_left_q == 15'd0)
@@ -375,7 +425,7 @@ module long16k_controller (
     wire queue_full       = (queued_q == 3'd4);
     wire row_ready        = (queued_q != unfilled_q);    // the row at hand_ptr_q is complete
 
-    assign m_mem_req_valid = (state_q == C_FETCH) && entry_valid_q && !queue_full
+    assign m_mem_req_valid = (state_q == C_FETCH) && entry_valid_q && !req_taken_q && !queue_full
                              && buf_alloc_ready && fill_safe_q;
     assign m_mem_req_key   = miss_key;
     assign s_mem_rsp_ready = (state_q == C_FETCH) && (unfilled_q != 3'd0);
@@ -390,7 +440,7 @@ module long16k_controller (
     wire key_take           = eng_key_valid && eng_key_ready;
     wire hit_take           = hit_issue && eng_key_ready;
     wire miss_take          = miss_issue && eng_key_ready;
-    assign entry_used       = hit_take || mem_req_take;
+    assign entry_used       = hit_take || req_taken_q;
     wire [6:0]     fill_slot = fetch_slots_q[fill_ptr_q * 7 +: 7];
     assign eng_finish_valid = (state_q == C_FINISH);
     wire finish_take        = eng_finish_valid && eng_finish_ready;
@@ -434,11 +484,13 @@ module long16k_controller (
             state_q       <= C_IDLE;
             done_q        <= 1'b0;
             query_count_q <= 16'd0;
+            in_valid_q    <= 1'b0;
             keep_beat_valid_q <= 1'b0;
             xbar_done_q   <= 1'b0;
             look_valid_q  <= 1'b0;
             wait_valid_q  <= {LOOKUP_LATENCY{1'b0}};
             entry_valid_q <= 1'b0;
+            req_taken_q   <= 1'b0;
             reads_left_q  <= 15'd0;
             fetch_live_q  <= 4'd0;
             push_ptr_q    <= 2'd0;
@@ -451,18 +503,22 @@ module long16k_controller (
             q_ready_q     <= 1'b0;
         end else begin
             state_q <= state_d;
-            // Scan: a beat is taken as the held one emits its last key (or
-            // at once when none is held); each cycle emits the held beat's
+            // Scan: K takes I's beat as its own emits its last key (or at
+            // once when it holds none), and I the crossbar's as K takes
+            // I's (or at once when I holds none); each cycle emits K's
             // lowest key, or the counter's next.
             if (keep_take) begin
-                keep_beat_valid_q <= 1'b1;
+                in_valid_q <= 1'b1;
                 if (s_xbar_keep_last) xbar_done_q <= 1'b1;
-            end else if (keep_beat_valid_q && !beat_many) begin
-                keep_beat_valid_q <= 1'b0;
+            end else if (keep_move) begin
+                in_valid_q <= 1'b0;
             end
+            if (keep_move) keep_beat_valid_q <= 1'b1;
+            else if (keep_beat_valid_q && !keep_many_q) keep_beat_valid_q <= 1'b0;
             look_valid_q <= emit_valid;
             wait_valid_q <= {wait_valid_q[LOOKUP_LATENCY - 2:0], look_valid_q};
             // Passes: the list's read side.
+            req_taken_q <= mem_req_take;
             if (list_rd) entry_valid_q <= 1'b1;
             else if (entry_used || hits_end) entry_valid_q <= 1'b0;
             if (scan_done) reads_left_q <= hit_count_q;
@@ -509,13 +565,19 @@ module long16k_controller (
             miss_addr_q   <= LIST_TOP;
         end
         if (keep_take) begin
-            keep_beat_q      <= s_xbar_keep_data & beat_mask;
-            keep_base_q      <= keep_next_base_q;
+            in_beat_q        <= s_xbar_keep_data & beat_mask;
+            in_base_q        <= keep_next_base_q;
             keep_next_base_q <= keep_next_base_q + BEAT_STEP;
+        end
+        if (keep_move) begin
+            keep_beat_q <= in_beat_q;
+            keep_many_q <= in_count[0];
+            keep_base_q <= in_base_q;
         end else if (keep_beat_valid_q && beat_any) begin
             // Clear the emitted (lowest) key: x & (x - 1), a carry chain
             // rather than a decode of the encoder's index.
             keep_beat_q <= keep_beat_q & (keep_beat_q - 128'd1);
+            keep_many_q <= keep_count[1];
         end
         if (emit_valid && !prune) count_q <= count_q + 15'd1;
         look_key_q  <= emit_key;
