@@ -15,7 +15,7 @@ use sprint_rtl::eval::calibrate::Thresholds;
 use sprint_rtl::eval::data::{Part, Task};
 use sprint_rtl::eval::search::{self, Budget, Ladder, Phase, Selection};
 use sprint_rtl::eval::task_study::{
-    Progress, Row, SplitInfo, TaskOptions, TaskStudy, selection_of_file,
+    self, Progress, Row, SplitInfo, TaskOptions, TaskStudy, selection_of_file,
 };
 use sprint_rtl::eval::thresholds;
 use sprint_rtl::eval::{self, without_noise};
@@ -75,7 +75,7 @@ pub struct TaskArgs {
     pub limit: Option<u64>,
     /// Calibration texts for the per-layer thresholds: the first N dev
     /// items (never test items).
-    #[arg(long, default_value_t = 16, requires = "task",
+    #[arg(long, default_value_t = task_study::DEFAULT_CALIBRATION_TEXTS as u64, requires = "task",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub calibration_texts: u64,
     /// Also write the results as JSON.
