@@ -475,8 +475,7 @@ impl Spec {
         if PortRatio::of(chunk_bits, chunks, bytes).is_some() {
             return Ok(());
         }
-        let allowed = (1..=1024)
-            .filter(|&b| PortRatio::of(chunk_bits, chunks, b).is_some())
+        let allowed = PortRatio::widths(chunk_bits, chunks)
             .map(|b| b.to_string())
             .collect::<Vec<_>>()
             .join(", ");
@@ -592,6 +591,13 @@ pub enum PortRatio {
 }
 
 impl PortRatio {
+    /// Every `memory.bytes_per_cycle` in its range (1..=1024) that has a
+    /// ratio to a chunk of `chunk_bits` bits, a row being `chunks` chunks;
+    /// none exactly when a row is not whole bytes.
+    pub fn widths(chunk_bits: u32, chunks: u32) -> impl Iterator<Item = u32> {
+        (1..=1024).filter(move |&b| PortRatio::of(chunk_bits, chunks, b).is_some())
+    }
+
     /// The ratio of a beat of `bytes_per_cycle` bytes to a chunk of
     /// `chunk_bits` bits, a row being `chunks` chunks; `None` when neither
     /// form fits.

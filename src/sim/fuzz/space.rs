@@ -203,7 +203,7 @@ pub fn draw_sized(seed: u64, index: u32, size: Size) -> Drawn {
         x.cols = x.cols.min(b.array);
         x.latency_cycles = x.latency_cycles.min(b.xbar_latency);
         spec.memory.latency_cycles = spec.memory.latency_cycles.min(b.mem_latency);
-        // Fewer dimensions keep a chunk that fitted; fewer lanes fit it.
+        // Fewer dimensions (set_head_dim) keep the row whole bytes.
         assert!(fit_memory_port(spec), "a small draw has a fetch port");
         drawn.queries = drawn.queries.min(spec.attention.seq_len);
         drawn.corners = corners_of(spec, drawn.keep_fraction);
@@ -263,34 +263,20 @@ fn draw_spec(r: &mut Draws, name: &str) -> Spec {
 }
 
 /// Moves `memory.bytes_per_cycle` to the nearest width (by ratio) that has
-/// a [`PortRatio`] to the engine's chunk, first with the spec's lanes and
-/// then with fewer (divisors of head_dim); false when no lane count has
-/// one (a chunk under a byte whose multiples do not divide the row).
+/// a [`PortRatio`] to the engine's chunk; false when none has (a row that
+/// is not whole bytes, whatever the lanes).
 pub(super) fn fit_memory_port(spec: &mut Spec) -> bool {
-    let (head_dim, data_bits) = (spec.attention.head_dim, spec.numerics.data_bits);
+    let lanes = spec.recompute.lanes;
+    let chunk_bits = lanes * spec.numerics.data_bits;
     let wanted = f64::from(spec.memory.bytes_per_cycle).ln();
-    let lanes_to_try: Vec<u32> = (1..=spec.recompute.lanes)
-        .rev()
-        .filter(|l| head_dim.is_multiple_of(*l))
-        .collect();
-    for lanes in lanes_to_try {
-        let fits = |b: &u32| PortRatio::of(lanes * data_bits, head_dim / lanes, *b).is_some();
-        let nearest = (1..=MAX_BYTES_PER_CYCLE).filter(fits).min_by(|a, b| {
-            let da = (f64::from(*a).ln() - wanted).abs();
-            let db = (f64::from(*b).ln() - wanted).abs();
-            da.total_cmp(&db)
-        });
-        if let Some(bytes) = nearest {
-            spec.recompute.lanes = lanes;
-            spec.memory.bytes_per_cycle = bytes;
-            return true;
-        }
+    let distance = |b: &u32| (f64::from(*b).ln() - wanted).abs();
+    let nearest = PortRatio::widths(chunk_bits, spec.attention.head_dim / lanes)
+        .min_by(|a, b| distance(a).total_cmp(&distance(b)));
+    if let Some(bytes) = nearest {
+        spec.memory.bytes_per_cycle = bytes;
     }
-    false
+    nearest.is_some()
 }
-
-/// Widest fetch port a spec allows, in bytes.
-const MAX_BYTES_PER_CYCLE: u32 = 1024;
 
 /// seq_len: 2, the limit, a power of two or not; head_dim: 2, 256 or
 /// between (long sequences get short rows, to stay simulable).
