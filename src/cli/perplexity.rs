@@ -60,7 +60,7 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> Outcome {
 
 /// The library's options from the command line.
 fn study_options(args: &EvalArgs) -> Result<StudyOptions, Failure> {
-    let t = &args.run.text;
+    let t = &args.text;
     let text = t
         .text
         .clone()
