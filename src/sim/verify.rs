@@ -551,6 +551,7 @@ impl Testbench {
             exe.exists() && fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp.as_str());
         if !fresh {
             progress("building the Verilator testbench");
+            clear_if_moved(&obj)?;
             // A build that fails half-way leaves no stamp behind.
             let _ = fs::remove_file(&stamp_path);
             tools::verilator_build(
@@ -807,6 +808,24 @@ pub(super) fn write_if_changed(dir: &Path, files: &[EmittedFile]) -> Result<(), 
         emit::write_atomically(dir, files).map_err(io(format!("writing {}", dir.display())))?;
     }
     Ok(())
+}
+
+/// Empties the build folder `obj` when it was built at another path (its
+/// `build.folder` names that path): make's dependency files name the old
+/// folder's sources, so an incremental build there would stop with "No
+/// rule to make target". Then records `obj`'s own path.
+///
+/// # Errors
+/// The folder cannot be removed, created or written.
+fn clear_if_moved(obj: &Path) -> Result<(), VerifyError> {
+    let record = obj.join("build.folder");
+    let here = obj.display().to_string();
+    let built_at = fs::read_to_string(&record).ok();
+    if obj.exists() && built_at.as_deref() != Some(here.as_str()) {
+        fs::remove_dir_all(obj).map_err(io(format!("clearing {here}")))?;
+    }
+    fs::create_dir_all(obj).map_err(io(format!("creating {here}")))?;
+    fs::write(&record, &here).map_err(io("writing the build folder's path"))
 }
 
 /// What a cached build was made from: SHA-256 over the design's files
@@ -1206,5 +1225,19 @@ mod tests {
             stamp,
             build_stamp(&moved, SimBuild::Checking, "h", "Verilator 5.006")
         );
+    }
+
+    #[test]
+    fn a_build_folder_built_elsewhere_is_emptied_and_one_built_here_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let obj = dir.path().join("obj");
+        fs::create_dir_all(&obj).unwrap();
+        fs::write(obj.join("build.folder"), "/old/work/obj").unwrap();
+        fs::write(obj.join("Vharness.d"), "/old/work/tb_main.cpp").unwrap();
+        clear_if_moved(&obj).unwrap();
+        assert!(!obj.join("Vharness.d").exists());
+        fs::write(obj.join("Vharness.d"), "tb_main.cpp").unwrap();
+        clear_if_moved(&obj).unwrap();
+        assert!(obj.join("Vharness.d").exists());
     }
 }
