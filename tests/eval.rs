@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use sprint_rtl::eval::data::{Dataset, Part, Task};
 use sprint_rtl::eval::search::{self, Budget, Ladder, Outcome};
 use sprint_rtl::eval::thresholds::Calibration;
-use sprint_rtl::eval::{self, Attention, Scorer, relative_drop, without_noise};
+use sprint_rtl::eval::{self, Attention, Scorer, Units, bootstrap, relative_drop, without_noise};
 use sprint_rtl::golden::{Derived, Mode};
 use sprint_rtl::model::BertEncoder;
 use sprint_rtl::spec::Spec;
@@ -73,7 +73,7 @@ struct Slice {
     scorer: Scorer,
     dev: Vec<Vec<u32>>,
     test: Vec<Vec<u32>>,
-    exact_dev: f64,
+    exact_dev: Units,
     exact_test: Vec<Vec<f32>>,
 }
 
@@ -99,7 +99,7 @@ fn trec_slice(d: &Derived, limit: usize) -> Slice {
     let dev_ids = ids[ds.train.len()..ds.train.len() + ds.dev.len()].to_vec();
     let test_ids = ids[ds.train.len() + ds.dev.len()..].to_vec();
     let scorer = Scorer::new(ds, fit);
-    let exact_dev = scorer.score(Part::Dev, dev);
+    let exact_dev = scorer.units(Part::Dev, dev);
     Slice {
         model: m,
         scorer,
@@ -221,6 +221,7 @@ fn search_on_dev_items_keeps_the_budget_and_repeats() {
     let budget = Budget {
         max_drop_percent: 10.0,
         max_empty_percent: 1.0,
+        margin_se: 0.5,
     };
     let dev_run = |t: &[i64]| {
         let a = Attention::Golden {
@@ -229,10 +230,11 @@ fn search_on_dev_items_keeps_the_budget_and_repeats() {
             thresholds: calib.head_table(t),
         };
         let (emb, stats) = eval::embed_all(sl.model, &a, &dev_ids, &|| ()).unwrap();
-        let metric = sl.scorer.score(Part::Dev, &emb);
+        let units = sl.scorer.units(Part::Dev, &emb);
         Outcome {
-            metric,
-            drop_percent: relative_drop(sl.exact_dev, metric),
+            metric: units.metric(),
+            drop_percent: relative_drop(sl.exact_dev.metric(), units.metric()),
+            drop_se_percent: bootstrap::drop_standard_error(&sl.exact_dev, &units),
             stats,
         }
     };
@@ -307,7 +309,9 @@ fn calibrate_command_selects_on_dev_and_reports_test() {
         (sel.task.as_str(), sel.dev_items, sel.test_items),
         ("lee", 5, 5)
     );
-    assert!(sel.dev_drop_percent <= sel.max_drop_percent);
+    // The default margin is one standard error of the dev drop.
+    assert_eq!(sel.margin_se, 1.0);
+    assert!(sel.dev_drop_percent + sel.dev_drop_se_percent <= sel.max_drop_percent);
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["split"]["selection"], "dev items");

@@ -49,6 +49,19 @@ pub(crate) fn fraction(text: &str) -> Result<f64, ArgError> {
     }
 }
 
+/// A finite number ≥ 0 (a count of standard errors).
+pub(crate) fn non_negative(text: &str) -> Result<f64, ArgError> {
+    let value = number(text)?;
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(ArgError::OutOfRange {
+            value,
+            allowed: "0 or more",
+        })
+    }
+}
+
 /// A fraction in (0, 1] (a kept mass or a budget, where 0 keeps nothing).
 pub(crate) fn unit_interval(text: &str) -> Result<f64, ArgError> {
     let value = number(text)?;

@@ -114,6 +114,13 @@ pub struct BudgetArgs {
     /// not a usable operating point).
     #[arg(long, default_value_t = 0.1, requires = "task")]
     pub max_empty: f64,
+    /// Standard errors of the dev drop (paired bootstrap over the dev
+    /// items) added to it before the comparison with --max-drop: a margin
+    /// for the dev items' noise, which the best of many dev runs would
+    /// otherwise select for. 0 takes the dev drop at its word.
+    #[arg(long, default_value_t = 1.0, requires = "task",
+          value_parser = super::args::non_negative)]
+    pub margin_se: f64,
     /// Keep-mass levels (each gives per-layer thresholds; 1 keeps every
     /// key): every layer at each level is run, then the per-layer search
     /// moves single layers between these levels.
@@ -221,19 +228,20 @@ fn print_header(p: &TaskStudy, d: &Derived) {
 
 fn print_rows(exact: f64, rows: &[Row]) {
     println!(
-        "{:<30} {:>9} {:>9} {:>8} {:>10} {:>8}",
-        "run", "metric", "drop %", "kept %", "fetch red", "empty q"
+        "{:<30} {:>9} {:>9} {:>6} {:>8} {:>10} {:>8}",
+        "run", "metric", "drop %", "± se", "kept %", "fetch red", "empty q"
     );
     println!(
-        "{:<30} {:>9.4} {:>9} {:>8} {:>10} {:>8}",
-        "exact float attention", exact, "-", "100.0", "1.00x", "-"
+        "{:<30} {:>9.4} {:>9} {:>6} {:>8} {:>10} {:>8}",
+        "exact float attention", exact, "-", "-", "100.0", "1.00x", "-"
     );
     for r in rows {
         println!(
-            "{:<30} {:>9.4} {:>+9.3} {:>8.1} {:>9.2}x {:>8}",
+            "{:<30} {:>9.4} {:>+9.3} {:>6.3} {:>8.1} {:>9.2}x {:>8}",
             r.run,
             r.metric,
             r.drop_percent,
+            r.drop_se_percent,
             100.0 * r.kept_fraction,
             r.fetch_reduction,
             r.empty_queries
@@ -398,10 +406,11 @@ fn print_point(n: usize, pt: &search::Point) {
     };
     let o = &pt.dev;
     println!(
-        "{n:>3} {phase:<22} {:<44} {:>9.4} {:>+9.3} {:>8.1} {:>9.2}x {:>8.2}",
+        "{n:>3} {phase:<22} {:<44} {:>9.4} {:>+9.3} {:>6.3} {:>8.1} {:>9.2}x {:>8.2}",
         format!("{:?}", pt.thresholds),
         o.metric,
         o.drop_percent,
+        o.drop_se_percent,
         100.0 * o.kept_fraction(),
         o.stats.fetch_reduction(),
         o.empty_percent()
@@ -439,6 +448,7 @@ pub fn calibrate_budget(
     let budget = Budget {
         max_drop_percent: args.max_drop,
         max_empty_percent: args.max_empty,
+        margin_se: args.margin_se,
     };
     let opts = task_options(&args.run)?;
     let bars = Bars::default();
@@ -450,22 +460,24 @@ pub fn calibrate_budget(
         let ladder = Ladder::new(&c, &d, &args.masses)?;
         println!(
             "  selection on the dev items: per-layer thresholds from {} calibration texts \
-             ({} tokens), exact dev metric {:.4}, budget {}% relative, at most {}% empty \
-             queries; at most {} dev runs",
+             ({} tokens), exact dev metric {:.4}, budget {}% relative (drop + {} standard \
+             errors), at most {}% empty queries; at most {} dev runs",
             c.texts,
             c.tokens,
             p.exact_dev,
             args.max_drop,
+            args.margin_se,
             args.max_empty,
             ladder.masses.len() + args.search_steps
         );
         println!(
-            "{:>3} {:<22} {:<44} {:>9} {:>9} {:>8} {:>10} {:>8}",
+            "{:>3} {:<22} {:<44} {:>9} {:>9} {:>6} {:>8} {:>10} {:>8}",
             "run",
             "keep mass",
             format!("thresholds, layers 0-{}", p.model.layers() - 1),
             "metric",
             "drop %",
+            "± se",
             "kept %",
             "fetch red",
             "empty %"
@@ -520,19 +532,21 @@ pub fn calibrate_budget(
                 args.max_drop, args.max_empty, b.keep_mass, b.thresholds
             );
             println!(
-                "  dev ({} items, used for the choice): metric {:.4} ({:+.3}%), kept {:.1}%",
+                "  dev ({} items, used for the choice): metric {:.4} ({:+.3}% ± {:.3}), kept {:.1}%",
                 split.dev_items,
                 b.dev.metric,
                 b.dev.drop_percent,
+                b.dev.drop_se_percent,
                 100.0 * b.dev.kept_fraction()
             );
             println!(
-                "  test ({} items, not used): metric {:.4} against exact {:.4} ({:+.3}%), \
+                "  test ({} items, not used): metric {:.4} against exact {:.4} ({:+.3}% ± {:.3}), \
                  kept {:.1}%, fetch reduction {:.2}x, empty queries {:.2}%: {} the budget",
                 split.test_items,
                 t.metric,
                 p.exact,
                 t.drop_percent,
+                t.drop_se_percent,
                 100.0 * t.kept_fraction,
                 t.fetch_reduction,
                 t.outcome().empty_percent(),

@@ -78,12 +78,21 @@ pub struct TaskSelection {
     pub max_drop_percent: f64,
     /// The budget: largest share of head-queries keeping no key, percent.
     pub max_empty_percent: f64,
+    /// The budget: standard errors of the dev drop added to it before the
+    /// comparison ([`crate::eval::search::Budget::margin_se`]; 0 in files
+    /// written before the margin existed).
+    #[serde(default)]
+    pub margin_se: f64,
     /// The exact model's metric on the dev items.
     pub dev_exact: f64,
     /// The metric on the dev items with these thresholds.
     pub dev_metric: f64,
     /// Relative drop on the dev items, in percent.
     pub dev_drop_percent: f64,
+    /// Its paired bootstrap standard error, percent points (0 in files
+    /// written before it was measured).
+    #[serde(default)]
+    pub dev_drop_se_percent: f64,
     /// Kept fraction of the dev items' (query, key) pairs.
     pub dev_kept_fraction: f64,
 }

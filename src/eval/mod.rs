@@ -43,6 +43,7 @@
 //! fetches (every key for every query, n² per head) / the fetches of the
 //! run's mode (SPRINT: misses of the kept keys after reuse).
 
+pub mod bootstrap;
 pub mod calibrate;
 pub mod data;
 pub mod perplexity;
@@ -347,13 +348,22 @@ impl Scorer {
     /// # Panics
     /// If there is not one embedding per item of the part.
     pub fn score(&self, part: Part, embeddings: &[Vec<f32>]) -> f64 {
+        self.units(part, embeddings).metric()
+    }
+
+    /// What the metric of one part's embeddings is computed from, one
+    /// entry per scored unit ([`Units`]).
+    ///
+    /// # Panics
+    /// If there is not one embedding per item of the part.
+    pub fn units(&self, part: Part, embeddings: &[Vec<f32>]) -> Units {
         let ds = &self.dataset;
         let items = ds.items(part);
         assert_eq!(items.len(), embeddings.len(), "one embedding per item");
         match ds.task {
             Task::Lee => {
                 let at = |i: usize| items.binary_search(&i).ok();
-                let (cos, human): (Vec<f64>, Vec<f64>) = ds
+                let (x, y) = ds
                     .pairs
                     .iter()
                     .filter_map(|&(i, j, s)| {
@@ -361,22 +371,22 @@ impl Scorer {
                         Some((probe::cosine(&embeddings[a], &embeddings[b]), s))
                     })
                     .unzip();
-                probe::pearson(&cos, &human)
+                Units::Pearson { x, y }
             }
             Task::Sentiment => {
                 let p = self.probe.as_ref().expect("fitted");
-                let pred: Vec<f64> = embeddings.iter().map(|e| p.predict(e)[0]).collect();
-                let truth: Vec<f64> = items.iter().map(|&i| ds.labels[i]).collect();
-                probe::spearman(&pred, &truth)
+                let x = embeddings.iter().map(|e| p.predict(e)[0]).collect();
+                let y = items.iter().map(|&i| ds.labels[i]).collect();
+                Units::Spearman { x, y }
             }
             Task::Trec => {
                 let p = self.probe.as_ref().expect("fitted");
                 let right = embeddings
                     .iter()
                     .zip(items)
-                    .filter(|(e, i)| probe::argmax(&p.predict(e)) as f64 == ds.labels[**i])
-                    .count();
-                right as f64 / items.len().max(1) as f64
+                    .map(|(e, &i)| probe::argmax(&p.predict(e)) as f64 == ds.labels[i])
+                    .collect();
+                Units::Right(right)
             }
         }
     }
@@ -394,6 +404,54 @@ impl Scorer {
                 })
                 .count(),
             _ => items.len(),
+        }
+    }
+}
+
+/// A part's scored units and the metric over them: Lee's pairs of
+/// documents (embedding cosine `x`, human similarity `y`), sentiment's items
+/// (probe prediction `x`, human valence `y`), TREC's items (whether the
+/// probe's class is right). [`bootstrap`] recomputes the metric on
+/// resamples of the units.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Units {
+    /// Pearson r of `x` against `y` (Lee).
+    Pearson { x: Vec<f64>, y: Vec<f64> },
+    /// Spearman ρ of `x` against `y` (sentiment).
+    Spearman { x: Vec<f64>, y: Vec<f64> },
+    /// Accuracy: the share of right answers (TREC).
+    Right(Vec<bool>),
+}
+
+impl Units {
+    /// Scored units.
+    pub fn len(&self) -> usize {
+        match self {
+            Units::Pearson { x, .. } | Units::Spearman { x, .. } => x.len(),
+            Units::Right(r) => r.len(),
+        }
+    }
+
+    /// Whether no unit is scored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The metric over every unit.
+    pub fn metric(&self) -> f64 {
+        let all: Vec<usize> = (0..self.len()).collect();
+        self.metric_of(&all)
+    }
+
+    /// The metric over the units `pick` (repeats count again).
+    pub fn metric_of(&self, pick: &[usize]) -> f64 {
+        let take = |v: &[f64]| pick.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        match self {
+            Units::Pearson { x, y } => probe::pearson(&take(x), &take(y)),
+            Units::Spearman { x, y } => probe::spearman(&take(x), &take(y)),
+            Units::Right(r) => {
+                pick.iter().filter(|&&i| r[i]).count() as f64 / pick.len().max(1) as f64
+            }
         }
     }
 }

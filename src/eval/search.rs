@@ -123,12 +123,19 @@ pub struct Budget {
     pub max_drop_percent: f64,
     /// Largest share of head-queries that keep no key, in percent.
     pub max_empty_percent: f64,
+    /// Standard errors of the dev drop ([`Outcome::drop_se_percent`])
+    /// added to it before it is compared with `max_drop_percent`: 0 takes
+    /// the dev figure at its word; 1 or 2 leave a margin for the dev
+    /// items' noise, which a best-of-many search otherwise selects for.
+    pub margin_se: f64,
 }
 
 impl Budget {
-    /// Whether an outcome stays within the budget.
+    /// Whether an outcome stays within the budget: `drop + margin_se · se
+    /// ≤ max_drop_percent` and the empty queries within theirs.
     pub fn admits(&self, o: &Outcome) -> bool {
-        o.drop_percent <= self.max_drop_percent && o.empty_percent() <= self.max_empty_percent
+        o.drop_percent + self.margin_se * o.drop_se_percent <= self.max_drop_percent
+            && o.empty_percent() <= self.max_empty_percent
     }
 }
 
@@ -140,6 +147,9 @@ pub struct Outcome {
     /// Relative drop from the exact metric on the same items, in percent
     /// ([`super::relative_drop`]).
     pub drop_percent: f64,
+    /// Its paired bootstrap standard error, in percent points
+    /// ([`super::bootstrap::drop_standard_error`]).
+    pub drop_se_percent: f64,
     /// The run's counts.
     pub stats: RunStats,
 }
@@ -337,6 +347,7 @@ mod tests {
         Outcome {
             metric: 1.0 - drop / 100.0,
             drop_percent: drop,
+            drop_se_percent: 0.1,
             stats: RunStats {
                 kept,
                 allowed: 300,
@@ -349,6 +360,7 @@ mod tests {
     const BUDGET: Budget = Budget {
         max_drop_percent: 0.36,
         max_empty_percent: 0.1,
+        margin_se: 0.0,
     };
 
     /// Layer 0 tolerates pruning, layer 2 does not.

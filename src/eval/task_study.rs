@@ -16,7 +16,7 @@ use super::calibrate::{TaskSelection, Thresholds};
 use super::data::{DataError, Dataset, Part, Split, Task};
 use super::search::{Budget, Outcome, Point};
 use super::thresholds::Calibration;
-use super::{Attention, HeadThresholds, RunStats, Scorer, relative_drop};
+use super::{Attention, HeadThresholds, RunStats, Scorer, Units, bootstrap, relative_drop};
 use crate::golden::{Derived, Mode};
 use crate::model::{BertEncoder, ModelError};
 use crate::trace::TraceError;
@@ -101,6 +101,10 @@ pub struct TaskStudy {
     pub exact: f64,
     /// The exact model's metric on the dev items.
     pub exact_dev: f64,
+    /// What the exact model's test and dev metrics were computed from,
+    /// for the paired errors of every run's drop.
+    pub exact_units: Units,
+    pub exact_dev_units: Units,
     pub exact_stats: RunStats,
     /// Texts truncated to `max_tokens`.
     pub cut: usize,
@@ -194,16 +198,18 @@ impl TaskStudy {
         let (fit_emb, rest) = emb.split_at(fit_ids.len());
         let (dev_emb, test_emb) = rest.split_at(dev_ids.len());
         let scorer = Scorer::new(ds, fit_emb);
-        let exact = scorer.score(Part::Test, test_emb);
-        let exact_dev = scorer.score(Part::Dev, dev_emb);
+        let exact_units = scorer.units(Part::Test, test_emb);
+        let exact_dev_units = scorer.units(Part::Dev, dev_emb);
         Ok(TaskStudy {
             model,
             scorer,
             test_ids: test_ids.to_vec(),
             dev_ids: dev_ids.to_vec(),
             calib_ids,
-            exact,
-            exact_dev,
+            exact: exact_units.metric(),
+            exact_dev: exact_dev_units.metric(),
+            exact_units,
+            exact_dev_units,
             exact_stats,
             cut,
             max_tokens,
@@ -254,19 +260,21 @@ impl TaskStudy {
             thresholds: th.clone(),
         };
         let (ids, exact) = match part {
-            Part::Dev => (&self.dev_ids, self.exact_dev),
-            Part::Test => (&self.test_ids, self.exact),
+            Part::Dev => (&self.dev_ids, &self.exact_dev_units),
+            Part::Test => (&self.test_ids, &self.exact_units),
         };
         let ids: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
         let (emb, stats) = pass(progress, label, ids.len(), |tick| {
             super::embed_all(&self.model, &attention, &ids, tick)
         })?;
-        let metric = self.scorer.score(part, &emb);
+        let units = self.scorer.units(part, &emb);
+        let metric = units.metric();
         Ok(Row {
             run: label.to_string(),
             items: part,
             metric,
-            drop_percent: relative_drop(exact, metric),
+            drop_percent: relative_drop(exact.metric(), metric),
+            drop_se_percent: bootstrap::drop_standard_error(exact, &units),
             kept_fraction: stats.kept_fraction(),
             fetch_reduction: stats.fetch_reduction(),
             empty_queries: stats.empty_queries,
@@ -312,9 +320,11 @@ impl TaskStudy {
             keep_mass_per_layer: best.keep_mass.clone(),
             max_drop_percent: budget.max_drop_percent,
             max_empty_percent: budget.max_empty_percent,
+            margin_se: budget.margin_se,
             dev_exact: self.exact_dev,
             dev_metric: best.dev.metric,
             dev_drop_percent: best.dev.drop_percent,
+            dev_drop_se_percent: best.dev.drop_se_percent,
             dev_kept_fraction: best.dev.kept_fraction(),
         });
         file
@@ -368,6 +378,9 @@ pub struct Row {
     pub metric: f64,
     /// Relative drop against the exact model on the same items, percent.
     pub drop_percent: f64,
+    /// Its paired bootstrap standard error, percent points
+    /// ([`bootstrap::drop_standard_error`]).
+    pub drop_se_percent: f64,
     pub kept_fraction: f64,
     pub fetch_reduction: f64,
     pub empty_queries: u64,
@@ -382,6 +395,7 @@ impl Row {
         Outcome {
             metric: self.metric,
             drop_percent: self.drop_percent,
+            drop_se_percent: self.drop_se_percent,
             stats: self.stats,
         }
     }
