@@ -550,7 +550,7 @@ pub fn calibrate_budget(
                 100.0 * t.kept_fraction,
                 t.fetch_reduction,
                 t.outcome().empty_percent(),
-                if budget.admits(&t.outcome()) {
+                if budget.met_by(&t.outcome()) {
                     "within"
                 } else {
                     "OUTSIDE"
