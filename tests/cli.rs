@@ -194,3 +194,28 @@ fn calibrate_refuses_the_perplexity_texts_it_has_no_task_for() {
         assert!(stderr.contains("unexpected argument"), "{option}: {stderr}");
     }
 }
+
+/// A trace whose arrays disagree in shape (a K of fewer rows than its Q)
+/// is bad input naming the member, not a panic of the golden model.
+#[test]
+fn simulate_refuses_a_trace_of_inconsistent_shapes() {
+    use sprint_rtl::trace::Trace;
+    let mut trace = Trace::read_npz(&root().join("tests/data/minilm_passage.npz")).unwrap();
+    let head = &mut trace.heads[0];
+    head.k = head.k.slice(ndarray::s![..100, ..]).to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("short_k.npz");
+    trace.write_npz(&path).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sprint-rtl"))
+        .args(["simulate", "specs/minilm.yaml", "--trace"])
+        .arg(&path)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("member l0h0_k: shape (100, 32)"),
+        "{stderr}"
+    );
+}

@@ -508,7 +508,7 @@ fn measure(
 
 fn read_trace(path: &Path, d: &Derived) -> Result<Trace, BatchError> {
     let trace = Trace::read_npz(path)?;
-    trace.check_head_dim(path, d.head_dim)?;
+    trace.check_fits(path, d)?;
     Ok(trace)
 }
 

@@ -140,7 +140,7 @@ pub fn trace(args: &TraceArgs) -> Outcome {
 /// Reads a trace whose heads must have the spec's `head_dim`.
 pub(crate) fn read_trace(path: &Path, d: &Derived) -> Result<Trace, Failure> {
     let trace = Trace::read_npz(path)?;
-    trace.check_head_dim(path, d.head_dim)?;
+    trace.check_fits(path, d)?;
     Ok(trace)
 }
 

@@ -57,6 +57,20 @@ pub enum TraceError {
         found: usize,
         spec: u32,
     },
+    /// A member whose shape, dtype range or values the trace format does
+    /// not allow (see the module docs).
+    #[error("{path}: member {member}: {found}; allowed: {allowed}")]
+    Member {
+        path: String,
+        member: String,
+        found: String,
+        allowed: String,
+    },
+    #[error(
+        "{path}: the trace's integers are {found}-bit, wider than the spec's \
+         numerics.data_bits = {spec}; trace the model again with --data-bits {spec}"
+    )]
+    DataBits { path: String, found: u32, spec: u32 },
     #[error(
         "{layers} layers of {heads} heads do not fit the 16-bit head id \
          (layer · 2^{head_bits} + head): at most {max_layers} layers"
@@ -148,6 +162,84 @@ pub fn quantise(x: &ArrayView2<f32>, bits: u32) -> (Array2<i16>, f32) {
     };
     let q = x.mapv(|v| (v / scale).round().clamp(-max_int, max_int) as i16);
     (q, scale)
+}
+
+/// A [`TraceError::Member`] of the archive at `path`.
+fn member(path: &Path, name: &str, found: String, allowed: &str) -> TraceError {
+    TraceError::Member {
+        path: path.display().to_string(),
+        member: name.to_string(),
+        found,
+        allowed: allowed.to_string(),
+    }
+}
+
+/// What every Q/K/V array of one head must be: `tokens` rows of
+/// `head_dim` (its Q's width, at least 1) columns, integers within signed
+/// `data_bits`.
+struct Shape<'a> {
+    path: &'a Path,
+    tokens: usize,
+    head_dim: usize,
+    data_bits: u32,
+}
+
+impl Shape<'_> {
+    fn check_rows<T>(&self, name: &str, a: &Array2<T>) -> Result<(), TraceError> {
+        let (rows, cols) = a.dim();
+        if rows != self.tokens || cols != self.head_dim || cols == 0 {
+            return Err(member(
+                self.path,
+                name,
+                format!("shape ({rows}, {cols})"),
+                &format!(
+                    "(tokens, head_dim) = ({}, {}): a row per token, as wide as the head's \
+                     q, at least 1",
+                    self.tokens, self.head_dim
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_float(&self, name: &str, a: &Array2<f32>) -> Result<(), TraceError> {
+        self.check_rows(name, a)
+    }
+
+    /// Rows as [`Shape::check_rows`], and every value a signed
+    /// `data_bits`-bit integer.
+    fn check_int(&self, name: &str, a: &Array2<i16>) -> Result<(), TraceError> {
+        self.check_rows(name, a)?;
+        let max = (1i32 << (self.data_bits - 1)) - 1;
+        let min = -max - 1;
+        match a
+            .iter()
+            .map(|&x| i32::from(x))
+            .find(|x| !(min..=max).contains(x))
+        {
+            Some(x) => Err(member(
+                self.path,
+                name,
+                format!("the value {x}"),
+                &format!("{min}..={max} (signed data_bits = {})", self.data_bits),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The quantisation scales s_q, s_k, s_v: three finite positive numbers,
+/// since every real value is the integer times its scale.
+fn check_scales(path: &Path, name: &str, s: &Array1<f32>) -> Result<(), TraceError> {
+    if s.len() != 3 || s.iter().any(|x| !x.is_finite() || *x <= 0.0) {
+        return Err(member(
+            path,
+            name,
+            format!("{s}"),
+            "3 finite positive values (s_q, s_k, s_v)",
+        ));
+    }
+    Ok(())
 }
 
 impl Trace {
@@ -257,6 +349,25 @@ impl Trace {
         let bits: Array1<i32> = npz
             .by_name("data_bits")
             .map_err(|e| err(format!("member data_bits: {e}")))?;
+        let data_bits = match bits.as_slice() {
+            Some(&[b]) if (4..=16).contains(&b) => b as u32,
+            _ => {
+                return Err(member(
+                    path,
+                    "data_bits",
+                    format!("{bits}"),
+                    "one value, 4..=16",
+                ));
+            }
+        };
+        if tokens.is_empty() {
+            return Err(member(
+                path,
+                "tokens",
+                "no token".into(),
+                "at least one token",
+            ));
+        }
         let mut pairs: Vec<(usize, usize)> = names
             .iter()
             .filter_map(|n| {
@@ -319,9 +430,19 @@ impl Trace {
             let s: Array1<f32> = npz
                 .by_name(&format!("{p}scales"))
                 .map_err(|e| err(format!("member {p}scales: {e}")))?;
-            if s.len() != 3 {
-                return Err(err(format!("member {p}scales must hold 3 values")));
-            }
+            let shape = Shape {
+                path,
+                tokens: tokens.len(),
+                head_dim: q.ncols(),
+                data_bits,
+            };
+            shape.check_float(&format!("{p}q"), &q)?;
+            shape.check_float(&format!("{kv_p}k"), &k)?;
+            shape.check_float(&format!("{kv_p}v"), &v)?;
+            shape.check_int(&format!("{p}q_int"), &q_int)?;
+            shape.check_int(&format!("{kv_p}k_int"), &k_int)?;
+            shape.check_int(&format!("{kv_p}v_int"), &v_int)?;
+            check_scales(path, &format!("{p}scales"), &s)?;
             heads.push(TraceHead {
                 layer,
                 head,
@@ -337,7 +458,7 @@ impl Trace {
         }
         Ok(Trace {
             tokens: tokens.to_vec(),
-            data_bits: bits.first().copied().unwrap_or(8) as u32,
+            data_bits,
             heads_per_layer,
             heads,
         })
@@ -356,6 +477,26 @@ impl Trace {
             }),
             None => Ok(()),
         }
+    }
+
+    /// Checks that the trace fits the spec `d`: its heads have
+    /// `attention.head_dim` columns ([`Trace::check_head_dim`]) and its
+    /// integers are at most `numerics.data_bits` wide (a narrower trace's
+    /// values are in range of the wider datapath).
+    ///
+    /// # Errors
+    /// [`TraceError::HeadDim`] or [`TraceError::DataBits`], naming both
+    /// sizes.
+    pub fn check_fits(&self, path: &Path, d: &Derived) -> Result<(), TraceError> {
+        self.check_head_dim(path, d.head_dim)?;
+        if self.data_bits > d.data_bits {
+            return Err(TraceError::DataBits {
+                path: path.display().to_string(),
+                found: self.data_bits,
+                spec: d.data_bits,
+            });
+        }
+        Ok(())
     }
 
     /// The head (layer, head), or an error listing what the trace holds.
@@ -525,6 +666,109 @@ impl QuerySlice {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One head of 4 tokens of width 8, 8-bit, that reads back as written.
+    fn small_trace() -> Trace {
+        let f = Array2::<f32>::ones((4, 8));
+        let i = Array2::<i16>::from_elem((4, 8), 100);
+        Trace {
+            tokens: vec![1, 2, 3, 4],
+            data_bits: 8,
+            heads_per_layer: 1,
+            heads: vec![TraceHead {
+                layer: 0,
+                head: 0,
+                head_id: 0,
+                q: f.clone(),
+                k: f.clone(),
+                v: f,
+                q_int: i.clone(),
+                k_int: i.clone(),
+                v_int: i,
+                scales: [0.01; 3],
+            }],
+        }
+    }
+
+    /// The error of reading `trace` back, which must fail.
+    fn read_error(trace: &Trace) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.npz");
+        trace.write_npz(&path).unwrap();
+        match Trace::read_npz(&path) {
+            Ok(_) => panic!("a bad trace was read"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_well_formed_trace_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.npz");
+        small_trace().write_npz(&path).unwrap();
+        assert_eq!(Trace::read_npz(&path).unwrap(), small_trace());
+    }
+
+    #[test]
+    fn arrays_of_the_wrong_shape_are_refused_by_name() {
+        let mut t = small_trace();
+        t.heads[0].k = Array2::ones((3, 8));
+        let e = read_error(&t);
+        assert!(e.contains("member l0h0_k: shape (3, 8)"), "{e}");
+        assert!(e.contains("(tokens, head_dim) = (4, 8)"), "{e}");
+
+        let mut t = small_trace();
+        t.heads[0].v_int = Array2::zeros((4, 4));
+        assert!(read_error(&t).contains("member l0h0_v_int: shape (4, 4)"));
+
+        let mut t = small_trace();
+        t.tokens.pop();
+        assert!(read_error(&t).contains("member l0h0_q: shape (4, 8)"));
+
+        let mut t = small_trace();
+        t.tokens.clear();
+        let h = &mut t.heads[0];
+        for a in [&mut h.q, &mut h.k, &mut h.v] {
+            *a = Array2::zeros((0, 8));
+        }
+        assert!(read_error(&t).contains("member tokens: no token"));
+    }
+
+    #[test]
+    fn integers_and_scales_outside_the_format_are_refused() {
+        let mut t = small_trace();
+        t.heads[0].q_int[[2, 3]] = 128;
+        let e = read_error(&t);
+        assert!(e.contains("member l0h0_q_int: the value 128"), "{e}");
+        assert!(e.contains("-128..=127"), "{e}");
+
+        for bad in [f32::NAN, f32::INFINITY, 0.0, -1.0] {
+            let mut t = small_trace();
+            t.heads[0].scales[1] = bad;
+            let e = read_error(&t);
+            assert!(e.contains("member l0h0_scales"), "{bad}: {e}");
+            assert!(e.contains("3 finite positive values"), "{bad}: {e}");
+        }
+
+        let mut t = small_trace();
+        t.data_bits = 0;
+        assert!(read_error(&t).contains("member data_bits: [0]; allowed: one value, 4..=16"));
+    }
+
+    #[test]
+    fn a_trace_wider_than_the_spec_does_not_fit() {
+        let spec =
+            crate::spec::Spec::parse("tiny.yaml", include_str!("../../specs/tiny.yaml")).unwrap();
+        let mut d = Derived::from_spec(&spec);
+        let path = Path::new("t.npz");
+        assert!(small_trace().check_fits(path, &d).is_ok());
+        d.data_bits = 4;
+        let e = small_trace().check_fits(path, &d).unwrap_err().to_string();
+        assert!(
+            e.contains("8-bit, wider than the spec's numerics.data_bits = 4"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn query_slices_start_where_asked_and_stop_at_the_head_end() {
