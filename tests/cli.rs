@@ -219,3 +219,48 @@ fn simulate_refuses_a_trace_of_inconsistent_shapes() {
         "{stderr}"
     );
 }
+
+/// A thresholds file whose threshold does not fit the crossbar's signed
+/// threshold register, or that lists a head twice, is bad input: the
+/// register would wrap the value and keep a different set of keys.
+#[test]
+fn simulate_refuses_thresholds_the_register_cannot_hold() {
+    let original: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/data/minilm_passage.thresholds.json")).unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let too_high = |f: &mut serde_json::Value| f["heads"][0]["threshold"] = (1 << 19).into();
+    let twice = |f: &mut serde_json::Value| {
+        let first = f["heads"][0].clone();
+        f["heads"].as_array_mut().unwrap().push(first);
+    };
+    for (edit, says) in [
+        (
+            &too_high as &dyn Fn(&mut serde_json::Value),
+            "head l0h0: threshold 524288 does not fit the spec's crossbar.threshold_bits = 20; \
+             allowed: -524288..=524287",
+        ),
+        (&twice, "head l0h0 is listed more than once"),
+    ] {
+        let mut file = original.clone();
+        edit(&mut file);
+        let path = dir.path().join("thresholds.json");
+        std::fs::write(&path, file.to_string()).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_sprint-rtl"))
+            .args([
+                "simulate",
+                "specs/minilm.yaml",
+                "--trace",
+                "tests/data/minilm_passage.npz",
+                "--thresholds",
+            ])
+            .arg(&path)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
+}

@@ -184,7 +184,9 @@ pub(crate) fn thresholds_for(
         .clone()
         .unwrap_or_else(|| Thresholds::default_path(trace_path));
     let file = if path.exists() {
-        Some(Thresholds::read(&path)?)
+        let file = Thresholds::read(&path)?;
+        file.check_fits(&path, d)?;
+        Some(file)
     } else {
         None
     };

@@ -257,7 +257,9 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> Outcome {
             .clone()
             .unwrap_or_else(|| Thresholds::default_path(&trace_path));
         let thresholds = if path.exists() {
-            Some(Thresholds::read(&path)?)
+            let file = Thresholds::read(&path)?;
+            file.check_fits(&path, &d)?;
+            Some(file)
         } else {
             None
         };

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 use crate::files::{self, FileError};
 use crate::golden::crossbar::{self, Crossbar};
@@ -119,6 +120,42 @@ impl Thresholds {
         files::read_json(path)
     }
 
+    /// Checks that the file can drive the crossbar of `d`: every threshold
+    /// fits the signed `crossbar.threshold_bits` register (a wider value
+    /// would wrap, see [`crate::golden::crossbar::sign_extend`]), and no
+    /// head is listed twice.
+    ///
+    /// # Errors
+    /// [`ThresholdsError`], naming the file and the head.
+    pub fn check_fits(&self, path: &Path, d: &Derived) -> Result<(), ThresholdsError> {
+        let max = (1i64 << (d.threshold_bits - 1)) - 1;
+        let min = -max - 1;
+        for (i, h) in self.heads.iter().enumerate() {
+            if !(min..=max).contains(&h.threshold) {
+                return Err(ThresholdsError::Range {
+                    path: path.to_path_buf(),
+                    layer: h.layer,
+                    head: h.head,
+                    threshold: h.threshold,
+                    bits: d.threshold_bits,
+                    min,
+                    max,
+                });
+            }
+            if self.heads[..i]
+                .iter()
+                .any(|o| (o.layer, o.head) == (h.layer, h.head))
+            {
+                return Err(ThresholdsError::Duplicate {
+                    path: path.to_path_buf(),
+                    layer: h.layer,
+                    head: h.head,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Writes a thresholds file (pretty JSON).
     ///
     /// # Errors
@@ -126,6 +163,30 @@ impl Thresholds {
     pub fn write(&self, path: &Path) -> Result<(), FileError> {
         files::write_json(path, self)
     }
+}
+
+/// A thresholds file that does not fit the spec it is used with.
+#[derive(Debug, Error)]
+pub enum ThresholdsError {
+    #[error(
+        "{}: head l{layer}h{head}: threshold {threshold} does not fit the spec's \
+         crossbar.threshold_bits = {bits}; allowed: {min}..={max}", path.display()
+    )]
+    Range {
+        path: PathBuf,
+        layer: usize,
+        head: usize,
+        threshold: i64,
+        bits: u32,
+        min: i64,
+        max: i64,
+    },
+    #[error("{}: head l{layer}h{head} is listed more than once; keep one entry", path.display())]
+    Duplicate {
+        path: PathBuf,
+        layer: usize,
+        head: usize,
+    },
 }
 
 /// Exact attention probabilities of the first `n` tokens, row by row, with

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::calibrate::Thresholds;
+use super::calibrate::{Thresholds, ThresholdsError};
 use super::perplexity::{self, Perplexity, PerplexityError};
 use super::thresholds::{self, Calibration, MissingHead};
 use super::{Attention, HeadThresholds};
@@ -77,6 +77,9 @@ pub enum StudyError {
     /// The thresholds file could not be read.
     #[error(transparent)]
     ThresholdFile(#[from] FileError),
+    /// The thresholds file does not fit the spec.
+    #[error(transparent)]
+    ThresholdsFit(#[from] ThresholdsError),
     /// The thresholds file lacks a head of the model.
     #[error("{path}: {source}")]
     MissingHead { path: PathBuf, source: MissingHead },
@@ -296,6 +299,7 @@ fn thresholds_from_file(
     report: &(dyn Fn(StudyEvent) + Sync),
 ) -> Result<Choice, StudyError> {
     let file = Thresholds::read(path)?;
+    file.check_fits(path, d)?;
     if file.spec_hash != d.spec_hash {
         report(StudyEvent::ForeignThresholds {
             path,
