@@ -62,3 +62,108 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), FileError>
     }
     std::fs::write(path, text).map_err(io)
 }
+
+/// Checks, before a long run, that a file can later be written at `path`,
+/// its folder created if missing (as [`write_json`] does): `path` is not a
+/// folder, and it, or the folder it would be written in, accepts writes.
+/// Creates nothing that stays (a probe file is removed at once).
+///
+/// # Errors
+/// [`FileError::Io`] naming `path`, with why it cannot be written.
+pub fn check_file_writable(path: &Path) -> Result<(), FileError> {
+    let io = |source| FileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if path.is_dir() {
+        return Err(io(std::io::Error::other("is a folder, not a file")));
+    }
+    if path.exists() {
+        return std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+            .map_err(io);
+    }
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => check_dir_writable(p).map_err(|e| match e {
+            FileError::Io { source, .. } => io(source),
+            other => other,
+        }),
+        _ => check_dir_writable(Path::new(".")),
+    }
+}
+
+/// Checks, before a long run, that files can later be written into the
+/// folder `dir`, created with its parents if missing: `dir` (or its
+/// nearest existing ancestor, where it would be created) is a folder that
+/// accepts writes. Creates nothing that stays.
+///
+/// # Errors
+/// [`FileError::Io`] naming `dir`, with why nothing can be written there.
+pub fn check_dir_writable(dir: &Path) -> Result<(), FileError> {
+    let io = |source| FileError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let existing = dir
+        .ancestors()
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            }
+        })
+        .find(|a| a.exists())
+        .unwrap_or(Path::new("."));
+    if !existing.is_dir() {
+        return Err(io(std::io::Error::other(format!(
+            "{} exists and is not a folder",
+            existing.display()
+        ))));
+    }
+    tempfile::NamedTempFile::new_in(existing)
+        .map(drop)
+        .map_err(|e| {
+            io(std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot create a file in {}: {}",
+                    existing.display(),
+                    e.kind()
+                ),
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writability_is_checked_without_writing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("f.json");
+        assert!(check_file_writable(&file).is_ok());
+        assert!(check_dir_writable(&tmp.path().join("a/b")).is_ok());
+        assert!(!file.exists() && !tmp.path().join("a").exists());
+
+        std::fs::write(&file, "x").unwrap();
+        assert!(check_file_writable(&file).is_ok());
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+        let e = check_dir_writable(&file.join("out"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("exists and is not a folder"), "{e}");
+        let e = check_file_writable(tmp.path()).unwrap_err().to_string();
+        assert!(e.contains("is a folder"), "{e}");
+        assert!(check_file_writable(&tmp.path().join("missing/f.json")).is_ok());
+        let e = check_file_writable(&file.join("f.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("exists and is not a folder"), "{e}");
+        let names: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "only f.json remains");
+    }
+}

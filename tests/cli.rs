@@ -264,3 +264,60 @@ fn simulate_refuses_thresholds_the_register_cannot_hold() {
         assert!(stderr.contains(says), "{stderr}");
     }
 }
+
+/// An output that cannot be written is refused before the long run that
+/// would fill it: synthesis, the RTL report, a model's forward pass.
+#[test]
+fn unwritable_outputs_are_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a_file");
+    std::fs::write(&file, "mine").unwrap();
+    let inside_a_file = file.join("out.json");
+    let (file, inside_a_file) = (file.to_str().unwrap(), inside_a_file.to_str().unwrap());
+    for args in [
+        &["synth", "specs/tiny.yaml", "--json", inside_a_file][..],
+        &[
+            "synth",
+            "specs/tiny.yaml",
+            "--json",
+            dir.path().to_str().unwrap(),
+        ][..],
+        &["report", "specs/tiny.yaml", "-o", file][..],
+        &[
+            "sweep",
+            "specs/minilm.yaml",
+            "--trace",
+            "tests/data/minilm_passage.npz",
+            "--param",
+            "lanes=4",
+            "-o",
+            file,
+        ][..],
+        &[
+            "trace",
+            "--model",
+            "no_such_model",
+            "--text",
+            "tests/data/passage.txt",
+            "-o",
+            inside_a_file,
+        ][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sprint-rtl"))
+            .args(args)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("is not a folder") || stderr.contains("is a folder, not a file"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("synthesizing"),
+            "{args:?} started: {stderr}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(file).unwrap(), "mine");
+}

@@ -19,6 +19,7 @@ use sprint_rtl::eval::task_study::{
 };
 use sprint_rtl::eval::thresholds;
 use sprint_rtl::eval::{self, without_noise};
+use sprint_rtl::files;
 use sprint_rtl::golden::Derived;
 use sprint_rtl::golden::Mode;
 use sprint_rtl::spec::Spec;
@@ -171,6 +172,9 @@ impl Bars {
 
 /// The library's options from the command line.
 fn task_options(a: &TaskArgs) -> Result<TaskOptions, Failure> {
+    if let Some(path) = &a.json {
+        files::check_file_writable(path)?;
+    }
     let task = a
         .task
         .ok_or_else(|| Failure::input("--task is required"))?
@@ -452,6 +456,9 @@ pub fn calibrate_budget(
         margin_se: args.margin_se,
     };
     let opts = task_options(&args.run)?;
+    for path in [output, args.plot.as_deref()].into_iter().flatten() {
+        files::check_file_writable(path)?;
+    }
     let bars = Bars::default();
     let progress = |event: Progress| bars.show(event);
     let result = (|| {

@@ -60,6 +60,9 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> Outcome {
 
 /// The library's options from the command line.
 fn study_options(args: &EvalArgs) -> Result<StudyOptions, Failure> {
+    if let Some(path) = &args.run.json {
+        sprint_rtl::files::check_file_writable(path)?;
+    }
     let t = &args.text;
     let text = t
         .text

@@ -106,6 +106,7 @@ fn check_heads(model: &BertEncoder, heads: &[(usize, usize)]) -> Outcome {
 
 /// `sprint-rtl trace`.
 pub fn trace(args: &TraceArgs) -> Outcome {
+    sprint_rtl::files::check_file_writable(&args.output)?;
     if super::decoder::is_decoder_model(&args.model) {
         return super::decoder::trace(args);
     }

@@ -150,6 +150,12 @@ fn create_dir(dir: &Path) -> Outcome {
 /// `sprint-rtl report`.
 pub fn report(spec: &Spec, args: &ReportArgs) -> Outcome {
     let d = Derived::from_spec(spec);
+    let dir = args.output.clone().unwrap_or_else(|| {
+        Path::new("target/sprint-rtl")
+            .join(&spec.name)
+            .join("report")
+    });
+    sprint_rtl::files::check_dir_writable(&dir)?;
     let result = (|| {
         let (source, jobs) = match &args.select.trace {
             Some(trace_path) => {
@@ -208,11 +214,6 @@ pub fn report(spec: &Spec, args: &ReportArgs) -> Outcome {
         let s = synthesis::run(spec, target, &work_dir)?;
         report.synthesis = Some(serde_json::to_value(s).expect("serialisable"));
     }
-    let dir = args.output.clone().unwrap_or_else(|| {
-        Path::new("target/sprint-rtl")
-            .join(&spec.name)
-            .join("report")
-    });
     let files = write_report(&report, &dir)?;
     print!("{}", render::headline(&report));
     print!("{}", render::cores_table(&report));
@@ -248,6 +249,13 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> Outcome {
         return Err(Failure::input("sweep needs --trace FILE"));
     };
     let d = Derived::from_spec(spec);
+    let dir = args
+        .output
+        .clone()
+        .unwrap_or_else(|| Path::new("target/sprint-rtl").join(&d.name).join("sweep"));
+    if args.jobs_dir.is_none() {
+        sprint_rtl::files::check_dir_writable(&dir)?;
+    }
     let result = (|| {
         let trace = real::read_trace(&trace_path, &d)?;
         let heads = real::selected(&trace, &args.select)?;
@@ -320,10 +328,6 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> Outcome {
     let Some(sweep) = result? else {
         return jobs_written(sweep::grid(&args.params).len(), args);
     };
-    let dir = args
-        .output
-        .clone()
-        .unwrap_or_else(|| Path::new("target/sprint-rtl").join(&d.name).join("sweep"));
     write_sweep(&sweep, &dir)
 }
 

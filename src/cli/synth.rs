@@ -138,6 +138,9 @@ pub fn synth(spec: &Spec, args: &SynthArgs) -> Outcome {
     if let Some(e) = baseline_conflict(args) {
         return Err(Failure::input(e));
     }
+    if let Some(path) = &args.json {
+        sprint_rtl::files::check_file_writable(path)?;
+    }
     eprintln!(
         "synthesizing {} for {} in {} (minutes for the 512-key designs)...",
         subject(&spec.name, args.block),
@@ -147,9 +150,7 @@ pub fn synth(spec: &Spec, args: &SynthArgs) -> Outcome {
     let report = synth::run_with(spec, &opts)?;
     print_report(&report);
     if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&report).expect("report serializes") + "\n";
-        std::fs::write(path, text)
-            .map_err(|e| Failure::input(format!("writing {}: {e}", path.display())))?;
+        sprint_rtl::files::write_json(path, &report)?;
     }
     let path = Path::new(baseline::PATH);
     let mut clean = report.findings.is_empty();

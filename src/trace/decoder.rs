@@ -196,6 +196,10 @@ impl DecoderTrace {
         let mut partial = path.as_os_str().to_owned();
         partial.push(".partial");
         let partial = std::path::PathBuf::from(partial);
+        super::create_parent(path).map_err(|e| TraceError::File {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         let result = self.write_to(&partial, path).and_then(|()| {
             std::fs::rename(&partial, path).map_err(|e| TraceError::File {
                 path: path.display().to_string(),
