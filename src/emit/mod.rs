@@ -31,11 +31,14 @@ use crate::spec::{Spec, hex};
 pub use graph::{Hierarchy, ModuleDef, ModuleKind};
 pub use write::write_atomically;
 
-/// Partials: the file header, and the simulation harness around the
+/// Partials: the file header, the simulation harness around the
 /// native top, with the behavioral crossbar (`tb_harness.v.hbs`) or the
-/// emulator (`emu_tb_harness.v.hbs`) as its `emu_harness` says.
+/// emulator (`emu_tb_harness.v.hbs`) as its `emu_harness` says, and a
+/// constant multiplication in shifts and adds (`shift_add`: wire `p`, the
+/// product of `x` and a [`crate::golden::shift_add::ShiftAddProduct`]).
 const PARTIALS: &[(&str, &str)] = &[
     ("header", include_str!("../../templates/header.hbs")),
+    ("shift_add", include_str!("../../templates/shift_add.hbs")),
     (
         "tb_harness",
         include_str!("../../templates/tb_harness.v.hbs"),

@@ -29,11 +29,18 @@ pub const STREAM_PROGRAM: u64 = 0x5052_4f47; // "PROG"
 /// Stream constant of read-noise draws.
 pub const STREAM_READ: u64 = 0x5245_4144; // "READ"
 
+/// SplitMix64's increment, added before the output function mixes.
+pub const MIX_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+/// The output function's first multiplier (after `z ^ (z >> 30)`).
+pub const MIX_MULT_1: u64 = 0xBF58_476D_1CE4_E5B9;
+/// The output function's second multiplier (after `z ^ (z >> 27)`).
+pub const MIX_MULT_2: u64 = 0x94D0_49BB_1331_11EB;
+
 /// SplitMix64 output function.
 pub fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    let mut z = x.wrapping_add(MIX_GAMMA);
+    z = (z ^ (z >> 30)).wrapping_mul(MIX_MULT_1);
+    z = (z ^ (z >> 27)).wrapping_mul(MIX_MULT_2);
     z ^ (z >> 31)
 }
 

@@ -20,12 +20,18 @@
 use serde::Serialize;
 
 use super::Derived;
+use super::crossbar::{MIX_GAMMA, MIX_MULT_1, MIX_MULT_2};
 use super::derived::{TreeLevel, count_bits, index_bits, tree_sums};
 use super::numerics::CONDUCTANCE_FRAC_BITS;
+use super::shift_add::ShiftAddProduct;
 use crate::spec::{EmulatorNoise, Spec};
 
 /// Largest Irwin–Hall-8 sample magnitude: 8 · 255 − 1020.
 const IRWIN_HALL_8_MAX: u64 = 1020;
+
+/// Bits of a noise sample times its multiplier, signed: a 12-bit sample
+/// times a 32-bit multiplier, plus a bit ([`EmuDerived::noise_scale_bits`]).
+const SCALED_SAMPLE_BITS: u32 = 45;
 
 /// Parameters of the crossbar emulator. Widths are in bits.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -87,6 +93,19 @@ pub struct EmuDerived {
     pub padded: bool,
     /// Emulator noise seed and stream constants, as 16 hex digits.
     pub seed_hex: String,
+    /// SplitMix64's increment, as 16 hex digits.
+    pub mix_gamma_hex: String,
+    /// The hash's two 64-bit multiplications, as shifts and adds (with
+    /// golden noise; without, unused).
+    pub mix_mult_1: ShiftAddProduct,
+    pub mix_mult_2: ShiftAddProduct,
+    /// Bits of a sample times its noise multiplier, signed: 45.
+    pub noise_scale_bits: u32,
+    /// The noise scalings `sample · mult` of the programming error and the
+    /// read noise, as shifts and adds modulo 2^noise_scale_bits (exact: the
+    /// product fits).
+    pub prog_scale: ShiftAddProduct,
+    pub read_scale: ShiftAddProduct,
 }
 
 impl EmuDerived {
@@ -162,6 +181,12 @@ impl EmuDerived {
             tree_depth: d.head_dim.next_power_of_two().trailing_zeros(),
             padded: d.xbar_keep_bits > d.seq_len,
             seed_hex: format!("{:016X}", d.noise_seed),
+            mix_gamma_hex: format!("{MIX_GAMMA:016X}"),
+            mix_mult_1: ShiftAddProduct::new(MIX_MULT_1, 64),
+            mix_mult_2: ShiftAddProduct::new(MIX_MULT_2, 64),
+            noise_scale_bits: SCALED_SAMPLE_BITS,
+            prog_scale: ShiftAddProduct::new(u64::from(d.prog_noise_mult), SCALED_SAMPLE_BITS),
+            read_scale: ShiftAddProduct::new(u64::from(d.read_noise_mult), SCALED_SAMPLE_BITS),
         }
     }
 

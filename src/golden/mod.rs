@@ -63,6 +63,7 @@ pub mod emulator;
 pub mod engine;
 pub mod numerics;
 pub mod reference;
+pub mod shift_add;
 pub mod workload;
 
 pub use axi::AxiDerived;

@@ -76,8 +76,8 @@ module sprint_s_xbar_emu (
     localparam integer ELEM_BITS  = 7;  // counts 0..=DIM
     localparam [63:0]  STREAM_PROGRAM = 64'h0000000050524F47;
     localparam [63:0]  STREAM_READ    = 64'h0000000052454144;
-    localparam [31:0]  PROG_MULT      = 32'd1254;
-    localparam [31:0]  READ_MULT      = 32'd10033;
+    localparam integer SCALE_BITS = 45;  // a sample times its multiplier, signed
+    localparam [63:0]  MIX_GAMMA      = 64'h9E3779B97F4A7C15;
     localparam [KEY_BITS - 1:0] BANK_MASK = 9'd3;
 
     // q * g for a QMSB-bit signed q, as the sum of g's shifts by q's bits
@@ -98,37 +98,40 @@ module sprint_s_xbar_emu (
     endfunction
 
     // SplitMix64's output function (Steele, Lea, Flood 2014) in two
-    // pipeline stages of one multiplication each: mix(x) = mix_bc(mix_a(x)).
-    function [63:0] mix_a;
+    // pipeline stages of one multiplication each,
+    //   mix(x) = mix_out(mix_mid(mix_in(x) * M1) * M2),
+    // each multiplication by its constant in shifts and adds (golden::shift_add):
+    // as a `*`, Yosys would map each to ten 18x18 multiplier blocks.
+    function [63:0] mix_in;
         input [63:0] x;
         reg   [63:0] z;
         begin
-            z     = x + 64'h9E3779B97F4A7C15;
-            mix_a = (z ^ (z >> 30)) * 64'hBF58476D1CE4E5B9;
+            z      = x + MIX_GAMMA;
+            mix_in = z ^ (z >> 30);
         end
     endfunction
 
-    function [63:0] mix_bc;
-        input [63:0] z;
-        reg   [63:0] y;
-        begin
-            y      = (z ^ (z >> 27)) * 64'h94D049BB133111EB;
-            mix_bc = y ^ (y >> 31);
-        end
+    function [63:0] mix_mid;
+        input [63:0] y;
+        mix_mid = y ^ (y >> 27);
     endfunction
 
-    // Irwin-Hall sample of a draw times mult: (sum of 8 bytes - 1020) * mult;
-    // the noise is this >>> 16.
-    function signed [44:0] scaled_sample;
+    function [63:0] mix_out;
+        input [63:0] y;
+        mix_out = y ^ (y >> 31);
+    endfunction
+
+    // Irwin-Hall sample of a draw, sign-extended to SCALE_BITS: the sum of
+    // its 8 bytes - 1020. The noise is (sample * mult) >>> 16.
+    function [SCALE_BITS - 1:0] irwin_hall_8;
         input [63:0] h;
-        input [31:0] mult;
-        reg   [10:0]        bytes;
-        reg   signed [11:0] sample;
+        reg   [10:0] bytes;
+        reg   [11:0] sample;
         begin
             bytes = {3'd0, h[7:0]}   + {3'd0, h[15:8]}  + {3'd0, h[23:16]} + {3'd0, h[31:24]}
                   + {3'd0, h[39:32]} + {3'd0, h[47:40]} + {3'd0, h[55:48]} + {3'd0, h[63:56]};
-            sample = $signed({1'b0, bytes}) - 12'sd1020;
-            scaled_sample = $signed({ {33{sample[11]}}, sample }) * $signed({13'd0, mult});
+            sample       = {1'b0, bytes} - 12'd1020;
+            irwin_hall_8 = { {33{sample[11]}}, sample };
         end
     endfunction
 
@@ -161,8 +164,9 @@ module sprint_s_xbar_emu (
     assign m_keep_last  = last_beat;
     reg  [1:0]              prefix_q;    // step of the read id's hash
     reg  [31:0]             read_id_q;
-    reg  [63:0]             hash_a_q;    // mix_a of the prefix or the sweep
-    wire [63:0]             hash_bc = mix_bc(hash_a_q);
+    reg  [63:0]             hash_a_q;    // stage a of the prefix's or the sweep's mix
+    wire [63:0]             hash_bc;     // the mix: stages b and c of hash_a_q
+    reg  [63:0]             read_c_q;    // mix(seed ^ READ), from the sweep
     reg  [63:0]             prefix_hash_q; // mix(mix(seed ^ READ) ^ read_id)
 
     always @(posedge clk or negedge rst_n) begin
@@ -218,25 +222,33 @@ module sprint_s_xbar_emu (
     // ------------------------------------------------------------------
     // The programming errors, after reset: C = mix(seed ^ PROG), per key
     // K_j = mix(C ^ j), per element e = noise(mix(K_j ^ i)), one element a
-    // cycle, a key's row written to its bank when complete.
-    localparam [2:0] W_SEED = 3'd0,   // mix_a(seed ^ PROG)
-                     W_C    = 3'd1,   // C
-                     W_KEY  = 3'd2,   // mix_a(C ^ j)
+    // cycle, a key's row written to its bank when complete. The read
+    // stream's mix(seed ^ READ) rides along in the free stage of the first
+    // key's cycles, so that a request's prefix is one mix of registers.
+    localparam [2:0] W_SEED = 3'd0,   // stage a of mix(seed ^ PROG)
+                     W_C    = 3'd1,   // C; stage a of mix(seed ^ READ)
+                     W_KEY  = 3'd2,   // stage a of mix(C ^ j); key 0: mix(seed ^ READ)
                      W_K    = 3'd3,   // K_j
-                     W_ELEM = 3'd4,   // mix_a(K_j ^ i), one element a cycle
+                     W_ELEM = 3'd4,   // stage a of mix(K_j ^ i), one element a cycle
                      W_LAST = 3'd5,   // the last element's error
                      W_ROW  = 3'd6;   // the row is written
     reg  [2:0]              sweep_q;
     reg  [SWEEP_BITS - 1:0] sweep_key_q;
     reg  [ELEM_BITS - 1:0]  sweep_elem_q;
-    reg                     sweep_shift_q;  // hash_a_q holds an element's mix_a
+    reg                     sweep_shift_q;  // hash_a_q holds an element's stage a
     reg  [63:0]             sweep_c_q, sweep_k_q;
     reg  [ERR_ROW - 1:0]    err_row_q;      // element 0 ends in the LSBs
     assign sweep_done = sweep_q == W_ROW && sweep_key_q == 9'd511;
-    wire signed [44:0]      prog_scaled = scaled_sample(hash_bc, PROG_MULT);
-    wire signed [ERR_BITS - 1:0] prog_err = prog_scaled[ERR_BITS + 15:16];
+    // prog_scaled = prog_scaled_x * 45'h4E6 (mod 2^45), in shifts and adds
+    wire [44:0] prog_scaled_x = irwin_hall_8(hash_bc);
+    (* keep *) wire [44:0] prog_scaled_s0 = (prog_scaled_x << 3) + (prog_scaled_x << 8);
+    (* keep *) wire [44:0] prog_scaled_s1 = (prog_scaled_s0) + (prog_scaled_x << 10);
+    (* keep *) wire [44:0] prog_scaled_s2 = (prog_scaled_x << 1) + (prog_scaled_x << 5);
+    (* keep *) wire [44:0] prog_scaled_s3 = (prog_scaled_s1) - (prog_scaled_s2);
+    wire [44:0] prog_scaled = prog_scaled_s3;
+    wire [ERR_BITS - 1:0]   prog_err = prog_scaled[ERR_BITS + 15:16];
     wire                    unused_prog_scaled =
-                                ^{prog_scaled[44:ERR_BITS + 16], prog_scaled[15:0]};
+                                ^{prog_scaled[SCALE_BITS - 1:ERR_BITS + 16], prog_scaled[15:0]};
     wire [KEY_BITS - 1:0]   sweep_key = sweep_key_q;
     wire [KEY_BITS - 1:0]   sweep_bank = sweep_key & BANK_MASK;
     wire [ADDR_BITS - 1:0]  sweep_addr = sweep_key[KEY_BITS - 1:BANK_BITS];
@@ -273,30 +285,84 @@ module sprint_s_xbar_emu (
     end
 
     // One hash pipeline, its two stages shared: the sweep's C, K_j and
-    // elements, then each request's prefix mix(mix(seed ^ READ) ^ read_id).
+    // elements and mix(seed ^ READ), then each request's prefix
+    // mix(mix(seed ^ READ) ^ read_id): stage a in prefix step 0, the mix in
+    // step 1; step 2 waits, keeping the latency golden::emulator states.
     reg  [63:0]             hash_a_in;
     always @* begin
         if (state_q == S_SWEEP) begin
             case (sweep_q)
                 W_SEED:  hash_a_in = seed ^ STREAM_PROGRAM;
+                W_C:     hash_a_in = seed ^ STREAM_READ;
                 W_KEY:   hash_a_in = sweep_c_q ^ { 55'd0, sweep_key_q };
                 default: hash_a_in = sweep_k_q ^ { 57'd0, sweep_elem_q };
             endcase
         end else begin
-            hash_a_in = prefix_q == 2'd0 ? seed ^ STREAM_READ : hash_bc ^ {32'd0, read_id_q};
+            hash_a_in = read_c_q ^ {32'd0, read_id_q};
         end
     end
+    // hash_a_d = hash_a_d_x * 64'hBF58476D1CE4E5B9 (mod 2^64), in shifts and adds
+    wire [63:0] hash_a_d_x = mix_in(hash_a_in);
+    (* keep *) wire [63:0] hash_a_d_s0 = (hash_a_d_x) + (hash_a_d_x << 11);
+    (* keep *) wire [63:0] hash_a_d_s1 = (hash_a_d_x << 16) + (hash_a_d_x << 18);
+    (* keep *) wire [63:0] hash_a_d_s2 = (hash_a_d_x << 24) + (hash_a_d_x << 29);
+    (* keep *) wire [63:0] hash_a_d_s3 = (hash_a_d_x << 32) + (hash_a_d_x << 43);
+    (* keep *) wire [63:0] hash_a_d_s4 = (hash_a_d_s0) + (hash_a_d_s1);
+    (* keep *) wire [63:0] hash_a_d_s5 = (hash_a_d_s2) + (hash_a_d_s3);
+    (* keep *) wire [63:0] hash_a_d_s6 = (hash_a_d_s4) + (hash_a_d_s5);
+    (* keep *) wire [63:0] hash_a_d_s7 = (hash_a_d_s6) + (hash_a_d_x << 46);
+    (* keep *) wire [63:0] hash_a_d_s8 = (hash_a_d_x << 3) + (hash_a_d_x << 6);
+    (* keep *) wire [63:0] hash_a_d_s9 = (hash_a_d_x << 9) + (hash_a_d_x << 13);
+    (* keep *) wire [63:0] hash_a_d_s10 = (hash_a_d_x << 21) + (hash_a_d_x << 26);
+    (* keep *) wire [63:0] hash_a_d_s11 = (hash_a_d_x << 34) + (hash_a_d_x << 36);
+    (* keep *) wire [63:0] hash_a_d_s12 = (hash_a_d_x << 39) + (hash_a_d_x << 51);
+    (* keep *) wire [63:0] hash_a_d_s13 = (hash_a_d_x << 53) + (hash_a_d_x << 55);
+    (* keep *) wire [63:0] hash_a_d_s14 = (hash_a_d_s8) + (hash_a_d_s9);
+    (* keep *) wire [63:0] hash_a_d_s15 = (hash_a_d_s10) + (hash_a_d_s11);
+    (* keep *) wire [63:0] hash_a_d_s16 = (hash_a_d_s12) + (hash_a_d_s13);
+    (* keep *) wire [63:0] hash_a_d_s17 = (hash_a_d_s14) + (hash_a_d_s15);
+    (* keep *) wire [63:0] hash_a_d_s18 = (hash_a_d_s16) + (hash_a_d_x << 62);
+    (* keep *) wire [63:0] hash_a_d_s19 = (hash_a_d_s17) + (hash_a_d_s18);
+    (* keep *) wire [63:0] hash_a_d_s20 = (hash_a_d_s7) - (hash_a_d_s19);
+    wire [63:0] hash_a_d = hash_a_d_s20;
+    // hash_b = hash_b_x * 64'h94D049BB133111EB (mod 2^64), in shifts and adds
+    wire [63:0] hash_b_x = mix_mid(hash_a_q);
+    (* keep *) wire [63:0] hash_b_s0 = (hash_b_x << 9) + (hash_b_x << 12);
+    (* keep *) wire [63:0] hash_b_s1 = (hash_b_x << 16) + (hash_b_x << 22);
+    (* keep *) wire [63:0] hash_b_s2 = (hash_b_x << 26) + (hash_b_x << 28);
+    (* keep *) wire [63:0] hash_b_s3 = (hash_b_x << 41) + (hash_b_x << 43);
+    (* keep *) wire [63:0] hash_b_s4 = (hash_b_x << 46) + (hash_b_x << 52);
+    (* keep *) wire [63:0] hash_b_s5 = (hash_b_x << 56) + (hash_b_x << 58);
+    (* keep *) wire [63:0] hash_b_s6 = (hash_b_x << 60) + (hash_b_x << 63);
+    (* keep *) wire [63:0] hash_b_s7 = (hash_b_s0) + (hash_b_s1);
+    (* keep *) wire [63:0] hash_b_s8 = (hash_b_s2) + (hash_b_s3);
+    (* keep *) wire [63:0] hash_b_s9 = (hash_b_s4) + (hash_b_s5);
+    (* keep *) wire [63:0] hash_b_s10 = (hash_b_s7) + (hash_b_s8);
+    (* keep *) wire [63:0] hash_b_s11 = (hash_b_s9) + (hash_b_s6);
+    (* keep *) wire [63:0] hash_b_s12 = (hash_b_s10) + (hash_b_s11);
+    (* keep *) wire [63:0] hash_b_s13 = (hash_b_x) + (hash_b_x << 2);
+    (* keep *) wire [63:0] hash_b_s14 = (hash_b_x << 4) + (hash_b_x << 20);
+    (* keep *) wire [63:0] hash_b_s15 = (hash_b_x << 24) + (hash_b_x << 32);
+    (* keep *) wire [63:0] hash_b_s16 = (hash_b_x << 34) + (hash_b_x << 38);
+    (* keep *) wire [63:0] hash_b_s17 = (hash_b_s13) + (hash_b_s14);
+    (* keep *) wire [63:0] hash_b_s18 = (hash_b_s15) + (hash_b_s16);
+    (* keep *) wire [63:0] hash_b_s19 = (hash_b_s17) + (hash_b_s18);
+    (* keep *) wire [63:0] hash_b_s20 = (hash_b_s19) + (hash_b_x << 54);
+    (* keep *) wire [63:0] hash_b_s21 = (hash_b_s12) - (hash_b_s20);
+    wire [63:0] hash_b = hash_b_s21;
+    assign hash_bc = mix_out(hash_b);
 
     always @(posedge clk) begin
         if (state_q == S_SWEEP) begin
-            if (sweep_q == W_SEED || sweep_q == W_KEY || sweep_q == W_ELEM)
-                hash_a_q <= mix_a(hash_a_in);
+            if (sweep_q == W_SEED || sweep_q == W_C || sweep_q == W_KEY || sweep_q == W_ELEM)
+                hash_a_q <= hash_a_d;
             if (sweep_q == W_C) sweep_c_q <= hash_bc;
+            if (sweep_q == W_KEY && sweep_key_q == {SWEEP_BITS{1'b0}}) read_c_q <= hash_bc;
             if (sweep_q == W_K) sweep_k_q <= hash_bc;
             if (sweep_shift_q) err_row_q <= {prog_err, err_row_q[ERR_ROW - 1:ERR_BITS]};
         end else if (state_q == S_PREFIX) begin
-            if (prefix_q != 2'd2) hash_a_q <= mix_a(hash_a_in);
-            else prefix_hash_q <= hash_bc;
+            if (prefix_q == 2'd0) hash_a_q <= hash_a_d;
+            if (prefix_q == 2'd1) prefix_hash_q <= hash_bc;
         end
     end
 
@@ -317,8 +383,8 @@ module sprint_s_xbar_emu (
 
     // ------------------------------------------------------------------
     // Scoring, per lane p (key addr * P + p of the group at addr):
-    //   stage 1: the banks' words; mix_a(prefix ^ key)
-    //   stage 2: the sum over the elements, an adder tree; mix_bc
+    //   stage 1: the banks' words; stage a of mix(prefix ^ key)
+    //   stage 2: the sum over the elements, an adder tree; the mix
     //   stage 3: plus the read noise, >= threshold, shifted into keep_q
     wire signed [SUM_BITS - 1:0] threshold = { { 1{threshold_q[TH_BITS - 1]} }, threshold_q };
     generate
@@ -337,14 +403,63 @@ module sprint_s_xbar_emu (
             reg  [ERR_ROW - 1:0] err_mem [0:DEPTH - 1];
             reg  [ERR_ROW - 1:0] err_q;
             reg  [63:0]          key_a_q, key_hash_q;
+            // key_a_d = key_a_d_x * 64'hBF58476D1CE4E5B9 (mod 2^64), in shifts and adds
+            wire [63:0] key_a_d_x = mix_in(prefix_hash_q ^ {32'd0, key});
+            (* keep *) wire [63:0] key_a_d_s0 = (key_a_d_x) + (key_a_d_x << 11);
+            (* keep *) wire [63:0] key_a_d_s1 = (key_a_d_x << 16) + (key_a_d_x << 18);
+            (* keep *) wire [63:0] key_a_d_s2 = (key_a_d_x << 24) + (key_a_d_x << 29);
+            (* keep *) wire [63:0] key_a_d_s3 = (key_a_d_x << 32) + (key_a_d_x << 43);
+            (* keep *) wire [63:0] key_a_d_s4 = (key_a_d_s0) + (key_a_d_s1);
+            (* keep *) wire [63:0] key_a_d_s5 = (key_a_d_s2) + (key_a_d_s3);
+            (* keep *) wire [63:0] key_a_d_s6 = (key_a_d_s4) + (key_a_d_s5);
+            (* keep *) wire [63:0] key_a_d_s7 = (key_a_d_s6) + (key_a_d_x << 46);
+            (* keep *) wire [63:0] key_a_d_s8 = (key_a_d_x << 3) + (key_a_d_x << 6);
+            (* keep *) wire [63:0] key_a_d_s9 = (key_a_d_x << 9) + (key_a_d_x << 13);
+            (* keep *) wire [63:0] key_a_d_s10 = (key_a_d_x << 21) + (key_a_d_x << 26);
+            (* keep *) wire [63:0] key_a_d_s11 = (key_a_d_x << 34) + (key_a_d_x << 36);
+            (* keep *) wire [63:0] key_a_d_s12 = (key_a_d_x << 39) + (key_a_d_x << 51);
+            (* keep *) wire [63:0] key_a_d_s13 = (key_a_d_x << 53) + (key_a_d_x << 55);
+            (* keep *) wire [63:0] key_a_d_s14 = (key_a_d_s8) + (key_a_d_s9);
+            (* keep *) wire [63:0] key_a_d_s15 = (key_a_d_s10) + (key_a_d_s11);
+            (* keep *) wire [63:0] key_a_d_s16 = (key_a_d_s12) + (key_a_d_s13);
+            (* keep *) wire [63:0] key_a_d_s17 = (key_a_d_s14) + (key_a_d_s15);
+            (* keep *) wire [63:0] key_a_d_s18 = (key_a_d_s16) + (key_a_d_x << 62);
+            (* keep *) wire [63:0] key_a_d_s19 = (key_a_d_s17) + (key_a_d_s18);
+            (* keep *) wire [63:0] key_a_d_s20 = (key_a_d_s7) - (key_a_d_s19);
+            wire [63:0] key_a_d = key_a_d_s20;
+            // key_b = key_b_x * 64'h94D049BB133111EB (mod 2^64), in shifts and adds
+            wire [63:0] key_b_x = mix_mid(key_a_q);
+            (* keep *) wire [63:0] key_b_s0 = (key_b_x << 9) + (key_b_x << 12);
+            (* keep *) wire [63:0] key_b_s1 = (key_b_x << 16) + (key_b_x << 22);
+            (* keep *) wire [63:0] key_b_s2 = (key_b_x << 26) + (key_b_x << 28);
+            (* keep *) wire [63:0] key_b_s3 = (key_b_x << 41) + (key_b_x << 43);
+            (* keep *) wire [63:0] key_b_s4 = (key_b_x << 46) + (key_b_x << 52);
+            (* keep *) wire [63:0] key_b_s5 = (key_b_x << 56) + (key_b_x << 58);
+            (* keep *) wire [63:0] key_b_s6 = (key_b_x << 60) + (key_b_x << 63);
+            (* keep *) wire [63:0] key_b_s7 = (key_b_s0) + (key_b_s1);
+            (* keep *) wire [63:0] key_b_s8 = (key_b_s2) + (key_b_s3);
+            (* keep *) wire [63:0] key_b_s9 = (key_b_s4) + (key_b_s5);
+            (* keep *) wire [63:0] key_b_s10 = (key_b_s7) + (key_b_s8);
+            (* keep *) wire [63:0] key_b_s11 = (key_b_s9) + (key_b_s6);
+            (* keep *) wire [63:0] key_b_s12 = (key_b_s10) + (key_b_s11);
+            (* keep *) wire [63:0] key_b_s13 = (key_b_x) + (key_b_x << 2);
+            (* keep *) wire [63:0] key_b_s14 = (key_b_x << 4) + (key_b_x << 20);
+            (* keep *) wire [63:0] key_b_s15 = (key_b_x << 24) + (key_b_x << 32);
+            (* keep *) wire [63:0] key_b_s16 = (key_b_x << 34) + (key_b_x << 38);
+            (* keep *) wire [63:0] key_b_s17 = (key_b_s13) + (key_b_s14);
+            (* keep *) wire [63:0] key_b_s18 = (key_b_s15) + (key_b_s16);
+            (* keep *) wire [63:0] key_b_s19 = (key_b_s17) + (key_b_s18);
+            (* keep *) wire [63:0] key_b_s20 = (key_b_s19) + (key_b_x << 54);
+            (* keep *) wire [63:0] key_b_s21 = (key_b_s12) - (key_b_s20);
+            wire [63:0] key_b = key_b_s21;
             always @(posedge clk) begin
                 if (sweep_write && { 23'd0, sweep_bank } == lane)
                     err_mem[sweep_addr] <= err_row_q;
                 if (issue) begin
                     err_q   <= err_mem[addr_q];
-                    key_a_q <= mix_a(prefix_hash_q ^ {32'd0, key});
+                    key_a_q <= key_a_d;
                 end
-                if (v1_q) key_hash_q <= mix_bc(key_a_q);
+                if (v1_q) key_hash_q <= mix_out(key_b);
             end
 
             // The products qmsb[i] * g[i], sign-extended, are the leaves
@@ -407,9 +522,17 @@ module sprint_s_xbar_emu (
             always @(posedge clk) begin
                 if (v1_q) dot_q <= tree_6;
             end
-            wire signed [44:0]           read_scaled = scaled_sample(key_hash_q, READ_MULT);
-            wire signed [RN_BITS - 1:0]  read_noise  = read_scaled[RN_BITS + 15:16];
-            wire unused_read_scaled = ^{read_scaled[44:RN_BITS + 16], read_scaled[15:0]};
+            // read_scaled = read_scaled_x * 45'h2731 (mod 2^45), in shifts and adds
+            wire [44:0] read_scaled_x = irwin_hall_8(key_hash_q);
+            (* keep *) wire [44:0] read_scaled_s0 = (read_scaled_x) + (read_scaled_x << 6);
+            (* keep *) wire [44:0] read_scaled_s1 = (read_scaled_x << 11) + (read_scaled_x << 13);
+            (* keep *) wire [44:0] read_scaled_s2 = (read_scaled_s0) + (read_scaled_s1);
+            (* keep *) wire [44:0] read_scaled_s3 = (read_scaled_x << 4) + (read_scaled_x << 8);
+            (* keep *) wire [44:0] read_scaled_s4 = (read_scaled_s2) - (read_scaled_s3);
+            wire [44:0] read_scaled = read_scaled_s4;
+            wire [RN_BITS - 1:0]  read_noise  = read_scaled[RN_BITS + 15:16];
+            wire unused_read_scaled =
+                ^{read_scaled[SCALE_BITS - 1:RN_BITS + 16], read_scaled[15:0]};
             wire signed [SUM_BITS - 1:0] bit_line = dot_q
                 + { { 12{read_noise[RN_BITS - 1]} }, read_noise };
             assign group_keep[lane] = bit_line >= threshold;
