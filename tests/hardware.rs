@@ -621,6 +621,25 @@ fn cosim_every_reset_style() {
     }
 }
 
+/// A buffer of five slots, not a power of two: the victim search's eight
+/// positions hold three of padding, which must never be chosen.
+#[test]
+#[ignore = "needs Verilator"]
+fn cosim_five_slot_buffer() {
+    common::tool("verilator");
+    let mut s = spec("tiny");
+    s.name = "tiny_five_slots".into();
+    s.buffer.bytes = 80;
+    let mut opts = VerifyOptions::for_spec(&s);
+    opts.work_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cosim")
+        .join("tiny_five_slots");
+    let report = verify::verify(&s, &opts, &|_| {}).unwrap();
+    assert!(report.passed(), "{}", report.failure.unwrap_or_default());
+    let evicting = report.runs.iter().any(|r| r.expected.evicts > 0);
+    assert!(evicting, "the kept sets overflow five slots");
+}
+
 /// The smallest buffer (two slots) with one chunk per row: every kept set
 /// is tiled, and the address arithmetic has its narrowest widths.
 #[test]

@@ -13,6 +13,43 @@ pub fn index_bits(n: u32) -> u32 {
     (u32::BITS - (n.max(2) - 1).leading_zeros()).max(1)
 }
 
+/// The positions of `slots` slots in a vector of 2^index_bits(slots) bits
+/// that holds slot s at bit rev(s), rev reversing the index_bits(slots)
+/// bits of a slot index, as a Verilog constant, most significant bit
+/// first: one literal `<width>'h<hex>` up to 256 bits, else a
+/// concatenation of 256-bit literals one a line (so that a line stays
+/// within 100 columns). The buffer keeps its valid and consumed bits in
+/// that order so that each level of its victim search pairs the two
+/// halves of the level below (templates/buffer.v.hbs).
+pub fn slot_present_reversed(slots: u32) -> String {
+    const PIECE_DIGITS: usize = 64;
+    let bits = index_bits(slots);
+    let width = 1usize << bits;
+    let mut present = vec![false; width];
+    for slot in 0..slots {
+        present[(slot.reverse_bits() >> (u32::BITS - bits)) as usize] = true;
+    }
+    let digits: Vec<char> = present
+        .chunks(4)
+        .rev()
+        .map(|nibble| {
+            let value = nibble
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, &set)| acc | (u32::from(set) << i));
+            char::from_digit(value, 16).expect("a nibble is one hex digit")
+        })
+        .collect();
+    if digits.len() <= PIECE_DIGITS {
+        return format!("{width}'h{}", String::from_iter(&digits));
+    }
+    let pieces: Vec<String> = digits
+        .chunks(PIECE_DIGITS)
+        .map(|piece| format!("{}'h{}", 4 * piece.len(), String::from_iter(piece)))
+        .collect();
+    format!("{{{}}}", pieces.join(",\n        "))
+}
+
 /// Bits needed to hold the count 0..=n.
 pub fn count_bits(n: u32) -> u32 {
     u32::BITS - n.leading_zeros()
@@ -168,6 +205,12 @@ pub struct Derived {
     pub slot_index_bits: u32,
     /// Slot indices: 2^slot_index_bits (slots, padded to a power of two).
     pub slot_leaves: u32,
+    /// The buffer's slot positions as a Verilog literal of slot_leaves
+    /// bits (`<slot_leaves>'h<hex>`): bit rev(s) set for each slot s, rev
+    /// reversing the slot_index_bits bits of an index, the order in which
+    /// the buffer keeps its valid and consumed bits
+    /// ([`slot_present_reversed`]).
+    pub slot_present_rev: String,
     /// Buffer words: slots × 2 × chunks, each chunk_bits wide.
     pub buffer_words: u32,
     pub buffer_addr_bits: u32,
@@ -432,6 +475,7 @@ impl Derived {
             slots,
             slot_index_bits: index_bits(slots),
             slot_leaves: 1 << index_bits(slots),
+            slot_present_rev: slot_present_reversed(slots),
             buffer_words: slots * 2 * chunks,
             buffer_addr_bits: index_bits(slots * 2 * chunks),
             xbar_rows: x.rows,
@@ -535,6 +579,23 @@ fn reset_forms(style: ResetStyle) -> (&'static str, &'static str, &'static str, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slot_present_reversed_sets_the_reversed_slot_positions() {
+        // 4 slots of 4 positions: all; 3 slots: 0, 1 and 2 at 0, 2 and 1.
+        assert_eq!(slot_present_reversed(4), "4'hf");
+        assert_eq!(slot_present_reversed(3), "4'h7");
+        // 5 slots of 8: 0..=4 at 0, 4, 2, 6, 1.
+        assert_eq!(slot_present_reversed(5), "8'h57");
+        assert_eq!(slot_present_reversed(1), "2'h1");
+        assert_eq!(slot_present_reversed(2), "2'h3");
+        // 1025 slots of 2048: slot 1024 at position 1; the rest are the
+        // even positions; eight lines of 256 bits.
+        let wide = slot_present_reversed(1025);
+        assert_eq!(wide.lines().count(), 8);
+        assert!(wide.starts_with("{256'h5555"), "{wide}");
+        assert!(wide.ends_with("5557}"), "{wide}");
+    }
 
     #[test]
     fn index_bits_gives_at_least_one_bit() {

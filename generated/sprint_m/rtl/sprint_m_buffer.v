@@ -75,11 +75,16 @@ module sprint_m_buffer (
     input  wire [10:0]    rd_addr,
     output wire [63:0]    rd_data
 );
+    localparam integer SLOT_BITS   = 7;   // a slot index
+    localparam integer SLOT_LEAVES = 1 << SLOT_BITS;   // slot positions, padded to a power of two
+
     reg  [8:0]     tag_mem [0:127];
-    reg  [127:0]   valid_q;
-    reg  [127:0]   consumed_q;
+    // Slot s at position rev(s), its index's SLOT_BITS bits reversed (see
+    // the victim search); the padding's positions stay clear.
+    reg  [SLOT_LEAVES - 1:0] valid_q;
+    reg  [SLOT_LEAVES - 1:0] consumed_q;
     reg                 consume_valid_q;  // the consume of the cycle before, applied now
-    reg  [6:0]     consume_slot_q;
+    reg  [SLOT_BITS - 1:0] consume_pos_q;    // its slot's position, rev(consume_slot)
     // The lookup's stages: the table's read, its copy, the tag's check.
     reg  [6:0]     lookup_slot_q;  // slot_of_mem[lookup_key], registered read
     reg  [8:0]     lookup_key_q;
@@ -91,42 +96,67 @@ module sprint_m_buffer (
     reg  [6:0]     round_robin_q;
 
     // Victim: lowest free slot, else lowest unconsumed slot, else round
-    // robin. Two binary trees of (any, index) nodes find the lowest free and
-    // the lowest unconsumed slot (node n over nodes 2n and 2n+1, the leaves
-    // SLOT_LEAVES + s the slots); the choice is registered, and shown
-    // (alloc_ready) only when the tags did not change in the cycle before.
-    localparam integer SLOT_LEAVES = 1 << 7;
-    reg                 free_found, unconsumed_found;
-    reg  [6:0]     free_slot, unconsumed_slot;
-    always @* begin : victim_select
-        integer level, node;
-        reg [2 * SLOT_LEAVES - 1:1] free_any, unconsumed_any;
-        // node n in bits [n * 7 +: 7]
-        reg [2 * SLOT_LEAVES * 7 - 1:7] free_index, unconsumed_index;
-        free_any         = {(2 * SLOT_LEAVES - 1){1'b0}};
-        unconsumed_any   = {(2 * SLOT_LEAVES - 1){1'b0}};
-        for (node = SLOT_LEAVES; node < 2 * SLOT_LEAVES; node = node + 1) begin
-            free_index[node * 7 +: 7]       = 7'd0;
-            unconsumed_index[node * 7 +: 7] = 7'd0;
-        end
-        free_any[SLOT_LEAVES +: 128]       = ~valid_q;
-        unconsumed_any[SLOT_LEAVES +: 128] = ~consumed_q;
-        for (level = 6; level >= 0; level = level - 1)
-            for (node = (1 << level); node < (2 << level); node = node + 1) begin
-                free_any[node]       = free_any[2 * node] | free_any[2 * node + 1];
-                unconsumed_any[node] = unconsumed_any[2 * node] | unconsumed_any[2 * node + 1];
-                free_index[node * 7 +: 7] = free_any[2 * node]
-                    ? free_index[2 * node * 7 +: 7]
-                    : (free_index[(2 * node + 1) * 7 +: 7] | (7'd1 << (6 - level)));
-                unconsumed_index[node * 7 +: 7] = unconsumed_any[2 * node]
-                    ? unconsumed_index[2 * node * 7 +: 7]
-                    : (unconsumed_index[(2 * node + 1) * 7 +: 7] | (7'd1 << (6 - level)));
+    // robin; the choice is registered, and shown (alloc_ready) only when the
+    // tags did not change in the cycle before.
+    //
+    // Two binary trees of (any, index) nodes find the lowest free and the
+    // lowest unconsumed slot in SLOT_BITS levels, one vector a level.
+    // valid_q and consumed_q hold slot s at position rev(s), rev reversing
+    // the SLOT_BITS bits of a slot index, so that the two children of node
+    // i of a level of NODES nodes are nodes i and i + NODES of the level
+    // below: the lower and the upper half of its vector. A level is then a
+    // few operations on whole vectors (which a simulator evaluates a
+    // machine word at a time) and one multiplexer a node and index bit in
+    // gates. The children of level l differ in slot bit l - 1 (0 in the
+    // lower one); a node's index has one bit-plane a level below it (plane
+    // b, slot bit b, in bits [b * NODES +: NODES]). With no slot found the
+    // index reads all ones, as it is then not used.
+    // Position rev(s) set for each slot s (clear for the padding to SLOT_LEAVES).
+    localparam [SLOT_LEAVES - 1:0] SLOT_PRESENT =
+        128'hffffffffffffffffffffffffffffffff;
+    wire [SLOT_LEAVES - 1:0] free_leaves       = ~valid_q & SLOT_PRESENT;
+    wire [SLOT_LEAVES - 1:0] unconsumed_leaves = ~consumed_q & SLOT_PRESENT;
+    genvar level, plane;
+    generate
+        for (level = 1; level <= SLOT_BITS; level = level + 1) begin : g_victim_level
+            localparam integer NODES = SLOT_LEAVES >> level;
+            wire [2 * NODES - 1:0] free_below, unconsumed_below;  // the level below's any bits
+            wire [NODES - 1:0] free_any, unconsumed_any;          // a slot found below node i
+            wire [level * NODES - 1:0] free_index, unconsumed_index;
+            wire [NODES - 1:0] free_lower       = free_below[NODES - 1:0];
+            wire [NODES - 1:0] unconsumed_lower = unconsumed_below[NODES - 1:0];
+            assign free_any       = free_lower | free_below[2 * NODES - 1:NODES];
+            assign unconsumed_any = unconsumed_lower | unconsumed_below[2 * NODES - 1:NODES];
+            // Slot bit level - 1: the upper child when the lower has none.
+            assign free_index[(level - 1) * NODES +: NODES]       = ~free_lower;
+            assign unconsumed_index[(level - 1) * NODES +: NODES] = ~unconsumed_lower;
+            if (level == 1) begin : g_from_leaves
+                assign free_below       = free_leaves;
+                assign unconsumed_below = unconsumed_leaves;
+            end else begin : g_from_level
+                localparam integer BELOW = 2 * NODES;   // nodes of the level below
+                assign free_below       = g_victim_level[level - 1].free_any;
+                assign unconsumed_below = g_victim_level[level - 1].unconsumed_any;
+                // Slot bits below level - 1: the chosen child's.
+                for (plane = 0; plane < level - 1; plane = plane + 1) begin : g_plane
+                    wire [BELOW - 1:0] free_child =
+                        g_victim_level[level - 1].free_index[plane * BELOW +: BELOW];
+                    wire [BELOW - 1:0] unconsumed_child =
+                        g_victim_level[level - 1].unconsumed_index[plane * BELOW +: BELOW];
+                    assign free_index[plane * NODES +: NODES] =
+                        (free_lower & free_child[NODES - 1:0])
+                        | (~free_lower & free_child[BELOW - 1:NODES]);
+                    assign unconsumed_index[plane * NODES +: NODES] =
+                        (unconsumed_lower & unconsumed_child[NODES - 1:0])
+                        | (~unconsumed_lower & unconsumed_child[BELOW - 1:NODES]);
+                end
             end
-        free_found       = free_any[1];
-        unconsumed_found = unconsumed_any[1];
-        free_slot        = free_index[7 +: 7];
-        unconsumed_slot  = unconsumed_index[7 +: 7];
-    end
+        end
+    endgenerate
+    wire           free_found       = g_victim_level[SLOT_BITS].free_any[0];
+    wire           unconsumed_found = g_victim_level[SLOT_BITS].unconsumed_any[0];
+    wire [6:0]     free_slot        = g_victim_level[SLOT_BITS].free_index;
+    wire [6:0]     unconsumed_slot  = g_victim_level[SLOT_BITS].unconsumed_index;
     wire [6:0]     victim = free_found        ? free_slot
                              : unconsumed_found ? unconsumed_slot
                              : round_robin_q;
@@ -140,41 +170,48 @@ module sprint_m_buffer (
     assign alloc_ready = victim_fresh_q;
     wire [6:0]     round_robin_next = (round_robin_q == 7'd127)
                                      ? 7'd0 : round_robin_q + 7'd1;
-    // The lookup's slot, checked against its tag. A slot index beyond the
-    // last slot (only a never-written table entry holds one) reads invalid.
-    wire [127:0] valid_pad = valid_q;
+    // Positions of slots in valid_q and consumed_q: rev(s) for slot s.
+    wire [SLOT_BITS - 1:0] consume_pos, alloc_pos, probe_pos;
+    genvar slot_bit;
+    generate
+        for (slot_bit = 0; slot_bit < SLOT_BITS; slot_bit = slot_bit + 1) begin : g_slot_position
+            assign consume_pos[slot_bit] = consume_slot[SLOT_BITS - 1 - slot_bit];
+            assign alloc_pos[slot_bit]   = victim_q[SLOT_BITS - 1 - slot_bit];
+            assign probe_pos[slot_bit]   = probe_slot_q[SLOT_BITS - 1 - slot_bit];
+        end
+    endgenerate
     assign lookup_hit  = answer_hit_q;
     assign lookup_slot = answer_slot_q;
 
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) begin
-            valid_q       <= 128'd0;
-            consumed_q    <= 128'd0;
+            valid_q       <= {SLOT_LEAVES{1'b0}};
+            consumed_q    <= {SLOT_LEAVES{1'b0}};
             round_robin_q <= 7'd0;
             victim_fresh_q <= 1'b0;
             consume_valid_q <= 1'b0;
         end else if (clear) begin
-            valid_q       <= 128'd0;
-            consumed_q    <= 128'd0;
+            valid_q       <= {SLOT_LEAVES{1'b0}};
+            consumed_q    <= {SLOT_LEAVES{1'b0}};
             round_robin_q <= 7'd0;
             victim_fresh_q <= 1'b0;
             consume_valid_q <= 1'b0;
         end else begin
             victim_fresh_q   <= !(start_query || consume_valid_q || alloc_valid);
             consume_valid_q  <= consume_valid;
-            if (start_query) consumed_q <= 128'd0;
-            if (consume_valid_q) consumed_q[consume_slot_q] <= 1'b1;
+            if (start_query) consumed_q <= {SLOT_LEAVES{1'b0}};
+            if (consume_valid_q) consumed_q[consume_pos_q] <= 1'b1;
             if (alloc_valid) begin
-                valid_q[alloc_slot]    <= 1'b1;
-                consumed_q[alloc_slot] <= 1'b1;
+                valid_q[alloc_pos]    <= 1'b1;
+                consumed_q[alloc_pos] <= 1'b1;
                 if (victim_rr_q) round_robin_q <= round_robin_next;
             end
         end
     end
 
-    // The registered consume's slot (meaningful when consume_valid_q).
+    // The registered consume's position (meaningful when consume_valid_q).
     always @(posedge clk) begin
-        consume_slot_q <= consume_slot;
+        consume_pos_q <= consume_pos;
     end
 
     // The victim of the current tags, registered (meaningful when
@@ -203,7 +240,7 @@ module sprint_m_buffer (
         probe_slot_q   <= lookup_slot_q;
         probe_key_q    <= lookup_key_q;
         answer_slot_q  <= probe_slot_q;
-        answer_hit_q   <= valid_pad[probe_slot_q] && (tag_mem[probe_slot_q] == probe_key_q);
+        answer_hit_q   <= valid_q[probe_pos] && (tag_mem[probe_slot_q] == probe_key_q);
     end
 
     // ------------------------------------------------------------------
