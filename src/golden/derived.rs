@@ -65,8 +65,9 @@ pub fn fetch_depth(mem_latency: u32, mem_beats_per_key: u32) -> u32 {
         .clamp(2, 8)
 }
 
-/// One level of sums in the lanes' adder tree: node i of `level` adds
-/// nodes 2i and 2i + 1 of level `level − 1`.
+/// One level of a balanced binary tree (the lanes' adder tree, the
+/// controller's beat search): node i of `level` combines nodes 2i and
+/// 2i + 1 of level `level − 1`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TreeLevel {
     pub level: u32,
@@ -75,8 +76,8 @@ pub struct TreeLevel {
     pub nodes: u32,
 }
 
-/// The sum levels of a balanced adder tree over `lanes` leaves (padded to
-/// a power of two).
+/// The levels above the leaves of a balanced binary tree over `lanes`
+/// leaves (padded to a power of two), leaves' parents (level 1) first.
 pub(super) fn tree_sums(lanes: u32) -> Vec<TreeLevel> {
     let leaves = lanes.next_power_of_two();
     (1..=leaves.trailing_zeros())
@@ -251,6 +252,11 @@ pub struct Derived {
     /// Width of a beat's first key plus a column index:
     /// max(key_index_bits, xbar_col_bits).
     pub xbar_key_sum_bits: u32,
+    /// Levels of the controller's search trees over a beat's
+    /// `xbar_col_leaves` bits (its lowest kept key, whether it holds 2 or 3
+    /// keys), leaves' parents first: level l has xbar_col_leaves / 2^l
+    /// nodes, each over 2^l bits; the root is level `xbar_col_bits`.
+    pub xbar_col_tree: Vec<TreeLevel>,
     /// Query MSB vector driven on the word lines: head_dim × query_msb_bits.
     pub qmsb_bits: u32,
     pub threshold_bits: u32,
@@ -494,6 +500,7 @@ impl Derived {
             xbar_beat_step: if xbar_beats > 1 { x.cols } else { 0 },
             xbar_room_bits: seq_count.max(count_bits(x.cols)) + 1,
             xbar_key_sum_bits: index_bits(a.seq_len).max(index_bits(x.cols)),
+            xbar_col_tree: tree_sums(1 << index_bits(x.cols)),
             qmsb_bits: a.head_dim * x.query_msb_bits,
             threshold_bits: x.threshold_bits,
             xbar_latency: x.latency_cycles,

@@ -217,60 +217,6 @@ module long16k_controller (
     localparam [ROOM_BITS - 1:0] COLS_ROOM = 16'd128;
     localparam [KEY_BITS - 1:0]  BEAT_STEP = 14'd128;
 
-    // The lowest set bit of a beat, and whether another is set: a binary
-    // tree of (any, many, index) nodes, node n over nodes 2n and 2n+1, the
-    // leaves COL_LEAVES + c the bits c.
-    function [COL_BITS + 1:0] beat_lowest;  // {many, any, index}
-        input [COL_LEAVES - 1:0] bits;
-        integer level, node;
-        reg [2 * COL_LEAVES - 1:1] node_any, node_many;
-        // node n in bits [n * COL_BITS +: COL_BITS]
-        reg [2 * COL_LEAVES * COL_BITS - 1:COL_BITS] node_key;
-        begin
-            for (node = COL_LEAVES; node < 2 * COL_LEAVES; node = node + 1) begin
-                node_many[node] = 1'b0;
-                node_key[node * COL_BITS +: COL_BITS] = 7'd0;
-            end
-            node_any[COL_LEAVES +: COL_LEAVES] = bits;
-            for (level = COL_BITS - 1; level >= 0; level = level - 1)
-                for (node = (1 << level); node < (2 << level); node = node + 1) begin
-                    node_any[node]  = node_any[2 * node] | node_any[2 * node + 1];
-                    node_many[node] = node_many[2 * node] | node_many[2 * node + 1]
-                                    | (node_any[2 * node] & node_any[2 * node + 1]);
-                    node_key[node * COL_BITS +: COL_BITS] = node_any[2 * node]
-                        ? node_key[2 * node * COL_BITS +: COL_BITS]
-                        : (node_key[(2 * node + 1) * COL_BITS +: COL_BITS]
-                           | (7'd1 << (COL_BITS - 1 - level)));
-                end
-            beat_lowest = {node_many[1], node_any[1], node_key[COL_BITS +: COL_BITS]};
-        end
-    endfunction
-
-    // Whether a beat has at least 2 and at least 3 bits set: a binary tree
-    // of saturating counts (any, many, three), as in beat_lowest.
-    function [1:0] beat_count;  // {three, many}
-        input [COL_LEAVES - 1:0] bits;
-        integer level, node;
-        reg [2 * COL_LEAVES - 1:1] node_any, node_many, node_three;
-        begin
-            for (node = COL_LEAVES; node < 2 * COL_LEAVES; node = node + 1) begin
-                node_many[node]  = 1'b0;
-                node_three[node] = 1'b0;
-            end
-            node_any[COL_LEAVES +: COL_LEAVES] = bits;
-            for (level = COL_BITS - 1; level >= 0; level = level - 1)
-                for (node = (1 << level); node < (2 << level); node = node + 1) begin
-                    node_any[node]   = node_any[2 * node] | node_any[2 * node + 1];
-                    node_many[node]  = node_many[2 * node] | node_many[2 * node + 1]
-                                     | (node_any[2 * node] & node_any[2 * node + 1]);
-                    node_three[node] = node_three[2 * node] | node_three[2 * node + 1]
-                                     | (node_many[2 * node] & node_any[2 * node + 1])
-                                     | (node_any[2 * node] & node_many[2 * node + 1]);
-                end
-            beat_count = {node_three[1], node_many[1]};
-        end
-    endfunction
-
     // A beat taken from the crossbar waits in stage I (in_beat_q) until
     // stage K (keep_beat_q), which emits its keys, takes it. Whether K holds
     // more than one key is a register (keep_many_q), so that the decision
@@ -286,10 +232,157 @@ module long16k_controller (
     reg  [KEY_BITS - 1:0] keep_next_base_q;   // key of the next beat's bit 0
     reg                   xbar_done_q;        // the last beat has been taken
 
-    wire [COL_BITS + 1:0] beat_search = beat_lowest(keep_beat_q);
-    wire                  unused_beat_many = beat_search[COL_BITS + 1];  // keep_many_q instead
-    wire                  beat_any    = beat_search[COL_BITS];
-    wire [COL_BITS - 1:0] beat_col    = beat_search[COL_BITS - 1:0];
+    // The beats' search trees, one named vector per level, so that each
+    // level is a handful of gates deep and the search log2(COL_LEAVES)
+    // levels. Level 0 holds the leaves, bit c of the beat; node n of level
+    // l covers bits n * 2^l .. (n + 1) * 2^l - 1, from nodes 2n (the lower
+    // keys) and 2n + 1 of level l - 1. For K's beat: whether the node holds
+    // a kept key (any), 2 or more (many), 3 or more (three), and the index
+    // of its lowest within the node (l bits: the lower half's, or the upper
+    // half's with bit l - 1 set). For I's beat: any and many.
+    genvar node;
+    wire [COL_LEAVES - 1:0] keep_any_0   = keep_beat_q;
+    wire [COL_LEAVES - 1:0] keep_many_0  = {COL_LEAVES{1'b0}};
+    wire [COL_LEAVES - 1:0] keep_three_0 = {COL_LEAVES{1'b0}};
+    wire [COL_LEAVES - 1:0] in_any_0     = in_beat_q;
+    wire [COL_LEAVES - 1:0] in_many_0    = {COL_LEAVES{1'b0}};
+    wire [63:0] keep_any_1, keep_many_1, keep_three_1;
+    wire [0:0] keep_index_1 [0:63];
+    wire [63:0] in_any_1, in_many_1;
+    generate
+        for (node = 0; node < 64; node = node + 1) begin : g_beat_tree_1
+            assign keep_any_1[node]   = keep_any_0[2 * node] | keep_any_0[2 * node + 1];
+            assign keep_many_1[node]  = keep_many_0[2 * node] | keep_many_0[2 * node + 1]
+                                     | (keep_any_0[2 * node] & keep_any_0[2 * node + 1]);
+            assign keep_three_1[node] = keep_three_0[2 * node] | keep_three_0[2 * node + 1]
+                                     | (keep_many_0[2 * node] & keep_any_0[2 * node + 1])
+                                     | (keep_any_0[2 * node] & keep_many_0[2 * node + 1]);
+            assign keep_index_1[node] = ~keep_any_0[2 * node];
+            assign in_any_1[node]  = in_any_0[2 * node] | in_any_0[2 * node + 1];
+            assign in_many_1[node] = in_many_0[2 * node] | in_many_0[2 * node + 1]
+                                  | (in_any_0[2 * node] & in_any_0[2 * node + 1]);
+        end
+    endgenerate
+    wire [31:0] keep_any_2, keep_many_2, keep_three_2;
+    wire [1:0] keep_index_2 [0:31];
+    wire [31:0] in_any_2, in_many_2;
+    generate
+        for (node = 0; node < 32; node = node + 1) begin : g_beat_tree_2
+            assign keep_any_2[node]   = keep_any_1[2 * node] | keep_any_1[2 * node + 1];
+            assign keep_many_2[node]  = keep_many_1[2 * node] | keep_many_1[2 * node + 1]
+                                     | (keep_any_1[2 * node] & keep_any_1[2 * node + 1]);
+            assign keep_three_2[node] = keep_three_1[2 * node] | keep_three_1[2 * node + 1]
+                                     | (keep_many_1[2 * node] & keep_any_1[2 * node + 1])
+                                     | (keep_any_1[2 * node] & keep_many_1[2 * node + 1]);
+            assign keep_index_2[node] = keep_any_1[2 * node]
+                                     ? {1'b0, keep_index_1[2 * node]}
+                                     : {1'b1, keep_index_1[2 * node + 1]};
+            assign in_any_2[node]  = in_any_1[2 * node] | in_any_1[2 * node + 1];
+            assign in_many_2[node] = in_many_1[2 * node] | in_many_1[2 * node + 1]
+                                  | (in_any_1[2 * node] & in_any_1[2 * node + 1]);
+        end
+    endgenerate
+    wire [15:0] keep_any_3, keep_many_3, keep_three_3;
+    wire [2:0] keep_index_3 [0:15];
+    wire [15:0] in_any_3, in_many_3;
+    generate
+        for (node = 0; node < 16; node = node + 1) begin : g_beat_tree_3
+            assign keep_any_3[node]   = keep_any_2[2 * node] | keep_any_2[2 * node + 1];
+            assign keep_many_3[node]  = keep_many_2[2 * node] | keep_many_2[2 * node + 1]
+                                     | (keep_any_2[2 * node] & keep_any_2[2 * node + 1]);
+            assign keep_three_3[node] = keep_three_2[2 * node] | keep_three_2[2 * node + 1]
+                                     | (keep_many_2[2 * node] & keep_any_2[2 * node + 1])
+                                     | (keep_any_2[2 * node] & keep_many_2[2 * node + 1]);
+            assign keep_index_3[node] = keep_any_2[2 * node]
+                                     ? {1'b0, keep_index_2[2 * node]}
+                                     : {1'b1, keep_index_2[2 * node + 1]};
+            assign in_any_3[node]  = in_any_2[2 * node] | in_any_2[2 * node + 1];
+            assign in_many_3[node] = in_many_2[2 * node] | in_many_2[2 * node + 1]
+                                  | (in_any_2[2 * node] & in_any_2[2 * node + 1]);
+        end
+    endgenerate
+    wire [7:0] keep_any_4, keep_many_4, keep_three_4;
+    wire [3:0] keep_index_4 [0:7];
+    wire [7:0] in_any_4, in_many_4;
+    generate
+        for (node = 0; node < 8; node = node + 1) begin : g_beat_tree_4
+            assign keep_any_4[node]   = keep_any_3[2 * node] | keep_any_3[2 * node + 1];
+            assign keep_many_4[node]  = keep_many_3[2 * node] | keep_many_3[2 * node + 1]
+                                     | (keep_any_3[2 * node] & keep_any_3[2 * node + 1]);
+            assign keep_three_4[node] = keep_three_3[2 * node] | keep_three_3[2 * node + 1]
+                                     | (keep_many_3[2 * node] & keep_any_3[2 * node + 1])
+                                     | (keep_any_3[2 * node] & keep_many_3[2 * node + 1]);
+            assign keep_index_4[node] = keep_any_3[2 * node]
+                                     ? {1'b0, keep_index_3[2 * node]}
+                                     : {1'b1, keep_index_3[2 * node + 1]};
+            assign in_any_4[node]  = in_any_3[2 * node] | in_any_3[2 * node + 1];
+            assign in_many_4[node] = in_many_3[2 * node] | in_many_3[2 * node + 1]
+                                  | (in_any_3[2 * node] & in_any_3[2 * node + 1]);
+        end
+    endgenerate
+    wire [3:0] keep_any_5, keep_many_5, keep_three_5;
+    wire [4:0] keep_index_5 [0:3];
+    wire [3:0] in_any_5, in_many_5;
+    generate
+        for (node = 0; node < 4; node = node + 1) begin : g_beat_tree_5
+            assign keep_any_5[node]   = keep_any_4[2 * node] | keep_any_4[2 * node + 1];
+            assign keep_many_5[node]  = keep_many_4[2 * node] | keep_many_4[2 * node + 1]
+                                     | (keep_any_4[2 * node] & keep_any_4[2 * node + 1]);
+            assign keep_three_5[node] = keep_three_4[2 * node] | keep_three_4[2 * node + 1]
+                                     | (keep_many_4[2 * node] & keep_any_4[2 * node + 1])
+                                     | (keep_any_4[2 * node] & keep_many_4[2 * node + 1]);
+            assign keep_index_5[node] = keep_any_4[2 * node]
+                                     ? {1'b0, keep_index_4[2 * node]}
+                                     : {1'b1, keep_index_4[2 * node + 1]};
+            assign in_any_5[node]  = in_any_4[2 * node] | in_any_4[2 * node + 1];
+            assign in_many_5[node] = in_many_4[2 * node] | in_many_4[2 * node + 1]
+                                  | (in_any_4[2 * node] & in_any_4[2 * node + 1]);
+        end
+    endgenerate
+    wire [1:0] keep_any_6, keep_many_6, keep_three_6;
+    wire [5:0] keep_index_6 [0:1];
+    wire [1:0] in_any_6, in_many_6;
+    generate
+        for (node = 0; node < 2; node = node + 1) begin : g_beat_tree_6
+            assign keep_any_6[node]   = keep_any_5[2 * node] | keep_any_5[2 * node + 1];
+            assign keep_many_6[node]  = keep_many_5[2 * node] | keep_many_5[2 * node + 1]
+                                     | (keep_any_5[2 * node] & keep_any_5[2 * node + 1]);
+            assign keep_three_6[node] = keep_three_5[2 * node] | keep_three_5[2 * node + 1]
+                                     | (keep_many_5[2 * node] & keep_any_5[2 * node + 1])
+                                     | (keep_any_5[2 * node] & keep_many_5[2 * node + 1]);
+            assign keep_index_6[node] = keep_any_5[2 * node]
+                                     ? {1'b0, keep_index_5[2 * node]}
+                                     : {1'b1, keep_index_5[2 * node + 1]};
+            assign in_any_6[node]  = in_any_5[2 * node] | in_any_5[2 * node + 1];
+            assign in_many_6[node] = in_many_5[2 * node] | in_many_5[2 * node + 1]
+                                  | (in_any_5[2 * node] & in_any_5[2 * node + 1]);
+        end
+    endgenerate
+    wire [0:0] keep_any_7, keep_many_7, keep_three_7;
+    wire [6:0] keep_index_7 [0:0];
+    wire [0:0] in_any_7, in_many_7;
+    generate
+        for (node = 0; node < 1; node = node + 1) begin : g_beat_tree_7
+            assign keep_any_7[node]   = keep_any_6[2 * node] | keep_any_6[2 * node + 1];
+            assign keep_many_7[node]  = keep_many_6[2 * node] | keep_many_6[2 * node + 1]
+                                     | (keep_any_6[2 * node] & keep_any_6[2 * node + 1]);
+            assign keep_three_7[node] = keep_three_6[2 * node] | keep_three_6[2 * node + 1]
+                                     | (keep_many_6[2 * node] & keep_any_6[2 * node + 1])
+                                     | (keep_any_6[2 * node] & keep_many_6[2 * node + 1]);
+            assign keep_index_7[node] = keep_any_6[2 * node]
+                                     ? {1'b0, keep_index_6[2 * node]}
+                                     : {1'b1, keep_index_6[2 * node + 1]};
+            assign in_any_7[node]  = in_any_6[2 * node] | in_any_6[2 * node + 1];
+            assign in_many_7[node] = in_many_6[2 * node] | in_many_6[2 * node + 1]
+                                  | (in_any_6[2 * node] & in_any_6[2 * node + 1]);
+        end
+    endgenerate
+    wire                  beat_any   = keep_any_7[0];
+    wire [COL_BITS - 1:0] beat_col   = keep_index_7[0];
+    wire                  keep_three = keep_three_7[0];
+    wire                  in_many    = in_many_7[0];
+    // keep_many_q instead; I's beat is taken whatever it holds.
+    wire unused_beat_roots = keep_many_7[0] ^ in_any_7[0];
     wire [13:0] beat_key_sum = keep_base_q + { 7'd0, beat_col };
     wire        unused_beat_key_sum = ^beat_key_sum;  // below seq_len where used
     wire [KEY_BITS - 1:0] beat_key = beat_key_sum[KEY_BITS - 1:0];
@@ -312,12 +405,6 @@ module long16k_controller (
     assign s_xbar_keep_ready = scanning && prune && !xbar_done_q
                                && (!in_valid_q || keep_move);
     wire keep_take = s_xbar_keep_valid && s_xbar_keep_ready;
-    // The saturating counts of I's beat (K's count after a move) and of K's
-    // (K's count after it emits its lowest key: more than two set before).
-    wire [1:0] in_count   = beat_count(in_beat_q);
-    wire [1:0] keep_count = beat_count(keep_beat_q);
-    wire       unused_in_three = in_count[1];
-    wire       unused_keep_many = keep_count[0];
 
     // ------------------------------------------------------------------
     // Scan, without pruning: a counter over the keys below the limit.
@@ -571,13 +658,13 @@ module long16k_controller (
         end
         if (keep_move) begin
             keep_beat_q <= in_beat_q;
-            keep_many_q <= in_count[0];
+            keep_many_q <= in_many;
             keep_base_q <= in_base_q;
         end else if (keep_beat_valid_q && beat_any) begin
             // Clear the emitted (lowest) key: x & (x - 1), a carry chain
             // rather than a decode of the encoder's index.
             keep_beat_q <= keep_beat_q & (keep_beat_q - 128'd1);
-            keep_many_q <= keep_count[1];
+            keep_many_q <= keep_three;  // 2 or more left
         end
         if (emit_valid && !prune) count_q <= count_q + 15'd1;
         look_key_q  <= emit_key;
