@@ -245,9 +245,10 @@ pub fn scan_start(d: &Derived, mode: Mode) -> u64 {
 pub const BEAT_STAGES: u64 = 2;
 
 /// Cycles from the last key's emission to the scan's end: the key's stage
-/// L, the buffer's 3-cycle lookup (the table's read, its copy, the tag's
-/// check), then the end is seen.
-pub const SCAN_DRAIN: u64 = 5;
+/// E (its base key and column registered), stage L (their sum), the
+/// buffer's 3-cycle lookup (the table's read, its copy, the tag's check),
+/// then the end is seen.
+pub const SCAN_DRAIN: u64 = 6;
 
 /// Cycles from the list read that starts a pass to its first entry being
 /// offered (hits) or ready to request (misses): the list RAM's registered
@@ -505,13 +506,13 @@ mod tests {
         assert_eq!(kept_per_beat(&d, &q.kept), vec![2, 0, 1, 0]);
         // The query taken at cycle 2, emissions from cycle 14 (the beat
         // passes stages I and K); beats end at 19; the last key (cycle 17)
-        // is in its list 5 cycles later.
-        assert_eq!(scan_done(&d, Mode::PruneOnly, &q), 22);
+        // is in its list 6 cycles later.
+        assert_eq!(scan_done(&d, Mode::PruneOnly, &q), 23);
         // Four empty beats.
         assert_eq!(scan_done(&d, Mode::PruneOnly, &kept(&[])), 18);
         // Without pruning: keys 0..10 emitted at cycles 3..=12.
         let all: Vec<u32> = (0..10).collect();
-        assert_eq!(scan_done(&d, Mode::Baseline, &kept(&all)), 17);
+        assert_eq!(scan_done(&d, Mode::Baseline, &kept(&all)), 18);
         assert_eq!(scan_done(&d, Mode::Baseline, &kept(&[])), 3);
     }
 

@@ -345,9 +345,6 @@ module tiny_controller (
     wire                  in_many    = in_many_5[0];
     // keep_many_q instead; I's beat is taken whatever it holds.
     wire unused_beat_roots = keep_many_5[0] ^ in_any_5[0];
-    wire [4:0] beat_key_sum = keep_base_q + beat_col;
-    wire        unused_beat_key_sum = ^beat_key_sum;  // below seq_len where used
-    wire [KEY_BITS - 1:0] beat_key = beat_key_sum[KEY_BITS - 1:0];
 
     // The next beat's keys below the key limit: none, all, or its lowest
     // `room` keys (a thermometer code over the beat).
@@ -375,20 +372,29 @@ module tiny_controller (
     wire count_more       = (count_q != key_limit_q);
     wire unused_count_msb = count_q[COUNT_BITS - 1];  // below seq_len where emitted
 
-    // One kept key per cycle, from the beat or the counter.
+    // One kept key per cycle, from the beat or the counter, registered in
+    // stage E as a base key and a column: K's beat's first key and the
+    // encoder's index, or the counter and 0. Stage L adds them, so that the
+    // add of the base follows the search a cycle later instead of behind it.
     wire                  emit_valid = scanning
                                        && (prune ? (keep_beat_valid_q && beat_any) : count_more);
-    wire [KEY_BITS - 1:0] emit_key   = prune ? beat_key : count_q[KEY_BITS - 1:0];
     wire                  source_done = prune ? (xbar_done_q && !in_valid_q && !keep_beat_valid_q)
                                               : !count_more;
+    reg                   emit_valid_q;
+    reg  [KEY_BITS - 1:0] emit_base_q;
+    reg  [COL_BITS - 1:0] emit_col_q;
+    wire [4:0] emit_key_sum = emit_base_q + emit_col_q;
+    wire        unused_emit_key_sum = ^emit_key_sum;  // below seq_len where used
+    wire [KEY_BITS - 1:0] emit_key = emit_key_sum[KEY_BITS - 1:0];
 
     // ------------------------------------------------------------------
     // Lookup and the kept-key list.
     // ------------------------------------------------------------------
-    // Stage L holds the emitted key while the buffer looks it up; the key
-    // then waits LOOKUP_LATENCY cycles in wait_keys_q, the last of which
-    // (W) has the buffer's answer and writes the list: a hit's slot at
-    // hit_count_q, a miss's key at miss_addr_q = LIST_TOP - miss_count_q.
+    // Stage L holds the emitted key (E's sum) while the buffer looks it
+    // up; the key then waits LOOKUP_LATENCY cycles in wait_keys_q, the last
+    // of which (W) has the buffer's answer and writes the list: a hit's
+    // slot at hit_count_q, a miss's key at miss_addr_q = LIST_TOP -
+    // miss_count_q.
     localparam integer LIST_BITS = 5;
     localparam [KEY_BITS - 1:0] LIST_TOP = 5'd31;
     localparam integer LOOKUP_LATENCY = 3;  // the buffer's: table read, copy, tag check
@@ -400,7 +406,8 @@ module tiny_controller (
     reg  [LOOKUP_LATENCY * KEY_BITS - 1:0] wait_keys_q;
     reg  [COUNT_BITS - 1:0] hit_count_q, miss_count_q;
     reg  [KEY_BITS - 1:0]   miss_addr_q;
-    wire scan_done = scanning && source_done && !look_valid_q && !(|wait_valid_q);
+    wire scan_done = scanning && source_done && !emit_valid_q && !look_valid_q
+                     && !(|wait_valid_q);
 
     wire                   list_hit     = reuse && buf_lookup_hit;
     wire                   list_we      = wait_valid_q[LOOKUP_LATENCY - 1];
@@ -536,6 +543,7 @@ module tiny_controller (
             in_valid_q    <= 1'b0;
             keep_beat_valid_q <= 1'b0;
             xbar_done_q   <= 1'b0;
+            emit_valid_q  <= 1'b0;
             look_valid_q  <= 1'b0;
             wait_valid_q  <= {LOOKUP_LATENCY{1'b0}};
             entry_valid_q <= 1'b0;
@@ -564,7 +572,8 @@ module tiny_controller (
             end
             if (keep_move) keep_beat_valid_q <= 1'b1;
             else if (keep_beat_valid_q && !keep_many_q) keep_beat_valid_q <= 1'b0;
-            look_valid_q <= emit_valid;
+            emit_valid_q <= emit_valid;
+            look_valid_q <= emit_valid_q;
             wait_valid_q <= {wait_valid_q[LOOKUP_LATENCY - 2:0], look_valid_q};
             // Passes: the list's read side.
             req_taken_q <= mem_req_take;
@@ -629,6 +638,8 @@ module tiny_controller (
             keep_many_q <= keep_three;  // 2 or more left
         end
         if (emit_valid && !prune) count_q <= count_q + 6'd1;
+        emit_base_q <= prune ? keep_base_q : count_q[KEY_BITS - 1:0];
+        emit_col_q  <= beat_col & {COL_BITS{prune}};
         look_key_q  <= emit_key;
         wait_keys_q <= {wait_keys_q[(LOOKUP_LATENCY - 1) * KEY_BITS - 1:0], look_key_q};
         if (list_we && list_hit) hit_count_q <= hit_count_q + 6'd1;
