@@ -245,8 +245,9 @@ pub struct Derived {
     /// cols, or 0 when one beat holds every key (the step is never taken,
     /// and cols need not fit key_index_bits).
     pub xbar_beat_step: u32,
-    /// Width of the controller's beat room arithmetic (key limit minus a
-    /// beat's first key, compared with cols):
+    /// Width of the controller's beat room (the keys below the key limit
+    /// from the next beat's first, counted down by cols as each beat is
+    /// taken) and of its comparison with 2 * cols:
     /// max(key_count_bits, xbar_col_count_bits) + 1.
     pub xbar_room_bits: u32,
     /// Width of a beat's first key plus a column index:

@@ -386,15 +386,18 @@ module smollm2_controller (
     wire unused_beat_roots = keep_many_7[0] ^ in_any_7[0];
 
     // The next beat's keys below the key limit: none, all, or its lowest
-    // `room` keys (a thermometer code over the beat).
+    // `room` keys (a thermometer code over the beat). The room is a
+    // register: the key limit as the crossbar is asked, then counted down
+    // by a beat's COLS keys as each beat is taken, floored at 0; whether it
+    // holds a whole beat is a register too, decided from the room before
+    // the take (2 * COLS or more), so that only the decode of its low bits
+    // remains before the masked beat.
+    localparam [ROOM_BITS - 1:0] TWO_BEATS_ROOM = COLS_ROOM << 1;
     wire [ROOM_BITS - 1:0] room_limit = { 1'd0, key_limit_q };
-    wire [ROOM_BITS - 1:0] room_base  = { 2'd0, keep_next_base_q };
-    wire [ROOM_BITS - 1:0] room       = room_limit - room_base;
-    wire                   room_some  = room_limit > room_base;
-    wire                   room_all   = room_some && (room >= COLS_ROOM);
-    wire [COLS - 1:0]      beat_mask  = room_all ? {COLS{1'b1}}
-                                      : room_some ? ~({COLS{1'b1}} << room[7:0])
-                                      : {COLS{1'b0}};
+    reg  [ROOM_BITS - 1:0] room_q;      // keys below the limit from the next beat's first
+    reg                    room_all_q;  // room_q >= COLS: the whole beat
+    wire [COLS - 1:0]      beat_mask  = room_all_q ? {COLS{1'b1}}
+                                      : ~({COLS{1'b1}} << room_q[7:0]);
 
     wire scanning = (state_q == C_SCAN);
     // K takes I's beat when K holds none or emits its last key; I takes a
@@ -660,6 +663,13 @@ module smollm2_controller (
             hit_count_q   <= 14'd0;
             miss_count_q  <= 14'd0;
             miss_addr_q   <= LIST_TOP;
+        end
+        if (state_q == C_XBAR_REQ) begin
+            room_q     <= room_limit;
+            room_all_q <= room_limit >= COLS_ROOM;
+        end else if (keep_take) begin
+            room_q     <= room_all_q ? room_q - COLS_ROOM : {ROOM_BITS{1'b0}};
+            room_all_q <= room_q >= TWO_BEATS_ROOM;
         end
         if (keep_take) begin
             in_beat_q        <= s_xbar_keep_data & beat_mask;
