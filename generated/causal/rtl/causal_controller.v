@@ -418,6 +418,8 @@ module causal_controller (
     // stage E as a base key and a column: K's beat's first key and the
     // encoder's index, or the counter and 0. Stage L adds them, so that the
     // add of the base follows the search a cycle later instead of behind it.
+    // The counter's step reads neither K's beat nor its search.
+    wire                  count_emit = scanning && !prune && count_more;
     wire                  emit_valid = scanning
                                        && (prune ? (keep_beat_valid_q && beat_any) : count_more);
     wire                  source_done = prune ? (xbar_done_q && !in_valid_q && !keep_beat_valid_q)
@@ -680,13 +682,15 @@ module causal_controller (
             keep_beat_q <= in_beat_q;
             keep_many_q <= in_many;
             keep_base_q <= in_base_q;
-        end else if (keep_beat_valid_q && beat_any) begin
+        end else if (keep_beat_valid_q) begin
             // Clear the emitted (lowest) key: x & (x - 1), a carry chain
-            // rather than a decode of the encoder's index.
+            // rather than a decode of the encoder's index. An empty beat
+            // stays empty (and keep_three is 0), so the enable of all COLS
+            // bits comes from registers, not from the search of the beat.
             keep_beat_q <= keep_beat_q & (keep_beat_q - 128'd1);
             keep_many_q <= keep_three;  // 2 or more left
         end
-        if (emit_valid && !prune) count_q <= count_q + 8'd1;
+        if (count_emit) count_q <= count_q + 8'd1;
         emit_base_q <= prune ? keep_base_q : count_q[KEY_BITS - 1:0];
         emit_col_q  <= beat_col & {COL_BITS{prune}};
         look_key_q  <= emit_key;
