@@ -364,10 +364,17 @@ fn decoder_traces_write_kv_heads_once_and_read_back_as_heads() {
     let heads: ndarray::Array1<i32> = npz.by_name("l1kv0_heads").unwrap();
     assert_eq!(heads.to_vec(), [0, 1]);
 
-    // A trace that cannot be written leaves nothing behind.
-    let bad = dir.path().join("missing-folder").join("t.npz");
+    // A missing folder is created; a trace that cannot be written (its
+    // folder is a file) leaves nothing behind.
+    let nested = dir.path().join("new-folder").join("t.npz");
+    trace.write_npz(&nested).unwrap();
+    assert!(nested.exists());
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let bad = file.join("t.npz");
     assert!(trace.write_npz(&bad).is_err());
     assert!(!bad.exists());
+    assert!(!file.join("t.npz.partial").exists());
 }
 
 #[test]
