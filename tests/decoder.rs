@@ -754,7 +754,7 @@ fn tiny_causal_spec(causal: bool, head_dim: usize) -> Derived {
 
 /// Thresholds that keep every key: the smallest signed THRESHOLD value.
 fn keep_all(d: &Derived, layers: usize, heads: usize) -> Vec<Vec<i64>> {
-    vec![vec![-(1i64 << (d.threshold_bits - 1)); heads]; layers]
+    vec![vec![*d.threshold_range().start(); heads]; layers]
 }
 
 fn golden(d: &Derived, mode: Mode, thresholds: Vec<Vec<i64>>) -> Attention {
@@ -815,7 +815,7 @@ fn tiny_perplexity_is_the_mean_nll_and_keep_all_pruning_equals_the_baseline() {
     );
 
     // A threshold above every score keeps nothing: zero contexts.
-    let none = vec![vec![(1i64 << (d.threshold_bits - 1)) - 1; HEADS]; LAYERS];
+    let none = vec![vec![*d.threshold_range().end(); HEADS]; LAYERS];
     let empty = perplexity::perplexity(&m, &ids, &golden(&d, Mode::Sprint, none), &|_| ()).unwrap();
     assert_eq!(empty.stats.kept, 0);
     assert_eq!(empty.stats.empty_queries, (LAYERS * HEADS) as u64 * n);

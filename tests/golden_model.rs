@@ -293,7 +293,7 @@ fn causal_mask_never_keeps_a_later_key() {
 #[test]
 fn a_threshold_above_every_score_keeps_nothing() {
     let (d, input) = tiny_head(5);
-    let max = (1i64 << (d.threshold_bits - 1)) - 1;
+    let max = *d.threshold_range().end();
     let r = run_head(
         &d,
         &input,

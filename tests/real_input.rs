@@ -124,7 +124,7 @@ fn simulate_reports_pruning_reuse_and_error() {
 fn a_fixed_threshold_too_high_empties_every_query() {
     let d = Derived::from_spec(&minilm());
     let t = Trace::read_npz(&trace_path()).unwrap();
-    let max = (1i64 << (d.threshold_bits - 1)) - 1;
+    let max = *d.threshold_range().end();
     let s = simulate::simulate_head(&d, &t.heads[0], max);
     assert_eq!(s.empty_queries, s.tokens);
     assert!((s.error_rel_l2 - 1.0).abs() < 1e-12);

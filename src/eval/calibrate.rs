@@ -128,18 +128,17 @@ impl Thresholds {
     /// # Errors
     /// [`ThresholdsError`], naming the file and the head.
     pub fn check_fits(&self, path: &Path, d: &Derived) -> Result<(), ThresholdsError> {
-        let max = (1i64 << (d.threshold_bits - 1)) - 1;
-        let min = -max - 1;
+        let range = d.threshold_range();
         for (i, h) in self.heads.iter().enumerate() {
-            if !(min..=max).contains(&h.threshold) {
+            if !range.contains(&h.threshold) {
                 return Err(ThresholdsError::Range {
                     path: path.to_path_buf(),
                     layer: h.layer,
                     head: h.head,
                     threshold: h.threshold,
                     bits: d.threshold_bits,
-                    min,
-                    max,
+                    min: *range.start(),
+                    max: *range.end(),
                 });
             }
             if self.heads[..i]
@@ -268,12 +267,11 @@ pub fn calibrate_head(d: &Derived, h: &TraceHead, target: Target) -> HeadThresho
     let n = h.tokens().min(d.seq_len as usize);
     let scores = approximate_scores(d, h, n);
     let probs = probabilities(h, n, d.causal);
-    let limit = (1i64 << (d.threshold_bits - 1)) - 1;
     let threshold = match target {
         Target::KeepFraction(f) => workload::calibrate_threshold(d, &h.head_input(n), f),
         Target::KeepMass(m) => {
             // mass(T) falls as T grows: the largest T with mass >= m.
-            let (mut lo, mut hi) = (-limit - 1, limit);
+            let (mut lo, mut hi) = d.threshold_range().into_inner();
             if evaluate(&scores, &probs, d.causal, lo).1 < m {
                 lo
             } else {

@@ -228,9 +228,9 @@ impl Calibration {
     /// One threshold per layer (one value per model layer) for keep mass
     /// `m` in (0, 1], in the signed `threshold_bits` range of `d`.
     pub fn layer_thresholds(&self, d: &Derived, m: f64) -> Vec<i64> {
-        let hi = (1i64 << (d.threshold_bits - 1)) - 1;
+        let (lo, hi) = d.threshold_range().into_inner();
         (0..self.heads.len())
-            .map(|l| self.layer(l).threshold_for_mass(m, -hi - 1, hi))
+            .map(|l| self.layer(l).threshold_for_mass(m, lo, hi))
             .collect()
     }
 
@@ -238,13 +238,13 @@ impl Calibration {
     /// in (0, 1]: each head's largest threshold whose kept softmax mass
     /// averages at least `m` over that head's queries.
     pub fn per_head_thresholds(&self, d: &Derived, m: f64) -> HeadThresholds {
-        let hi = (1i64 << (d.threshold_bits - 1)) - 1;
+        let (lo, hi) = d.threshold_range().into_inner();
         self.heads
             .iter()
             .map(|layer| {
                 layer
                     .iter()
-                    .map(|h| h.threshold_for_mass(m, -hi - 1, hi))
+                    .map(|h| h.threshold_for_mass(m, lo, hi))
                     .collect()
             })
             .collect()

@@ -572,6 +572,14 @@ impl Derived {
                 .to_string(),
         }
     }
+
+    /// The values the THRESHOLD CSR holds: signed `threshold_bits`, so
+    /// -2^(threshold_bits-1) ..= 2^(threshold_bits-1) - 1 in the crossbar's
+    /// units. The largest keeps no key; a wider value would wrap
+    /// ([`crate::golden::crossbar::sign_extend`]).
+    pub fn threshold_range(&self) -> std::ops::RangeInclusive<i64> {
+        nx::signed_range(self.threshold_bits)
+    }
 }
 
 /// (port, sensitivity list, asserted expression, active low) of a reset style.
@@ -603,6 +611,20 @@ mod tests {
         assert_eq!(wide.lines().count(), 8);
         assert!(wide.starts_with("{256'h5555"), "{wide}");
         assert!(wide.ends_with("5557}"), "{wide}");
+    }
+
+    #[test]
+    fn the_threshold_range_is_what_the_register_holds() {
+        let spec = Spec::parse("tiny.yaml", include_str!("../../specs/tiny.yaml")).unwrap();
+        let d = Derived::from_spec(&spec);
+        let (lo, hi) = d.threshold_range().into_inner();
+        let wrap = |v| crossbar::sign_extend(v, d.threshold_bits);
+        assert_eq!((wrap(lo), wrap(hi)), (lo, hi));
+        assert_eq!(
+            (wrap(hi + 1), wrap(lo - 1)),
+            (lo, hi),
+            "one past either end wraps"
+        );
     }
 
     #[test]

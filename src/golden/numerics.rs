@@ -140,13 +140,20 @@ pub fn normalise(l: u64, sum_bits: u32, recip_frac_bits: u32, out_frac_bits: u32
     }
 }
 
+/// The values of a signed `bits`-bit integer (two's complement):
+/// -2^(bits-1) ..= 2^(bits-1) - 1, `bits` in 1..=64.
+pub fn signed_range(bits: u32) -> std::ops::RangeInclusive<i64> {
+    let max = ((1i128 << (bits - 1)) - 1) as i64;
+    -max - 1..=max
+}
+
 /// One output element: `round(acc · recip / 2^shift)` (ties toward +inf),
 /// saturated to a signed `out_bits` integer.
 pub fn output_element(acc: i64, n: &Normaliser, out_bits: u32) -> i32 {
     let product = i128::from(acc) * i128::from(n.recip);
     let rounded = (product + (1i128 << (n.shift - 1))) >> n.shift;
-    let max = (1i128 << (out_bits - 1)) - 1;
-    rounded.clamp(-max - 1, max) as i32
+    let (lo, hi) = signed_range(out_bits).into_inner();
+    rounded.clamp(i128::from(lo), i128::from(hi)) as i32
 }
 
 #[cfg(test)]

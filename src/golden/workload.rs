@@ -78,8 +78,8 @@ pub fn synthetic_head(d: &Derived, seed: u64, shape: HeadShape) -> HeadInput {
         seed,
         counter: u64::from(shape.head_id) << 40,
     };
-    let hi = (1i32 << (d.data_bits - 1)) - 1;
-    let lo = -hi - 1;
+    let (lo, hi) = nx::signed_range(d.data_bits).into_inner();
+    let (lo, hi) = (lo as i32, hi as i32);
     let dim = d.head_dim as usize;
     let rows = |n: u32, r: &mut Draws| -> Vec<Vec<i32>> {
         (0..n)
@@ -138,7 +138,7 @@ pub fn calibrate_threshold(d: &Derived, input: &HeadInput, keep_fraction: f64) -
         })
         .collect();
     scores.sort_unstable();
-    let max = (1i64 << (d.threshold_bits - 1)) - 1;
+    let max = *d.threshold_range().end();
     if scores.is_empty() {
         return max;
     }

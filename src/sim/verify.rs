@@ -932,7 +932,7 @@ pub(super) fn plan_seed(d: &Derived, opts: &VerifyOptions, seed: u64) -> (String
             threshold,
             scale,
         };
-        let max_threshold = (1i64 << (d.threshold_bits - 1)) - 1;
+        let max_threshold = *d.threshold_range().end();
         let none_kept = RunConfig {
             threshold: max_threshold,
             ..sprint

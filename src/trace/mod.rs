@@ -33,6 +33,7 @@ use ndarray::{Array1, Array2, ArrayView2};
 use ndarray_npy::{NpzReader, NpzWriter};
 use thiserror::Error;
 
+use crate::golden::numerics::signed_range;
 use crate::golden::{Derived, HeadInput, workload};
 use crate::model::Forward;
 
@@ -153,7 +154,7 @@ pub struct Trace {
 
 /// Symmetric per-tensor quantisation to signed `bits` (see module docs).
 pub fn quantise(x: &ArrayView2<f32>, bits: u32) -> (Array2<i16>, f32) {
-    let max_int = ((1i32 << (bits - 1)) - 1) as f32;
+    let max_int = *signed_range(bits).end() as f32;
     let max_abs = x.iter().fold(0f32, |m, v| m.max(v.abs()));
     let scale = if max_abs > 0.0 {
         max_abs / max_int
@@ -218,13 +219,9 @@ impl Shape<'_> {
     /// `data_bits`-bit integer.
     fn check_int(&self, name: &str, a: &Array2<i16>) -> Result<(), TraceError> {
         self.check_rows(name, a)?;
-        let max = (1i32 << (self.data_bits - 1)) - 1;
-        let min = -max - 1;
-        match a
-            .iter()
-            .map(|&x| i32::from(x))
-            .find(|x| !(min..=max).contains(x))
-        {
+        let range = signed_range(self.data_bits);
+        let (min, max) = (range.start(), range.end());
+        match a.iter().map(|&x| i64::from(x)).find(|x| !range.contains(x)) {
             Some(x) => Err(member(
                 self.path,
                 name,
