@@ -476,11 +476,11 @@ fn measure(
 ) -> Result<SweepPoint, BatchError> {
     let point = planned_point(jobs, plan, index)?;
     let d = Derived::from_spec(&point.spec);
-    let trace = read_trace(&plan.trace, &d)?;
+    let trace = Trace::read_for(&plan.trace, &d)?;
     let calibration_trace = plan
         .calibration_trace
         .as_deref()
-        .map(|p| read_trace(p, &d))
+        .map(|p| Trace::read_for(p, &d))
         .transpose()?;
     let heads = heads_of(&trace, &plan.trace, &plan.heads)?;
     let calibration = match (&calibration_trace, &plan.sweep.calibration) {
@@ -504,12 +504,6 @@ fn measure(
         work_dir: plan.work_dir.join(format!("point{index}")),
     };
     Ok(sweep::measure_point(&point, &opts, on_run)?)
-}
-
-fn read_trace(path: &Path, d: &Derived) -> Result<Trace, BatchError> {
-    let trace = Trace::read_npz(path)?;
-    trace.check_fits(path, d)?;
-    Ok(trace)
 }
 
 /// A point with no usable result.

@@ -287,8 +287,7 @@ pub fn eval(spec: &Spec, args: &EvalArgs) -> Result<(), Failure> {
         let task = p.task();
         let (table, source, selection) = match &args.thresholds {
             Some(path) => {
-                let file = Thresholds::read(path)?;
-                file.check_fits(path, &d)?;
+                let file = Thresholds::read_for(path, &d)?;
                 if file.spec_hash != d.spec_hash {
                     eprintln!(
                         "warning: {} was calibrated for spec `{}` ({}), not this one",

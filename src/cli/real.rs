@@ -138,13 +138,6 @@ pub fn trace(args: &TraceArgs) -> Outcome {
     Ok(())
 }
 
-/// Reads a trace whose heads must have the spec's `head_dim`.
-pub(crate) fn read_trace(path: &Path, d: &Derived) -> Result<Trace, Failure> {
-    let trace = Trace::read_npz(path)?;
-    trace.check_fits(path, d)?;
-    Ok(trace)
-}
-
 pub(crate) fn selected<'a>(
     trace: &'a Trace,
     sel: &TraceSelect,
@@ -185,9 +178,7 @@ pub(crate) fn thresholds_for(
         .clone()
         .unwrap_or_else(|| Thresholds::default_path(trace_path));
     let file = if path.exists() {
-        let file = Thresholds::read(&path)?;
-        file.check_fits(&path, d)?;
-        Some(file)
+        Some(Thresholds::read_for(&path, d)?)
     } else {
         None
     };
@@ -225,7 +216,7 @@ pub fn calibrate(spec: &Spec, args: &CalibrateArgs) -> Outcome {
         return super::eval::calibrate_budget(spec, &args.budget, args.output.as_deref());
     };
     let d = Derived::from_spec(spec);
-    let trace = read_trace(trace_path, &d)?;
+    let trace = Trace::read_for(trace_path, &d)?;
     let target = match (args.keep_mass, args.keep_fraction) {
         (_, Some(f)) => Target::KeepFraction(f),
         (Some(m), None) => Target::KeepMass(m),
@@ -285,7 +276,7 @@ pub fn simulate(spec: &Spec, args: &SimulateArgs) -> Outcome {
         return Err(Failure::input("simulate needs --trace FILE"));
     };
     let result = (|| {
-        let trace = read_trace(&trace_path, &d)?;
+        let trace = Trace::read_for(&trace_path, &d)?;
         let heads = selected(&trace, &args.select)?;
         let thresholds = thresholds_for(&d, &trace_path, &args.select, &heads)?;
         let bar = ProgressBar::new(heads.len() as u64);
@@ -386,7 +377,7 @@ pub fn trace_runs(
 ) -> Result<Vec<TraceRun>, Failure> {
     let d = Derived::from_spec(spec);
     let path = sel.trace.clone().expect("checked by the caller");
-    let trace = read_trace(&path, &d)?;
+    let trace = Trace::read_for(&path, &d)?;
     let heads = selected(&trace, sel)?;
     let thresholds = thresholds_for(&d, &path, sel, &heads)?;
     heads

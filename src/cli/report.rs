@@ -15,7 +15,7 @@ use sprint_rtl::reports::{plot, render};
 use sprint_rtl::sim::verify;
 use sprint_rtl::spec::Spec;
 use sprint_rtl::synth::{self as synthesis, Target};
-use sprint_rtl::trace::{QuerySlice, QueryStart};
+use sprint_rtl::trace::{QuerySlice, QueryStart, Trace};
 
 use super::failure::{Failure, Outcome};
 use super::real::{self, TraceSelect};
@@ -159,7 +159,7 @@ pub fn report(spec: &Spec, args: &ReportArgs) -> Outcome {
     let result = (|| {
         let (source, jobs) = match &args.select.trace {
             Some(trace_path) => {
-                let trace = real::read_trace(trace_path, &d)?;
+                let trace = Trace::read_for(trace_path, &d)?;
                 let heads = real::selected(&trace, &args.select)?;
                 let thresholds = real::thresholds_for(&d, trace_path, &args.select, &heads)?;
                 let jobs: Vec<_> = heads
@@ -257,7 +257,7 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> Outcome {
         sprint_rtl::files::check_dir_writable(&dir)?;
     }
     let result = (|| {
-        let trace = real::read_trace(&trace_path, &d)?;
+        let trace = Trace::read_for(&trace_path, &d)?;
         let heads = real::selected(&trace, &args.select)?;
         let path = args
             .select
@@ -265,9 +265,7 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> Outcome {
             .clone()
             .unwrap_or_else(|| Thresholds::default_path(&trace_path));
         let thresholds = if path.exists() {
-            let file = Thresholds::read(&path)?;
-            file.check_fits(&path, &d)?;
-            Some(file)
+            Some(Thresholds::read_for(&path, &d)?)
         } else {
             None
         };
@@ -279,7 +277,7 @@ pub fn sweep(spec: &Spec, args: &SweepArgs) -> Outcome {
                     path.display()
                 )));
             }
-            Some(path) => Some((path, real::read_trace(path, &d)?)),
+            Some(path) => Some((path, Trace::read_for(path, &d)?)),
             None => None,
         };
         let calibration = calibration_trace.as_ref().map(|(path, t)| Calibration {

@@ -120,14 +120,20 @@ impl Thresholds {
         files::read_json(path)
     }
 
-    /// Checks that the file can drive the crossbar of `d`: every threshold
-    /// fits the signed `crossbar.threshold_bits` register (a wider value
-    /// would wrap, see [`crate::golden::crossbar::sign_extend`]), and no
-    /// head is listed twice.
+    /// Reads a thresholds file to drive the crossbar of `d`: every
+    /// threshold must fit the signed `crossbar.threshold_bits` register (a
+    /// wider value would wrap, see [`crate::golden::crossbar::sign_extend`]),
+    /// and no head may be listed twice.
     ///
     /// # Errors
-    /// [`ThresholdsError`], naming the file and the head.
-    pub fn check_fits(&self, path: &Path, d: &Derived) -> Result<(), ThresholdsError> {
+    /// [`ThresholdsError`], naming the file (and the head).
+    pub fn read_for(path: &Path, d: &Derived) -> Result<Thresholds, ThresholdsError> {
+        let file = Thresholds::read(path)?;
+        file.check_fits(path, d)?;
+        Ok(file)
+    }
+
+    fn check_fits(&self, path: &Path, d: &Derived) -> Result<(), ThresholdsError> {
         let range = d.threshold_range();
         for (i, h) in self.heads.iter().enumerate() {
             if !range.contains(&h.threshold) {
@@ -164,9 +170,12 @@ impl Thresholds {
     }
 }
 
-/// A thresholds file that does not fit the spec it is used with.
+/// A thresholds file that cannot be read, or does not fit the spec it is
+/// used with.
 #[derive(Debug, Error)]
 pub enum ThresholdsError {
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error(
         "{}: head l{layer}h{head}: threshold {threshold} does not fit the spec's \
          crossbar.threshold_bits = {bits}; allowed: {min}..={max}", path.display()

@@ -16,7 +16,6 @@ use super::calibrate::{Thresholds, ThresholdsError};
 use super::perplexity::{self, Perplexity, PerplexityError};
 use super::thresholds::{self, Calibration, MissingHead};
 use super::{Attention, HeadThresholds};
-use crate::files::FileError;
 use crate::golden::{Derived, Mode};
 use crate::model::{DecoderError, Llama};
 
@@ -74,12 +73,9 @@ pub enum StudyError {
          chosen on a text disjoint from the one evaluated"
     )]
     SameText { calibration: PathBuf, text: PathBuf },
-    /// The thresholds file could not be read.
+    /// The thresholds file could not be read, or does not fit the spec.
     #[error(transparent)]
-    ThresholdFile(#[from] FileError),
-    /// The thresholds file does not fit the spec.
-    #[error(transparent)]
-    ThresholdsFit(#[from] ThresholdsError),
+    ThresholdFile(#[from] ThresholdsError),
     /// The thresholds file lacks a head of the model.
     #[error("{path}: {source}")]
     MissingHead { path: PathBuf, source: MissingHead },
@@ -298,8 +294,7 @@ fn thresholds_from_file(
     path: &Path,
     report: &(dyn Fn(StudyEvent) + Sync),
 ) -> Result<Choice, StudyError> {
-    let file = Thresholds::read(path)?;
-    file.check_fits(path, d)?;
+    let file = Thresholds::read_for(path, d)?;
     if file.spec_hash != d.spec_hash {
         report(StudyEvent::ForeignThresholds {
             path,

@@ -485,15 +485,21 @@ impl Trace {
         }
     }
 
-    /// Checks that the trace fits the spec `d`: its heads have
-    /// `attention.head_dim` columns ([`Trace::check_head_dim`]) and its
-    /// integers are at most `numerics.data_bits` wide (a narrower trace's
-    /// values are in range of the wider datapath).
+    /// Reads a trace to run on the spec `d` ([`Trace::read_npz`]): its heads
+    /// must have `attention.head_dim` columns ([`Trace::check_head_dim`])
+    /// and its integers be at most `numerics.data_bits` wide (a narrower
+    /// trace's values are in range of the wider datapath).
     ///
     /// # Errors
-    /// [`TraceError::HeadDim`] or [`TraceError::DataBits`], naming both
-    /// sizes.
-    pub fn check_fits(&self, path: &Path, d: &Derived) -> Result<(), TraceError> {
+    /// As [`Trace::read_npz`], and [`TraceError::HeadDim`] or
+    /// [`TraceError::DataBits`], naming both sizes.
+    pub fn read_for(path: &Path, d: &Derived) -> Result<Trace, TraceError> {
+        let trace = Trace::read_npz(path)?;
+        trace.check_fits(path, d)?;
+        Ok(trace)
+    }
+
+    fn check_fits(&self, path: &Path, d: &Derived) -> Result<(), TraceError> {
         self.check_head_dim(path, d.head_dim)?;
         if self.data_bits > d.data_bits {
             return Err(TraceError::DataBits {
