@@ -57,10 +57,20 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), FileError>
         source,
     };
     let text = serde_json::to_string_pretty(value).expect("a serde value serialises") + "\n";
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
+    create_parent(path).map_err(io)?;
     std::fs::write(path, text).map_err(io)
+}
+
+/// Creates the folder a file at `path` is to be written in, with its
+/// parents (nothing for a bare file name).
+///
+/// # Errors
+/// The folder cannot be created.
+pub fn create_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),
+        _ => Ok(()),
+    }
 }
 
 /// Checks, before a long run, that a file can later be written at `path`,

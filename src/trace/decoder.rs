@@ -196,7 +196,7 @@ impl DecoderTrace {
         let mut partial = path.as_os_str().to_owned();
         partial.push(".partial");
         let partial = std::path::PathBuf::from(partial);
-        super::create_parent(path).map_err(|e| TraceError::File {
+        crate::files::create_parent(path).map_err(|e| TraceError::File {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;

@@ -165,14 +165,6 @@ pub fn quantise(x: &ArrayView2<f32>, bits: u32) -> (Array2<i16>, f32) {
     (q, scale)
 }
 
-/// Creates the folder `path` is to be written in, as the JSON outputs do.
-fn create_parent(path: &Path) -> std::io::Result<()> {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => std::fs::create_dir_all(p),
-        _ => Ok(()),
-    }
-}
-
 /// A [`TraceError::Member`] of the archive at `path`.
 fn member(path: &Path, name: &str, found: String, allowed: &str) -> TraceError {
     TraceError::Member {
@@ -304,7 +296,7 @@ impl Trace {
             path: path.display().to_string(),
             message: e.to_string(),
         };
-        create_parent(path).map_err(|e| err(&e))?;
+        crate::files::create_parent(path).map_err(|e| err(&e))?;
         let file = File::create(path).map_err(|e| err(&e))?;
         let mut npz = NpzWriter::new(file);
         npz.add_array("tokens", &Array1::from(self.tokens.clone()))
