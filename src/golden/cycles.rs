@@ -25,10 +25,12 @@
 //!   it the cycle after ([`HOLD_LATENCY`]).
 //! - The engine ([`EngineTimeline`]) runs each key through an S pass (C
 //!   reads of its K row, C = chunks), 9 weight cycles, then an A pass (C
-//!   reads of its V row). Passes share the read port; S of key i+1 runs
-//!   while key i's weight is computed, so in steady state a key costs 2·C
-//!   cycles (the MAC bound) when C >= 7, and a query of n keys taken back
-//!   to back costs `2·n·C + 21` engine cycles (one less for two keys).
+//!   reads of its V row). Passes share the read port; a queue of
+//!   `key_depth` keys lets S passes run ahead of the A passes far enough
+//!   to hide the score and weight latency (S(i+2) | A(i) for C = 4,
+//!   S(i+1) | A(i) for C >= 8), so in steady state a key costs 2·C cycles
+//!   (the MAC bound). A query of n >= 3 keys taken back to back costs
+//!   `2·n·C + 21` engine cycles when C = 8.
 //!   Each read goes through a pipeline: a key's score is complete
 //!   [`SCORE_LATENCY`] cycles after its pass is decided plus C, an A pass's
 //!   accumulators [`ACCUMULATE_LATENCY`] cycles after.
@@ -93,15 +95,13 @@ pub const ACCUMULATE_LATENCY: u64 = 5;
 /// W_SHIFT, W_EXP, W_EXP2, W_EXP3, W_WEIGHT, then W_HOLD.
 pub const WEIGHT_LATENCY: u64 = 9;
 
-/// Engine cycles of one key in steady state: the larger of the read port's
-/// 2 × chunks (the MAC bound), the S stage's C + [`SCORE_LATENCY`] (one key
-/// scores while W holds the previous one) and the weight loop (W takes the
-/// next score the cycle after R's A pass starts).
+/// Engine cycles of one key in steady state: the read port's 2 × chunks
+/// (the MAC bound), as long as the key queue ([`super::derived::key_depth`])
+/// covers the S-to-A latency and W takes a score every 2 cycles or less
+/// often; with one chunk a pass the read port alternates S and A and a pass
+/// never follows one of its own kind at once (2 cycles a key).
 pub fn engine_key_cycles(d: &Derived) -> u64 {
-    let chunks = u64::from(d.chunks);
-    (2 * chunks)
-        .max(chunks + SCORE_LATENCY)
-        .max(WEIGHT_LATENCY + 1)
+    2 * u64::from(d.chunks)
 }
 
 /// Cycles from a fetch request to the row's hand-over to the engine, when
@@ -121,105 +121,98 @@ pub fn fetch_interval(d: &Derived) -> u64 {
 /// The engine's pipeline (templates/engine.v.hbs) at pass granularity.
 ///
 /// A pass decided at cycle t issues reads at t+1 ..= t+C and the next pass
-/// may be decided at t+C. An S key's score is complete at
-/// t+C+[`SCORE_LATENCY`]; W takes it as soon as W is free (W frees the
-/// cycle after the previous key's A pass starts), and its result is in R
-/// [`WEIGHT_LATENCY`] cycles after the take. After an S pass an A pass is
-/// preferred, after an A pass an S pass.
+/// may be decided at t+C (t+2 when C = 1 and the two are of one kind). An S
+/// pass needs a free entry in the key queue (`depth` keys from their S
+/// pass's decision to their A pass's); its key's score is complete at
+/// t+C+[`SCORE_LATENCY`], W takes it that cycle (W is a pipeline that takes
+/// a score every cycle it has one, and scores are at least 2 cycles apart)
+/// and the key's weight is in the queue [`WEIGHT_LATENCY`] cycles later,
+/// when its A pass may be decided. A passes take the keys in order. After
+/// an S pass an A pass is preferred, after an A pass an S pass.
 #[derive(Debug, Clone)]
 pub struct EngineTimeline {
     chunks: u64,
-    /// Earliest cycle the next pass may be decided.
-    port_free: u64,
+    depth: usize,
+    /// Earliest cycle the next S pass may be decided.
+    s_free: u64,
+    /// Earliest cycle the next A pass may be decided.
+    a_free: u64,
     /// The latest pass was an A pass (true before the first pass).
     last_a: bool,
-    /// Cycle the S stage's key has its full score, if a key is there.
-    s_done: Option<u64>,
-    /// Cycle W took the latest S key's score (the S stage is free from then).
-    s_taken: u64,
-    /// Cycle W can take a score; `None` while W or R holds a key.
-    w_free: Option<u64>,
-    /// Cycle the result register R holds a key waiting for its A pass.
-    r_ready: Option<u64>,
+    /// The cycle each queued key's weight is ready, oldest first.
+    queue: std::collections::VecDeque<u64>,
     /// Cycle the engine is idle after the latest A pass.
     drained: u64,
 }
 
 impl EngineTimeline {
-    /// An empty engine at cycle `now` with `chunks` reads per pass.
-    pub fn new(chunks: u64, now: u64) -> EngineTimeline {
+    /// An empty engine at cycle `now` with `chunks` reads per pass and a
+    /// key queue of `depth` entries.
+    pub fn new(chunks: u64, depth: u64, now: u64) -> EngineTimeline {
         EngineTimeline {
             chunks,
-            port_free: now,
+            depth: depth as usize,
+            s_free: now,
+            a_free: now,
             last_a: true,
-            s_done: None,
-            s_taken: now,
-            w_free: Some(now),
-            r_ready: None,
+            queue: std::collections::VecDeque::new(),
             drained: now,
         }
     }
 
-    /// Cycle the S stage is free: at once when empty, else when W takes its
-    /// score (unknown while R waits for its A pass).
-    fn s_free(&self) -> Option<u64> {
-        match (self.s_done, self.w_free) {
-            (None, _) => Some(self.s_taken),
-            (Some(done), Some(free)) => Some(done.max(free)),
-            (Some(_), None) => None,
-        }
+    /// The engine of `d`'s spec, empty at cycle `now`.
+    pub fn for_spec(d: &Derived, now: u64) -> EngineTimeline {
+        EngineTimeline::new(u64::from(d.chunks), u64::from(d.key_depth), now)
     }
 
-    /// Moves the S key into W if W can take it.
-    fn settle(&mut self) {
-        if let (Some(take), Some(_)) = (self.s_free(), self.s_done) {
-            self.s_done = None;
-            self.s_taken = take;
-            self.w_free = None;
-            self.r_ready = Some(take + WEIGHT_LATENCY);
-        }
+    /// Marks a pass of kind A (`a`) decided at `t`: the port's next
+    /// decisions.
+    fn pass(&mut self, t: u64, a: bool) {
+        let same = t + self.chunks.max(2);
+        let other = t + self.chunks;
+        (self.s_free, self.a_free) = if a { (other, same) } else { (same, other) };
+        self.last_a = a;
     }
 
-    /// Starts the A pass of R's key at decision cycle `t`.
+    /// Starts the A pass of the queue's oldest key at decision cycle `t`.
     fn start_a(&mut self, t: u64) {
-        self.r_ready = None;
-        self.w_free = Some(t + 1);
-        self.port_free = t + self.chunks;
-        self.last_a = true;
+        self.queue.pop_front();
+        self.pass(t, true);
         self.drained = t + self.chunks + ACCUMULATE_LATENCY;
-        self.settle();
+    }
+
+    /// The cycle the oldest queued key's A pass may be decided.
+    fn a_ready(&self) -> Option<u64> {
+        self.queue.front().map(|&r| r.max(self.a_free))
     }
 
     /// A key offered (valid) from cycle `offer`: returns the cycle the
     /// engine takes it (decides its S pass).
     pub fn take(&mut self, offer: u64) -> u64 {
         loop {
-            let ts = self.s_free().map(|f| f.max(offer).max(self.port_free));
-            let ta = self.r_ready.map(|r| r.max(self.port_free));
+            let ts = (self.queue.len() < self.depth).then(|| offer.max(self.s_free));
+            let ta = self.a_ready();
             let a_first = match (ts, ta) {
                 (Some(ts), Some(ta)) => ta < ts || (ta == ts && !self.last_a),
                 (None, _) => true,
                 (Some(_), None) => false,
             };
             if a_first {
-                self.start_a(ta.expect("the S stage waits only on R"));
+                self.start_a(ta.expect("a full queue holds a key"));
                 continue;
             }
             let t = ts.expect("an S pass is possible");
-            self.settle();
-            self.port_free = t + self.chunks;
-            self.last_a = false;
-            self.s_done = Some(t + self.chunks + SCORE_LATENCY);
-            self.settle();
+            self.pass(t, false);
+            self.queue
+                .push_back(t + self.chunks + SCORE_LATENCY + WEIGHT_LATENCY);
             return t;
         }
     }
 
     /// Runs the remaining A passes: the cycle the engine is idle again.
     pub fn drain(&mut self) -> u64 {
-        self.settle();
-        while let Some(r) = self.r_ready {
-            self.start_a(r.max(self.port_free));
+        while let Some(t) = self.a_ready() {
+            self.start_a(t);
         }
         self.drained
     }
@@ -306,7 +299,7 @@ pub fn query_cycles(d: &Derived, mode: Mode, q: &QueryResult) -> u64 {
         // finish takes one cycle.
         return hits_start + 3;
     }
-    let mut engine = EngineTimeline::new(u64::from(d.chunks), hits_start);
+    let mut engine = EngineTimeline::for_spec(d, hits_start);
     // The engine's key hold: the cycle it is empty again after the latest
     // hand-over (the cycle after the engine starts that key's S pass).
     let mut hold_free = hits_start;
@@ -463,23 +456,44 @@ mod tests {
 
     #[test]
     fn back_to_back_keys_cost_two_passes_each() {
+        // C = 8 (sprint_s), a queue of 2 keys: S(i+1) | A(i).
         for n in 2..10u64 {
-            let mut e = EngineTimeline::new(8, 0);
+            let mut e = EngineTimeline::new(8, 2, 0);
             for _ in 0..n {
                 e.take(0);
             }
-            // With two keys the second S pass starts as W takes the first
-            // score, before any A pass holds the read port: one cycle less.
-            let offset = if n == 2 { 20 } else { 21 };
+            // With two keys both S passes run before the first weight is
+            // ready and the A passes follow each other: 8 cycles less.
+            let offset = if n == 2 { 13 } else { 21 };
             assert_eq!(e.drain(), 2 * n * 8 + offset, "{n} keys");
         }
-        let mut e = EngineTimeline::new(8, 0);
+        let mut e = EngineTimeline::new(8, 2, 0);
         e.take(0);
         // S pass, score pipeline, W, A pass, accumulate.
         assert_eq!(
             e.drain(),
             2 * 8 + SCORE_LATENCY + WEIGHT_LATENCY + ACCUMULATE_LATENCY
         );
+    }
+
+    #[test]
+    fn a_short_pass_needs_a_deeper_queue() {
+        // C = 4 (minilm): a queue of 3 keys runs S(i+2) | A(i) at 8 cycles
+        // a key once the first weight is ready (S passes at 0, 4, 8, A(0)
+        // at 20).
+        assert_eq!(super::super::derived::key_depth(4, 256), 3);
+        assert_eq!(super::super::derived::key_depth(8, 256), 2);
+        assert_eq!(super::super::derived::key_depth(4, 4), 2);
+        let n = 50u64;
+        let mut e = EngineTimeline::new(4, 3, 0);
+        let starts: Vec<u64> = (0..n).map(|_| e.take(0)).collect();
+        assert_eq!(&starts[..5], &[0, 4, 8, 24, 32]);
+        assert!(starts.windows(2).skip(3).all(|w| w[1] - w[0] == 8));
+        // The last A pass at 8 (n - 1) + 20, then 4 reads and 5 cycles.
+        assert_eq!(e.drain(), 8 * (n - 1) + 20 + 4 + ACCUMULATE_LATENCY);
+        // One chunk: passes of one kind are 2 cycles apart.
+        let mut e = EngineTimeline::new(1, 9, 0);
+        assert_eq!((e.take(0), e.take(0)), (0, 2));
     }
 
     fn kept(keys: &[u32]) -> QueryResult {
@@ -518,7 +532,7 @@ mod tests {
 
     #[test]
     fn a_late_key_waits_for_its_offer() {
-        let mut e = EngineTimeline::new(8, 0);
+        let mut e = EngineTimeline::new(8, 2, 0);
         assert_eq!(e.take(0), 0);
         assert_eq!(e.take(100), 100);
     }

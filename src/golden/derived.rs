@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::crossbar;
+use super::cycles;
 use super::numerics as nx;
 use crate::spec::{PortRatio, ResetStyle, Spec, slot_bytes};
 
@@ -63,6 +64,22 @@ pub fn fetch_depth(mem_latency: u32, mem_beats_per_key: u32) -> u32 {
     ((mem_latency + 3).div_ceil(mem_beats_per_key) + 1)
         .next_power_of_two()
         .clamp(2, 8)
+}
+
+/// Keys between their S pass's start and their A pass's start that keep
+/// the engine's read port busy: a key's weight is ready
+/// `C + SCORE_LATENCY + WEIGHT_LATENCY` cycles after its S pass starts, and
+/// in steady state the passes alternate S, A every C cycles, so its A pass
+/// comes k key periods (2·C cycles) after the next key's S pass with
+/// k = ceil((SCORE_LATENCY + WEIGHT_LATENCY) / 2C); k + 1 keys are then in
+/// flight as an S pass starts: 3 for C = 4, 2 for C >= 8. Each queued key
+/// keeps its buffer slot from being refilled, so a buffer of few slots
+/// (tiny's 4) gets 2: with the held key and the pass being read, no more
+/// slots than before wait on the engine.
+pub fn key_depth(chunks: u32, slots: u32) -> u32 {
+    let latency = (cycles::SCORE_LATENCY + cycles::WEIGHT_LATENCY) as u32;
+    let depth = latency.div_ceil(2 * chunks) + 1;
+    if slots < 4 * depth { 2 } else { depth }
 }
 
 /// One level of a balanced binary tree (the lanes' adder tree, the
@@ -153,6 +170,11 @@ pub struct Derived {
     /// Row chunks processed per pass: head_dim / lanes.
     pub chunks: u32,
     pub chunk_index_bits: u32,
+    /// Keys the engine's key queue holds from their S pass's start to their
+    /// A pass's start ([`key_depth`]).
+    pub key_depth: u32,
+    /// Index of a key queue entry: clog2(key_depth).
+    pub key_ptr_bits: u32,
     /// One buffer word and one engine read: lanes × data_bits.
     pub chunk_bits: u32,
     /// Exact q·k: 2·data_bits + clog2(head_dim), signed.
@@ -456,6 +478,8 @@ impl Derived {
             lanes,
             chunks,
             chunk_index_bits: index_bits(chunks),
+            key_depth: key_depth(chunks, slots),
+            key_ptr_bits: index_bits(key_depth(chunks, slots)),
             chunk_bits: lanes * n.data_bits,
             score_bits,
             scale_bits: nx::SCALE_BITS,

@@ -11,15 +11,24 @@
 //                   MAC lanes; the exact q.k (22 bits) collects in score_q.
 //   W (weight):     z = score * scale in the log2 domain (20 fractional bits),
 //                   the integer running max m = ceil(z), the running sum's rescale
-//                   when m grows, and the weight p = 2^(z - m) from long16k_exp2
-//                   (9 cycles); the result (p, rescale, slot) waits in W_HOLD (R).
+//                   when m grows, and the weight p = 2^(z - m) from long16k_exp2:
+//                   a pipeline of 8 steps (W_SCALE .. W_WEIGHT) that takes each
+//                   score the cycle it is complete; (p, rescale) go to the key's
+//                   entry in the key queue.
 //   A (accumulate): 8 reads of the V row; element e becomes (acc_e >>> rescale) + p * v_e.
-// The S and A passes share the buffer read port and the lanes. They alternate
-// (S of key i+1 while W of key i computes, then A of key i while W of key
-// i+1 computes), so that in steady state the lanes consume a chunk on every
-// cycle: 2 x 8 cycles per key when the weight loop keeps up. A pass
+// The key queue (KEY_DEPTH = 2 entries: slot, p, rescale) holds each key
+// from its S pass's start to its A pass's start, in the order the controller
+// handed them over. The S and A passes share the buffer read port and the
+// lanes. An S pass starts when a queue entry is free, an A pass when the
+// oldest entry has its weight; after an S pass an A pass is preferred, after
+// an A pass an S pass. A key's weight is ready 8 + 16 cycles after its S pass
+// starts, so S runs KEY_DEPTH - 1 keys ahead of A (S(i+1) | A(i) | S(i+2) |
+// A(i+1) ...), enough to keep the lanes consuming a chunk on every cycle in
+// steady state: 2 x 8 cycles per key (golden::derived::key_depth). A pass
 // issues a read on each of its cycles; the next pass may start on the cycle
-// after its last issue.
+// after its last issue (two cycles after it when a pass has one chunk and
+// the two are of one kind, so that W's scores and an element's accumulator
+// updates are at least two cycles apart).
 //
 // Every chunk read goes down the same pipeline, one register stage per cycle:
 //   issue -> (buffer) -> D: the chunk and each lane's first operand (q, or p)
@@ -75,17 +84,19 @@ module long16k_engine (
     output wire           idle,
     output wire           mac_active    // lanes consumed a chunk this cycle
 );
-    // W_IDLE: W and R empty; a take copies the score next to the multipliers.
-    localparam [3:0] W_IDLE   = 4'd0,
-                     W_SCALE  = 4'd1,    // score * scale's two halves
-                     W_CEIL   = 4'd2,    // z and the m candidate ceil(z)
-                     W_MAX    = 4'd3,    // ceil(z) - m, floor(z) - m; u_exp2 takes z's fraction
-                     W_SHIFT  = 4'd4,    // the new max, the rescale, x's integer part
-                     W_EXP    = 4'd5,    // u_exp2 latches x's integer part; sum >>= rescale
-                     W_EXP2   = 4'd6,    // u_exp2's shift, second stage
-                     W_EXP3   = 4'd7,    // u_exp2's shift, third stage
-                     W_WEIGHT = 4'd8,    // p = 2^x
-                     W_HOLD   = 4'd9;    // R holds (p, rescale, slot) for the A pass; sum += p
+    // W's steps, one per cycle; w_step_q[k] is set while a key is in step k.
+    // W takes a score the cycle it is complete (s_done_q); scores are at
+    // least two cycles apart, which the running max (read in W_MAX, written
+    // in W_SHIFT) and the running sum (shifted in W_WEIGHT, p added the
+    // cycle after) need.
+    localparam integer W_SCALE  = 0,    // score * scale's two halves
+                       W_CEIL   = 1,    // z and the m candidate ceil(z)
+                       W_MAX    = 2,    // ceil(z) - m, floor(z) - m; u_exp2 takes z's fraction
+                       W_SHIFT  = 3,    // the new max, the rescale, x's integer part
+                       // 4 W_EXP: u_exp2 latches x's integer part;
+                       // 5 W_EXP2, 6 W_EXP3: u_exp2's shift, second and third stage
+                       W_WEIGHT = 7,    // p = 2^x into the key queue; sum >>= rescale
+                       W_STEPS  = 8;
 
     localparam [2:0] P_IDLE    = 3'd0,   // keys may flow
                      P_NORM    = 3'd1,   // leading-zero search, one halving per cycle
@@ -101,6 +112,10 @@ module long16k_engine (
     localparam [5:0] RESCALE_LIMIT = 6'd39;
     localparam [5:0] OUT_SHIFT_BASE = 6'd40;
     localparam integer NORM_STEPS = 5;
+    localparam integer KEY_DEPTH = 2;
+    localparam [0:0] LAST_KEY = 1'd1;
+    // One chunk a pass: a pass never starts the cycle after one of its kind.
+    localparam [0:0] ONE_CHUNK = (LAST_CHUNK == 3'd0);
     localparam [4:0] LAST_NORM_STEP = 5'd4;
 
     // Key hold K: the key handed over, until its S pass starts. key_ready is
@@ -145,14 +160,17 @@ module long16k_engine (
     reg                               t_valid_q;
     reg  [2:0]     t_chunk_q;
     reg  signed [21:0]    t_sum_q;
-    // S stage: a key from its S pass until W takes its score.
-    reg                               s_valid_q;
+    // S stage: the score of the latest S pass; s_done_q: complete this cycle.
     reg                               s_done_q;
-    reg  [6:0]     s_slot_q;
     reg  signed [21:0]    score_q;
-    // W stage and its result register R.
-    reg  [3:0]                        w_state_q;
-    reg  [6:0]     w_slot_q;
+    // Key queue: one-hot pointers to the entry the next S pass fills, the
+    // entry W's next weight goes to, and the oldest entry (the next A pass).
+    reg  [KEY_DEPTH - 1:0]            kq_s_ptr_q;
+    reg  [KEY_DEPTH - 1:0]            kq_w_ptr_q;
+    reg  [KEY_DEPTH - 1:0]            kq_a_ptr_q;
+    reg  [0:0]     kq_a_index_q;   // kq_a_ptr_q's index
+    // W's steps.
+    reg  [W_STEPS - 1:0]              w_step_q;
     reg  signed [21:0]    w_score_q;      // W's copy of score_q
     reg  [15:0]    scale_lo_q;     // copies of the scale input (steady while busy),
     reg  [15:0]    scale_hi_q;     // one for each multiplier
@@ -168,9 +186,13 @@ module long16k_engine (
     reg  signed [20:0]    x_keep_q;       // floor(z) - max: if the max stays
     reg  signed [20:0]    x_grow_q;       // floor(z) - ceil(z): if ceil(z) becomes the max
     reg  signed [20:0]    x_int_q;
-    reg  [5:0]     w_rescale_q;    // for the A pass
-    reg  [5:0]     sum_rescale_q;  // its copy for the sum, kept apart (the two sit far apart)
-    reg  [15:0]    p_q;
+    reg  [5:0]     w_rescale_q;    // the rescale, from W_EXP on
+    reg  [5:0]     rescale_exp2_q; // its copies in W_EXP2 and W_EXP3
+    reg  [5:0]     rescale_exp3_q;
+    reg  [5:0]     a_rescale_q;    // in W_WEIGHT: for the key queue (the A pass)
+    reg  [5:0]     sum_rescale_q;  // and for the sum, kept apart (the two sit far apart)
+    reg  [15:0]    p_q;            // the weight, the cycle after W_WEIGHT
+    wire [15:0]    p_next;         // u_exp2's weight, in W_WEIGHT
     reg                               sum_add_q;      // add p_q to the sum this cycle
     reg  [30:0]    sum_q;
     // Normalisation and output.
@@ -193,15 +215,23 @@ module long16k_engine (
     // ------------------------------------------------------------------
     wire pass_last  = pass_active_q && (issue_q == LAST_CHUNK);
     wire port_free  = !pass_active_q || pass_last;
-    wire r_valid    = (w_state_q == W_HOLD);
-    wire w_take     = s_done_q && (w_state_q == W_IDLE);
-    wire s_free     = !s_valid_q || w_take;
-    wire s_may_start = (post_state_q == P_IDLE) && port_free && s_free && (last_kind_q || !r_valid);
+    wire [KEY_DEPTH - 1:0] kq_valid;    // each entry: from its S pass's start to its A pass's
+    wire [KEY_DEPTH - 1:0] kq_ready;    // each entry: its weight is in
+    wire [6:0]     kq_head_slot;    // the oldest entry's
+    wire [15:0]    kq_head_p;
+    wire [5:0]     kq_head_rescale;
+    wire r_valid     = |(kq_ready & kq_a_ptr_q);
+    wire kq_room     = ~|(kq_valid & kq_s_ptr_q);
+    wire s_blocked   = ONE_CHUNK && pass_active_q && !pass_kind_q;
+    wire a_blocked   = ONE_CHUNK && pass_active_q && pass_kind_q;
+    wire s_may_start = (post_state_q == P_IDLE) && port_free && kq_room && !s_blocked
+                    && (last_kind_q || !r_valid);
     assign key_ready = !key_held_q;
     wire key_take    = key_valid && !key_held_q;
     wire start_s     = s_may_start && key_held_q;
-    wire start_a     = port_free && r_valid && !start_s;
-    wire [6:0]     start_slot = start_a ? w_slot_q : key_held_slot_q;
+    wire start_a     = port_free && r_valid && !a_blocked && !start_s;
+    wire w_write     = w_step_q[W_WEIGHT];
+    wire [6:0]     start_slot = start_a ? kq_head_slot : key_held_slot_q;
     wire [10:0]    start_base = { 4'd0, start_slot } * BEATS_PER_KEY
                                         + (start_a ? V_OFFSET : 11'd0);
 
@@ -209,12 +239,62 @@ module long16k_engine (
     assign buf_rd_addr = pass_base_q + { 8'd0, issue_q };
     assign mac_active  = d_valid_q;
 
-    // The slots still to be read: the held key's, the current pass's, a
-    // waiting S key's (its K row is read, its V row is not), and W's / R's.
+    // The slots still to be read: the held key's, the current pass's and the
+    // queued keys' (the V row of each is still to be read).
+    wire [KEY_DEPTH - 1:0] kq_probe;    // each entry: valid and holding probe_slot
     assign probe_busy = (key_held_q && (key_held_slot_q == probe_slot))
                      || (pass_active_q && (pass_slot_q == probe_slot))
-                     || (s_valid_q && (s_slot_q == probe_slot))
-                     || ((w_state_q != W_IDLE) && (w_slot_q == probe_slot));
+                     || (|kq_probe);
+
+    // Key queue entries. An S pass's start fills the entry kq_s_ptr_q
+    // points to, W_WEIGHT writes the weight into kq_w_ptr_q's, an A pass's
+    // start empties kq_a_ptr_q's; the three never name one entry in one
+    // cycle (an entry is filled when empty, weighted when filled and not
+    // weighted, emptied when weighted). The head's fields are read at
+    // kq_a_index_q.
+    wire [6:0]     kq_slot [0:KEY_DEPTH - 1];
+    wire [15:0]    kq_p [0:KEY_DEPTH - 1];
+    wire [5:0]     kq_rescale [0:KEY_DEPTH - 1];
+    genvar key;
+    generate
+        for (key = 0; key < KEY_DEPTH; key = key + 1) begin : g_key
+            wire fill  = start_s && kq_s_ptr_q[key];
+            wire empty = start_a && kq_a_ptr_q[key];
+            wire weigh = w_write && kq_w_ptr_q[key];
+            reg                          valid_q;
+            reg                          ready_q;
+            reg  [6:0]     slot_q;       // data: no reset
+            reg  [15:0]    weight_q;
+            reg  [5:0]     rescale_q;
+            always @(posedge clk or negedge rst_n) begin
+                if (!rst_n) begin
+                    valid_q <= 1'b0;
+                    ready_q <= 1'b0;
+                end else begin
+                    if (fill) valid_q <= 1'b1;
+                    else if (empty) valid_q <= 1'b0;
+                    if (weigh) ready_q <= 1'b1;
+                    else if (empty) ready_q <= 1'b0;
+                end
+            end
+            always @(posedge clk) begin
+                if (fill) slot_q <= key_held_slot_q;
+                if (weigh) begin
+                    weight_q  <= p_next;
+                    rescale_q <= a_rescale_q;
+                end
+            end
+            assign kq_valid[key]   = valid_q;
+            assign kq_ready[key]   = ready_q;
+            assign kq_probe[key]   = valid_q && (slot_q == probe_slot);
+            assign kq_slot[key]    = slot_q;
+            assign kq_p[key]       = weight_q;
+            assign kq_rescale[key] = rescale_q;
+        end
+    endgenerate
+    assign kq_head_slot    = kq_slot[kq_a_index_q];
+    assign kq_head_p       = kq_p[kq_a_index_q];
+    assign kq_head_rescale = kq_rescale[kq_a_index_q];
 
     genvar lane;
     // Query rings: lane l keeps its 8 query elements (element chunk * 8 + l)
@@ -361,7 +441,6 @@ module long16k_engine (
     wire [5:0]     rescale  = !grows ? 6'd0
                                        : clamps ? RESCALE_LIMIT
                                        : delta_q[5:0];
-    wire [15:0]    p_next;
 
     long16k_exp2 u_exp2 (
         .clk   (clk),
@@ -510,13 +589,13 @@ module long16k_engine (
     // the softmax state) and the controller in the same cycle. It is set
     // exactly when the combinational condition (every stage empty, post
     // idle) will hold next cycle: the read pipeline has drained, the key
-    // hold, S and W are empty and no key starts, and post is idle and not
+    // hold and the key queue (and so S and W) are empty and no key starts, and post is idle and not
     // finishing, or the output row leaves. A key handed over in this cycle
     // is not seen: the controller offers none while it waits for idle (to
     // take a query or finish one, 2 cycles after its last hand-over).
     assign idle_next = !pass_active_q && !rd_valid_q && !d_valid_q && !e_valid_q
                   && !(m_valid_q && !m_kind_q) && !qk_valid_q
-                  && !key_held_q && !s_valid_q && (w_state_q == W_IDLE) && !start_s
+                  && !key_held_q && !(|kq_valid) && !start_s
                   && (((post_state_q == P_IDLE) && !finish_take)
                       || ((post_state_q == P_PRESENT) && m_out_ready));
     // The softmax state clears the cycle after q_load: no key can reach W
@@ -582,8 +661,8 @@ module long16k_engine (
             pass_base_q <= start_base;
         end
         if (start_a) begin
-            pass_p_q       <= p_q;
-            pass_rescale_q <= w_rescale_q;
+            pass_p_q       <= kq_head_p;
+            pass_rescale_q <= kq_head_rescale;
         end
         if (pass_active_q) begin
             rd_kind_q    <= pass_kind_q;
@@ -611,35 +690,43 @@ module long16k_engine (
         end
     end
 
-    // S stage: score accumulation.
+    // S stage: score accumulation; s_done_q marks the one cycle score_q
+    // holds a key's complete score (the next S pass's first chunk may
+    // follow).
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) begin
-            s_valid_q <= 1'b0;
-            s_done_q  <= 1'b0;
-            s_slot_q  <= 7'd0;
-            score_q   <= 22'sd0;
+            s_done_q <= 1'b0;
+            score_q  <= 22'sd0;
         end else begin
+            s_done_q <= t_valid_q && (t_chunk_q == LAST_CHUNK);
             if (t_valid_q) begin
                 score_q <= ((t_chunk_q == 3'd0) ? 22'sd0 : score_q) + t_sum_q;
-                if (t_chunk_q == LAST_CHUNK) s_done_q <= 1'b1;
-            end
-            if (w_take) begin
-                s_valid_q <= 1'b0;
-                s_done_q  <= 1'b0;
-            end
-            if (start_s) begin
-                s_valid_q <= 1'b1;
-                s_done_q  <= 1'b0;
-                s_slot_q  <= key_held_slot_q;
             end
         end
     end
 
-    // W stage: z, running max and sum, weight; R (W_HOLD) holds the result.
+    // Key queue pointers: each moves on to the next entry as it is used.
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) begin
-            w_state_q   <= W_IDLE;
-            w_slot_q    <= 7'd0;
+            kq_s_ptr_q <= { { (KEY_DEPTH - 1){1'b0} }, 1'b1 };
+            kq_w_ptr_q <= { { (KEY_DEPTH - 1){1'b0} }, 1'b1 };
+            kq_a_ptr_q <= { { (KEY_DEPTH - 1){1'b0} }, 1'b1 };
+            kq_a_index_q <= 1'd0;
+        end else begin
+            if (start_s) kq_s_ptr_q <= { kq_s_ptr_q[KEY_DEPTH - 2:0], kq_s_ptr_q[KEY_DEPTH - 1] };
+            if (w_write) kq_w_ptr_q <= { kq_w_ptr_q[KEY_DEPTH - 2:0], kq_w_ptr_q[KEY_DEPTH - 1] };
+            if (start_a) begin
+                kq_a_ptr_q   <= { kq_a_ptr_q[KEY_DEPTH - 2:0], kq_a_ptr_q[KEY_DEPTH - 1] };
+                kq_a_index_q <= (kq_a_index_q == LAST_KEY) ? 1'd0
+                                                           : kq_a_index_q + 1'd1;
+            end
+        end
+    end
+
+    // W stage: z, running max and sum, weight (into the key queue).
+    always @(posedge clk or negedge rst_n) begin
+        if (!rst_n) begin
+            w_step_q    <= { W_STEPS{1'b0} };
             z_q         <= 39'sd0;
             cand_q      <= 20'sd0;
             max_valid_q <= 1'b0;
@@ -653,65 +740,52 @@ module long16k_engine (
             max_valid_q <= 1'b0;
             sum_q       <= 31'd0;
         end else begin
-            sum_add_q <= 1'b0;
-            case (w_state_q)
-                W_IDLE: if (w_take) begin
-                    w_slot_q  <= s_slot_q;
-                    w_state_q <= W_SCALE;
-                end
-                W_SCALE: w_state_q <= W_CEIL;
-                W_CEIL: begin
-                    z_q       <= z_next;
-                    cand_q    <= z_up[39:20];    // ceil(z / 2^F)
-                    w_state_q <= W_MAX;
-                end
-                W_MAX: w_state_q <= W_SHIFT;
-                W_SHIFT: begin
-                    max_q       <= new_max ? cand_q : max_q;
-                    max_valid_q <= 1'b1;
-                    w_rescale_q <= rescale;
-                    x_int_q     <= new_max ? x_grow_q : x_keep_q;
-                    w_state_q   <= W_EXP;
-                end
-                W_EXP: begin
-                    sum_q     <= sum_q >> sum_rescale_q;
-                    w_state_q <= W_EXP2;
-                end
-                W_EXP2: w_state_q <= W_EXP3;
-                W_EXP3: w_state_q <= W_WEIGHT;
-                W_WEIGHT: begin
-                    p_q       <= p_next;
-                    sum_add_q <= 1'b1;
-                    w_state_q <= W_HOLD;
-                end
-                W_HOLD: if (start_a) w_state_q <= W_IDLE;
-                default: w_state_q <= W_IDLE;
-            endcase
-            // The next key reaches W_EXP 6 cycles after this one leaves W_HOLD.
+            w_step_q  <= { w_step_q[W_STEPS - 2:0], s_done_q };
+            sum_add_q <= w_step_q[W_WEIGHT];
+            if (w_step_q[W_CEIL]) begin
+                z_q    <= z_next;
+                cand_q <= z_up[39:20];    // ceil(z / 2^F)
+            end
+            if (w_step_q[W_SHIFT]) begin
+                max_q       <= new_max ? cand_q : max_q;
+                max_valid_q <= 1'b1;
+                w_rescale_q <= rescale;
+                x_int_q     <= new_max ? x_grow_q : x_keep_q;
+            end
+            if (w_step_q[W_WEIGHT]) begin
+                p_q   <= p_next;
+                sum_q <= sum_q >> sum_rescale_q;
+            end
+            // The next key's W_WEIGHT comes two cycles after this one's at
+            // the earliest: the sum takes each key's rescale, then its p.
             if (sum_add_q) sum_q <= sum_q + { 15'd0, p_q };
         end
     end
 
     // W's data registers (no reset, so that an FPGA flow can move the score
     // and the products into the multiplier blocks): each is written in the
-    // state before the one that reads it.
+    // step before the one that reads it.
     always @(posedge clk) begin
-        if (w_take) w_score_q <= score_q;
-        if (w_state_q == W_SCALE) begin
+        if (s_done_q) w_score_q <= score_q;
+        if (w_step_q[W_SCALE]) begin
             z_lo_q <= z_lo_next;
             z_hi_q <= z_hi_next;
         end
-        if (w_state_q == W_MAX) begin
+        if (w_step_q[W_MAX]) begin
             first_q  <= !max_valid_q;
             delta_q  <= delta;
             x_keep_q <= x_keep;
             x_grow_q <= x_grow;
         end
+        // The rescale's copies follow the key through W_EXP2 and W_EXP3.
+        rescale_exp2_q <= w_rescale_q;
+        rescale_exp3_q <= rescale_exp2_q;
     end
 
     (* keep *)
     always @(posedge clk) begin
-        if (w_state_q == W_SHIFT) sum_rescale_q <= rescale;
+        a_rescale_q   <= rescale_exp3_q;
+        sum_rescale_q <= rescale_exp3_q;
     end
 
     // Normalisation and output, once every key has gone through A.
@@ -787,8 +861,10 @@ module long16k_engine (
     // stage writes (acc >>> rescale) + p * v back where that element now
     // sits: slot 8 - 2 while the ring turns for the next chunk, slot 8 - 1
     // after the pass's last chunk. After a pass the ring is back in order.
-    // Two A passes are at least WEIGHT_LATENCY + 1 cycles apart (each waits
-    // for its own pass through W), so no write overlaps the next pass's reads.
+    // Back-to-back A passes turn the ring as one stream of chunks: an
+    // element's write (in the M stage) lands before the next pass reads it
+    // 8 cycles later (at least two: with one chunk a pass, A passes are two
+    // cycles apart).
     // While the output pipeline takes its chunks the ring turns once per
     // chunk, so that the output stage reads only the head. Rather than
     // clearing the rings (a reset of every accumulator at once), a query's
