@@ -169,6 +169,7 @@ module sprint_l_engine (
     reg  [KEY_DEPTH - 1:0]            kq_w_ptr_q;
     reg  [KEY_DEPTH - 1:0]            kq_a_ptr_q;
     reg  [0:0]     kq_a_index_q;   // kq_a_ptr_q's index
+    reg                               kq_head_new_q;  // the oldest entry's weight is still in p_q
     // W's steps.
     reg  [W_STEPS - 1:0]              w_step_q;
     reg  signed [21:0]    w_score_q;      // W's copy of score_q
@@ -251,7 +252,9 @@ module sprint_l_engine (
     // start empties kq_a_ptr_q's; the three never name one entry in one
     // cycle (an entry is filled when empty, weighted when filled and not
     // weighted, emptied when weighted). The head's fields are read at
-    // kq_a_index_q.
+    // kq_a_index_q. The weight reaches its entry a cycle after W_WEIGHT,
+    // from p_q (so that u_exp2's shifter drives one register): in that
+    // cycle an A pass of the entry takes p_q itself (kq_head_new_q).
     wire [6:0]     kq_slot [0:KEY_DEPTH - 1];
     wire [15:0]    kq_p [0:KEY_DEPTH - 1];
     wire [5:0]     kq_rescale [0:KEY_DEPTH - 1];
@@ -263,14 +266,17 @@ module sprint_l_engine (
             wire weigh = w_write && kq_w_ptr_q[key];
             reg                          valid_q;
             reg                          ready_q;
+            reg                          weighed_q;    // p_q holds this entry's weight
             reg  [6:0]     slot_q;       // data: no reset
             reg  [15:0]    weight_q;
             reg  [5:0]     rescale_q;
             always @(posedge clk or negedge rst_n) begin
                 if (!rst_n) begin
-                    valid_q <= 1'b0;
-                    ready_q <= 1'b0;
+                    valid_q   <= 1'b0;
+                    ready_q   <= 1'b0;
+                    weighed_q <= 1'b0;
                 end else begin
+                    weighed_q <= weigh;
                     if (fill) valid_q <= 1'b1;
                     else if (empty) valid_q <= 1'b0;
                     if (weigh) ready_q <= 1'b1;
@@ -279,10 +285,8 @@ module sprint_l_engine (
             end
             always @(posedge clk) begin
                 if (fill) slot_q <= key_held_slot_q;
-                if (weigh) begin
-                    weight_q  <= p_next;
-                    rescale_q <= a_rescale_q;
-                end
+                if (weighed_q) weight_q <= p_q;
+                if (weigh) rescale_q <= a_rescale_q;
             end
             assign kq_valid[key]   = valid_q;
             assign kq_ready[key]   = ready_q;
@@ -293,7 +297,7 @@ module sprint_l_engine (
         end
     endgenerate
     assign kq_head_slot    = kq_slot[kq_a_index_q];
-    assign kq_head_p       = kq_p[kq_a_index_q];
+    assign kq_head_p       = kq_head_new_q ? p_q : kq_p[kq_a_index_q];
     assign kq_head_rescale = kq_rescale[kq_a_index_q];
 
     genvar lane;
@@ -706,17 +710,22 @@ module sprint_l_engine (
     end
 
     // Key queue pointers: each moves on to the next entry as it is used.
+    wire [KEY_DEPTH - 1:0] kq_a_ptr_next =
+        start_a ? { kq_a_ptr_q[KEY_DEPTH - 2:0], kq_a_ptr_q[KEY_DEPTH - 1] } : kq_a_ptr_q;
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) begin
             kq_s_ptr_q <= { { (KEY_DEPTH - 1){1'b0} }, 1'b1 };
             kq_w_ptr_q <= { { (KEY_DEPTH - 1){1'b0} }, 1'b1 };
             kq_a_ptr_q <= { { (KEY_DEPTH - 1){1'b0} }, 1'b1 };
             kq_a_index_q <= 1'd0;
+            kq_head_new_q <= 1'b0;
         end else begin
+            // W_WEIGHT of the entry that is the oldest next cycle.
+            kq_head_new_q <= w_write && (kq_w_ptr_q == kq_a_ptr_next);
             if (start_s) kq_s_ptr_q <= { kq_s_ptr_q[KEY_DEPTH - 2:0], kq_s_ptr_q[KEY_DEPTH - 1] };
             if (w_write) kq_w_ptr_q <= { kq_w_ptr_q[KEY_DEPTH - 2:0], kq_w_ptr_q[KEY_DEPTH - 1] };
             if (start_a) begin
-                kq_a_ptr_q   <= { kq_a_ptr_q[KEY_DEPTH - 2:0], kq_a_ptr_q[KEY_DEPTH - 1] };
+                kq_a_ptr_q   <= kq_a_ptr_next;
                 kq_a_index_q <= (kq_a_index_q == LAST_KEY) ? 1'd0
                                                            : kq_a_index_q + 1'd1;
             end
