@@ -248,11 +248,12 @@ pub const SCAN_DRAIN: u64 = 6;
 /// read.
 pub const LIST_READ_LATENCY: u64 = 1;
 
-/// Cycles between requests: the buffer shows a new victim one cycle after
-/// a fill, and the check that the engine no longer reads it is registered.
+/// Cycles between requests: the buffer shows a new victim two cycles after
+/// a fill (its search is two register stages deep), and the check that the
+/// engine no longer reads it is registered.
 /// The next list entry, read the cycle after a request (its take is
 /// registered before it reaches the list), is valid within the interval.
-pub const REQUEST_INTERVAL: u64 = 3;
+pub const REQUEST_INTERVAL: u64 = 4;
 
 /// Kept keys per crossbar beat (`cols` keys each), from a query's kept set.
 pub fn kept_per_beat(d: &Derived, kept: &[u32]) -> Vec<u64> {
