@@ -232,157 +232,117 @@ module minilm_controller (
     reg  [KEY_BITS - 1:0] keep_next_base_q;   // key of the next beat's bit 0
     reg                   xbar_done_q;        // the last beat has been taken
 
-    // The beats' search trees, one named vector per level, so that each
-    // level is a handful of gates deep and the search log2(COL_LEAVES)
-    // levels. Level 0 holds the leaves, bit c of the beat; node n of level
-    // l covers bits n * 2^l .. (n + 1) * 2^l - 1, from nodes 2n (the lower
-    // keys) and 2n + 1 of level l - 1. For K's beat: whether the node holds
-    // a kept key (any), 2 or more (many), 3 or more (three), and the index
-    // of its lowest within the node (l bits: the lower half's, or the upper
-    // half's with bit l - 1 set). For I's beat: any and many.
+    // K emits its lowest kept key each cycle. K also holds its beat without
+    // that key (keep_rest_q: x & (x - 1), which clears the lowest set bit
+    // of x; Warren, Hacker's Delight, 2-1), so the key, one-hot, is the
+    // difference of two registers, an emit moves the rest into K, and
+    // whether 2 or more keys remain is a search of the rest, not a count of
+    // 3 or more in K. The carry chains take the rest of I's beat and of the
+    // rest into registers.
+    reg  [COLS - 1:0] keep_rest_q;
+    wire [COLS - 1:0] keep_lowest = keep_beat_q ^ keep_rest_q;
+    wire [COLS - 1:0] in_rest     = in_beat_q & (in_beat_q - 128'd1);
+    wire [COLS - 1:0] rest_rest   = keep_rest_q & (keep_rest_q - 128'd1);
+    wire              beat_any    = |keep_beat_q;
+
+    // Whether I's beat and K's rest hold 2 or more keys: search trees, one
+    // named vector per level, each level a gate deep. Level 0 holds the
+    // leaves, bit c of the beat; node n of level l covers bits
+    // n * 2^l .. (n + 1) * 2^l - 1, from nodes 2n and 2n + 1 of level
+    // l - 1: whether it holds a kept key (any) and 2 or more (many).
     genvar node;
-    wire [COL_LEAVES - 1:0] keep_any_0   = keep_beat_q;
-    wire [COL_LEAVES - 1:0] keep_many_0  = {COL_LEAVES{1'b0}};
-    wire [COL_LEAVES - 1:0] keep_three_0 = {COL_LEAVES{1'b0}};
-    wire [COL_LEAVES - 1:0] in_any_0     = in_beat_q;
-    wire [COL_LEAVES - 1:0] in_many_0    = {COL_LEAVES{1'b0}};
-    wire [63:0] keep_any_1, keep_many_1, keep_three_1;
-    wire [0:0] keep_index_1 [0:63];
+    wire [COL_LEAVES - 1:0] rest_any_0  = keep_rest_q;
+    wire [COL_LEAVES - 1:0] rest_many_0 = {COL_LEAVES{1'b0}};
+    wire [COL_LEAVES - 1:0] in_any_0    = in_beat_q;
+    wire [COL_LEAVES - 1:0] in_many_0   = {COL_LEAVES{1'b0}};
+    wire [63:0] rest_any_1, rest_many_1;
     wire [63:0] in_any_1, in_many_1;
     generate
         for (node = 0; node < 64; node = node + 1) begin : g_beat_tree_1
-            assign keep_any_1[node]   = keep_any_0[2 * node] | keep_any_0[2 * node + 1];
-            assign keep_many_1[node]  = keep_many_0[2 * node] | keep_many_0[2 * node + 1]
-                                     | (keep_any_0[2 * node] & keep_any_0[2 * node + 1]);
-            assign keep_three_1[node] = keep_three_0[2 * node] | keep_three_0[2 * node + 1]
-                                     | (keep_many_0[2 * node] & keep_any_0[2 * node + 1])
-                                     | (keep_any_0[2 * node] & keep_many_0[2 * node + 1]);
-            assign keep_index_1[node] = ~keep_any_0[2 * node];
+            assign rest_any_1[node]  = rest_any_0[2 * node] | rest_any_0[2 * node + 1];
+            assign rest_many_1[node] = rest_many_0[2 * node] | rest_many_0[2 * node + 1]
+                                    | (rest_any_0[2 * node] & rest_any_0[2 * node + 1]);
             assign in_any_1[node]  = in_any_0[2 * node] | in_any_0[2 * node + 1];
             assign in_many_1[node] = in_many_0[2 * node] | in_many_0[2 * node + 1]
                                   | (in_any_0[2 * node] & in_any_0[2 * node + 1]);
         end
     endgenerate
-    wire [31:0] keep_any_2, keep_many_2, keep_three_2;
-    wire [1:0] keep_index_2 [0:31];
+    wire [31:0] rest_any_2, rest_many_2;
     wire [31:0] in_any_2, in_many_2;
     generate
         for (node = 0; node < 32; node = node + 1) begin : g_beat_tree_2
-            assign keep_any_2[node]   = keep_any_1[2 * node] | keep_any_1[2 * node + 1];
-            assign keep_many_2[node]  = keep_many_1[2 * node] | keep_many_1[2 * node + 1]
-                                     | (keep_any_1[2 * node] & keep_any_1[2 * node + 1]);
-            assign keep_three_2[node] = keep_three_1[2 * node] | keep_three_1[2 * node + 1]
-                                     | (keep_many_1[2 * node] & keep_any_1[2 * node + 1])
-                                     | (keep_any_1[2 * node] & keep_many_1[2 * node + 1]);
-            assign keep_index_2[node] = keep_any_1[2 * node]
-                                     ? {1'b0, keep_index_1[2 * node]}
-                                     : {1'b1, keep_index_1[2 * node + 1]};
+            assign rest_any_2[node]  = rest_any_1[2 * node] | rest_any_1[2 * node + 1];
+            assign rest_many_2[node] = rest_many_1[2 * node] | rest_many_1[2 * node + 1]
+                                    | (rest_any_1[2 * node] & rest_any_1[2 * node + 1]);
             assign in_any_2[node]  = in_any_1[2 * node] | in_any_1[2 * node + 1];
             assign in_many_2[node] = in_many_1[2 * node] | in_many_1[2 * node + 1]
                                   | (in_any_1[2 * node] & in_any_1[2 * node + 1]);
         end
     endgenerate
-    wire [15:0] keep_any_3, keep_many_3, keep_three_3;
-    wire [2:0] keep_index_3 [0:15];
+    wire [15:0] rest_any_3, rest_many_3;
     wire [15:0] in_any_3, in_many_3;
     generate
         for (node = 0; node < 16; node = node + 1) begin : g_beat_tree_3
-            assign keep_any_3[node]   = keep_any_2[2 * node] | keep_any_2[2 * node + 1];
-            assign keep_many_3[node]  = keep_many_2[2 * node] | keep_many_2[2 * node + 1]
-                                     | (keep_any_2[2 * node] & keep_any_2[2 * node + 1]);
-            assign keep_three_3[node] = keep_three_2[2 * node] | keep_three_2[2 * node + 1]
-                                     | (keep_many_2[2 * node] & keep_any_2[2 * node + 1])
-                                     | (keep_any_2[2 * node] & keep_many_2[2 * node + 1]);
-            assign keep_index_3[node] = keep_any_2[2 * node]
-                                     ? {1'b0, keep_index_2[2 * node]}
-                                     : {1'b1, keep_index_2[2 * node + 1]};
+            assign rest_any_3[node]  = rest_any_2[2 * node] | rest_any_2[2 * node + 1];
+            assign rest_many_3[node] = rest_many_2[2 * node] | rest_many_2[2 * node + 1]
+                                    | (rest_any_2[2 * node] & rest_any_2[2 * node + 1]);
             assign in_any_3[node]  = in_any_2[2 * node] | in_any_2[2 * node + 1];
             assign in_many_3[node] = in_many_2[2 * node] | in_many_2[2 * node + 1]
                                   | (in_any_2[2 * node] & in_any_2[2 * node + 1]);
         end
     endgenerate
-    wire [7:0] keep_any_4, keep_many_4, keep_three_4;
-    wire [3:0] keep_index_4 [0:7];
+    wire [7:0] rest_any_4, rest_many_4;
     wire [7:0] in_any_4, in_many_4;
     generate
         for (node = 0; node < 8; node = node + 1) begin : g_beat_tree_4
-            assign keep_any_4[node]   = keep_any_3[2 * node] | keep_any_3[2 * node + 1];
-            assign keep_many_4[node]  = keep_many_3[2 * node] | keep_many_3[2 * node + 1]
-                                     | (keep_any_3[2 * node] & keep_any_3[2 * node + 1]);
-            assign keep_three_4[node] = keep_three_3[2 * node] | keep_three_3[2 * node + 1]
-                                     | (keep_many_3[2 * node] & keep_any_3[2 * node + 1])
-                                     | (keep_any_3[2 * node] & keep_many_3[2 * node + 1]);
-            assign keep_index_4[node] = keep_any_3[2 * node]
-                                     ? {1'b0, keep_index_3[2 * node]}
-                                     : {1'b1, keep_index_3[2 * node + 1]};
+            assign rest_any_4[node]  = rest_any_3[2 * node] | rest_any_3[2 * node + 1];
+            assign rest_many_4[node] = rest_many_3[2 * node] | rest_many_3[2 * node + 1]
+                                    | (rest_any_3[2 * node] & rest_any_3[2 * node + 1]);
             assign in_any_4[node]  = in_any_3[2 * node] | in_any_3[2 * node + 1];
             assign in_many_4[node] = in_many_3[2 * node] | in_many_3[2 * node + 1]
                                   | (in_any_3[2 * node] & in_any_3[2 * node + 1]);
         end
     endgenerate
-    wire [3:0] keep_any_5, keep_many_5, keep_three_5;
-    wire [4:0] keep_index_5 [0:3];
+    wire [3:0] rest_any_5, rest_many_5;
     wire [3:0] in_any_5, in_many_5;
     generate
         for (node = 0; node < 4; node = node + 1) begin : g_beat_tree_5
-            assign keep_any_5[node]   = keep_any_4[2 * node] | keep_any_4[2 * node + 1];
-            assign keep_many_5[node]  = keep_many_4[2 * node] | keep_many_4[2 * node + 1]
-                                     | (keep_any_4[2 * node] & keep_any_4[2 * node + 1]);
-            assign keep_three_5[node] = keep_three_4[2 * node] | keep_three_4[2 * node + 1]
-                                     | (keep_many_4[2 * node] & keep_any_4[2 * node + 1])
-                                     | (keep_any_4[2 * node] & keep_many_4[2 * node + 1]);
-            assign keep_index_5[node] = keep_any_4[2 * node]
-                                     ? {1'b0, keep_index_4[2 * node]}
-                                     : {1'b1, keep_index_4[2 * node + 1]};
+            assign rest_any_5[node]  = rest_any_4[2 * node] | rest_any_4[2 * node + 1];
+            assign rest_many_5[node] = rest_many_4[2 * node] | rest_many_4[2 * node + 1]
+                                    | (rest_any_4[2 * node] & rest_any_4[2 * node + 1]);
             assign in_any_5[node]  = in_any_4[2 * node] | in_any_4[2 * node + 1];
             assign in_many_5[node] = in_many_4[2 * node] | in_many_4[2 * node + 1]
                                   | (in_any_4[2 * node] & in_any_4[2 * node + 1]);
         end
     endgenerate
-    wire [1:0] keep_any_6, keep_many_6, keep_three_6;
-    wire [5:0] keep_index_6 [0:1];
+    wire [1:0] rest_any_6, rest_many_6;
     wire [1:0] in_any_6, in_many_6;
     generate
         for (node = 0; node < 2; node = node + 1) begin : g_beat_tree_6
-            assign keep_any_6[node]   = keep_any_5[2 * node] | keep_any_5[2 * node + 1];
-            assign keep_many_6[node]  = keep_many_5[2 * node] | keep_many_5[2 * node + 1]
-                                     | (keep_any_5[2 * node] & keep_any_5[2 * node + 1]);
-            assign keep_three_6[node] = keep_three_5[2 * node] | keep_three_5[2 * node + 1]
-                                     | (keep_many_5[2 * node] & keep_any_5[2 * node + 1])
-                                     | (keep_any_5[2 * node] & keep_many_5[2 * node + 1]);
-            assign keep_index_6[node] = keep_any_5[2 * node]
-                                     ? {1'b0, keep_index_5[2 * node]}
-                                     : {1'b1, keep_index_5[2 * node + 1]};
+            assign rest_any_6[node]  = rest_any_5[2 * node] | rest_any_5[2 * node + 1];
+            assign rest_many_6[node] = rest_many_5[2 * node] | rest_many_5[2 * node + 1]
+                                    | (rest_any_5[2 * node] & rest_any_5[2 * node + 1]);
             assign in_any_6[node]  = in_any_5[2 * node] | in_any_5[2 * node + 1];
             assign in_many_6[node] = in_many_5[2 * node] | in_many_5[2 * node + 1]
                                   | (in_any_5[2 * node] & in_any_5[2 * node + 1]);
         end
     endgenerate
-    wire [0:0] keep_any_7, keep_many_7, keep_three_7;
-    wire [6:0] keep_index_7 [0:0];
+    wire [0:0] rest_any_7, rest_many_7;
     wire [0:0] in_any_7, in_many_7;
     generate
         for (node = 0; node < 1; node = node + 1) begin : g_beat_tree_7
-            assign keep_any_7[node]   = keep_any_6[2 * node] | keep_any_6[2 * node + 1];
-            assign keep_many_7[node]  = keep_many_6[2 * node] | keep_many_6[2 * node + 1]
-                                     | (keep_any_6[2 * node] & keep_any_6[2 * node + 1]);
-            assign keep_three_7[node] = keep_three_6[2 * node] | keep_three_6[2 * node + 1]
-                                     | (keep_many_6[2 * node] & keep_any_6[2 * node + 1])
-                                     | (keep_any_6[2 * node] & keep_many_6[2 * node + 1]);
-            assign keep_index_7[node] = keep_any_6[2 * node]
-                                     ? {1'b0, keep_index_6[2 * node]}
-                                     : {1'b1, keep_index_6[2 * node + 1]};
+            assign rest_any_7[node]  = rest_any_6[2 * node] | rest_any_6[2 * node + 1];
+            assign rest_many_7[node] = rest_many_6[2 * node] | rest_many_6[2 * node + 1]
+                                    | (rest_any_6[2 * node] & rest_any_6[2 * node + 1]);
             assign in_any_7[node]  = in_any_6[2 * node] | in_any_6[2 * node + 1];
             assign in_many_7[node] = in_many_6[2 * node] | in_many_6[2 * node + 1]
                                   | (in_any_6[2 * node] & in_any_6[2 * node + 1]);
         end
     endgenerate
-    wire                  beat_any   = keep_any_7[0];
-    wire [COL_BITS - 1:0] beat_col   = keep_index_7[0];
-    wire                  keep_three = keep_three_7[0];
-    wire                  in_many    = in_many_7[0];
-    // keep_many_q instead; I's beat is taken whatever it holds.
-    wire unused_beat_roots = keep_many_7[0] ^ in_any_7[0];
+    wire rest_many = rest_many_7[0];
+    wire in_many   = in_many_7[0];
+    // The roots' any bits are not needed: an empty beat is taken whatever it holds.
+    wire unused_beat_roots = rest_any_7[0] ^ in_any_7[0];
 
     // The next beat's keys below the key limit: none, all, or its lowest
     // `room` keys (a thermometer code over the beat). The room is a
@@ -414,10 +374,12 @@ module minilm_controller (
     wire unused_count_msb = count_q[COUNT_BITS - 1];  // below seq_len where emitted
 
     // One kept key per cycle, from the beat or the counter, registered in
-    // stage E as a base key and a column: K's beat's first key and the
-    // encoder's index, or the counter and 0. Stage L adds them, so that the
-    // add of the base follows the search a cycle later instead of behind it.
-    // The counter's step reads neither K's beat nor its search.
+    // stage E as a base key and a one-hot column: K's beat's first key and
+    // its lowest kept key, or the counter and no column. Stage L encodes
+    // the column (an OR of the columns under each index bit's mask) and adds
+    // the base, so that neither an encoder nor an add follows the beat's
+    // carry chain in its cycle. The counter's step reads neither K's beat
+    // nor its search.
     wire                  count_emit = scanning && !prune && count_more;
     wire                  emit_valid = scanning
                                        && (prune ? (keep_beat_valid_q && beat_any) : count_more);
@@ -425,8 +387,19 @@ module minilm_controller (
                                               : !count_more;
     reg                   emit_valid_q;
     reg  [KEY_BITS - 1:0] emit_base_q;
-    reg  [COL_BITS - 1:0] emit_col_q;
-    wire [8:0] emit_key_sum = emit_base_q + { 2'd0, emit_col_q };
+    reg  [COLS - 1:0]     emit_lowest_q;
+    wire [COL_BITS - 1:0] emit_col;
+    genvar col_bit;
+    generate
+        for (col_bit = 0; col_bit < COL_BITS; col_bit = col_bit + 1) begin : g_emit_col
+            // The columns whose index has bit col_bit set: runs of RUN zeros and RUN ones.
+            localparam integer RUN = 1 << col_bit;
+            localparam [COL_LEAVES - 1:0] COL_MASK =
+                {(COL_LEAVES / (2 * RUN)){ {RUN{1'b1}}, {RUN{1'b0}} }};
+            assign emit_col[col_bit] = |(emit_lowest_q & COL_MASK[COLS - 1:0]);
+        end
+    endgenerate
+    wire [8:0] emit_key_sum = emit_base_q + { 2'd0, emit_col };
     wire        unused_emit_key_sum = ^emit_key_sum;  // below seq_len where used
     wire [KEY_BITS - 1:0] emit_key = emit_key_sum[KEY_BITS - 1:0];
 
@@ -679,19 +652,20 @@ module minilm_controller (
         end
         if (keep_move) begin
             keep_beat_q <= in_beat_q;
+            keep_rest_q <= in_rest;
             keep_many_q <= in_many;
             keep_base_q <= in_base_q;
         end else if (keep_beat_valid_q) begin
-            // Clear the emitted (lowest) key: x & (x - 1), a carry chain
-            // rather than a decode of the encoder's index. An empty beat
-            // stays empty (and keep_three is 0), so the enable of all COLS
-            // bits comes from registers, not from the search of the beat.
-            keep_beat_q <= keep_beat_q & (keep_beat_q - 128'd1);
-            keep_many_q <= keep_three;  // 2 or more left
+            // Clear the emitted (lowest) key. An empty beat stays empty
+            // (its rest is empty too), so the enable of all COLS bits comes
+            // from registers, not from the search of the beat.
+            keep_beat_q <= keep_rest_q;
+            keep_rest_q <= rest_rest;
+            keep_many_q <= rest_many;  // 2 or more left
         end
         if (count_emit) count_q <= count_q + 10'd1;
         emit_base_q <= prune ? keep_base_q : count_q[KEY_BITS - 1:0];
-        emit_col_q  <= beat_col & {COL_BITS{prune}};
+        emit_lowest_q <= keep_lowest & {COLS{prune}};
         look_key_q  <= emit_key;
         wait_keys_q <= {wait_keys_q[(LOOKUP_LATENCY - 1) * KEY_BITS - 1:0], look_key_q};
         if (list_we && list_hit) hit_count_q <= hit_count_q + 10'd1;
@@ -733,6 +707,29 @@ module minilm_controller (
     end
     wire unused_csr_wdata = ^csr_wdata[31:20];  // no register is wider
 
+    // The event counters step the cycle after their events, from
+    // registers, and clear the cycle after the start, so that the
+    // handshakes and the CSR write do not reach the counters' adders and
+    // enables in their cycle. The start comes while every event is quiet
+    // (the controller and the engine are idle), and a run's last event
+    // comes at least two cycles before done rises, so each count is
+    // complete when STATUS reads done. The cycle counter steps on busy, a
+    // state decode, in its own cycle; as the clear comes a cycle late, it
+    // restarts at that cycle's count.
+    reg  [5:0] count_events_q;  // {MAC cycle, crossbar read, evict, fetch, hit, kept key}
+    reg        count_clear_q;
+    always @(posedge clk or negedge rst_n) begin
+        if (!rst_n) begin
+            count_events_q <= 6'd0;
+            count_clear_q  <= 1'b0;
+        end else begin
+            count_events_q <= { eng_mac_active, m_xbar_req_valid && m_xbar_req_ready,
+                                mem_req_take && buf_alloc_evict, mem_req_take,
+                                buf_consume_valid, key_take };
+            count_clear_q  <= start;
+        end
+    end
+
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) begin
             cycles_q     <= 32'd0;
@@ -742,8 +739,8 @@ module minilm_controller (
             evicts_q     <= 32'd0;
             xbar_reads_q <= 32'd0;
             mac_cycles_q <= 32'd0;
-        end else if (start) begin
-            cycles_q     <= 32'd0;
+        end else if (count_clear_q) begin
+            cycles_q     <= { 31'd0, busy };
             kept_q       <= 32'd0;
             fetches_q    <= 32'd0;
             hits_q       <= 32'd0;
@@ -751,13 +748,13 @@ module minilm_controller (
             xbar_reads_q <= 32'd0;
             mac_cycles_q <= 32'd0;
         end else begin
-            if (busy) cycles_q <= cycles_q + 32'd1;
-            if (key_take) kept_q <= kept_q + 32'd1;
-            if (buf_consume_valid) hits_q <= hits_q + 32'd1;
-            if (mem_req_take) fetches_q <= fetches_q + 32'd1;
-            if (mem_req_take && buf_alloc_evict) evicts_q <= evicts_q + 32'd1;
-            if (m_xbar_req_valid && m_xbar_req_ready) xbar_reads_q <= xbar_reads_q + 32'd1;
-            if (eng_mac_active) mac_cycles_q <= mac_cycles_q + 32'd1;
+            if (busy)              cycles_q     <= cycles_q + 32'd1;
+            if (count_events_q[0]) kept_q       <= kept_q + 32'd1;
+            if (count_events_q[1]) hits_q       <= hits_q + 32'd1;
+            if (count_events_q[2]) fetches_q    <= fetches_q + 32'd1;
+            if (count_events_q[3]) evicts_q     <= evicts_q + 32'd1;
+            if (count_events_q[4]) xbar_reads_q <= xbar_reads_q + 32'd1;
+            if (count_events_q[5]) mac_cycles_q <= mac_cycles_q + 32'd1;
         end
     end
 

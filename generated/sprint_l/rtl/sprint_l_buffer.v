@@ -20,7 +20,8 @@
 // Tags: each slot's key, a valid bit and a consumed bit (the current query
 // needs its row: a hit, marked as the controller lists it, or a fill). A
 // consume is registered here and marks its slot the cycle after, so that
-// the lookup's answer does not fan out to the 128 consumed bits in its cycle.
+// the lookup's answer does not fan out to the 128 consumed bits in its cycle;
+// so is a fill, for the memory handshake.
 //
 // Residency is a RAM lookup, so nothing here grows with seq_len but the
 // depth of one table. slot_of_mem, the key→slot table (512 entries of
@@ -41,19 +42,20 @@
 // slot the current query has not consumed (after the hit pass these are rows
 // it does not need), else the round-robin pointer's slot (the pointer starts
 // at 0 on clear and moves past each slot it gives), so that back-to-back
-// fills of a tiled query avoid the slot the engine is reading. The victim is
-// registered: alloc_slot shows the choice for the tags of the cycle before,
-// and alloc_ready says the tags have not changed since (a fill, a consume
-// taking effect, a new query or a clear makes it wait one cycle). The
-// controller looks keys up only between queries' fills, so a lookup never
-// meets a fill, and its hits are consumed before the query's first fill.
+// fills of a tiled query avoid the slot the engine is reading. The victim's
+// search is two register stages deep: alloc_slot shows the choice for the
+// tags of two cycles before, and alloc_ready says the tags have not changed
+// since (a fill, a consume taking effect, a new query or a clear makes it
+// wait two cycles). The controller looks keys up only between queries'
+// fills, so a lookup never meets a fill, and its hits are consumed before
+// the query's first fill.
 `default_nettype none
 
 module sprint_l_buffer (
     input  wire           clk,
     input  wire           rst_n,
-    input  wire           clear,          // invalidate every slot
-    input  wire           start_query,    // clear every consumed bit
+    input  wire           clear,          // invalidate every slot (from the next cycle)
+    input  wire           start_query,    // clear every consumed bit (from the next cycle)
     // Lookup: the answer for the key of 3 cycles before.
     input  wire [8:0]     lookup_key,
     output wire           lookup_hit,     // that key is resident ...
@@ -78,6 +80,11 @@ module sprint_l_buffer (
     localparam integer SLOT_BITS   = 7;   // a slot index
     localparam integer SLOT_LEAVES = 1 << SLOT_BITS;   // slot positions, padded to a power of two
 
+    // The tags are read combinationally into the lookup's last stage, so
+    // they sit in distributed RAM: in a block RAM, whose read is registered,
+    // synthesis would move the slot's copy into the RAM's address register
+    // and leave the RAM's slow output before the compare.
+    (* ram_style = "distributed" *)
     reg  [8:0]     tag_mem [0:127];
     // Slot s at position rev(s), its index's SLOT_BITS bits reversed (see
     // the victim search); the padding's positions stay clear.
@@ -85,6 +92,9 @@ module sprint_l_buffer (
     reg  [SLOT_LEAVES - 1:0] consumed_q;
     reg                 consume_valid_q;  // the consume of the cycle before, applied now
     reg  [SLOT_BITS - 1:0] consume_pos_q;    // its slot's position, rev(consume_slot)
+    reg                 alloc_valid_q;    // the fill of the cycle before, applied now
+    reg  [SLOT_LEAVES - 1:0] alloc_onehot_q;  // its slot's position, rev(alloc_slot), one-hot
+    reg                 alloc_rr_q;       // its slot was the round-robin pointer's
     // The lookup's stages: the table's read, its copy, the tag's check.
     reg  [6:0]     lookup_slot_q;  // slot_of_mem[lookup_key], registered read
     reg  [8:0]     lookup_key_q;
@@ -94,10 +104,17 @@ module sprint_l_buffer (
     reg                 answer_hit_q;   // the slot is valid and holds the key
 
     reg  [6:0]     round_robin_q;
+    // The clear and the new query take effect a cycle after the controller
+    // asks, from registers, so that the controller's handshakes do not reach
+    // the fan-out to every slot's bits in their cycle. The first lookup and
+    // the first fill come several cycles after a query's take.
+    reg                 clear_q;
+    reg                 start_query_q;
 
     // Victim: lowest free slot, else lowest unconsumed slot, else round
-    // robin; the choice is registered, and shown (alloc_ready) only when the
-    // tags did not change in the cycle before.
+    // robin. The search is two register stages deep (its lower levels, then
+    // the rest and the choice), so the choice is shown (alloc_ready) only
+    // when the tags did not change in the two cycles before.
     //
     // Two binary trees of (any, index) nodes find the lowest free and the
     // lowest unconsumed slot in SLOT_BITS levels, one vector a level.
@@ -110,12 +127,22 @@ module sprint_l_buffer (
     // gates. The children of level l differ in slot bit l - 1 (0 in the
     // lower one); a node's index has one bit-plane a level below it (plane
     // b, slot bit b, in bits [b * NODES +: NODES]). With no slot found the
-    // index reads all ones, as it is then not used.
+    // index reads all ones, as it is then not used. Level SPLIT_LEVEL's
+    // nodes are registered (g_split); the levels above read the registers.
     // Position rev(s) set for each slot s (clear for the padding to SLOT_LEAVES).
     localparam [SLOT_LEAVES - 1:0] SLOT_PRESENT =
         128'hffffffffffffffffffffffffffffffff;
-    wire [SLOT_LEAVES - 1:0] free_leaves       = ~valid_q & SLOT_PRESENT;
-    wire [SLOT_LEAVES - 1:0] unconsumed_leaves = ~consumed_q & SLOT_PRESENT;
+    // The level whose nodes are registered: half the levels below it.
+    localparam integer SPLIT_LEVEL = (SLOT_BITS + 1) / 2;
+    // A fill marks its slot valid and consumed the cycle after (alloc_valid_q),
+    // so that the memory handshake does not fan out to the slots' bits in
+    // its cycle; the search sees the pending fill's slot (alloc_leaf) at
+    // once, as if it were marked.
+    wire [SLOT_LEAVES - 1:0] alloc_leaf = alloc_onehot_q & {SLOT_LEAVES{alloc_valid_q}};
+    wire [SLOT_LEAVES - 1:0] consume_leaf =
+        { {(SLOT_LEAVES - 1){1'b0}}, consume_valid_q } << consume_pos_q;
+    wire [SLOT_LEAVES - 1:0] free_leaves       = ~(valid_q | alloc_leaf) & SLOT_PRESENT;
+    wire [SLOT_LEAVES - 1:0] unconsumed_leaves = ~(consumed_q | alloc_leaf) & SLOT_PRESENT;
     genvar level, plane;
     generate
         for (level = 1; level <= SLOT_BITS; level = level + 1) begin : g_victim_level
@@ -123,6 +150,28 @@ module sprint_l_buffer (
             wire [2 * NODES - 1:0] free_below, unconsumed_below;  // the level below's any bits
             wire [NODES - 1:0] free_any, unconsumed_any;          // a slot found below node i
             wire [level * NODES - 1:0] free_index, unconsumed_index;
+            // What the level above reads: these, or their registers at SPLIT_LEVEL.
+            wire [NODES - 1:0] free_any_out, unconsumed_any_out;
+            wire [level * NODES - 1:0] free_index_out, unconsumed_index_out;
+            if (level == SPLIT_LEVEL) begin : g_split
+                reg  [NODES - 1:0] free_any_q, unconsumed_any_q;
+                reg  [level * NODES - 1:0] free_index_q, unconsumed_index_q;
+                always @(posedge clk) begin
+                    free_any_q         <= free_any;
+                    unconsumed_any_q   <= unconsumed_any;
+                    free_index_q       <= free_index;
+                    unconsumed_index_q <= unconsumed_index;
+                end
+                assign free_any_out         = free_any_q;
+                assign unconsumed_any_out   = unconsumed_any_q;
+                assign free_index_out       = free_index_q;
+                assign unconsumed_index_out = unconsumed_index_q;
+            end else begin : g_through
+                assign free_any_out         = free_any;
+                assign unconsumed_any_out   = unconsumed_any;
+                assign free_index_out       = free_index;
+                assign unconsumed_index_out = unconsumed_index;
+            end
             wire [NODES - 1:0] free_lower       = free_below[NODES - 1:0];
             wire [NODES - 1:0] unconsumed_lower = unconsumed_below[NODES - 1:0];
             assign free_any       = free_lower | free_below[2 * NODES - 1:NODES];
@@ -135,14 +184,14 @@ module sprint_l_buffer (
                 assign unconsumed_below = unconsumed_leaves;
             end else begin : g_from_level
                 localparam integer BELOW = 2 * NODES;   // nodes of the level below
-                assign free_below       = g_victim_level[level - 1].free_any;
-                assign unconsumed_below = g_victim_level[level - 1].unconsumed_any;
+                assign free_below       = g_victim_level[level - 1].free_any_out;
+                assign unconsumed_below = g_victim_level[level - 1].unconsumed_any_out;
                 // Slot bits below level - 1: the chosen child's.
                 for (plane = 0; plane < level - 1; plane = plane + 1) begin : g_plane
                     wire [BELOW - 1:0] free_child =
-                        g_victim_level[level - 1].free_index[plane * BELOW +: BELOW];
+                        g_victim_level[level - 1].free_index_out[plane * BELOW +: BELOW];
                     wire [BELOW - 1:0] unconsumed_child =
-                        g_victim_level[level - 1].unconsumed_index[plane * BELOW +: BELOW];
+                        g_victim_level[level - 1].unconsumed_index_out[plane * BELOW +: BELOW];
                     assign free_index[plane * NODES +: NODES] =
                         (free_lower & free_child[NODES - 1:0])
                         | (~free_lower & free_child[BELOW - 1:NODES]);
@@ -153,10 +202,10 @@ module sprint_l_buffer (
             end
         end
     endgenerate
-    wire           free_found       = g_victim_level[SLOT_BITS].free_any[0];
-    wire           unconsumed_found = g_victim_level[SLOT_BITS].unconsumed_any[0];
-    wire [6:0]     free_slot        = g_victim_level[SLOT_BITS].free_index;
-    wire [6:0]     unconsumed_slot  = g_victim_level[SLOT_BITS].unconsumed_index;
+    wire           free_found       = g_victim_level[SLOT_BITS].free_any_out[0];
+    wire           unconsumed_found = g_victim_level[SLOT_BITS].unconsumed_any_out[0];
+    wire [6:0]     free_slot        = g_victim_level[SLOT_BITS].free_index_out;
+    wire [6:0]     unconsumed_slot  = g_victim_level[SLOT_BITS].unconsumed_index_out;
     wire [6:0]     victim = free_found        ? free_slot
                              : unconsumed_found ? unconsumed_slot
                              : round_robin_q;
@@ -165,6 +214,7 @@ module sprint_l_buffer (
     reg                 victim_evict_q;     // the victim holds a valid row
     reg                 victim_rr_q;        // the victim is the round-robin pointer's
     reg                 victim_fresh_q;     // victim_q is that of the current tags
+    reg                 tags_changed_q;     // the tags changed in the cycle before
     assign alloc_slot  = victim_q;
     assign alloc_evict = victim_evict_q;
     assign alloc_ready = victim_fresh_q;
@@ -185,33 +235,55 @@ module sprint_l_buffer (
 
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) begin
-            valid_q       <= {SLOT_LEAVES{1'b0}};
-            consumed_q    <= {SLOT_LEAVES{1'b0}};
-            round_robin_q <= 7'd0;
-            victim_fresh_q <= 1'b0;
-            consume_valid_q <= 1'b0;
-        end else if (clear) begin
-            valid_q       <= {SLOT_LEAVES{1'b0}};
-            consumed_q    <= {SLOT_LEAVES{1'b0}};
-            round_robin_q <= 7'd0;
-            victim_fresh_q <= 1'b0;
-            consume_valid_q <= 1'b0;
+            clear_q       <= 1'b0;
+            start_query_q <= 1'b0;
         end else begin
-            victim_fresh_q   <= !(start_query || consume_valid_q || alloc_valid);
+            clear_q       <= clear;
+            start_query_q <= start_query;
+        end
+    end
+
+    always @(posedge clk or negedge rst_n) begin
+        if (!rst_n) begin
+            valid_q       <= {SLOT_LEAVES{1'b0}};
+            consumed_q    <= {SLOT_LEAVES{1'b0}};
+            round_robin_q <= 7'd0;
+            victim_fresh_q <= 1'b0;
+            tags_changed_q <= 1'b1;
+            consume_valid_q <= 1'b0;
+            alloc_valid_q <= 1'b0;
+        end else if (clear_q) begin
+            valid_q       <= {SLOT_LEAVES{1'b0}};
+            consumed_q    <= {SLOT_LEAVES{1'b0}};
+            round_robin_q <= 7'd0;
+            victim_fresh_q <= 1'b0;
+            tags_changed_q <= 1'b1;
+            consume_valid_q <= 1'b0;
+            alloc_valid_q <= 1'b0;
+        end else begin
+            tags_changed_q   <= start_query_q || consume_valid_q || alloc_valid;
+            victim_fresh_q   <= !(start_query_q || consume_valid_q || alloc_valid
+                                  || tags_changed_q);
             consume_valid_q  <= consume_valid;
-            if (start_query) consumed_q <= {SLOT_LEAVES{1'b0}};
-            if (consume_valid_q) consumed_q[consume_pos_q] <= 1'b1;
-            if (alloc_valid) begin
-                valid_q[alloc_pos]    <= 1'b1;
-                consumed_q[alloc_pos] <= 1'b1;
-                if (victim_rr_q) round_robin_q <= round_robin_next;
+            alloc_valid_q    <= alloc_valid;
+            // A new query clears the consumed bits; a consume and a fill
+            // mark theirs (a query's consumes come before its fills).
+            if (start_query_q || consume_valid_q || alloc_valid_q)
+                consumed_q <= (consumed_q & {SLOT_LEAVES{!start_query_q}})
+                              | consume_leaf | alloc_leaf;
+            if (alloc_valid_q) begin
+                valid_q <= valid_q | alloc_onehot_q;
+                if (alloc_rr_q) round_robin_q <= round_robin_next;
             end
         end
     end
 
-    // The registered consume's position (meaningful when consume_valid_q).
+    // The registered consume's and fill's positions (meaningful when
+    // consume_valid_q and alloc_valid_q).
     always @(posedge clk) begin
         consume_pos_q <= consume_pos;
+        alloc_onehot_q <= { {(SLOT_LEAVES - 1){1'b0}}, 1'b1 } << alloc_pos;
+        alloc_rr_q    <= victim_rr_q;
     end
 
     // The victim of the current tags, registered (meaningful when
@@ -222,10 +294,15 @@ module sprint_l_buffer (
         victim_rr_q    <= !free_found && !unconsumed_found;
     end
 
-    // Tags: written on allocation, never reset (read only where valid_q
-    // says the entry is meaningful).
+    // Tags: written a cycle after the allocation, with the other marks of
+    // the fill (a lookup never meets a fill); never reset (read only where
+    // valid_q says the entry is meaningful).
+    reg  [6:0]     alloc_slot_q;
+    reg  [8:0]     alloc_key_q;
     always @(posedge clk) begin
-        if (alloc_valid) tag_mem[alloc_slot] <= alloc_key;
+        alloc_slot_q <= alloc_slot;
+        alloc_key_q  <= alloc_key;
+        if (alloc_valid_q) tag_mem[alloc_slot_q] <= alloc_key_q;
     end
 
     // The key→slot table: a RAM with a registered read, written on

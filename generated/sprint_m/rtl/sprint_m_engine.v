@@ -116,7 +116,6 @@ module sprint_m_engine (
     localparam [0:0] LAST_KEY = 1'd1;
     // One chunk a pass: a pass never starts the cycle after one of its kind.
     localparam [0:0] ONE_CHUNK = (LAST_CHUNK == 3'd0);
-    localparam [4:0] LAST_NORM_STEP = 5'd4;
 
     // Key hold K: the key handed over, until its S pass starts. key_ready is
     // its emptiness, a register, so that the pass state that decides a start
@@ -198,7 +197,7 @@ module sprint_m_engine (
     reg  [25:0]    sum_q;
     // Normalisation and output.
     reg  [2:0]                        post_state_q;
-    reg  [4:0]     norm_step_q;
+    reg  [4:0]     norm_phase_q;   // one-hot: the leading-zero search's step
     reg  [25:0]    norm_q;         // the sum, shifted left by lz_q
     reg  [4:0]     lz_q;
     reg  [5:0]     out_shift_q;
@@ -456,20 +455,29 @@ module sprint_m_engine (
     // ------------------------------------------------------------------
     // Normalisation: leading zeros of the sum, reciprocal, output elements.
     // ------------------------------------------------------------------
-    // Step k asks whether the top 2^(NORM_STEPS - 1 - k) bits of norm_q are zero.
-    // Padded to 2^NORM_STEPS entries so that norm_step_q indexes it whole.
-    wire [(1 << NORM_STEPS) - 1:0] norm_top_zero;
+    // Step k (norm_phase_q[k], one-hot) asks whether the top
+    // 2^(NORM_STEPS - 1 - k) bits of norm_q are zero, and if so shifts them
+    // out. The one-hot phase makes the step's question and its shift a
+    // select of constants, with no decode of a step count before them.
+    wire [NORM_STEPS - 1:0] norm_top_zero;
+    wire [4:0]     norm_width;    // this step's width: the phase, bit-reversed
     genvar step;
     generate
         for (step = 0; step < NORM_STEPS; step = step + 1) begin : g_norm_step
             localparam integer WIDTH = 1 << (NORM_STEPS - 1 - step);
             assign norm_top_zero[step] = ~|norm_q[25 -: WIDTH];
-        end
-        for (step = NORM_STEPS; step < (1 << NORM_STEPS); step = step + 1) begin : g_norm_pad
-            assign norm_top_zero[step] = 1'b0;
+            assign norm_width[NORM_STEPS - 1 - step] = norm_phase_q[step];
         end
     endgenerate
-    wire [4:0]     norm_width = 5'd1 << (LAST_NORM_STEP - norm_step_q);
+    wire norm_halve = |(norm_phase_q & norm_top_zero);
+    reg  [25:0]    norm_shifted;   // norm_q << norm_width
+    always @* begin : norm_shift
+        integer k;
+        norm_shifted = 26'd0;
+        for (k = 0; k < NORM_STEPS; k = k + 1)
+            if (norm_phase_q[k])
+                norm_shifted = norm_shifted | (norm_q << (1 << (NORM_STEPS - 1 - k)));
+    end
 
     wire                       recip_done;
     wire [18:0]    recip;
@@ -801,7 +809,7 @@ module sprint_m_engine (
     always @(posedge clk or negedge rst_n) begin
         if (!rst_n) begin
             post_state_q <= P_IDLE;
-            norm_step_q  <= 5'd0;
+            norm_phase_q <= 5'd0;
             norm_q       <= 26'd0;
             lz_q         <= 5'd0;
             out_shift_q  <= 6'd0;
@@ -824,17 +832,19 @@ module sprint_m_engine (
                     end else begin
                         norm_q       <= sum_q;
                         lz_q         <= 5'd0;
-                        norm_step_q  <= 5'd0;
+                        norm_phase_q <= 5'd1;
                         post_state_q <= P_NORM;
                     end
                 end
                 P_NORM: begin
-                    if (norm_top_zero[norm_step_q]) begin
-                        norm_q <= norm_q << norm_width;
-                        lz_q   <= lz_q + norm_width;
+                    // The steps' widths are distinct powers of two: lz_q
+                    // collects them without a carry.
+                    if (norm_halve) begin
+                        norm_q <= norm_shifted;
+                        lz_q   <= lz_q | norm_width;
                     end
-                    if (norm_step_q == LAST_NORM_STEP) post_state_q <= P_START;
-                    else norm_step_q <= norm_step_q + 5'd1;
+                    if (norm_phase_q[NORM_STEPS - 1]) post_state_q <= P_START;
+                    else norm_phase_q <= norm_phase_q << 1;
                 end
                 P_START: begin
                     out_shift_q  <= out_shift;
