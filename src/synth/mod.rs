@@ -152,8 +152,11 @@ impl Target {
             Target::Generic => {
                 format!("{}; write_json hier.json", tools::generic_synth_script(top))
             }
+            // iCE40 has no distributed RAM: the memories that ask for it
+            // (the buffer's tags) map as the others do.
             Target::Ice40 => format!(
                 "hierarchy -check -top {top}; proc; check -assert; \
+                 setattr -unset ram_style m:*; \
                  synth_ice40 -dsp -noflatten -top {top}; check -assert; \
                  write_json hier.json; flatten; write_json flat.json"
             ),
