@@ -139,6 +139,7 @@ module long16k_buffer (
     // its cycle; the search sees the pending fill's slot (alloc_leaf) at
     // once, as if it were marked.
     wire [SLOT_LEAVES - 1:0] alloc_leaf = alloc_onehot_q & {SLOT_LEAVES{alloc_valid_q}};
+    // The registered consume's slot, one-hot, for the consumed bits' update.
     wire [SLOT_LEAVES - 1:0] consume_leaf =
         { {(SLOT_LEAVES - 1){1'b0}}, consume_valid_q } << consume_pos_q;
     wire [SLOT_LEAVES - 1:0] free_leaves       = ~(valid_q | alloc_leaf) & SLOT_PRESENT;
