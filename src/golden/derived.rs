@@ -57,11 +57,12 @@ pub fn count_bits(n: u32) -> u32 {
 }
 
 /// Fetches in flight that keep the memory port streaming: one request's
-/// latency (plus 3 cycles of request handling) is hidden behind the beats of
-/// the rows requested before it, one beat a cycle (`mem_beats_per_key` a
-/// key). A power of two in 2..=8.
+/// latency (plus the [`cycles::REQUEST_INTERVAL`] between requests) is
+/// hidden behind the beats of the rows requested before it, one beat a
+/// cycle (`mem_beats_per_key` a key). A power of two in 2..=8.
 pub fn fetch_depth(mem_latency: u32, mem_beats_per_key: u32) -> u32 {
-    ((mem_latency + 3).div_ceil(mem_beats_per_key) + 1)
+    let request = cycles::REQUEST_INTERVAL as u32;
+    ((mem_latency + request).div_ceil(mem_beats_per_key) + 1)
         .next_power_of_two()
         .clamp(2, 8)
 }
