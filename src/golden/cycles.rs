@@ -69,6 +69,8 @@
 //!
 //! `sprint-rtl verify` prints the model's error against the RTL per run.
 
+use std::collections::VecDeque;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Derived, Mode, QueryResult};
@@ -140,7 +142,7 @@ pub struct EngineTimeline {
     /// The latest pass was an A pass (true before the first pass).
     last_a: bool,
     /// The cycle each queued key's weight is ready, oldest first.
-    queue: std::collections::VecDeque<u64>,
+    queue: VecDeque<u64>,
     /// Cycle the engine is idle after the latest A pass.
     drained: u64,
 }
@@ -155,7 +157,7 @@ impl EngineTimeline {
             s_free: now,
             a_free: now,
             last_a: true,
-            queue: std::collections::VecDeque::new(),
+            queue: VecDeque::new(),
             drained: now,
         }
     }
