@@ -5,6 +5,7 @@ use sprint_rtl::golden::crossbar::Crossbar;
 use sprint_rtl::golden::cycles::{self, Bound, RunTiming};
 use sprint_rtl::golden::engine::attend;
 use sprint_rtl::golden::numerics::{self as nx, SCALE_FRAC_BITS};
+use sprint_rtl::golden::reference::{Base, Keys};
 use sprint_rtl::golden::workload::{self, HeadShape};
 use sprint_rtl::golden::{
     Derived, HeadInput, Mode, QueryResult, RunConfig, dispatch, reference, run_head,
@@ -97,7 +98,8 @@ fn engine_matches_float_attention() {
         let mut worst: f64 = 0.0;
         for (r, q) in result.queries.iter().zip(&input.q) {
             let qf: Vec<f64> = q.iter().map(|&x| f64::from(x)).collect();
-            let exact = reference::attention(&qf, &k, &v, &r.kept, real_scale);
+            let exact =
+                reference::attention(&qf, &k, &v, Keys::Listed(&r.kept), real_scale, Base::Two);
             for (&o, e) in r.out.iter().zip(&exact) {
                 worst = worst.max((f64::from(o) * lsb - e).abs());
             }

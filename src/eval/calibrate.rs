@@ -15,6 +15,7 @@ use thiserror::Error;
 
 use crate::files::{self, FileError};
 use crate::golden::crossbar::{self, Crossbar};
+use crate::golden::reference::{self, Base, Keys};
 use crate::golden::{Derived, workload};
 use crate::trace::TraceHead;
 
@@ -218,21 +219,8 @@ pub fn probability_rows(
         .enumerate()
         .skip(rows.start)
         .map(|(i, qi)| {
-            let logits: Vec<f64> = k
-                .iter()
-                .enumerate()
-                .map(|(j, kj)| {
-                    if causal && j > i {
-                        f64::NEG_INFINITY
-                    } else {
-                        qi.iter().zip(kj).map(|(a, b)| a * b).sum::<f64>() * scale
-                    }
-                })
-                .collect();
-            let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let e: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
-            let total: f64 = e.iter().sum();
-            e.iter().map(|x| x / total).collect()
+            let keys = if causal { Keys::Causal(i) } else { Keys::All };
+            reference::probabilities(qi, &k, keys, scale, Base::E)
         })
         .collect()
 }

@@ -18,6 +18,7 @@ use ndarray::{ArrayView2, Axis, s};
 use crate::eval::calibrate::{self, HeadThreshold, Target, Thresholds, approximate_scores};
 use crate::golden::Derived;
 use crate::golden::crossbar::{self, Crossbar};
+use crate::golden::reference::{Base, softmax_in_place};
 use crate::model::{BertEncoder, DecoderError, Llama, ModelError, ROW_BLOCK, causal_attention};
 use crate::trace::{Trace, head_id, quantise};
 
@@ -336,20 +337,16 @@ fn decoder_head_histogram(
     };
     for r0 in (0..n).step_by(ROW_BLOCK) {
         let r1 = (r0 + ROW_BLOCK).min(n);
-        let logits = q.slice(s![r0..r1, ..]).dot(&k.slice(s![..r1, ..]).t());
-        for (b, row) in logits.outer_iter().enumerate() {
+        let mut logits = q.slice(s![r0..r1, ..]).dot(&k.slice(s![..r1, ..]).t());
+        for (b, row) in logits.outer_iter_mut().enumerate() {
             let i = r0 + b;
-            let allowed = &row.as_slice().expect("a standard-layout block")[..=i];
-            let max = allowed.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-            let e: Vec<f64> = allowed
-                .iter()
-                .map(|&x| f64::from(((x - max) * scale).exp()))
-                .collect();
-            let total: f64 = e.iter().sum();
+            let row = row.into_slice().expect("a standard-layout block");
+            let allowed = &mut row[..=i];
+            softmax_in_place(allowed, scale, Base::E);
             let id = crossbar::read_id(head_id, i as u32);
             let approx = xbar.approximate_scores_of(&q_rows[i], id, i + 1);
-            for (&a, &w) in approx.iter().zip(&e) {
-                hist.add(a, w / total);
+            for (&a, &p) in approx.iter().zip(allowed.iter()) {
+                hist.add(a, f64::from(p));
             }
         }
     }

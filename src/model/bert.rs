@@ -2,6 +2,8 @@
 
 use ndarray::{Array2, Array3, ArrayView2, Axis, s};
 
+use crate::golden::reference::{Base, softmax_in_place};
+
 use super::weights::{LayerNorm, Linear, Weights};
 use super::{BertConfig, Forward, ForwardError, LayerQkv, ModelError};
 
@@ -11,8 +13,8 @@ use super::{BertConfig, Forward, ForwardError, LayerQkv, ModelError};
 ///
 /// `q` is `n × d` (queries × head dimension), `k` is `m × d`, `v` is
 /// `m × dv`; the result is the `n × dv` context. No mask is applied. The
-/// scores and products are `f32`; each softmax row is computed in `f64`
-/// (with its maximum subtracted) and rounded to `f32`.
+/// scores and products are `f32`; each softmax row is computed in `f64` by
+/// [`crate::golden::reference::softmax_in_place`] and rounded to `f32`.
 ///
 /// # Panics
 ///
@@ -29,11 +31,10 @@ pub fn exact_attention(
     let mut p = q.dot(&k.t());
     p *= scale;
     for mut row in p.rows_mut() {
-        let max = row.fold(f32::NEG_INFINITY, |m, &x| m.max(x)) as f64;
-        let exps: Vec<f64> = row.iter().map(|&x| (x as f64 - max).exp()).collect();
-        let sum: f64 = exps.iter().sum();
-        for (x, e) in row.iter_mut().zip(&exps) {
-            *x = (e / sum) as f32;
+        let mut scores: Vec<f64> = row.iter().map(|&x| f64::from(x)).collect();
+        softmax_in_place(&mut scores, 1.0, Base::E);
+        for (x, p) in row.iter_mut().zip(&scores) {
+            *x = *p as f32;
         }
     }
     p.dot(v)

@@ -58,6 +58,8 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, Axis, s};
 use rayon::prelude::*;
 
+use crate::golden::reference::{Base, softmax_in_place};
+
 use super::ForwardError;
 use super::gguf::{self, GgufFile};
 use super::gguf_tokenizer::{self, GgufTokenizer};
@@ -711,23 +713,11 @@ pub fn causal_attention(
         .map(|b| {
             let (r0, r1) = (b * ROW_BLOCK, ((b + 1) * ROW_BLOCK).min(n));
             let mut p = q.slice(s![r0..r1, ..]).dot(&k.slice(s![..r1, ..]).t());
-            for (i, mut row) in p.rows_mut().into_iter().enumerate() {
+            for (i, row) in p.rows_mut().into_iter().enumerate() {
                 let keys = r0 + i + 1;
-                let max = row
-                    .iter()
-                    .take(keys)
-                    .fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-                let mut sum = 0f64;
-                for (j, x) in row.iter_mut().enumerate() {
-                    if j < keys {
-                        *x = ((*x - max) * scale).exp();
-                        sum += f64::from(*x);
-                    } else {
-                        *x = 0.0;
-                    }
-                }
-                let inv = (1.0 / sum) as f32;
-                row.mapv_inplace(|x| x * inv);
+                let row = row.into_slice().expect("a standard-layout block");
+                softmax_in_place(&mut row[..keys], scale, Base::E);
+                row[keys..].fill(0.0);
             }
             p.dot(&v.slice(s![..r1, ..]))
         })
