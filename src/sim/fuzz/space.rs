@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::golden::Derived;
 use crate::golden::crossbar;
+use crate::golden::cycles::{self, EngineTimeline};
 use crate::spec::{
     self, Attention, Buffer, Crossbar, Emulator, EmulatorNoise, MAX_CORES, MAX_SLOTS, Memory,
     Noise, Numerics, PortRatio, Recompute, Replacement, ResetStyle, Rtl, Spec,
@@ -452,15 +453,19 @@ fn memory(r: &mut Draws) -> Memory {
 }
 
 /// Estimated cycles of one key in the baseline mode: the slower of the
-/// engine (two passes over the row's chunks, or the weight loop) and the
-/// memory port (the K and V rows' beats at its bandwidth).
+/// engine in steady state (the cycle model's engine timeline over a run of
+/// keys that are always on offer, so the key queue's depth counts) and the
+/// memory port (a row's beats, and at least the fetch request interval).
 fn baseline_key_cycles(spec: &Spec) -> u64 {
+    const KEYS: u64 = 64;
     let d = Derived::from_spec(spec);
-    let chunks = u64::from(d.chunks);
-    let engine = (2 * chunks).max(chunks + 8).max(10);
-    let beat_bytes = u64::from(d.chunk_bits.div_ceil(8));
-    let beat = beat_bytes.div_ceil(u64::from(d.mem_bytes_per_cycle)).max(1);
-    engine.max(u64::from(d.beats_per_key) * beat).max(1)
+    let mut engine = EngineTimeline::for_spec(&d, 0);
+    for _ in 0..KEYS {
+        engine.take(0);
+    }
+    let engine_cycles = engine.drain().div_ceil(KEYS);
+    let memory_cycles = cycles::fetch_interval(&d).max(cycles::REQUEST_INTERVAL);
+    engine_cycles.max(memory_cycles)
 }
 
 /// Queries, keep fraction, stalls and the corner list of a spec.
