@@ -657,3 +657,29 @@ fn cosim_two_slot_buffer() {
     let report = verify::verify(&s, &opts, &|_| {}).unwrap();
     assert!(report.passed(), "{}", report.failure.unwrap_or_default());
 }
+
+/// A one-chunk engine (lanes = head_dim) with a buffer large enough for its
+/// deepest key queue: each pass is one read, so S runs the most keys ahead
+/// of A (`key_depth` 9) and the port alternates S and A on every cycle.
+#[test]
+#[ignore = "needs Verilator"]
+fn cosim_one_chunk_engine_with_a_deep_key_queue() {
+    common::tool("verilator");
+    let mut s = spec("causal");
+    s.name = "causal_one_chunk".into();
+    s.recompute.lanes = 32;
+    s.buffer.bytes = 40 * 64;
+    assert!(s.validate().is_ok(), "a valid spec");
+    let d = sprint_rtl::golden::Derived::from_spec(&s);
+    assert_eq!(
+        (d.chunks, d.key_depth),
+        (1, 9),
+        "one chunk, the deepest queue"
+    );
+    let mut opts = VerifyOptions::for_spec(&s);
+    opts.work_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cosim")
+        .join("causal_one_chunk");
+    let report = verify::verify(&s, &opts, &|_| {}).unwrap();
+    assert!(report.passed(), "{}", report.failure.unwrap_or_default());
+}
