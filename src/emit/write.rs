@@ -12,13 +12,28 @@ use super::EmittedFile;
 ///
 /// The new tree is built in a temporary folder beside `dir` and renamed
 /// over it; a previous design is moved aside first and removed after.
+/// Files in `dir` that the previous design's `manifest.json` does not list
+/// (a user's notes, a synthesis log) are copied into the new tree first,
+/// so a regenerate replaces only what sprint-rtl wrote.
 ///
 /// # Errors
-/// Any I/O error, and `dir` being a file or a non-empty folder that does
-/// not hold a sprint-rtl design (its `manifest.json`): nothing is replaced
-/// then, and no temporary folder is left behind.
+/// Any I/O error; `dir` being a file or a non-empty folder that does not
+/// hold a sprint-rtl design (its `manifest.json`); a file there that the
+/// old design did not write at a path the new one writes. Nothing is
+/// replaced then, and no temporary folder is left behind.
 pub fn write_atomically(dir: &Path, files: &[EmittedFile]) -> io::Result<()> {
     check_replaceable(dir)?;
+    let foreign = foreign_files(dir)?;
+    if let Some(clash) = foreign.iter().find(|f| files.iter().any(|e| e.path == **f)) {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{} was not written by sprint-rtl, and the new design writes that path; \
+                 move it away first",
+                dir.join(clash).display()
+            ),
+        ));
+    }
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -28,7 +43,9 @@ pub fn write_atomically(dir: &Path, files: &[EmittedFile]) -> io::Result<()> {
         .prefix(".sprint-rtl-")
         .tempdir_in(&parent)?
         .keep();
-    let result = stage(&staged, files).and_then(|()| swap_in(&staged, dir, &parent));
+    let result = stage(&staged, files)
+        .and_then(|()| carry_over(dir, &staged, &foreign))
+        .and_then(|()| swap_in(&staged, dir, &parent));
     if result.is_err() {
         let _ = fs::remove_dir_all(&staged);
     }
@@ -58,6 +75,73 @@ fn check_replaceable(dir: &Path) -> io::Result<()> {
             }
         }
     }
+}
+
+/// The files under a design folder `dir` that its `manifest.json` does not
+/// list, as paths relative to `dir` with `/` separators (none when `dir`
+/// does not exist).
+fn foreign_files(dir: &Path) -> io::Result<Vec<String>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let manifest = fs::read_to_string(dir.join("manifest.json")).unwrap_or_default();
+    let listed: Vec<String> = serde_json::from_str::<serde_json::Value>(&manifest)
+        .ok()
+        .and_then(|m| m.get("files").and_then(|f| f.as_array()).cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|f| f.get("path").and_then(|p| p.as_str()).map(String::from))
+        .collect();
+    let mut found = Vec::new();
+    walk(dir, "", &mut found)?;
+    found.retain(|f| f != "manifest.json" && !listed.contains(f));
+    Ok(found)
+}
+
+/// Every non-folder entry under `dir`, relative to the design folder.
+fn walk(dir: &Path, prefix: &str, found: &mut Vec<String>) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rel = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        if entry.file_type()?.is_dir() {
+            walk(&entry.path(), &rel, found)?;
+        } else {
+            found.push(rel);
+        }
+    }
+    Ok(())
+}
+
+/// Copies the `foreign` files of `dir` into the staged tree (a symbolic
+/// link stays a link).
+fn carry_over(dir: &Path, staged: &Path, foreign: &[String]) -> io::Result<()> {
+    for rel in foreign {
+        let (from, to) = (dir.join(rel), staged.join(rel));
+        if let Some(p) = to.parent() {
+            fs::create_dir_all(p)?;
+        }
+        if fs::symlink_metadata(&from)?.file_type().is_symlink() {
+            copy_link(&from, &to)?;
+        } else {
+            fs::copy(&from, &to)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn copy_link(from: &Path, to: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(fs::read_link(from)?, to)
+}
+
+#[cfg(not(unix))]
+fn copy_link(from: &Path, to: &Path) -> io::Result<()> {
+    fs::copy(from, to).map(|_| ())
 }
 
 fn stage(staged: &Path, files: &[EmittedFile]) -> io::Result<()> {
@@ -100,7 +184,8 @@ mod tests {
             },
             EmittedFile {
                 path: "manifest.json".into(),
-                contents: "{\n  \"generator\": \"sprint-rtl\"\n}\n".into(),
+                contents: "{\n  \"files\": [{\"path\": \"rtl/a.v\"}],\n  \"generator\": \"sprint-rtl\"\n}\n"
+                    .into(),
             },
         ]
     }
@@ -121,6 +206,26 @@ mod tests {
             fs::read_to_string(foreign.join("notes.txt")).unwrap(),
             "mine"
         );
+
+        write_atomically(&out, &files()).unwrap();
+        fs::write(out.join("notes.txt"), "mine").unwrap();
+        fs::create_dir_all(out.join("synth")).unwrap();
+        fs::write(out.join("synth/yosys.log"), "log").unwrap();
+        write_atomically(&out, &files()).unwrap();
+        assert_eq!(fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
+        assert_eq!(
+            fs::read_to_string(out.join("synth/yosys.log")).unwrap(),
+            "log"
+        );
+
+        let mut clashing = files();
+        clashing.push(EmittedFile {
+            path: "notes.txt".into(),
+            contents: "generated".into(),
+        });
+        let err = write_atomically(&out, &clashing).unwrap_err();
+        assert!(err.to_string().contains("notes.txt"), "{err}");
+        assert_eq!(fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
 
         let file = tmp.path().join("file");
         fs::write(&file, "data").unwrap();
