@@ -297,10 +297,16 @@ class Bench:
         self.ram.write(lay.k_base + key * lay.stride, k_row.to_bytes(lay.row_bytes, "little"))
         self.ram.write(lay.v_base + key * lay.stride, v_row.to_bytes(lay.row_bytes, "little"))
 
-    def query(self, row):
+    def query(self, row, tlast_beat=None):
+        """Queues a query row; with `tlast_beat`, TLAST is set on that beat too
+        (two frames), a misplaced TLAST that the design must flag."""
         mask = (1 << self.q_chunk_bits) - 1
         beats = [(row >> (b * self.q_chunk_bits)) & mask for b in range(self.chunks)]
-        self.q_source.send_nowait(AxiStreamFrame(beats))
+        if tlast_beat is None or tlast_beat >= self.chunks - 1:
+            self.q_source.send_nowait(AxiStreamFrame(beats))
+        else:
+            self.q_source.send_nowait(AxiStreamFrame(beats[:tlast_beat + 1]))
+            self.q_source.send_nowait(AxiStreamFrame(beats[tlast_beat + 1:]))
 
     async def run(self, label):
         self.label = label
@@ -358,7 +364,7 @@ class Bench:
             elif op == "csr":
                 await self.csr(int(args[0]), int(args[1]))
             elif op == "query":
-                self.query(int(args[0], 16))
+                self.query(int(args[0], 16), int(args[1]) if len(args) > 1 else None)
             elif op == "expect":
                 self.expected_rows.append((int(args[0]), int(args[1], 16)))
             elif op == "fetch":

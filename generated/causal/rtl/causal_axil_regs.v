@@ -99,7 +99,7 @@ module causal_axil_regs (
     wire read_axi     = (read_word == CSR_K_BASE) || (read_word == CSR_V_BASE)
                      || (read_word == CSR_ROW_STRIDE) || (read_word == CSR_AXI_STATUS);
     wire write_ok     = (write_native || write_axi) && (s_axil_wstrb == 4'hF);
-    wire start        = write_ok && (write_word == CSR_CTRL) && s_axil_wdata[0];
+    wire start        = write_take && write_ok && (write_word == CSR_CTRL) && s_axil_wdata[0];
 
     wire [31:0] aligned_wdata = s_axil_wdata & ADDR_MASK;
 
