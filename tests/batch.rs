@@ -399,6 +399,7 @@ impl LocalSlurm {
              MpiDefault=none\n\
              ReturnToService=2\n\
              SlurmdParameters=config_overrides\n\
+             MaxArraySize=3\n\
              NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} State=UNKNOWN\n\
              PartitionName=sweep Nodes={host} Default=YES MaxTime=INFINITE State=UP\n",
             ctld = free_port(),
@@ -502,7 +503,8 @@ fn a_sweep_submitted_to_a_local_slurm_collects_into_the_local_report() {
         &["--submit", "slurm"],
         &[("SLURM_CONF", &conf)],
     );
-    assert!(printed.contains("submitted Slurm job array"), "{printed}");
+    // MaxArraySize=3: the 4 points go as two arrays, of 3 tasks and 1.
+    assert!(printed.contains("submitted Slurm job arrays"), "{printed}");
     wait_for("the job array", || {
         (0..4).all(|k| {
             let point = dir.join("points").join(k.to_string());

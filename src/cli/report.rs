@@ -341,12 +341,16 @@ fn jobs_written(points: usize, args: &SweepArgs) -> Outcome {
     );
     match args.submit {
         Some(Scheduler::Slurm) => {
-            let id = slurm::submit(&jobs, &args.sbatch_arg).map_err(|e| {
+            let ids = slurm::submit(&jobs, points, &args.sbatch_arg).map_err(|e| {
                 Failure::input(format!(
                     "{e}\nthe jobs are in {root}; submit them with sbatch {root}/sweep.sbatch"
                 ))
             })?;
-            println!("submitted Slurm job array {id} ({points} tasks, logs in {root}/logs)");
+            let arrays = if ids.len() == 1 { "array" } else { "arrays" };
+            println!(
+                "submitted Slurm job {arrays} {} ({points} tasks, logs in {root}/logs)",
+                ids.join(", ")
+            );
             println!("when it has finished: sprint-rtl sweep-collect {root}");
             Ok(())
         }
