@@ -1,5 +1,5 @@
 //! The book's result tables are rendered from the JSON the commands wrote,
-//! not pasted. A table in `docs/src/*.md` between
+//! not pasted. A table in `docs/src/*.md` between the lines
 //!
 //! ```text
 //! <!-- results: KIND FILE -->
@@ -42,6 +42,10 @@ fn blocks(chapter: &Path, text: &str) -> Vec<Block> {
     let mut found = Vec::new();
     let mut at = 0;
     while let Some(start) = text[at..].find(BEGIN).map(|i| at + i) {
+        if start > 0 && !text[..start].ends_with('\n') {
+            at = start + BEGIN.len();
+            continue; // a marker quoted in prose, not one
+        }
         let line_end = text[start..]
             .find('\n')
             .map_or(text.len(), |i| start + i + 1);

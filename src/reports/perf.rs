@@ -58,6 +58,9 @@ pub struct Bound {
     pub compute_cycles: u64,
     /// Σ (memory latency when fetching + fetched bytes / bandwidth).
     pub memory_cycles: u64,
+    /// The run's fetched bytes / bandwidth: the cycles the one memory port
+    /// is busy, which the cores share.
+    pub transfer_cycles: u64,
     /// Σ crossbar latency (pruning modes).
     pub fixed_cycles: u64,
     /// Σ (fixed + max(compute, memory)) per query.
@@ -89,6 +92,7 @@ pub fn run_bound(d: &Derived, mode: Mode, queries: &[QueryResult]) -> Bound {
     let mut b = Bound {
         compute_cycles: 0,
         memory_cycles: 0,
+        transfer_cycles: 0,
         fixed_cycles: 0,
         bound_cycles: 0,
         memory_bound_queries: 0,
@@ -101,11 +105,14 @@ pub fn run_bound(d: &Derived, mode: Mode, queries: &[QueryResult]) -> Bound {
         b.bound_cycles += x + c.max(m);
         b.memory_bound_queries += u64::from(m > c);
     }
+    let fetched: u64 = queries.iter().map(|q| u64::from(q.fetches)).sum();
+    b.transfer_cycles =
+        (fetched * u64::from(d.slot_bytes)).div_ceil(u64::from(d.mem_bytes_per_cycle));
     if d.cores > 1 {
-        let fetched: u64 = queries.iter().map(|q| u64::from(q.fetches)).sum();
-        let transfer =
-            (fetched * u64::from(d.slot_bytes)).div_ceil(u64::from(d.mem_bytes_per_cycle));
-        b.bound_cycles = b.bound_cycles.div_ceil(u64::from(d.cores)).max(transfer);
+        b.bound_cycles = b
+            .bound_cycles
+            .div_ceil(u64::from(d.cores))
+            .max(b.transfer_cycles);
     }
     b
 }
