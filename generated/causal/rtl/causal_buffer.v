@@ -88,8 +88,9 @@ module causal_buffer (
     reg  [6:0]     tag_mem [0:31];
     // Slot s at position rev(s), its index's SLOT_BITS bits reversed (see
     // the victim search); the padding's positions stay clear.
-    reg  [SLOT_LEAVES - 1:0] valid_q;
-    reg  [SLOT_LEAVES - 1:0] consumed_q;
+    // Each slot's valid and consumed bit (registers of g_mark's groups).
+    wire [SLOT_LEAVES - 1:0] slot_valid;
+    wire [SLOT_LEAVES - 1:0] slot_consumed;
     reg                 consume_valid_q;  // the consume of the cycle before, applied now
     reg  [SLOT_BITS - 1:0] consume_pos_q;    // its slot's position, rev(consume_slot)
     reg                 alloc_valid_q;    // the fill of the cycle before, applied now
@@ -118,7 +119,7 @@ module causal_buffer (
     //
     // Two binary trees of (any, index) nodes find the lowest free and the
     // lowest unconsumed slot in SLOT_BITS levels, one vector a level.
-    // valid_q and consumed_q hold slot s at position rev(s), rev reversing
+    // slot_valid and slot_consumed hold slot s at position rev(s), rev reversing
     // the SLOT_BITS bits of a slot index, so that the two children of node
     // i of a level of NODES nodes are nodes i and i + NODES of the level
     // below: the lower and the upper half of its vector. A level is then a
@@ -137,13 +138,16 @@ module causal_buffer (
     // A fill marks its slot valid and consumed the cycle after (alloc_valid_q),
     // so that the memory handshake does not fan out to the slots' bits in
     // its cycle; the search sees the pending fill's slot (alloc_leaf) at
-    // once, as if it were marked.
-    wire [SLOT_LEAVES - 1:0] alloc_leaf = alloc_onehot_q & {SLOT_LEAVES{alloc_valid_q}};
-    // The registered consume's slot, one-hot, for the consumed bits' update.
-    wire [SLOT_LEAVES - 1:0] consume_leaf =
-        { {(SLOT_LEAVES - 1){1'b0}}, consume_valid_q } << consume_pos_q;
-    wire [SLOT_LEAVES - 1:0] free_leaves       = ~(valid_q | alloc_leaf) & SLOT_PRESENT;
-    wire [SLOT_LEAVES - 1:0] unconsumed_leaves = ~(consumed_q | alloc_leaf) & SLOT_PRESENT;
+    // once, as if it were marked: alloc_onehot_q gated by the group's copy
+    // of alloc_valid_q (g_mark).
+    wire [SLOT_LEAVES - 1:0] alloc_leaf;
+    // The registered consume's slot, one-hot, for the consumed bits' update
+    // (gated by the group's copy of consume_valid_q).
+    wire [SLOT_LEAVES - 1:0] consume_onehot =
+        { {(SLOT_LEAVES - 1){1'b0}}, 1'b1 } << consume_pos_q;
+    wire [SLOT_LEAVES - 1:0] consume_leaf;
+    wire [SLOT_LEAVES - 1:0] free_leaves       = ~(slot_valid | alloc_leaf) & SLOT_PRESENT;
+    wire [SLOT_LEAVES - 1:0] unconsumed_leaves = ~(slot_consumed | alloc_leaf) & SLOT_PRESENT;
     genvar level, plane;
     generate
         for (level = 1; level <= SLOT_BITS; level = level + 1) begin : g_victim_level
@@ -221,7 +225,7 @@ module causal_buffer (
     assign alloc_ready = victim_fresh_q;
     wire [4:0]     round_robin_next = (round_robin_q == 5'd31)
                                      ? 5'd0 : round_robin_q + 5'd1;
-    // Positions of slots in valid_q and consumed_q: rev(s) for slot s.
+    // Positions of slots in slot_valid and slot_consumed: rev(s) for slot s.
     wire [SLOT_BITS - 1:0] consume_pos, alloc_pos, probe_pos;
     genvar slot_bit;
     generate
@@ -246,16 +250,12 @@ module causal_buffer (
 
     always @(posedge clk or posedge rst) begin
         if (rst) begin
-            valid_q       <= {SLOT_LEAVES{1'b0}};
-            consumed_q    <= {SLOT_LEAVES{1'b0}};
             round_robin_q <= 5'd0;
             victim_fresh_q <= 1'b0;
             tags_changed_q <= 1'b1;
             consume_valid_q <= 1'b0;
             alloc_valid_q <= 1'b0;
         end else if (clear_q) begin
-            valid_q       <= {SLOT_LEAVES{1'b0}};
-            consumed_q    <= {SLOT_LEAVES{1'b0}};
             round_robin_q <= 5'd0;
             victim_fresh_q <= 1'b0;
             tags_changed_q <= 1'b1;
@@ -267,17 +267,68 @@ module causal_buffer (
                                   || tags_changed_q);
             consume_valid_q  <= consume_valid;
             alloc_valid_q    <= alloc_valid;
-            // A new query clears the consumed bits; a consume and a fill
-            // mark theirs (a query's consumes come before its fills).
-            if (start_query_q || consume_valid_q || alloc_valid_q)
-                consumed_q <= (consumed_q & {SLOT_LEAVES{!start_query_q}})
-                              | consume_leaf | alloc_leaf;
-            if (alloc_valid_q) begin
-                valid_q <= valid_q | alloc_onehot_q;
-                if (alloc_rr_q) round_robin_q <= round_robin_next;
-            end
+            if (alloc_valid_q && alloc_rr_q) round_robin_q <= round_robin_next;
         end
     end
+
+    // The slots' bits, in groups of MARK_LEAVES positions. Each group has
+    // its own copies of clear_q, start_query_q, consume_valid_q and
+    // alloc_valid_q (the same inputs, registered the same way), kept (on
+    // the declarations and the block: see the engine) so that synthesis
+    // does not merge them back into one register that enables every
+    // slot's bits across the buffer.
+    localparam integer MARK_LEAVES = (SLOT_LEAVES < 16) ? SLOT_LEAVES : 16;
+    localparam integer MARK_GROUPS = SLOT_LEAVES / MARK_LEAVES;
+    genvar group;
+    generate
+        for (group = 0; group < MARK_GROUPS; group = group + 1) begin : g_mark
+            localparam integer LOW = group * MARK_LEAVES;
+            (* keep *) reg group_clear_q;
+            (* keep *) reg group_start_q;
+            (* keep *) reg group_consume_q;
+            (* keep *) reg group_alloc_q;
+            (* keep *)
+            always @(posedge clk or posedge rst) begin
+                if (rst) begin
+                    group_clear_q   <= 1'b0;
+                    group_start_q   <= 1'b0;
+                    group_consume_q <= 1'b0;
+                    group_alloc_q   <= 1'b0;
+                end else begin
+                    group_clear_q   <= clear;
+                    group_start_q   <= start_query;
+                    group_consume_q <= consume_valid && !group_clear_q;
+                    group_alloc_q   <= alloc_valid && !group_clear_q;
+                end
+            end
+            wire [MARK_LEAVES - 1:0] alloc_part = alloc_onehot_q[LOW +: MARK_LEAVES];
+            assign alloc_leaf[LOW +: MARK_LEAVES]   = alloc_part & {MARK_LEAVES{group_alloc_q}};
+            assign consume_leaf[LOW +: MARK_LEAVES] =
+                consume_onehot[LOW +: MARK_LEAVES] & {MARK_LEAVES{group_consume_q}};
+            reg  [MARK_LEAVES - 1:0] valid_part_q;
+            reg  [MARK_LEAVES - 1:0] consumed_part_q;
+            always @(posedge clk or posedge rst) begin
+                if (rst) begin
+                    valid_part_q    <= {MARK_LEAVES{1'b0}};
+                    consumed_part_q <= {MARK_LEAVES{1'b0}};
+                end else if (group_clear_q) begin
+                    valid_part_q    <= {MARK_LEAVES{1'b0}};
+                    consumed_part_q <= {MARK_LEAVES{1'b0}};
+                end else begin
+                    // A new query clears the consumed bits; a consume and a
+                    // fill mark theirs (a query's consumes come before its
+                    // fills).
+                    if (group_start_q || group_consume_q || group_alloc_q)
+                        consumed_part_q <= (consumed_part_q & {MARK_LEAVES{!group_start_q}})
+                                           | consume_leaf[LOW +: MARK_LEAVES]
+                                           | alloc_leaf[LOW +: MARK_LEAVES];
+                    if (group_alloc_q) valid_part_q <= valid_part_q | alloc_part;
+                end
+            end
+            assign slot_valid[LOW +: MARK_LEAVES]    = valid_part_q;
+            assign slot_consumed[LOW +: MARK_LEAVES] = consumed_part_q;
+        end
+    endgenerate
 
     // The registered consume's and fill's positions (meaningful when
     // consume_valid_q and alloc_valid_q).
@@ -297,7 +348,7 @@ module causal_buffer (
 
     // Tags: written a cycle after the allocation, with the other marks of
     // the fill (a lookup never meets a fill); never reset (read only where
-    // valid_q says the entry is meaningful).
+    // slot_valid says the entry is meaningful).
     reg  [4:0]     alloc_slot_q;
     reg  [6:0]     alloc_key_q;
     always @(posedge clk) begin
@@ -306,19 +357,27 @@ module causal_buffer (
         if (alloc_valid_q) tag_mem[alloc_slot_q] <= alloc_key_q;
     end
 
-    // The key→slot table: a RAM with a registered read, written on
-    // allocation, never reset. Lookups and fills never share a cycle (see
-    // the header), so what a read of the entry being written returns does
-    // not matter.
+    // The key→slot table: a RAM with a registered read, never reset,
+    // written a cycle after the allocation from the fill's registers (its
+    // own copy of the fill's valid, so that the memory handshake reaches
+    // only that register). A query's lookups come before its fills, and the
+    // next query's several cycles after its last fill, so no lookup meets a
+    // write of the table (nor needs an entry not yet written) and what a
+    // read of the entry being written returns does not matter.
+    reg                 table_write_q;    // the fill of the cycle before: write its entry
+    always @(posedge clk or posedge rst) begin
+        if (rst) table_write_q <= 1'b0;
+        else table_write_q <= alloc_valid;
+    end
     reg  [4:0]     slot_of_mem [0:127];
     always @(posedge clk) begin
-        if (alloc_valid) slot_of_mem[alloc_key] <= alloc_slot;
+        if (table_write_q) slot_of_mem[alloc_key_q] <= alloc_slot_q;
         lookup_slot_q  <= slot_of_mem[lookup_key];
         lookup_key_q   <= lookup_key;
         probe_slot_q   <= lookup_slot_q;
         probe_key_q    <= lookup_key_q;
         answer_slot_q  <= probe_slot_q;
-        answer_hit_q   <= valid_q[probe_pos] && (tag_mem[probe_slot_q] == probe_key_q);
+        answer_hit_q   <= slot_valid[probe_pos] && (tag_mem[probe_slot_q] == probe_key_q);
     end
 
     // ------------------------------------------------------------------

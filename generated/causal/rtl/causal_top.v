@@ -53,7 +53,7 @@ module causal_top (
     input  wire [127:0]   s_xbar_keep_data,
     input  wire           s_xbar_keep_last
 );
-    wire                          eng_q_load, eng_key_valid, eng_key_ready;
+    wire                          eng_q_load, eng_q_ready_next, eng_key_valid, eng_key_ready;
     wire                          eng_finish_valid, eng_finish_ready, eng_idle, eng_mac_active;
     wire [15:0]    eng_scale;
     wire [4:0]     eng_key_slot, eng_probe_slot;
@@ -103,6 +103,7 @@ module causal_top (
         .s_mem_rsp_ready      (s_mem_rsp_ready),
         .s_mem_rsp_data       (s_mem_rsp_data),
         .eng_q_load           (eng_q_load),
+        .eng_q_ready_next     (eng_q_ready_next),
         .eng_scale            (eng_scale),
         .eng_key_valid        (eng_key_valid),
         .eng_key_ready        (eng_key_ready),
@@ -134,6 +135,8 @@ module causal_top (
         .clk          (clk),
         .rst (rst),
         .q_load       (eng_q_load),
+        .q_valid      (s_q_valid),
+        .q_ready_next (eng_q_ready_next),
         .q_data       (s_q_data),
         .q_row        (q_row),
         .scale        (eng_scale),

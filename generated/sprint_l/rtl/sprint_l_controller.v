@@ -112,6 +112,7 @@ module sprint_l_controller (
     input  wire [127:0]   s_mem_rsp_data,  // 8 beats a key
     // Engine.
     output wire           eng_q_load,
+    output wire           eng_q_ready_next,  // s_q_ready of the next cycle
     output wire [15:0]    eng_scale,
     output wire           eng_key_valid,
     input  wire           eng_key_ready,
@@ -497,10 +498,14 @@ module sprint_l_controller (
     // engine's idle do not reach the take's wide fan-out (every query
     // register of the engine, the buffer's tags) in one cycle: it rises the
     // cycle after the controller may take a query, and falls with the take.
+    // The engine holds per-lane copies of the ready (with its idle) for its
+    // query registers' load, and so takes its next value.
     reg  q_ready_q;
     assign s_q_ready  = q_ready_q;
     wire q_take       = s_q_valid && s_q_ready;
-    assign eng_q_load = q_take;
+    wire q_ready_next = (state_q == C_QUERY) && queries_left && eng_idle && !q_take;
+    assign eng_q_load       = q_take;
+    assign eng_q_ready_next = q_ready_next;
     assign eng_scale  = scale_q;
 
     assign m_xbar_req_valid     = (state_q == C_XBAR_REQ);
@@ -626,7 +631,7 @@ module sprint_l_controller (
             else if (hits_end) reads_left_q <= miss_count_q;
             else if (list_rd) reads_left_q <= reads_left_q - 10'd1;
             if (q_take) xbar_done_q <= 1'b0;
-            q_ready_q   <= (state_q == C_QUERY) && queries_left && eng_idle && !q_take;
+            q_ready_q   <= q_ready_next;
             fill_safe_q <= (state_q == C_FETCH) && buf_alloc_ready && !eng_probe_busy
                            && !victim_queued;
             case (state_q)

@@ -57,7 +57,7 @@ module sprint_m_core (
     input  wire [127:0]   s_xbar_keep_data,
     input  wire           s_xbar_keep_last
 );
-    wire                          eng_q_load, eng_key_valid, eng_key_ready;
+    wire                          eng_q_load, eng_q_ready_next, eng_key_valid, eng_key_ready;
     wire                          eng_finish_valid, eng_finish_ready, eng_idle, eng_mac_active;
     wire [15:0]    eng_scale;
     wire [6:0]     eng_key_slot, eng_probe_slot;
@@ -109,6 +109,7 @@ module sprint_m_core (
         .s_mem_rsp_ready      (s_mem_rsp_ready),
         .s_mem_rsp_data       (s_mem_rsp_data),
         .eng_q_load           (eng_q_load),
+        .eng_q_ready_next     (eng_q_ready_next),
         .eng_scale            (eng_scale),
         .eng_key_valid        (eng_key_valid),
         .eng_key_ready        (eng_key_ready),
@@ -140,6 +141,8 @@ module sprint_m_core (
         .clk          (clk),
         .rst_n (rst_n),
         .q_load       (eng_q_load),
+        .q_valid      (s_q_valid),
+        .q_ready_next (eng_q_ready_next),
         .q_data       (s_q_data),
         .q_row        (q_row),
         .scale        (eng_scale),

@@ -30,8 +30,8 @@ module sprint_s_exp2 (
     // make it the multiplier block's input register), fracd_q carries f on;
     // 2 b * f; 3 the inner term a + (b * f >> 8); 4 its product with f.
     // The shift: 1 x_int; 2 -x_int; 3 its copy next to the output.
-    reg  [7:0]     frac0_q;
-    reg  [7:0]     fracd_q;
+    (* keep *) reg  [7:0]     frac0_q;
+    (* keep *) reg  [7:0]     fracd_q;
     reg  [22:0]    b_f_q;
     reg  [7:0]     frac1_q;
     reg  [14:0]    inner_q;
@@ -41,6 +41,8 @@ module sprint_s_exp2 (
     reg  [20:0]    shift_q;
     reg  [20:0]    shift2_q;
 
+    // keep on the copies' declarations and on their block: Yosys merges
+    // equal flip-flops unless their block is kept (see the engine).
     (* keep *)
     always @(posedge clk) begin
         frac0_q <= frac;

@@ -58,6 +58,10 @@ module tiny_engine (
     input  wire           rst,
     // Query: q_load (only while idle) latches q and clears the softmax state.
     input  wire           q_load,
+    // q_load is q_valid and the controller's query ready (a register, whose
+    // next value is q_ready_next); the query registers load from copies.
+    input  wire           q_valid,
+    input  wire           q_ready_next,
     input  wire [63:0]    q_data,       // head_dim x 8-bit signed, element 0 in the LSBs
     output wire [63:0]    q_row,        // the latched query
     input  wire [15:0]    scale,        // score scale, 20 fractional bits
@@ -117,6 +121,15 @@ module tiny_engine (
     // One chunk a pass: a pass never starts the cycle after one of its kind.
     localparam [0:0] ONE_CHUNK = (LAST_CHUNK == 2'd0);
 
+    // Register copies (a lane's own copy of a control bit, an operand's
+    // copy next to its multiplier) carry (* keep *) twice: on their `reg`
+    // declaration, where Vivado and most tools read it, and on the `always`
+    // block that writes them. Yosys reads keep on a declaration as "keep this
+    // net" only: its opt_merge still merges flip-flops with equal inputs and
+    // leaves the kept nets on the one that remains. It copies keep from a
+    // process onto the flip-flops the process infers, and does not merge
+    // kept cells. Never on a net declared with an assignment (Icarus drops it).
+
     // Key hold K: the key handed over, until its S pass starts. key_ready is
     // its emptiness, a register, so that the pass state that decides a start
     // does not reach the controller's hand-over in the same cycle, nor the
@@ -172,8 +185,8 @@ module tiny_engine (
     // W's steps.
     reg  [W_STEPS - 1:0]              w_step_q;
     reg  signed [18:0]    w_score_q;      // W's copy of score_q
-    reg  [15:0]    scale_lo_q;     // copies of the scale input (steady while busy),
-    reg  [15:0]    scale_hi_q;     // one for each multiplier
+    (* keep *) reg  [15:0]    scale_lo_q;     // copies of the scale input (steady while busy),
+    (* keep *) reg  [15:0]    scale_hi_q;     // one for each multiplier
     reg  signed [35:0]    z_lo_q;         // low score bits * scale
     reg  signed [35:0]    z_hi_q;         // high score bits * scale
     reg  signed [35:0]    z_q;
@@ -189,8 +202,8 @@ module tiny_engine (
     reg  [4:0]     w_rescale_q;    // the rescale, from W_EXP on
     reg  [4:0]     rescale_exp2_q; // its copies in W_EXP2 and W_EXP3
     reg  [4:0]     rescale_exp3_q;
-    reg  [4:0]     a_rescale_q;    // in W_WEIGHT: for the key queue (the A pass)
-    reg  [4:0]     sum_rescale_q;  // and for the sum, kept apart (the two sit far apart)
+    (* keep *) reg  [4:0]     a_rescale_q;    // in W_WEIGHT: for the key queue (the A pass)
+    (* keep *) reg  [4:0]     sum_rescale_q;  // and for the sum, kept apart (the two sit far apart)
     reg  [15:0]    p_q;            // the weight, the cycle after W_WEIGHT
     wire [15:0]    p_next;         // u_exp2's weight, in W_WEIGHT
     reg                               sum_add_q;      // add p_q to the sum this cycle
@@ -305,25 +318,27 @@ module tiny_engine (
     // ring turns with each S read (in the read stage) and is back in order
     // after the pass, so the lane operand needs no chunk select. The lane
     // also holds its elements of the latched query (q_row) in order. Each
-    // lane's turn flag and copy of idle_q are its own, kept apart by
+    // lane's turn flag and its copy of the take's registers (the
+    // controller's ready and idle_q, ANDed a cycle early: q_load is
+    // lane_take_q && q_valid while idle) are its own, kept apart by
     // synthesis, so that no one register enables every query element.
     wire signed [7:0]     q_head [0:1];
     genvar slot;
     generate
         for (lane = 0; lane < 2; lane = lane + 1) begin : g_q_lane
-            reg q_turn_q;    // the read stage holds a chunk of an S pass
-            reg lane_idle_q; // idle_q's copy
+            (* keep *) reg q_turn_q;    // the read stage holds a chunk of an S pass
+            (* keep *) reg lane_take_q; // the controller's ready and idle_q
             (* keep *)
             always @(posedge clk) begin
                 if (rst) begin
                     q_turn_q    <= 1'b0;
-                    lane_idle_q <= 1'b1;
+                    lane_take_q <= 1'b0;
                 end else begin
                     q_turn_q    <= pass_active_q && !pass_kind_q;
-                    lane_idle_q <= idle_next;
+                    lane_take_q <= q_ready_next && idle_next;
                 end
             end
-            wire load = lane_idle_q && q_load;
+            wire load = lane_take_q && q_valid;
             wire [7:0]     q_ring [0:3];
             for (slot = 0; slot < 4; slot = slot + 1) begin : g_slot
                 localparam integer ELEM = slot * 2 + lane;
@@ -364,9 +379,9 @@ module tiny_engine (
             // The lane's copies of the read stage's valid bit, kind and p
             // (the issue stage's, a cycle later), kept apart from the other
             // lanes' so that no one register selects every lane operand.
-            reg                          lane_rd_valid_q;
-            reg                          lane_rd_kind_q;
-            reg  [15:0]    lane_rd_p_q;
+            (* keep *) reg               lane_rd_valid_q;
+            (* keep *) reg               lane_rd_kind_q;
+            (* keep *) reg  [15:0]    lane_rd_p_q;
             (* keep *)
             always @(posedge clk) begin
                 if (rst) lane_rd_valid_q <= 1'b0;
@@ -496,15 +511,15 @@ module tiny_engine (
             reg  signed [29:0]    elem_q;
             // The lane's copies of the shift and the rounding half: constant
             // while the output runs, kept apart from the other lanes'.
-            reg  [5:0]     lane_shift_q;
-            reg  signed [49:0]    lane_half_q;
+            (* keep *) reg  [5:0]     lane_shift_q;
+            (* keep *) reg  signed [49:0]    lane_half_q;
             // Each partial product xy (x: elem's half, y: recip's half) has its
             // own copies of its two operands next to its multiplier, kept
             // apart from the copies the other products hold of the same half.
-            reg  signed [17:0] ll_e_q, lh_e_q;                                    // el
-            reg  signed [30 - 18:0] hl_e_q, hh_e_q;                   // eh
-            reg  signed [17:0] ll_r_q, hl_r_q;                 // rl
-            reg  signed [19 - 17:0] lh_r_q, hh_r_q;    // rh
+            (* keep *) reg  signed [17:0] ll_e_q, lh_e_q;                         // el
+            (* keep *) reg  signed [30 - 18:0] hl_e_q, hh_e_q;        // eh
+            (* keep *) reg  signed [17:0] ll_r_q, hl_r_q;      // rl
+            (* keep *) reg  signed [19 - 17:0] lh_r_q, hh_r_q;    // rh
             (* keep *)
             always @(posedge clk) begin
                 lane_shift_q <= out_shift_q;
@@ -552,7 +567,7 @@ module tiny_engine (
             // stage is valid; the lane has its own copy of that bit (kept
             // apart from the other lanes') so that no one register enables
             // the whole row.
-            reg                          lane_out_valid_q;
+            (* keep *) reg               lane_out_valid_q;
             reg  [63:0]    lane_out_q;     // data: no reset
             (* keep *)
             always @(posedge clk) begin
@@ -886,10 +901,10 @@ module tiny_engine (
                        || (out_issue_q && (out_chunk_q != LAST_CHUNK));
     generate
         for (lane = 0; lane < 2; lane = lane + 1) begin : g_acc_lane
-            reg                          fresh_q;      // the query's first A pass: read zeros
-            reg                          turn_q;       // turn the ring by one slot
-            reg                          update_q;     // M stage holds a chunk of an A pass
-            reg  [4:0]     rescale_q;    // the rescale of the A pass in the E stage
+            (* keep *) reg               fresh_q;      // the query's first A pass: read zeros
+            (* keep *) reg               turn_q;       // turn the ring by one slot
+            (* keep *) reg               update_q;     // M stage holds a chunk of an A pass
+            (* keep *) reg  [4:0]     rescale_q;    // the rescale of the A pass in the E stage
             (* keep *)
             always @(posedge clk) begin
                 if (rst) begin
