@@ -174,6 +174,9 @@ pub struct Derived {
     /// Keys the engine's key queue holds from their S pass's start to their
     /// A pass's start ([`key_depth`]).
     pub key_depth: u32,
+    /// Cycles from a key's S pass start to its weight in the key queue:
+    /// chunks + SCORE_LATENCY + WEIGHT_LATENCY ([`cycles`]).
+    pub weight_ready_cycles: u32,
     /// Index of a key queue entry: clog2(key_depth).
     pub key_ptr_bits: u32,
     /// One buffer word and one engine read: lanes × data_bits.
@@ -480,6 +483,7 @@ impl Derived {
             chunks,
             chunk_index_bits: index_bits(chunks),
             key_depth: key_depth(chunks, slots),
+            weight_ready_cycles: chunks + (cycles::SCORE_LATENCY + cycles::WEIGHT_LATENCY) as u32,
             key_ptr_bits: index_bits(key_depth(chunks, slots)),
             chunk_bits: lanes * n.data_bits,
             score_bits,

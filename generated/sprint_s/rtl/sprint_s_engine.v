@@ -21,8 +21,9 @@
 // handed them over. The S and A passes share the buffer read port and the
 // lanes. An S pass starts when a queue entry is free, an A pass when the
 // oldest entry has its weight; after an S pass an A pass is preferred, after
-// an A pass an S pass. A key's weight is ready 8 + 16 cycles after its S pass
-// starts, so S runs KEY_DEPTH - 1 keys ahead of A (S(i+1) | A(i) | S(i+2) |
+// an A pass an S pass. A key's weight is ready 24 cycles after its S pass
+// starts (the pass's reads, then golden::cycles' SCORE_LATENCY and
+// WEIGHT_LATENCY), so S runs KEY_DEPTH - 1 keys ahead of A (S(i+1) | A(i) | S(i+2) |
 // A(i+1) ...), enough to keep the lanes consuming a chunk on every cycle in
 // steady state: 2 x 8 cycles per key (golden::derived::key_depth). A pass
 // issues a read on each of its cycles; the next pass may start on the cycle
