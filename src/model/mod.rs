@@ -76,6 +76,7 @@
 
 mod bert;
 mod config;
+pub mod speed;
 mod tokenize;
 mod weights;
 
