@@ -1,6 +1,7 @@
 //! The BERT encoder's forward pass, exact attention, and pooling.
 
 use ndarray::{Array2, Array3, ArrayView2, Axis, s};
+use rayon::prelude::*;
 
 use crate::golden::reference::{Base, softmax_in_place};
 
@@ -13,8 +14,10 @@ use super::{BertConfig, Forward, ForwardError, LayerQkv, ModelError};
 ///
 /// `q` is `n × d` (queries × head dimension), `k` is `m × d`, `v` is
 /// `m × dv`; the result is the `n × dv` context. No mask is applied. The
-/// scores and products are `f32`; each softmax row is computed in `f64` by
-/// [`crate::golden::reference::softmax_in_place`] and rounded to `f32`.
+/// scores, products and exponentials are `f32`; each row of scores is
+/// turned into probabilities in place by
+/// [`crate::golden::reference::softmax_in_place`] (the scale applied after
+/// the row's maximum is subtracted, the normaliser summed in `f64`).
 ///
 /// # Panics
 ///
@@ -29,30 +32,38 @@ pub fn exact_attention(
     assert_eq!(k.nrows(), v.nrows(), "k and v differ in token count");
     let scale = 1.0 / (q.ncols() as f32).sqrt();
     let mut p = q.dot(&k.t());
-    p *= scale;
-    for mut row in p.rows_mut() {
-        let mut scores: Vec<f64> = row.iter().map(|&x| f64::from(x)).collect();
-        softmax_in_place(&mut scores, 1.0, Base::E);
-        for (x, p) in row.iter_mut().zip(&scores) {
-            *x = *p as f32;
-        }
+    for row in p.rows_mut() {
+        let row = row.into_slice().expect("a standard-layout score matrix");
+        softmax_in_place(row, scale, Base::E);
     }
     p.dot(v)
 }
 
-/// The forward pass over `ids`; see [`super::BertEncoder::forward_with`].
+/// The attention function of a forward pass: [`exact_attention`] on every
+/// head, the heads of a layer in parallel on rayon's pool; or the caller's
+/// function, called layer by layer and head by head in order.
 #[allow(clippy::type_complexity)]
+pub(super) enum Attend<'a> {
+    /// [`exact_attention`], heads in parallel.
+    Exact,
+    /// `attend(layer, head, q, k, v)`, in order.
+    With(
+        &'a mut dyn FnMut(
+            usize,
+            usize,
+            &ArrayView2<f32>,
+            &ArrayView2<f32>,
+            &ArrayView2<f32>,
+        ) -> Array2<f32>,
+    ),
+}
+
+/// The forward pass over `ids`; see [`super::BertEncoder::forward_with`].
 pub(super) fn forward(
     c: &BertConfig,
     w: &Weights,
     ids: &[u32],
-    attend: &mut dyn FnMut(
-        usize,
-        usize,
-        &ArrayView2<f32>,
-        &ArrayView2<f32>,
-        &ArrayView2<f32>,
-    ) -> Array2<f32>,
+    mut attend: Attend,
 ) -> Result<Forward, ModelError> {
     let n = ids.len();
     if n == 0 {
@@ -85,25 +96,33 @@ pub(super) fn forward(
         let k = split_heads(linear(&h, &layer.key), c.heads);
         let v = split_heads(linear(&h, &layer.value), c.heads);
 
-        let mut context = Array2::<f32>::zeros((n, c.hidden));
-        for j in 0..c.heads {
-            let ctx = attend(
-                l,
-                j,
-                &q.index_axis(Axis(0), j),
-                &k.index_axis(Axis(0), j),
-                &v.index_axis(Axis(0), j),
-            );
-            if ctx.shape() != [n, d] {
-                return Err(ForwardError::AttentionShape {
+        fn head(x: &Array3<f32>, j: usize) -> ArrayView2<'_, f32> {
+            x.index_axis(Axis(0), j)
+        }
+        let check = |j: usize, ctx: Array2<f32>| {
+            if ctx.shape() == [n, d] {
+                Ok(ctx)
+            } else {
+                Err(ForwardError::AttentionShape {
                     layer: l,
                     head: j,
                     expected: [n, d],
                     got: ctx.shape().to_vec(),
-                }
-                .into());
+                })
             }
-            context.slice_mut(s![.., j * d..(j + 1) * d]).assign(&ctx);
+        };
+        let contexts: Vec<Array2<f32>> = match &mut attend {
+            Attend::Exact => (0..c.heads)
+                .into_par_iter()
+                .map(|j| exact_attention(&head(&q, j), &head(&k, j), &head(&v, j)))
+                .collect(),
+            Attend::With(f) => (0..c.heads)
+                .map(|j| check(j, f(l, j, &head(&q, j), &head(&k, j), &head(&v, j))))
+                .collect::<Result<_, _>>()?,
+        };
+        let mut context = Array2::<f32>::zeros((n, c.hidden));
+        for (j, ctx) in contexts.iter().enumerate() {
+            context.slice_mut(s![.., j * d..(j + 1) * d]).assign(ctx);
         }
 
         // Attention output projection, residual, LayerNorm.
@@ -113,7 +132,11 @@ pub(super) fn forward(
 
         // Feed-forward with the config's activation, residual, LayerNorm.
         let mut f = linear(&a, &layer.up);
-        f.mapv_inplace(|x| c.activation.apply(x));
+        rows_in_parallel(&mut f, |row| {
+            for x in row {
+                *x = c.activation.apply(*x);
+            }
+        });
         let mut out = linear(&f, &layer.down);
         out += &a;
         layer_norm(&mut out, &layer.out_norm, c.layer_norm_eps);
@@ -129,7 +152,7 @@ pub(super) fn forward(
 
 /// `x·Wᵀ + b` for `x` of `n × in`, giving `n × out`.
 fn linear(x: &Array2<f32>, l: &Linear) -> Array2<f32> {
-    let mut y = x.dot(&l.w.t());
+    let mut y = x.dot(&l.w_t);
     y += &l.b;
     y
 }
@@ -145,10 +168,20 @@ fn split_heads(x: Array2<f32>, heads: usize) -> Array3<f32> {
         .into_owned()
 }
 
+/// Calls `f` on every row of the standard-layout `x`, the rows split
+/// among rayon's threads.
+fn rows_in_parallel(x: &mut Array2<f32>, f: impl Fn(&mut [f32]) + Sync + Send) {
+    let cols = x.ncols().max(1);
+    x.as_slice_mut()
+        .expect("a standard-layout matrix")
+        .par_chunks_mut(cols)
+        .for_each(f);
+}
+
 /// In-place LayerNorm of each row: `(x − mean)/√(var + eps)·γ + β`, the
 /// variance being the biased (population) one; statistics in `f64`.
 fn layer_norm(x: &mut Array2<f32>, norm: &LayerNorm, eps: f64) {
-    for mut row in x.rows_mut() {
+    rows_in_parallel(x, |row| {
         let len = row.len() as f64;
         let mean = row.iter().map(|&v| v as f64).sum::<f64>() / len;
         let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / len;
@@ -156,7 +189,7 @@ fn layer_norm(x: &mut Array2<f32>, norm: &LayerNorm, eps: f64) {
         for ((v, &g), &b) in row.iter_mut().zip(&norm.gamma).zip(&norm.beta) {
             *v = ((*v as f64 - mean) * inv * g as f64 + b as f64) as f32;
         }
-    }
+    });
 }
 
 /// Mean over the rows of `hidden` (`n × hidden`), then division by

@@ -41,18 +41,16 @@ impl Activation {
     /// The `hidden_act` values accepted, as written in `config.json`.
     pub const SUPPORTED: &[&str] = &["gelu", "gelu_new", "gelu_pytorch_tanh", "relu"];
 
-    /// Applies the activation to `x`, computed in `f64` and rounded to `f32`.
+    /// Applies the activation to `x`, in `f32` (`erf` is libm's `erff`).
     pub fn apply(self, x: f32) -> f32 {
-        let x = f64::from(x);
-        let y = match self {
-            Activation::Gelu => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
+        match self {
+            Activation::Gelu => 0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2)),
             Activation::GeluNew | Activation::GeluPytorchTanh => {
-                let c = (2.0 / std::f64::consts::PI).sqrt();
+                let c = std::f32::consts::FRAC_2_SQRT_PI * std::f32::consts::FRAC_1_SQRT_2;
                 0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())
             }
             Activation::Relu => x.max(0.0),
-        };
-        y as f32
+        }
     }
 }
 

@@ -56,8 +56,11 @@
 //! `BertFor…` checkpoints (`cls.*`).
 //!
 //! All arithmetic is `f32` (matrix products through `ndarray`/
-//! `matrixmultiply`), except the LayerNorm statistics, the softmax
-//! normaliser and the activation, which are computed in `f64` and rounded.
+//! `matrixmultiply`, the weights transposed once at load; the activation
+//! with libm's `erff`), except the LayerNorm statistics and the softmax
+//! normaliser, which are summed in `f64`. [`BertEncoder::forward`] runs the
+//! heads of a layer, and the rows of the activation and of each LayerNorm,
+//! in parallel on rayon's pool.
 //!
 //! # Tokenisation
 //!
@@ -353,7 +356,7 @@ impl BertEncoder {
     /// `1 ≤ n ≤` [`BertEncoder::max_tokens`] ids) with exact attention,
     /// `softmax(q·kᵀ/√head_dim)·v` per head.
     pub fn forward(&self, ids: &[u32]) -> Result<Forward, ModelError> {
-        self.forward_with(ids, &mut |_, _, q, k, v| exact_attention(q, k, v))
+        bert::forward(&self.config, &self.weights, ids, bert::Attend::Exact)
     }
 
     /// Runs the forward pass on `ids`, calling `attend(layer, head, q, k, v)`
@@ -378,7 +381,7 @@ impl BertEncoder {
             &ArrayView2<f32>,
         ) -> Array2<f32>,
     ) -> Result<Forward, ModelError> {
-        bert::forward(&self.config, &self.weights, ids, attend)
+        bert::forward(&self.config, &self.weights, ids, bert::Attend::With(attend))
     }
 
     /// The sentence embedding of `text`: [`BertEncoder::hidden`] values, the

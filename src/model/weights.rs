@@ -20,8 +20,9 @@ const PREFIXES: [&str; 2] = ["", "bert."];
 
 /// A linear layer `y = x·Wᵀ + b`.
 pub(super) struct Linear {
-    /// Weight in PyTorch's layout, `out × in`.
-    pub w: Array2<f32>,
+    /// Weight transposed once at load, `in × out` (PyTorch stores `W` as
+    /// `out × in`), in standard layout.
+    pub w_t: Array2<f32>,
     /// Bias, `out`.
     pub b: Array1<f32>,
 }
@@ -199,8 +200,9 @@ impl Store<'_, '_> {
     }
 
     fn linear(&self, prefix: &str, out: usize, inp: usize) -> Result<Linear, ModelError> {
+        let w = self.matrix(&format!("{prefix}.weight"), out, inp)?;
         Ok(Linear {
-            w: self.matrix(&format!("{prefix}.weight"), out, inp)?,
+            w_t: w.t().as_standard_layout().into_owned(),
             b: self.vector(&format!("{prefix}.bias"), out)?,
         })
     }
