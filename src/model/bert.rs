@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use crate::golden::reference::{Base, softmax_in_place};
 
+use super::matmul::matmul;
 use super::weights::{LayerNorm, Linear, Weights};
 use super::{BertConfig, Forward, ForwardError, LayerQkv, ModelError};
 
@@ -31,12 +32,12 @@ pub fn exact_attention(
     assert_eq!(q.ncols(), k.ncols(), "q and k differ in head dimension");
     assert_eq!(k.nrows(), v.nrows(), "k and v differ in token count");
     let scale = 1.0 / (q.ncols() as f32).sqrt();
-    let mut p = q.dot(&k.t());
+    let mut p = matmul(q, &k.t(), false);
     for row in p.rows_mut() {
         let row = row.into_slice().expect("a standard-layout score matrix");
         softmax_in_place(row, scale, Base::E);
     }
-    p.dot(v)
+    matmul(&p.view(), v, false)
 }
 
 /// The attention function of a forward pass: [`exact_attention`] on every
@@ -152,7 +153,7 @@ pub(super) fn forward(
 
 /// `x·Wᵀ + b` for `x` of `n × in`, giving `n × out`.
 fn linear(x: &Array2<f32>, l: &Linear) -> Array2<f32> {
-    let mut y = x.dot(&l.w_t);
+    let mut y = matmul(&x.view(), &l.w_t.view(), true);
     y += &l.b;
     y
 }

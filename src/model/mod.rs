@@ -55,8 +55,8 @@
 //! sentence-transformers and is not loaded; neither are the heads of
 //! `BertFor…` checkpoints (`cls.*`).
 //!
-//! All arithmetic is `f32` (matrix products through `ndarray`/
-//! `matrixmultiply`, the weights transposed once at load; the activation
+//! All arithmetic is `f32` (matrix products through the `gemm` crate, the
+//! weights transposed once at load; the activation
 //! with libm's `erff`), except the LayerNorm statistics and the softmax
 //! normaliser, which are summed in `f64`. [`BertEncoder::forward`] runs the
 //! heads of a layer, and the rows of the activation and of each LayerNorm,
@@ -79,6 +79,7 @@
 
 mod bert;
 mod config;
+mod matmul;
 pub mod speed;
 mod tokenize;
 mod weights;
