@@ -3,12 +3,12 @@
 //! `benches/forward/compare.py`, which runs onnxruntime on the same ids.
 //!
 //! ```text
-//! cargo run --release --example forward_speed -- MODEL_DIR --tokens 14,128,512 \
+//! cargo run --release --example forward_speed -- MODEL_DIR --cases 1x14,1x128,1x512,16x14 \
 //!     --warmup 2 --repeats 5 --out times.json
 //! ```
 //!
-//! Threads: rayon's pool (`RAYON_NUM_THREADS`) and matrixmultiply's
-//! (`MATMUL_NUM_THREADS`).
+//! A case `TxN` is a batch of `T` texts of `N` tokens each, run by one
+//! `forward_batch` call. Threads: rayon's pool (`RAYON_NUM_THREADS`).
 
 use std::path::PathBuf;
 
@@ -20,16 +20,16 @@ use sprint_rtl::model::speed::{self, TimedForward};
 struct Args {
     /// The model folder (config.json, model.safetensors, tokenizer.json).
     model: PathBuf,
-    /// Token counts, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "14,128,512")]
-    tokens: Vec<usize>,
-    /// Untimed passes before the timed ones, per length.
+    /// Cases, comma-separated, each TEXTSxTOKENS.
+    #[arg(long, value_delimiter = ',', default_value = "1x14,1x128,1x512,16x14")]
+    cases: Vec<String>,
+    /// Untimed passes before the timed ones, per case.
     #[arg(long, default_value_t = 2)]
     warmup: usize,
-    /// Timed passes per length.
+    /// Timed passes per case.
     #[arg(long, default_value_t = 5)]
     repeats: usize,
-    /// Where to write the JSON (a list of runs: tokens, ids, times_ms,
+    /// Where to write the JSON (a list of cases: tokens, ids, times_ms,
     /// last_hidden, embedding).
     #[arg(long)]
     out: PathBuf,
@@ -38,20 +38,16 @@ struct Args {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let model = BertEncoder::load(&args.model)?;
-    let runs = args
-        .tokens
-        .iter()
-        .map(|&n| {
-            let ids = speed::ids_of_length(&model, n)?;
-            speed::time_forward(&model, &ids, args.warmup, args.repeats)
-        })
-        .collect::<Result<Vec<TimedForward>, _>>()?;
-    for r in &runs {
-        eprintln!(
-            "{:4} tokens: median {:.2} ms",
-            r.tokens,
-            speed::median(&r.times_ms)
-        );
+    let mut runs: Vec<TimedForward> = Vec::new();
+    for case in &args.cases {
+        let (texts, tokens) = case
+            .split_once('x')
+            .and_then(|(t, n)| Some((t.parse().ok()?, n.parse().ok()?)))
+            .ok_or_else(|| format!("case {case:?} is not TEXTSxTOKENS"))?;
+        let ids = speed::texts_of_length(&model, texts, tokens)?;
+        let run = speed::time_forward(&model, &ids, args.warmup, args.repeats)?;
+        eprintln!("{case}: median {:.2} ms", speed::median(&run.times_ms));
+        runs.push(run);
     }
     std::fs::write(&args.out, serde_json::to_string(&runs)?)?;
     Ok(())

@@ -117,6 +117,45 @@ fn embeddings_match_numpy() {
 
 #[test]
 #[ignore = "needs the MiniLM weights (SPRINT_RTL_MINILM_DIR)"]
+fn a_batch_of_texts_matches_each_text_alone() {
+    let m = model();
+    let r = reference();
+    // 5, 17, 12 and 17 tokens: texts of different lengths in one batch.
+    let texts: Vec<&[u32]> = r.token_ids.iter().map(Vec::as_slice).collect();
+    let batch = m.forward_batch(&texts).unwrap();
+    assert_eq!(batch.len(), texts.len());
+    for ((ids, f), want) in texts.iter().zip(&batch).zip(&r.embeddings) {
+        let alone = m.forward(ids).unwrap();
+        assert_eq!(f.tokens(), ids.len());
+        let diff = max_abs_diff(f.last_hidden.iter(), alone.last_hidden.iter());
+        assert!(
+            diff < 1e-5,
+            "{} tokens: last hidden differs by {diff}",
+            ids.len()
+        );
+        assert_eq!(f.qkv.len(), alone.qkv.len());
+        for (a, b) in f.qkv.iter().zip(&alone.qkv) {
+            for (x, y) in [(&a.q, &b.q), (&a.k, &b.k), (&a.v, &b.v)] {
+                assert_eq!(x.dim(), y.dim());
+                assert!(max_abs_diff(x.iter(), y.iter()) < 1e-5);
+            }
+        }
+        let diff = max_abs_diff(&f.sentence_embedding(), want);
+        assert!(
+            diff < TOLERANCE,
+            "{} tokens: embedding differs from numpy by {diff}",
+            ids.len()
+        );
+    }
+    assert!(m.forward_batch(&[]).unwrap().is_empty());
+    assert!(matches!(
+        m.forward_batch(&[texts[0], &[]]),
+        Err(ModelError::Forward(ForwardError::NoTokens))
+    ));
+}
+
+#[test]
+#[ignore = "needs the MiniLM weights (SPRINT_RTL_MINILM_DIR)"]
 fn qkv_match_numpy() {
     let m = model();
     let r = reference();

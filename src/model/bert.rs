@@ -59,71 +59,113 @@ pub(super) enum Attend<'a> {
     ),
 }
 
-/// The forward pass over `ids`; see [`super::BertEncoder::forward_with`].
+/// The forward pass over each id list of `texts`; see
+/// [`super::BertEncoder::forward_batch`] and
+/// [`super::BertEncoder::forward_with`] (which passes one text).
+///
+/// The texts' rows are stacked into one `Σn × hidden` matrix for the
+/// embeddings, the linear layers, GELU and LayerNorm, which treat rows
+/// independently; attention runs per text and head.
 pub(super) fn forward(
     c: &BertConfig,
     w: &Weights,
-    ids: &[u32],
+    texts: &[&[u32]],
     mut attend: Attend,
-) -> Result<Forward, ModelError> {
-    let n = ids.len();
-    if n == 0 {
-        return Err(ForwardError::NoTokens.into());
+) -> Result<Vec<Forward>, ModelError> {
+    if texts.is_empty() {
+        return Ok(Vec::new());
     }
-    if n > c.max_positions {
-        return Err(ModelError::TooManyTokens {
-            tokens: n,
-            max: c.max_positions,
-        });
+    for ids in texts {
+        if ids.is_empty() {
+            return Err(ForwardError::NoTokens.into());
+        }
+        if ids.len() > c.max_positions {
+            return Err(ModelError::TooManyTokens {
+                tokens: ids.len(),
+                max: c.max_positions,
+            });
+        }
+        if let Some(&id) = ids.iter().find(|&&id| id as usize >= c.vocab) {
+            return Err(ForwardError::BadTokenId { id, vocab: c.vocab }.into());
+        }
     }
+    // Text t owns rows rows[t]..rows[t + 1] of the stacked matrices.
+    let rows: Vec<usize> = std::iter::once(0)
+        .chain(texts.iter().scan(0, |end, ids| {
+            *end += ids.len();
+            Some(*end)
+        }))
+        .collect();
+    let total = rows[texts.len()];
     let d = c.head_dim();
 
     // Embeddings: word + position + token type 0, then LayerNorm.
-    let mut h = Array2::<f32>::zeros((n, c.hidden));
-    for (i, &id) in ids.iter().enumerate() {
-        if id as usize >= c.vocab {
-            return Err(ForwardError::BadTokenId { id, vocab: c.vocab }.into());
+    let mut h = Array2::<f32>::zeros((total, c.hidden));
+    for (t, ids) in texts.iter().enumerate() {
+        for (i, &id) in ids.iter().enumerate() {
+            let mut row = h.row_mut(rows[t] + i);
+            row.assign(&w.word.row(id as usize));
+            row += &w.position.row(i);
+            row += &w.token_type0;
         }
-        let mut row = h.row_mut(i);
-        row.assign(&w.word.row(id as usize));
-        row += &w.position.row(i);
-        row += &w.token_type0;
     }
     layer_norm(&mut h, &w.embed_norm, c.layer_norm_eps);
 
-    let mut qkv = Vec::with_capacity(c.layers);
+    let mut qkv: Vec<Vec<LayerQkv>> = texts.iter().map(|_| Vec::with_capacity(c.layers)).collect();
     for (l, layer) in w.layers.iter().enumerate() {
-        let q = split_heads(linear(&h, &layer.query), c.heads);
-        let k = split_heads(linear(&h, &layer.key), c.heads);
-        let v = split_heads(linear(&h, &layer.value), c.heads);
+        let (q, k, v) = (
+            linear(&h, &layer.query),
+            linear(&h, &layer.key),
+            linear(&h, &layer.value),
+        );
+        let of_text =
+            |x: &Array2<f32>, t: usize| split_heads(x.slice(s![rows[t]..rows[t + 1], ..]), c.heads);
+        let split: Vec<LayerQkv> = (0..texts.len())
+            .map(|t| LayerQkv {
+                q: of_text(&q, t),
+                k: of_text(&k, t),
+                v: of_text(&v, t),
+            })
+            .collect();
 
         fn head(x: &Array3<f32>, j: usize) -> ArrayView2<'_, f32> {
             x.index_axis(Axis(0), j)
         }
-        let check = |j: usize, ctx: Array2<f32>| {
-            if ctx.shape() == [n, d] {
-                Ok(ctx)
-            } else {
-                Err(ForwardError::AttentionShape {
-                    layer: l,
-                    head: j,
-                    expected: [n, d],
-                    got: ctx.shape().to_vec(),
-                })
-            }
-        };
+        let pairs: Vec<(usize, usize)> = (0..texts.len())
+            .flat_map(|t| (0..c.heads).map(move |j| (t, j)))
+            .collect();
         let contexts: Vec<Array2<f32>> = match &mut attend {
-            Attend::Exact => (0..c.heads)
-                .into_par_iter()
-                .map(|j| exact_attention(&head(&q, j), &head(&k, j), &head(&v, j)))
+            Attend::Exact => pairs
+                .par_iter()
+                .map(|&(t, j)| {
+                    let x = &split[t];
+                    exact_attention(&head(&x.q, j), &head(&x.k, j), &head(&x.v, j))
+                })
                 .collect(),
-            Attend::With(f) => (0..c.heads)
-                .map(|j| check(j, f(l, j, &head(&q, j), &head(&k, j), &head(&v, j))))
+            Attend::With(f) => pairs
+                .iter()
+                .map(|&(t, j)| {
+                    let x = &split[t];
+                    let ctx = f(l, j, &head(&x.q, j), &head(&x.k, j), &head(&x.v, j));
+                    let n = texts[t].len();
+                    if ctx.shape() == [n, d] {
+                        Ok(ctx)
+                    } else {
+                        Err(ForwardError::AttentionShape {
+                            layer: l,
+                            head: j,
+                            expected: [n, d],
+                            got: ctx.shape().to_vec(),
+                        })
+                    }
+                })
                 .collect::<Result<_, _>>()?,
         };
-        let mut context = Array2::<f32>::zeros((n, c.hidden));
-        for (j, ctx) in contexts.iter().enumerate() {
-            context.slice_mut(s![.., j * d..(j + 1) * d]).assign(ctx);
+        let mut context = Array2::<f32>::zeros((total, c.hidden));
+        for (&(t, j), ctx) in pairs.iter().zip(&contexts) {
+            context
+                .slice_mut(s![rows[t]..rows[t + 1], j * d..(j + 1) * d])
+                .assign(ctx);
         }
 
         // Attention output projection, residual, LayerNorm.
@@ -143,12 +185,18 @@ pub(super) fn forward(
         layer_norm(&mut out, &layer.out_norm, c.layer_norm_eps);
 
         h = out;
-        qkv.push(LayerQkv { q, k, v });
+        for (layers, x) in qkv.iter_mut().zip(split) {
+            layers.push(x);
+        }
     }
-    Ok(Forward {
-        last_hidden: h,
-        qkv,
-    })
+    Ok(qkv
+        .into_iter()
+        .enumerate()
+        .map(|(t, qkv)| Forward {
+            last_hidden: h.slice(s![rows[t]..rows[t + 1], ..]).to_owned(),
+            qkv,
+        })
+        .collect())
 }
 
 /// `x·Wᵀ + b` for `x` of `n × in`, giving `n × out`.
@@ -160,7 +208,7 @@ fn linear(x: &Array2<f32>, l: &Linear) -> Array2<f32> {
 
 /// `n × hidden` to `heads × n × d` (heads × tokens × head dimension,
 /// `d = hidden / heads`), head `j` taking columns `d·j … d·j + d − 1`.
-fn split_heads(x: Array2<f32>, heads: usize) -> Array3<f32> {
+fn split_heads(x: ArrayView2<f32>, heads: usize) -> Array3<f32> {
     let (n, d) = (x.nrows(), x.ncols() / heads);
     x.into_shape_with_order((n, heads, d))
         .expect("a standard-layout n × hidden matrix")
