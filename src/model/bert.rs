@@ -113,18 +113,18 @@ pub(super) fn forward(
 
     let mut qkv: Vec<Vec<LayerQkv>> = texts.iter().map(|_| Vec::with_capacity(c.layers)).collect();
     for (l, layer) in w.layers.iter().enumerate() {
-        let (q, k, v) = (
-            linear(&h, &layer.query),
-            linear(&h, &layer.key),
-            linear(&h, &layer.value),
-        );
-        let of_text =
-            |x: &Array2<f32>, t: usize| split_heads(x.slice(s![rows[t]..rows[t + 1], ..]), c.heads);
+        // One product for the three projections: query, key and value
+        // columns side by side.
+        let qkv_rows = linear(&h, &layer.qkv);
+        let of_text = |part: usize, t: usize| {
+            let cols = part * c.hidden..(part + 1) * c.hidden;
+            split_heads(qkv_rows.slice(s![rows[t]..rows[t + 1], cols]), c.heads)
+        };
         let split: Vec<LayerQkv> = (0..texts.len())
             .map(|t| LayerQkv {
-                q: of_text(&q, t),
-                k: of_text(&k, t),
-                v: of_text(&v, t),
+                q: of_text(0, t),
+                k: of_text(1, t),
+                v: of_text(2, t),
             })
             .collect();
 
@@ -210,11 +210,11 @@ fn linear(x: &Array2<f32>, l: &Linear) -> Array2<f32> {
 /// `d = hidden / heads`), head `j` taking columns `d·j … d·j + d − 1`.
 fn split_heads(x: ArrayView2<f32>, heads: usize) -> Array3<f32> {
     let (n, d) = (x.nrows(), x.ncols() / heads);
-    x.into_shape_with_order((n, heads, d))
-        .expect("a standard-layout n × hidden matrix")
-        .permuted_axes([1, 0, 2])
-        .as_standard_layout()
-        .into_owned()
+    let mut out = Array3::<f32>::zeros((heads, n, d));
+    for (j, mut head) in out.outer_iter_mut().enumerate() {
+        head.assign(&x.slice(s![.., j * d..(j + 1) * d]));
+    }
+    out
 }
 
 /// Calls `f` on every row of the standard-layout `x`, the rows split

@@ -27,6 +27,19 @@ pub(super) struct Linear {
     pub b: Array1<f32>,
 }
 
+impl Linear {
+    /// The linear layers `parts` (of equal input size) as one, their
+    /// outputs side by side in order.
+    fn side_by_side(parts: &[Linear]) -> Linear {
+        let w: Vec<_> = parts.iter().map(|l| l.w_t.view()).collect();
+        let b: Vec<_> = parts.iter().map(|l| l.b.view()).collect();
+        Linear {
+            w_t: ndarray::concatenate(ndarray::Axis(1), &w).expect("equal input sizes"),
+            b: ndarray::concatenate(ndarray::Axis(0), &b).expect("vectors"),
+        }
+    }
+}
+
 /// A LayerNorm's affine parameters, each `hidden` long.
 pub(super) struct LayerNorm {
     /// Scale γ.
@@ -37,12 +50,10 @@ pub(super) struct LayerNorm {
 
 /// One encoder layer.
 pub(super) struct Layer {
-    /// Query projection, `hidden × hidden`.
-    pub query: Linear,
-    /// Key projection, `hidden × hidden`.
-    pub key: Linear,
-    /// Value projection, `hidden × hidden`.
-    pub value: Linear,
+    /// The query, key and value projections side by side, one product:
+    /// `hidden × 3·hidden` (query columns, then key, then value), their
+    /// biases likewise.
+    pub qkv: Linear,
     /// Attention output projection, `hidden × hidden`.
     pub attn_out: Linear,
     /// LayerNorm after the attention's residual sum.
@@ -116,9 +127,11 @@ impl Weights {
             .map(|l| {
                 let p = format!("encoder.layer.{l}");
                 Ok(Layer {
-                    query: st.linear(&format!("{p}.attention.self.query"), h, h)?,
-                    key: st.linear(&format!("{p}.attention.self.key"), h, h)?,
-                    value: st.linear(&format!("{p}.attention.self.value"), h, h)?,
+                    qkv: Linear::side_by_side(&[
+                        st.linear(&format!("{p}.attention.self.query"), h, h)?,
+                        st.linear(&format!("{p}.attention.self.key"), h, h)?,
+                        st.linear(&format!("{p}.attention.self.value"), h, h)?,
+                    ]),
                     attn_out: st.linear(&format!("{p}.attention.output.dense"), h, h)?,
                     attn_norm: st.layer_norm(&format!("{p}.attention.output.LayerNorm"))?,
                     up: st.linear(&format!("{p}.intermediate.dense"), f, h)?,
