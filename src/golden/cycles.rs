@@ -97,6 +97,14 @@ pub const ACCUMULATE_LATENCY: u64 = 5;
 /// W_SHIFT, W_EXP, W_EXP2, W_EXP3, W_WEIGHT, then W_HOLD.
 pub const WEIGHT_LATENCY: u64 = 9;
 
+/// Cycles from a key's S pass decision to its weight in the key queue,
+/// with `chunks` reads a pass: the pass's reads, then [`SCORE_LATENCY`] and
+/// [`WEIGHT_LATENCY`]. The cycle model, the key queue's depth and the
+/// engine's comment all take it from here.
+pub fn weight_ready_cycles(chunks: u64) -> u64 {
+    chunks + SCORE_LATENCY + WEIGHT_LATENCY
+}
+
 /// Engine cycles of one key in steady state: the read port's 2 × chunks
 /// (the MAC bound), as long as the key queue ([`super::derived::key_depth`])
 /// covers the S-to-A latency and W takes a score every 2 cycles or less
@@ -205,8 +213,7 @@ impl EngineTimeline {
             }
             let t = ts.expect("an S pass is possible");
             self.pass(t, false);
-            self.queue
-                .push_back(t + self.chunks + SCORE_LATENCY + WEIGHT_LATENCY);
+            self.queue.push_back(t + weight_ready_cycles(self.chunks));
             return t;
         }
     }

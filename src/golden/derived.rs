@@ -78,7 +78,7 @@ pub fn fetch_depth(mem_latency: u32, mem_beats_per_key: u32) -> u32 {
 /// (tiny's 4) gets 2: with the held key and the pass being read, no more
 /// slots than before wait on the engine.
 pub fn key_depth(chunks: u32, slots: u32) -> u32 {
-    let latency = (cycles::SCORE_LATENCY + cycles::WEIGHT_LATENCY) as u32;
+    let latency = cycles::weight_ready_cycles(0) as u32;
     let depth = latency.div_ceil(2 * chunks) + 1;
     if slots < 4 * depth { 2 } else { depth }
 }
@@ -175,7 +175,7 @@ pub struct Derived {
     /// A pass's start ([`key_depth`]).
     pub key_depth: u32,
     /// Cycles from a key's S pass start to its weight in the key queue:
-    /// chunks + SCORE_LATENCY + WEIGHT_LATENCY ([`cycles`]).
+    /// [`cycles::weight_ready_cycles`].
     pub weight_ready_cycles: u32,
     /// Index of a key queue entry: clog2(key_depth).
     pub key_ptr_bits: u32,
@@ -483,7 +483,7 @@ impl Derived {
             chunks,
             chunk_index_bits: index_bits(chunks),
             key_depth: key_depth(chunks, slots),
-            weight_ready_cycles: chunks + (cycles::SCORE_LATENCY + cycles::WEIGHT_LATENCY) as u32,
+            weight_ready_cycles: cycles::weight_ready_cycles(u64::from(chunks)) as u32,
             key_ptr_bits: index_bits(key_depth(chunks, slots)),
             chunk_bits: lanes * n.data_bits,
             score_bits,
