@@ -103,6 +103,14 @@ fn synth_within_baseline(name: &str, target: synth::Target) -> Option<synth::Syn
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .unwrap();
     let report = synth::run(&spec(name), target, dir.path()).unwrap();
+    within_baseline(name, report)
+}
+
+/// `report` (of the spec `name`) with no finding and within the
+/// committed baseline, or the baseline rewritten with it when
+/// [`baseline::UPDATE_ENV`] is 1.
+fn within_baseline(name: &str, report: synth::SynthReport) -> Option<synth::SynthReport> {
+    let target = report.target;
     assert!(
         report.findings.is_empty(),
         "{name} on {target}: {:#?}",
@@ -454,6 +462,74 @@ fn synth_asic_tiny() {
         "Fmax {fmax} MHz against a {} ns path",
         path.delay_ns
     );
+}
+
+/// The default spec's buffer on the OSU 0.18 µm cells: its two 1024 x 64
+/// data banks and its key-to-slot map become SRAM macros, the tags stay
+/// flip-flops, the macros' area counts in the block's, and a path from a
+/// macro is timed with the macro's assumed access time; within the
+/// baseline.
+#[test]
+#[ignore = "needs Yosys, OpenSTA (opensta) and SPRINT_RTL_ASIC_LIB (osu018_stdcells.lib)"]
+fn synth_asic_buffer_in_sram_macros() {
+    common::tool("yosys");
+    if let Err(e) = tools::require(synth::asic::STA, synth::asic::STA_PACKAGE) {
+        panic!("{e}");
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("synth_asic_buffer")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let mut opts = synth::SynthOptions::new(synth::Target::Asic, dir.path());
+    opts.block = "buffer".parse().unwrap();
+    let report = synth::run_with(&spec("sprint_s"), &opts).unwrap();
+    let report = within_baseline("sprint_s", report).unwrap();
+    let uses: Vec<(&str, u64)> = report
+        .memory_macros
+        .iter()
+        .map(|m| (m.name.as_str(), m.count))
+        .collect();
+    assert_eq!(
+        uses,
+        [("SPRINT_SRAM_1024X64", 2), ("SPRINT_SRAM_512X7", 1)],
+        "{:?}",
+        report.memory_macros
+    );
+    let m = &report.mapping;
+    assert!(
+        m.buffer_in_ram && m.buffer_memory_bits >= m.buffer_data_bits,
+        "{m:?}"
+    );
+    assert!(
+        m.buffer_ffs < m.buffer_data_bits / 8,
+        "the data is not in flip-flops: {m:?}"
+    );
+    let top = &report.blocks[0].area;
+    assert!(
+        top.cells_by_type.keys().all(|t| !t.starts_with('$')),
+        "{:?}",
+        top.cells_by_type
+    );
+    let macros: f64 = report
+        .memory_macros
+        .iter()
+        .map(|m| m.area_um2 * m.count as f64)
+        .sum();
+    let area = top.area_um2.unwrap();
+    assert!(
+        macros > 0.5 * area && macros < area,
+        "macros {macros} of {area} um^2"
+    );
+    let sta = report.sta.as_ref().unwrap();
+    assert!(sta.fmax_mhz.is_some(), "{sta:?}");
+    let design = dir.path().join("design");
+    for file in [
+        synth::sram::LIBERTY,
+        synth::sram::BLACKBOXES,
+        "sprint_sram_1024x64.memlib",
+    ] {
+        assert!(design.join(file).is_file(), "{file}");
+    }
 }
 
 /// `synth --target asic` without a library, or with one that does not

@@ -250,6 +250,7 @@ fn print_report(r: &SynthReport) {
             .collect();
         println!("cells by type: {}", types.join(", "));
     }
+    print_macros(r);
     print_mapping(r);
     for f in &r.findings {
         println!("  {}: {}", f.code, f.message);
@@ -353,6 +354,22 @@ fn print_sta(s: &synth::StaReport) {
     println!("  to   {}", shorten(&c.endpoint));
 }
 
+/// The ASIC target's SRAM macros, whose area and timing are assumed.
+fn print_macros(r: &SynthReport) {
+    if r.memory_macros.is_empty() {
+        return;
+    }
+    let list: Vec<String> = r
+        .memory_macros
+        .iter()
+        .map(|m| format!("{} x{} ({:.1} um^2 each)", m.name, m.count, m.area_um2))
+        .collect();
+    println!(
+        "SRAM macros (assumed area and timing; book: Synthesis, ASIC): {}",
+        list.join(", ")
+    );
+}
+
 /// Where the buffer's data and the MAC lanes went, for the parts of the
 /// design the synthesized block contains.
 fn print_mapping(r: &SynthReport) {
@@ -363,8 +380,8 @@ fn print_mapping(r: &SynthReport) {
         let where_ = match r.target {
             Target::Generic => format!("{} bits in RAM macros", m.buffer_memory_bits),
             Target::Asic => format!(
-                "{} flip-flops in the buffer; the library has no SRAM macro",
-                m.buffer_ffs
+                "{} bits in SRAM macros, {} flip-flops in the buffer",
+                m.buffer_memory_bits, m.buffer_ffs
             ),
             Target::Ice40 | Target::Ecp5 => format!(
                 "{} block RAMs, {} distributed RAMs, {} flip-flops",

@@ -14,10 +14,11 @@
 //! ([`sta_script`]) and [`parse_sta`] reads the worst slack, TNS, WNS and
 //! the critical path from its report.
 //!
-//! Memories become flip-flops and read multiplexers (`synth`'s
-//! `memory_map`): the OSU library has no SRAM macro and there is no SRAM
-//! compiler for it, so the buffer's area is that of flip-flops, several
-//! times an SRAM's per bit, and its read path is a multiplexer tree.
+//! Yosys runs twice: [`coarse_script`] infers the memories and lists them,
+//! then [`yosys_script`] maps the large ones onto SRAM macros whose views
+//! the flow writes itself ([`super::sram`]: the OSU library has no memory
+//! compiler, so their area and timing are assumptions), and the rest to
+//! flip-flops and read multiplexers (`synth`'s `memory_map`).
 //!
 //! What the timing leaves out: no wire load model (the OSU library has
 //! none) and no placement, so nets carry pin capacitance only; the clock
@@ -34,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use super::sram::MacroPlan;
 use super::{ModuleArea, OutputError, SynthError};
 use crate::spec::hex;
 use crate::tools::{self, Finding, ToolError};
@@ -213,15 +215,20 @@ pub fn period_ps(freq_mhz: f64) -> u64 {
     (1.0e6 / freq_mhz).round() as u64
 }
 
-/// Sets each block's area from the library's cell areas, and returns an
-/// `UNMAPPED` finding for every cell type the library does not have (a
-/// Yosys internal cell that no pass mapped).
-pub fn add_cell_areas(blocks: &mut [ModuleArea], lib: &Liberty) -> Vec<Finding> {
+/// Sets each block's area from the library's cell areas and the memory
+/// macros' (`macro_areas`, by cell name), and returns an `UNMAPPED`
+/// finding for every cell type neither has (a Yosys internal cell that no
+/// pass mapped).
+pub fn add_cell_areas(
+    blocks: &mut [ModuleArea],
+    lib: &Liberty,
+    macro_areas: &BTreeMap<String, f64>,
+) -> Vec<Finding> {
     let mut unmapped = Vec::new();
     for b in blocks.iter_mut() {
         let mut um2 = 0.0;
         for (ty, n) in &b.area.cells_by_type {
-            match lib.cell_areas.get(ty) {
+            match lib.cell_areas.get(ty).or_else(|| macro_areas.get(ty)) {
                 Some(a) => um2 += a * *n as f64,
                 None if !unmapped.contains(ty) => unmapped.push(ty.clone()),
                 None => {}
@@ -238,8 +245,9 @@ pub fn add_cell_areas(blocks: &mut [ModuleArea], lib: &Liberty) -> Vec<Finding> 
         .collect()
 }
 
-/// Runs OpenSTA on `design_dir/netlist.v` (module `top`) with a clock of
-/// `freq_mhz` and reads its report; the script and OpenSTA's output are
+/// Runs OpenSTA on `design_dir/netlist.v` (module `top`, with the
+/// macros' Liberty file `macro_liberty` in `design_dir` if any) with a
+/// clock of `freq_mhz` and reads its report; the script and OpenSTA's output are
 /// kept in `work_dir` (`sta.tcl`, `sta.log`).
 ///
 /// Errors: [`SynthError::Tool`] when OpenSTA cannot run or reports no
@@ -249,13 +257,17 @@ pub(crate) fn time(
     design_dir: &Path,
     work_dir: &Path,
     lib: &Liberty,
+    macro_liberty: Option<&str>,
     top: &str,
     freq_mhz: f64,
 ) -> Result<StaReport, SynthError> {
     let period = period_ns(freq_mhz);
     let script_path = work_dir.join("sta.tcl");
-    std::fs::write(&script_path, sta_script(&lib.path, top, period))
-        .map_err(super::io(&script_path))?;
+    std::fs::write(
+        &script_path,
+        sta_script(&lib.path, macro_liberty, top, period),
+    )
+    .map_err(super::io(&script_path))?;
     let script = std::path::absolute(&script_path).map_err(super::io(&script_path))?;
     let out = tools::run(
         STA,
@@ -310,13 +322,36 @@ pub fn abc_script(period_ps: u64) -> String {
     .replace(' ', ",")
 }
 
-/// Yosys commands after `read_verilog` for the ASIC target, ending with
-/// the hierarchical netlist in `hier.json` (for the areas) and a
-/// structural Verilog netlist in `netlist.v` (for OpenSTA: one net per
-/// bit, `splitnets`, because OpenSTA 2.0 does not read concatenations on
-/// the left of an `assign`). `autoname` names each cell after the net it
-/// drives, so that timing paths start and end at registers with the
-/// RTL's names.
+/// The file [`coarse_script`] lists the memories in (a Yosys `dump`).
+pub const MEMORIES: &str = "memories.txt";
+
+/// The design after coarse synthesis, in RTLIL, for [`yosys_script`].
+pub const COARSE: &str = "coarse.il";
+
+/// The log of [`coarse_script`] in the design folder.
+pub const COARSE_LOG: &str = "yosys-coarse.log";
+
+/// Yosys commands after `read_verilog` for the first ASIC pass: `synth`
+/// up to its `fine` step (memories inferred as `$mem_v2` cells, not yet
+/// mapped), the memories listed in [`MEMORIES`] and the design saved in
+/// [`COARSE`].
+pub fn coarse_script(top: &str) -> String {
+    format!(
+        "hierarchy -check -top {top}; proc; check -assert; \
+         synth -top {top} -run :fine; \
+         tee -q -o {MEMORIES} dump t:$mem_v2; \
+         write_rtlil {COARSE}"
+    )
+}
+
+/// Yosys commands of the second ASIC pass, from [`COARSE`]: the planned
+/// memories mapped onto their macros, the rest of `synth`, then the
+/// library's cells, ending with the hierarchical netlist in `hier.json`
+/// (for the areas) and a structural Verilog netlist in `netlist.v` (for
+/// OpenSTA: one net per bit, `splitnets`, because OpenSTA 2.0 does not
+/// read concatenations on the left of an `assign`). `autoname` names each
+/// cell after the net it drives, so that timing paths start and end at
+/// registers with the RTL's names.
 /// `constraints` is the file of [`abc_constraints`], relative to the
 /// design folder, or `None` without an input driver.
 pub fn yosys_script(
@@ -324,13 +359,18 @@ pub fn yosys_script(
     liberty: &Path,
     period_ps: u64,
     constraints: Option<&str>,
+    macros: &MacroPlan,
 ) -> String {
     let lib = liberty.display();
     let constr = constraints.map_or(String::new(), |c| format!(" -constr {c}"));
+    let map_macros = if macros.is_empty() {
+        String::new()
+    } else {
+        macros.yosys_commands()
+    };
     format!(
-        "read_liberty -lib \"{lib}\"; \
-         hierarchy -check -top {top}; proc; check -assert; \
-         synth -top {top}; \
+        "read_rtlil {COARSE}; read_liberty -lib \"{lib}\"; {map_macros}\
+         synth -top {top} -run fine:; \
          dfflibmap -liberty \"{lib}\"; \
          abc -liberty \"{lib}\"{constr} -script +{abc}; \
          opt_clean -purge; autoname; check -assert; \
@@ -340,13 +380,20 @@ pub fn yosys_script(
     )
 }
 
-/// The OpenSTA script: the library, the netlist of `top`, one clock of
-/// `period_ns` on the `clk` port, then the worst setup path, TNS, WNS and
-/// the worst slack, to 3 decimals (ns).
-pub fn sta_script(liberty: &Path, top: &str, period_ns: f64) -> String {
+/// The OpenSTA script: the library (and the macros' library
+/// `macro_liberty`, relative to the design folder), the netlist of `top`,
+/// one clock of `period_ns` on the `clk` port, then the worst setup path,
+/// TNS, WNS and the worst slack, to 3 decimals (ns).
+pub fn sta_script(
+    liberty: &Path,
+    macro_liberty: Option<&str>,
+    top: &str,
+    period_ns: f64,
+) -> String {
+    let macros = macro_liberty.map_or(String::new(), |m| format!("read_liberty {m}\n"));
     format!(
         "read_liberty {{{lib}}}\n\
-         read_verilog netlist.v\n\
+         {macros}read_verilog netlist.v\n\
          link_design {top}\n\
          create_clock -name clk -period {period_ns} [get_ports clk]\n\
          report_checks -path_delay max -digits 3\n\

