@@ -12,7 +12,9 @@ file named by SPRINT_AXI_LOG.
 On top of the outputs and counters it checks every AXI4 read burst: its
 address, length, size and type against the bursts the expected fetches
 need (4 KB boundary rule included), and that AXI_STATUS stays 0. Before the
-first run it checks that unmapped addresses answer SLVERR.
+first run it checks that unmapped addresses answer SLVERR. Two commands of
+its own make errors for the tests of these checks: `query HEX B` (a
+misplaced TLAST) and `slverr N` (an R beat answered SLVERR).
 
 Run as a script, it builds the harness with Icarus Verilog through cocotb's
 runner and runs this module on one stimulus file:
@@ -106,6 +108,7 @@ class Bench:
         self.words = 0
         self.failure = None
         self.geometry_path = geometry_path
+        self.slverr_in = None  # R beats to send before one answered SLVERR
 
     def emit(self, text):
         self.log.write(text + "\n")
@@ -149,6 +152,7 @@ class Bench:
         self.ram = AxiRamRead(
             AxiReadBus.from_prefix(dut, "m_axi"), dut.clk, dut.tb_rst, size=self.layout.size
         )
+        self.answer_slverr_on_request()
         self.ram.ar_channel.set_pause_generator(pause_generator(rng, idle))
         self.ram.r_channel.set_pause_generator(pause_generator(rng, idle))
         self.q_source = AxiStreamSource(
@@ -165,6 +169,24 @@ class Bench:
         cocotb.start_soon(self.count_cycles())
         cocotb.start_soon(self.watch_bursts())
         cocotb.start_soon(self.watch_outputs())
+
+    def answer_slverr_on_request(self):
+        """Wraps the memory model's R channel so that, after `slverr N`, the
+        beat after the next N answers SLVERR. Its data stays the memory's
+        (AxiRamRead answers SLVERR only with zeroed data), so the outputs
+        still match and only AXI_STATUS bit 0 tells the error."""
+        send = self.ram.r_channel.send
+
+        async def send_beat(r):
+            if self.slverr_in is not None:
+                if self.slverr_in == 0:
+                    r.rresp = AxiResp.SLVERR
+                    self.slverr_in = None
+                else:
+                    self.slverr_in -= 1
+            await send(r)
+
+        self.ram.r_channel.send = send_beat
 
     async def count_cycles(self):
         while True:
@@ -363,6 +385,8 @@ class Bench:
                 self.mem(int(args[0]), int(args[1], 16), int(args[2], 16))
             elif op == "csr":
                 await self.csr(int(args[0]), int(args[1]))
+            elif op == "slverr":
+                self.slverr_in = int(args[0])
             elif op == "query":
                 self.query(int(args[0], 16), int(args[1]) if len(args) > 1 else None)
             elif op == "expect":

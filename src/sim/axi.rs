@@ -269,7 +269,8 @@ mod tests {
     /// with the mismatch named; a query row with TLAST on its first beat as
     /// well (tiny's rows are 4 beats) is still read as one row (no output
     /// differs), and sets AXI_STATUS bit 1, which the run's end check
-    /// reports.
+    /// reports; a read beat answered SLVERR (with its data intact) sets
+    /// AXI_STATUS bit 0.
     #[test]
     #[ignore = "needs Icarus Verilog and cocotb (SPRINT_RTL_COCOTB_PYTHON)"]
     fn a_wrong_row_or_fetch_fails() {
@@ -294,6 +295,8 @@ mod tests {
             start + text[start..].find('\n').expect("a whole line")
         };
         let tlast_on_beat_0 = format!("{} 0{}", &text[..first_query_end], &text[first_query_end..]);
+        // The third R beat of the first run answers SLVERR.
+        let slverr = replace_first("\nrun ", "\nslverr 2\nrun ");
         for (bad, says) in [
             (replace_first("expect 1 ", "expect 1 f"), "MISMATCH output"),
             (
@@ -301,6 +304,7 @@ mod tests {
                 "MISMATCH fetch",
             ),
             (tlast_on_beat_0, "name=axi_status expected=0 got=2"),
+            (slverr, "name=axi_status expected=0 got=1"),
         ] {
             let parsed = bench.run("corrupted", &bad, &planned).unwrap();
             let failure = parsed.failure.unwrap_or_default();
