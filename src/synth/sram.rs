@@ -313,8 +313,10 @@ impl MacroPlan {
     pub fn new(memories: &[Memory]) -> MacroPlan {
         let mut plan = MacroPlan::default();
         for m in memories.iter().filter(|m| m.wants_macro()) {
+            // The depth rounded up to a power of two: a memory's address
+            // ports (ABITS) can be wider than its words need.
             let sram = SramMacro {
-                abits: m.abits.max(1),
+                abits: (64 - m.words.saturating_sub(1).leading_zeros()).max(1),
                 width: m.width,
             };
             let index = match plan.macros.iter().position(|s| *s == sram) {
@@ -462,7 +464,7 @@ module \\s_buffer
   end
 module \\s_controller
   cell $mem_v2 \\list_mem
-    parameter \\ABITS 9
+    parameter \\ABITS 12
     parameter \\RD_CLK_ENABLE 1'1
     parameter \\RD_PORTS 1
     parameter \\SIZE 500
@@ -502,6 +504,7 @@ module \\s_controller
     fn one_macro_per_shape_rounded_to_a_power_of_two() {
         let plan = MacroPlan::new(&parse_memories(DUMP));
         let names: Vec<String> = plan.macros.iter().map(SramMacro::name).collect();
+        // list_mem: 500 words with 12-bit addresses is a 512-word macro.
         assert_eq!(names, ["SPRINT_SRAM_1024X64", "SPRINT_SRAM_512X9"]);
         assert_eq!(
             plan.macros[0].area_um2(),
