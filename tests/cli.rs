@@ -164,6 +164,10 @@ fn fuzz_refuses_bad_usage_before_anything_runs() {
             "cannot be used with",
         ),
         (&["--designs", "0"][..], "not in 1.."),
+        (
+            &["--spec", "specs/tiny.yaml", "--first-design", "3"][..],
+            "cannot be used with",
+        ),
         (&["--spec", "specs/missing.yaml"][..], "cannot read spec"),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_sprint-rtl"))

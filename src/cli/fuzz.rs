@@ -14,6 +14,11 @@ pub struct FuzzArgs {
     /// Random designs to draw.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     designs: u32,
+    /// Index of the first design to draw (0-based): a long run splits into
+    /// parts, `--first-design 0 --designs 100`, `--first-design 100
+    /// --designs 100`, ..., that draw the designs of the whole.
+    #[arg(long, default_value_t = 0, conflicts_with = "spec")]
+    first_design: u32,
     /// Stimulus seeds per design.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
     seeds: u32,
@@ -59,6 +64,7 @@ pub fn fuzz(args: &FuzzArgs) -> Outcome {
     }
     let mut opts = FuzzOptions::new(&args.output);
     opts.designs = args.designs;
+    opts.first_design = args.first_design;
     opts.seeds = args.seeds;
     opts.seed = args.seed;
     opts.spec = spec;
@@ -116,9 +122,13 @@ fn print_summary(s: &FuzzSummary, out: &std::path::Path) {
             println!("  replay: {}", repro.command);
         }
     }
+    let from = match s.first_design {
+        0 => String::new(),
+        k => format!(" (from design {})", k + 1),
+    };
     println!(
-        "{} design(s) x {} seed(s), fuzz seed {}: {} runs checked, {} failing design(s), {:.0} s \
-         ({})",
+        "{} design(s){from} x {} seed(s), fuzz seed {}: {} runs checked, {} failing design(s), \
+         {:.0} s ({})",
         s.designs, s.seeds_per_design, s.seed, s.runs, s.failures, s.seconds, s.verilator
     );
     println!("summary: {}", out.join("fuzz.json").display());

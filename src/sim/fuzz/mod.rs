@@ -38,6 +38,11 @@ use crate::tools::{self, Finding, ToolError};
 pub struct FuzzOptions {
     /// Random designs to draw (ignored with [`FuzzOptions::spec`]).
     pub designs: u32,
+    /// The index of the first design drawn: designs `first_design ..
+    /// first_design + designs`, so that a long run splits into parts that
+    /// draw the same designs as the whole (ignored with
+    /// [`FuzzOptions::spec`]).
+    pub first_design: u32,
     /// Stimulus seeds per design.
     pub seeds: u32,
     /// The fuzz seed: design `i` is [`space::draw`]`(seed, i)`. With
@@ -66,6 +71,7 @@ impl FuzzOptions {
     pub fn new(out_dir: impl Into<PathBuf>) -> FuzzOptions {
         FuzzOptions {
             designs: 20,
+            first_design: 0,
             seeds: 2,
             seed: 1,
             out_dir: out_dir.into(),
@@ -103,6 +109,8 @@ pub struct FuzzSummary {
     /// The fuzz seed (or first stimulus seed with a given spec).
     pub seed: u64,
     pub designs: u32,
+    /// The first design's index (`--first-design`).
+    pub first_design: u32,
     pub seeds_per_design: u32,
     /// Checked runs (modes and robustness scenarios) that ran to the end.
     pub runs: u64,
@@ -214,6 +222,7 @@ pub fn fuzz(opts: &FuzzOptions, progress: &dyn Fn(&str)) -> Result<FuzzSummary, 
     let mut summary = FuzzSummary {
         seed: opts.seed,
         designs: total as u32,
+        first_design: jobs.first().map_or(0, |j| j.index),
         seeds_per_design: opts.seeds,
         runs: 0,
         failures: 0,
@@ -221,9 +230,11 @@ pub fn fuzz(opts: &FuzzOptions, progress: &dyn Fn(&str)) -> Result<FuzzSummary, 
         verilator,
         records: Vec::new(),
     };
-    for (i, job) in jobs.into_iter().enumerate() {
+    let last = jobs.last().map_or(0, |j| j.index + 1);
+    for job in jobs {
         let name = job.case.spec.name.clone();
-        let tell = |step: &str| progress(&format!("design {}/{total} {}: {step}", i + 1, name));
+        let number = job.index + 1;
+        let tell = |step: &str| progress(&format!("design {number}/{last} {name}: {step}"));
         let record = run_design(opts, job, &tell)?;
         summary.runs += record.runs;
         summary.failures += u32::from(record.failure.is_some());
@@ -257,7 +268,7 @@ fn jobs(opts: &FuzzOptions) -> Vec<Job> {
             corners,
         }];
     }
-    (0..opts.designs)
+    (opts.first_design..opts.first_design + opts.designs)
         .map(|index| {
             let drawn = space::draw_sized(opts.seed, index, opts.size);
             let mut r = Draws::new(opts.seed ^ (u64::from(index) << 20) ^ 0x5eed);
@@ -659,5 +670,14 @@ mod tests {
             jobs.iter().all(|j| j.seeds.len() == 3
                 && j.seeds.iter().all(|s| (1..=MAX_STIMULUS_SEED).contains(s)))
         );
+        // A run split in parts draws the same designs and seeds.
+        opts.first_design = 2;
+        opts.designs = 2;
+        let part = super::jobs(&opts);
+        let indices: Vec<u32> = part.iter().map(|j| j.index).collect();
+        assert_eq!(indices, [2, 3]);
+        for (a, b) in part.iter().zip(&jobs[2..]) {
+            assert_eq!((&a.case.spec, &a.seeds), (&b.case.spec, &b.seeds));
+        }
     }
 }
