@@ -10,8 +10,9 @@
 //! 1. Yosys's coarse synthesis infers the memories (`$mem_v2` cells) and
 //!    `dump` lists them; [`parse_memories`] reads that list.
 //! 2. [`MacroPlan::new`] picks the memories worth a macro: one synchronous
-//!    read port, one write port and at least [`MACRO_MIN_BITS`] bits. The
-//!    others (the buffer's tags, the small designs' memories) stay
+//!    read port, one write port, at least [`MACRO_MIN_BITS`] bits and no
+//!    `ram_style` other than `block`. The others (the buffer's tags, which
+//!    the RTL marks `distributed`, and the small designs' memories) stay
 //!    flip-flops, as a compiler's smallest macro would be larger.
 //! 3. One two-port macro per shape, `2^abits` words of `width` bits
 //!    ([`SramMacro`]): a `memory_libmap` rule that maps exactly the
@@ -83,6 +84,9 @@ pub struct Memory {
     pub write_ports: u64,
     /// Every read port is clocked (`RD_CLK_ENABLE` all ones).
     pub sync_read: bool,
+    /// The RTL's `ram_style` attribute, if any (`distributed` for the
+    /// buffer's tags, `block` for the emulator's banks).
+    pub ram_style: Option<String>,
 }
 
 impl Memory {
@@ -91,13 +95,16 @@ impl Memory {
         self.words * self.width
     }
 
-    /// Whether the memory maps onto a two-port macro and is large enough
-    /// to be worth one.
+    /// Whether the memory maps onto a two-port macro, is large enough to
+    /// be worth one and is not marked for logic (a `ram_style` other than
+    /// `block`, which `memory_libmap` would refuse to map onto a block
+    /// RAM).
     pub fn wants_macro(&self) -> bool {
         self.read_ports == 1
             && self.write_ports == 1
             && self.sync_read
             && self.bits() >= MACRO_MIN_BITS
+            && self.ram_style.as_deref().is_none_or(|s| s == "block")
     }
 }
 
@@ -105,10 +112,15 @@ impl Memory {
 pub fn parse_memories(dump: &str) -> Vec<Memory> {
     let mut out: Vec<Memory> = Vec::new();
     let mut module = String::new();
+    // Attributes come before their cell.
+    let mut ram_style = None;
     for line in dump.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words[..] {
             ["module", name] => module = unescape(name),
+            ["attribute", "\\ram_style", value] => {
+                ram_style = Some(value.trim_matches('"').to_string());
+            }
             ["cell", "$mem_v2", name] => out.push(Memory {
                 module: module.clone(),
                 name: unescape(name),
@@ -118,7 +130,9 @@ pub fn parse_memories(dump: &str) -> Vec<Memory> {
                 read_ports: 0,
                 write_ports: 0,
                 sync_read: false,
+                ram_style: ram_style.take(),
             }),
+            ["cell", ..] => ram_style = None,
             ["parameter", param, value] => {
                 let Some(m) = out.last_mut() else { continue };
                 match param {
@@ -306,6 +320,9 @@ pub struct MacroPlan {
     /// `(words, width)` of the memories to map, each with its macro's
     /// index in `macros`.
     shapes: BTreeMap<(u64, u64), usize>,
+    /// The `ram_style`s, other than `block`, of memories of a mapped shape
+    /// that stay flip-flops: the shape's selection leaves them out.
+    kept_styles: BTreeMap<(u64, u64), Vec<String>>,
 }
 
 impl MacroPlan {
@@ -327,6 +344,15 @@ impl MacroPlan {
                 }
             };
             plan.shapes.insert((m.words, m.width), index);
+        }
+        for m in memories.iter().filter(|m| !m.wants_macro()) {
+            let shape = (m.words, m.width);
+            if let (true, Some(style)) = (plan.shapes.contains_key(&shape), &m.ram_style) {
+                let styles = plan.kept_styles.entry(shape).or_default();
+                if !styles.contains(style) {
+                    styles.push(style.clone());
+                }
+            }
         }
         plan
     }
@@ -354,9 +380,16 @@ impl MacroPlan {
     /// to the memories of exactly that shape.
     pub fn yosys_commands(&self) -> String {
         let mut cmds = format!("read_verilog -lib {BLACKBOXES}; ");
-        for (&(words, width), &i) in &self.shapes {
+        for (shape @ &(words, width), &i) in &self.shapes {
+            let kept: String = self
+                .kept_styles
+                .get(shape)
+                .into_iter()
+                .flatten()
+                .map(|style| format!(" a:ram_style={style} %d"))
+                .collect();
             cmds += &format!(
-                "memory_libmap -lib {} t:$mem_v2 r:SIZE={words} %i r:WIDTH={width} %i; ",
+                "memory_libmap -lib {} t:$mem_v2 r:SIZE={words} %i r:WIDTH={width} %i{kept}; ",
                 self.macros[i].libmap_file()
             );
         }
@@ -454,11 +487,13 @@ module \\s_buffer
     parameter \\WR_PORTS 1
     connect \\RD_ARST 1'0
   end
+  attribute \\ram_style \"distributed\"
+  attribute \\src \"rtl/s_buffer.v:88.20-88.27\"
   cell $mem_v2 \\tag_mem
-    parameter \\ABITS 7
+    parameter \\ABITS 9
     parameter \\RD_CLK_ENABLE 1'1
     parameter \\RD_PORTS 1
-    parameter \\SIZE 128
+    parameter \\SIZE 500
     parameter \\WIDTH 9
     parameter \\WR_PORTS 1
   end
@@ -491,7 +526,9 @@ module \\s_controller
         );
         assert_eq!((m[0].words, m[0].width, m[0].abits), (1024, 64, 10));
         assert!(m[0].sync_read && m[0].wants_macro());
-        assert!(!m[1].wants_macro(), "1152 bits stay flip-flops");
+        assert_eq!(m[0].ram_style, None);
+        assert_eq!(m[1].ram_style.as_deref(), Some("distributed"));
+        assert!(!m[1].wants_macro(), "marked distributed: flip-flops");
         assert_eq!(m[2].module, "s_controller");
         assert!(m[2].wants_macro(), "500 x 9 = 4500 bits");
         assert!(
@@ -513,7 +550,8 @@ module \\s_controller
         let cmds = plan.yosys_commands();
         assert!(
             cmds.contains(
-                "memory_libmap -lib sprint_sram_512x9.memlib t:$mem_v2 r:SIZE=500 %i r:WIDTH=9 %i"
+                "memory_libmap -lib sprint_sram_512x9.memlib t:$mem_v2 r:SIZE=500 %i r:WIDTH=9 %i \
+                 a:ram_style=distributed %d;"
             ),
             "{cmds}"
         );
