@@ -47,7 +47,9 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, FileError> {
 }
 
 /// Writes `value` to `path` as pretty JSON with a final newline, creating
-/// the parent folder.
+/// the parent folder. The text goes to a file beside `path` first, then
+/// is renamed over it, so that a reader (or an interrupted run) never
+/// sees half a file.
 ///
 /// # Errors
 /// [`FileError::Io`] when the folder or the file cannot be written.
@@ -58,7 +60,11 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), FileError>
     };
     let text = serde_json::to_string_pretty(value).expect("a serde value serialises") + "\n";
     create_parent(path).map_err(io)?;
-    std::fs::write(path, text).map_err(io)
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    std::fs::write(&partial, text).map_err(io)?;
+    std::fs::rename(&partial, path).map_err(io)
 }
 
 /// Creates the folder a file at `path` is to be written in, with its
@@ -175,5 +181,16 @@ mod tests {
         assert!(e.contains("exists and is not a folder"), "{e}");
         let names: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "only f.json remains");
+    }
+
+    #[test]
+    fn json_is_written_whole_and_read_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("out/r.json");
+        write_json(&file, &vec![1, 2, 3]).unwrap();
+        write_json(&file, &vec![4]).unwrap();
+        assert_eq!(read_json::<Vec<u32>>(&file).unwrap(), [4]);
+        let names: Vec<_> = std::fs::read_dir(tmp.path().join("out")).unwrap().collect();
+        assert_eq!(names.len(), 1, "no partial file is left");
     }
 }
