@@ -421,6 +421,14 @@ fn synth_ice40_tiny() {
     assert!(pnr.routed || pnr.failure.is_some(), "{pnr:?}");
 }
 
+/// Yosys and OpenSTA, or a failure saying how to install the missing one.
+fn asic_tools() {
+    common::tool("yosys");
+    if let Err(e) = tools::require(synth::asic::STA, synth::asic::STA_PACKAGE) {
+        panic!("{e}");
+    }
+}
+
 /// The tiny design on the OSU 0.18 µm cells: every cell mapped to the
 /// library (no Yosys internal cell left), an area for every block that
 /// adds up over the hierarchy, the buffer in flip-flops, and a timed
@@ -428,10 +436,7 @@ fn synth_ice40_tiny() {
 #[test]
 #[ignore = "needs Yosys, OpenSTA (opensta) and SPRINT_RTL_ASIC_LIB (osu018_stdcells.lib)"]
 fn synth_asic_tiny() {
-    common::tool("yosys");
-    if let Err(e) = tools::require(synth::asic::STA, synth::asic::STA_PACKAGE) {
-        panic!("{e}");
-    }
+    asic_tools();
     let report = synth_within_baseline("tiny", synth::Target::Asic).unwrap();
     let area = |block: &str| report.block(block).and_then(|a| a.area_um2).unwrap();
     let parts = area("engine") + area("controller") + area("buffer");
@@ -472,10 +477,7 @@ fn synth_asic_tiny() {
 #[test]
 #[ignore = "needs Yosys, OpenSTA (opensta) and SPRINT_RTL_ASIC_LIB (osu018_stdcells.lib)"]
 fn synth_asic_buffer_in_sram_macros() {
-    common::tool("yosys");
-    if let Err(e) = tools::require(synth::asic::STA, synth::asic::STA_PACKAGE) {
-        panic!("{e}");
-    }
+    asic_tools();
     let dir = tempfile::Builder::new()
         .prefix("synth_asic_buffer")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
