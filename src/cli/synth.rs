@@ -14,7 +14,8 @@ pub struct SynthArgs {
     /// Spec file (YAML); the embedded S configuration when omitted.
     pub spec: Option<PathBuf>,
     /// generic (Yosys gates, RAM macros), ice40 (UP5K), ecp5 (LFE5U-85F)
-    /// or asic (a standard-cell library, timed by OpenSTA).
+    /// or asic (a standard-cell library, timed by OpenSTA; memories of
+    /// 2048 bits or more as SRAM macros with assumed area and timing).
     #[arg(long, default_value = "generic", value_parser = target)]
     pub target: Target,
     /// What to synthesize: top (the whole design), or engine, controller
