@@ -10,7 +10,8 @@
 //! is what the library's renderer makes of `docs/results/FILE` (a
 //! `sweep.json`), KIND naming the table: `sweep` ([`render::sweep_table`]),
 //! `scaling` ([`render::scaling_table`]) or `goals`
-//! ([`render::goals_table`]). After re-running a command, copy its JSON
+//! ([`render::goals_table`]); for `asic` ([`render::asic_table`]) FILE is
+//! a JSON list of `synth --target asic --json` reports. After re-running a command, copy its JSON
 //! into `docs/results/` and run
 //! `SPRINT_RTL_UPDATE_DOCS=1 cargo test --release --test results` to
 //! rewrite the tables; review the diff.
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use sprint_rtl::reports::render;
 use sprint_rtl::reports::sweep::Sweep;
+use sprint_rtl::synth::SynthReport;
 
 const BEGIN: &str = "<!-- results: ";
 const END: &str = "<!-- end results -->";
@@ -71,18 +73,25 @@ fn blocks(chapter: &Path, text: &str) -> Vec<Block> {
     found
 }
 
-/// The table `kind` of the sweep in `docs/results/<file>`.
+/// The table `kind` of `docs/results/<file>`: a sweep, or for `asic` a
+/// list of `synth --json` reports.
 fn render_table(kind: &str, file: &str) -> String {
     let path = root().join("docs/results").join(file);
     let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let sweep: Sweep =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if kind == "asic" {
+        return render::asic_table(&parse::<Vec<SynthReport>>(&path, &text));
+    }
+    let sweep: Sweep = parse(&path, &text);
     match kind {
         "sweep" => render::sweep_table(&sweep),
         "scaling" => render::scaling_table(&sweep),
         "goals" => render::goals_table(&sweep),
-        other => panic!("unknown results table kind `{other}` (sweep, scaling, goals)"),
+        other => panic!("unknown results table kind `{other}` (sweep, scaling, goals, asic)"),
     }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> T {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn chapters() -> Vec<PathBuf> {

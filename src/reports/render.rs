@@ -7,6 +7,7 @@ use super::energy::COMPONENTS;
 use super::measure::{CycleSource, Report};
 use super::perf::{HeadReport, Summary};
 use super::sweep::Sweep;
+use crate::synth::SynthReport;
 
 fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
@@ -413,6 +414,85 @@ pub fn goals_table(sweep: &Sweep) -> String {
     t
 }
 
+/// The ASIC flow's figures of whole designs, a row a report, smallest
+/// area first: cells, flip-flops, area and the SRAM macros' share (mm²),
+/// the macros (count × words × bits), Fmax and the critical path, with
+/// the instance its first register is in (`sprint-rtl synth --target
+/// asic --json`). Markdown.
+pub fn asic_table(reports: &[SynthReport]) -> String {
+    let mut rows: Vec<&SynthReport> = reports.iter().collect();
+    let area = |r: &SynthReport| r.blocks.first().and_then(|b| b.area.area_um2);
+    rows.sort_by(|a, b| area(a).unwrap_or(0.0).total_cmp(&area(b).unwrap_or(0.0)));
+    let mut t = String::new();
+    writeln!(
+        t,
+        "| spec | cells | FF | area (mm²) | of it SRAM macros (mm²) | Fmax | critical path |"
+    )
+    .unwrap();
+    writeln!(t, "|---|---|---|---|---|---|---|").unwrap();
+    for r in rows {
+        let Some(top) = r.blocks.first() else {
+            continue;
+        };
+        let a = &top.area;
+        let macro_um2: f64 = r
+            .memory_macros
+            .iter()
+            .map(|m| m.area_um2 * m.count as f64)
+            .sum();
+        let macros = if r.memory_macros.is_empty() {
+            "none".to_string()
+        } else {
+            let shapes: Vec<String> = r
+                .memory_macros
+                .iter()
+                .map(|m| match m.count {
+                    1 => format!("{} × {}", m.words, m.width),
+                    n => format!("{n} × {} × {}", m.words, m.width),
+                })
+                .collect();
+            format!("{:.2} ({})", macro_um2 / 1e6, shapes.join(", "))
+        };
+        let sta = r.sta.as_ref();
+        let fmax = sta
+            .and_then(|s| s.fmax_mhz)
+            .map_or("-".to_string(), |f| format!("{f:.2} MHz"));
+        let path = sta
+            .and_then(|s| s.critical_path.as_ref())
+            .map_or("-".to_string(), |p| {
+                let within = p.startpoint.rsplit_once('/').map_or("top", |(i, _)| i);
+                format!(
+                    "{:.3} ns, {} cells, `{}` to `{}` in `{within}`",
+                    p.delay_ns,
+                    p.cells,
+                    register_name(&p.startpoint),
+                    register_name(&p.endpoint),
+                )
+            });
+        writeln!(
+            t,
+            "| {} | {} | {} | {:.2} | {macros} | {fmax} | {path} |",
+            r.spec,
+            a.cells,
+            a.ffs,
+            a.area_um2.unwrap_or(0.0) / 1e6
+        )
+        .unwrap();
+    }
+    t
+}
+
+/// A timing path's register as the RTL names it: without the instance
+/// path (`u_engine/`) and without the suffix `autoname` gives a mapped
+/// flip-flop (`_DFFPOSX1_Q_53`).
+fn register_name(instance: &str) -> &str {
+    let name = instance.rsplit('/').next().unwrap_or(instance);
+    match name.find("_DFF") {
+        Some(i) => &name[..i],
+        None => name,
+    }
+}
+
 /// The whole sweep as Markdown, with its plot.
 pub fn sweep_markdown(sweep: &Sweep, plot: &str) -> String {
     let mut t = String::new();
@@ -453,4 +533,17 @@ pub fn sweep_markdown(sweep: &Sweep, plot: &str) -> String {
         writeln!(t, "\n![scaling.svg](scaling.svg)").unwrap();
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registers_are_named_as_in_the_rtl() {
+        let mapped = "g_core[0].u_core/u_engine/g_out_lane[4].lane_half_q_DFFPOSX1_Q_53";
+        assert_eq!(register_name(mapped), "g_out_lane[4].lane_half_q");
+        assert_eq!(register_name("u_buffer/slot_of_mem.0.0"), "slot_of_mem.0.0");
+        assert_eq!(register_name("state_q"), "state_q");
+    }
 }
