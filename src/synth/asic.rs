@@ -339,7 +339,7 @@ pub fn coarse_script(top: &str) -> String {
     format!(
         "hierarchy -check -top {top}; proc; check -assert; \
          synth -top {top} -run :fine; \
-         tee -q -o {MEMORIES} dump t:$mem_v2; \
+         tee -q -o {MEMORIES} dump -m t:$mem_v2; \
          write_rtlil {COARSE}"
     )
 }

@@ -740,7 +740,8 @@ fn asic_yosys(
 ) -> Result<(Vec<Finding>, MacroPlan), SynthError> {
     let coarse = format!("{read_rtl}; {}", asic::coarse_script(top));
     let mut findings = run_yosys(yosys, design_dir, asic::COARSE_LOG, &coarse)?;
-    let listed = std::fs::read_to_string(design_dir.join(asic::MEMORIES)).unwrap_or_default();
+    let memories = design_dir.join(asic::MEMORIES);
+    let listed = std::fs::read_to_string(&memories).map_err(io(&memories))?;
     let plan = MacroPlan::new(&sram::parse_memories(&listed));
     for (name, text) in plan.files() {
         let path = design_dir.join(name);

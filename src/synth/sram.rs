@@ -53,18 +53,21 @@ pub const SETUP_NS: f64 = 0.5;
 /// Assumed hold of a macro's inputs after the clock's rising edge, ns.
 pub const HOLD_NS: f64 = 0.1;
 
-/// Capacitance of a macro input pin, pF: about an OSU 0.18 µm flip-flop's
-/// D input (28 fF).
+/// Capacitance of a macro input pin, pF: the upper end of an OSU 0.18 µm
+/// cell input (DFFPOSX1's D is 8.8 fF, its CLK 28 fF).
 pub const PIN_CAPACITANCE_PF: f64 = 0.03;
 
-/// Transition time of a macro's read data, ns.
+/// Transition time (20 to 80 %) of a macro's read data, ns, whatever its
+/// load: like [`ACCESS_NS`], a fixed figure.
 pub const OUTPUT_TRANSITION_NS: f64 = 0.2;
 
 /// Prefix of every macro's cell name.
 pub const PREFIX: &str = "SPRINT_SRAM_";
 
-/// The file names the flow writes into the design folder.
+/// The blackbox modules' file in the design folder (read by Yosys).
 pub const BLACKBOXES: &str = "sram_macros.v";
+
+/// The macros' Liberty file in the design folder (read by OpenSTA).
 pub const LIBERTY: &str = "sram_macros.lib";
 
 /// One memory Yosys inferred (`$mem_v2`).
@@ -80,7 +83,9 @@ pub struct Memory {
     pub width: u64,
     /// Address bits (`ABITS`).
     pub abits: u32,
+    /// Read ports (`RD_PORTS`).
     pub read_ports: u64,
+    /// Write ports (`WR_PORTS`).
     pub write_ports: u64,
     /// Every read port is clocked (`RD_CLK_ENABLE` all ones).
     pub sync_read: bool,
@@ -112,8 +117,10 @@ impl Memory {
 pub fn parse_memories(dump: &str) -> Vec<Memory> {
     let mut out: Vec<Memory> = Vec::new();
     let mut module = String::new();
-    // Attributes come before their cell.
+    // Attributes come before their cell; parameters belong to the cell
+    // until its `end` (a module's own parameters come outside any cell).
     let mut ram_style = None;
+    let mut in_memory = false;
     for line in dump.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words[..] {
@@ -121,20 +128,29 @@ pub fn parse_memories(dump: &str) -> Vec<Memory> {
             ["attribute", "\\ram_style", value] => {
                 ram_style = Some(value.trim_matches('"').to_string());
             }
-            ["cell", "$mem_v2", name] => out.push(Memory {
-                module: module.clone(),
-                name: unescape(name),
-                words: 0,
-                width: 0,
-                abits: 0,
-                read_ports: 0,
-                write_ports: 0,
-                sync_read: false,
-                ram_style: ram_style.take(),
-            }),
-            ["cell", ..] => ram_style = None,
-            ["parameter", param, value] => {
-                let Some(m) = out.last_mut() else { continue };
+            ["cell", "$mem_v2", name] => {
+                in_memory = true;
+                out.push(Memory {
+                    module: module.clone(),
+                    name: unescape(name),
+                    words: 0,
+                    width: 0,
+                    abits: 0,
+                    read_ports: 0,
+                    write_ports: 0,
+                    sync_read: false,
+                    ram_style: ram_style.take(),
+                })
+            }
+            ["cell", ..] => {
+                in_memory = false;
+                ram_style = None;
+            }
+            ["end"] => in_memory = false,
+            ["parameter", param, value] | ["parameter", "signed", param, value] => {
+                let Some(m) = out.last_mut().filter(|_| in_memory) else {
+                    continue;
+                };
                 match param {
                     "\\SIZE" => m.words = number(value),
                     "\\WIDTH" => m.width = number(value),
@@ -178,7 +194,9 @@ fn all_ones(value: &str) -> bool {
 /// word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SramMacro {
+    /// Address bits: the macro has `2^abits` words.
     pub abits: u32,
+    /// Bits a word.
     pub width: u64,
 }
 
@@ -188,10 +206,12 @@ impl SramMacro {
         format!("{PREFIX}{}X{}", self.words(), self.width)
     }
 
+    /// Words: `2^abits`.
     pub fn words(&self) -> u64 {
         1 << self.abits
     }
 
+    /// Capacity, bits: words × width.
     pub fn bits(&self) -> u64 {
         self.words() * self.width
     }
@@ -304,7 +324,9 @@ fn constraint(clock: &str, kind: &str, ns: f64) -> String {
 pub struct MacroUse {
     /// The cell name, `SPRINT_SRAM_<words>X<width>`.
     pub name: String,
+    /// Words of one macro.
     pub words: u64,
+    /// Bits a word.
     pub width: u64,
     /// Instances in the synthesized block.
     pub count: u64,
@@ -327,9 +349,24 @@ pub struct MacroPlan {
 
 impl MacroPlan {
     /// A macro for every shape of memory that [`Memory::wants_macro`].
+    ///
+    /// The mapping selects memories by shape, so a shape is left to
+    /// flip-flops altogether when a memory of that shape that must stay
+    /// flip-flops cannot be told apart by a `ram_style` other than
+    /// `block` (it has two read ports, say): mapping it would duplicate
+    /// the macro, or stop `memory_libmap`.
     pub fn new(memories: &[Memory]) -> MacroPlan {
         let mut plan = MacroPlan::default();
-        for m in memories.iter().filter(|m| m.wants_macro()) {
+        let kept_style = |m: &Memory| m.ram_style.clone().filter(|s| s != "block");
+        let unselectable: Vec<(u64, u64)> = memories
+            .iter()
+            .filter(|m| !m.wants_macro() && kept_style(m).is_none())
+            .map(|m| (m.words, m.width))
+            .collect();
+        let wanted = memories
+            .iter()
+            .filter(|m| m.wants_macro() && !unselectable.contains(&(m.words, m.width)));
+        for m in wanted {
             // The depth rounded up to a power of two: a memory's address
             // ports (ABITS) can be wider than its words need.
             let sram = SramMacro {
@@ -347,16 +384,17 @@ impl MacroPlan {
         }
         for m in memories.iter().filter(|m| !m.wants_macro()) {
             let shape = (m.words, m.width);
-            if let (true, Some(style)) = (plan.shapes.contains_key(&shape), &m.ram_style) {
+            if let (true, Some(style)) = (plan.shapes.contains_key(&shape), kept_style(m)) {
                 let styles = plan.kept_styles.entry(shape).or_default();
-                if !styles.contains(style) {
-                    styles.push(style.clone());
+                if !styles.contains(&style) {
+                    styles.push(style);
                 }
             }
         }
         plan
     }
 
+    /// Whether no memory becomes a macro.
     pub fn is_empty(&self) -> bool {
         self.macros.is_empty()
     }
@@ -592,6 +630,38 @@ module \\s_controller
         let uses = plan.uses(&BTreeMap::from([("SPRINT_SRAM_1024X64".to_string(), 2)]));
         assert_eq!(uses.len(), 1);
         assert_eq!((uses[0].words, uses[0].width, uses[0].count), (1024, 64, 2));
+    }
+
+    #[test]
+    fn a_shape_with_a_memory_that_must_stay_flip_flops_gets_no_macro() {
+        let mut m = parse_memories(DUMP);
+        let mut two_reads = m[0].clone();
+        two_reads.read_ports = 2;
+        m.push(two_reads);
+        let plan = MacroPlan::new(&m);
+        let names: Vec<String> = plan.macros.iter().map(SramMacro::name).collect();
+        assert_eq!(
+            names,
+            ["SPRINT_SRAM_512X9"],
+            "1024 x 64 is left to flip-flops"
+        );
+        let mut block = m[0].clone();
+        block.ram_style = Some("block".into());
+        block.sync_read = false;
+        let plan = MacroPlan::new(&[m[0].clone(), block]);
+        assert!(
+            plan.is_empty(),
+            "a block-styled memory cannot be told apart"
+        );
+    }
+
+    #[test]
+    fn module_parameters_are_not_a_memorys() {
+        let dump = "module \\a\n  cell $mem_v2 \\m\n    parameter \\SIZE 1024\n  end\n\
+                    module \\b\n  parameter \\SIZE 7\nend\n";
+        let m = parse_memories(dump);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].words, 1024);
     }
 
     #[test]
