@@ -426,7 +426,8 @@ pub fn asic_table(reports: &[SynthReport]) -> String {
     let mut t = String::new();
     writeln!(
         t,
-        "| spec | cells | FF | area (mm²) | of it SRAM macros (mm²) | Fmax | critical path |"
+        "| spec | cells | FF | area (mm²) | of it SRAM macros (mm²: count × words × bits) | Fmax \
+         | critical path |"
     )
     .unwrap();
     writeln!(t, "|---|---|---|---|---|---|---|").unwrap();
