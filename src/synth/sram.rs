@@ -81,8 +81,6 @@ pub struct Memory {
     pub words: u64,
     /// Bits a word (`WIDTH`).
     pub width: u64,
-    /// Address bits (`ABITS`).
-    pub abits: u32,
     /// Read ports (`RD_PORTS`).
     pub read_ports: u64,
     /// Write ports (`WR_PORTS`).
@@ -135,7 +133,6 @@ pub fn parse_memories(dump: &str) -> Vec<Memory> {
                     name: unescape(name),
                     words: 0,
                     width: 0,
-                    abits: 0,
                     read_ports: 0,
                     write_ports: 0,
                     sync_read: false,
@@ -154,7 +151,6 @@ pub fn parse_memories(dump: &str) -> Vec<Memory> {
                 match param {
                     "\\SIZE" => m.words = number(value),
                     "\\WIDTH" => m.width = number(value),
-                    "\\ABITS" => m.abits = number(value) as u32,
                     "\\RD_PORTS" => m.read_ports = number(value),
                     "\\WR_PORTS" => m.write_ports = number(value),
                     "\\RD_CLK_ENABLE" => m.sync_read = all_ones(value),
@@ -562,7 +558,7 @@ module \\s_controller
             (m[0].module.as_str(), m[0].name.as_str()),
             ("s_buffer", "g_bank[0].bank_mem")
         );
-        assert_eq!((m[0].words, m[0].width, m[0].abits), (1024, 64, 10));
+        assert_eq!((m[0].words, m[0].width), (1024, 64));
         assert!(m[0].sync_read && m[0].wants_macro());
         assert_eq!(m[0].ram_style, None);
         assert_eq!(m[1].ram_style.as_deref(), Some("distributed"));
