@@ -447,10 +447,12 @@ pub struct StaReport {
 }
 
 /// The instance of a top-level block an instance path belongs to:
-/// `u_engine/x` gives `u_engine`; the module's own cells give `top`.
+/// `u_engine/x` gives `u_engine`, `g_core[0].u_core/u_engine/x` gives
+/// `g_core[0].u_core`; the module's own cells give `top`.
 fn block_of(instance: &str) -> String {
     match instance.split_once('/') {
-        Some((head, _)) if head.starts_with("u_") => head.to_string(),
+        // `u_engine`, or a core in a generate block: `g_core[0].u_core`.
+        Some((head, _)) if head.starts_with("u_") || head.contains(".u_") => head.to_string(),
         _ => "top".to_string(),
     }
 }
@@ -658,6 +660,11 @@ worst slack 9.448
         );
         assert_eq!(p.cells, 3, "the launching register and two gates");
         assert_eq!(p.blocks, ["u_engine", "u_buffer"]);
+        assert_eq!(
+            block_of("g_core[1].u_core/u_engine/x_q"),
+            "g_core[1].u_core"
+        );
+        assert_eq!(block_of("state_q"), "top");
     }
 
     #[test]
